@@ -1,0 +1,114 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+
+namespace Fused.Ir
+{
+    /// <summary>
+    /// Creates nodes, hash-consing them so that structurally equal subtrees are one object (which makes
+    /// common-subexpression elimination a by-product of construction). Checks arity and source types.
+    /// Not thread-safe; use one builder per rule being built.
+    /// </summary>
+    public sealed class IrBuilder
+    {
+        private readonly Dictionary<Node, Node> _interned = new Dictionary<Node, Node>();
+
+        public int Count => _interned.Count;
+
+        public Node Make(Op op, params Node[] sources) => Make(op, sources.ToImmutableArray(), 0f, 0);
+
+        public Node Make(Op op, ImmutableArray<Node> sources, float value = 0f, int index = 0)
+        {
+            int arity = OpInfo.Arity(op);
+            if (sources.Length != arity)
+                throw new IrException($"{op} takes {arity} source(s), got {sources.Length}.");
+            for (int i = 0; i < arity; i++)
+            {
+                var expected = OpInfo.SourceType(op, i);
+                if (sources[i].Type != expected)
+                    throw new IrException($"{op} source {i} must be {expected}, got {sources[i].Type} ({sources[i]}).");
+            }
+            if (OpInfo.IsCommutative(op) && Canonical(sources[1], sources[0]))
+                sources = ImmutableArray.Create(sources[1], sources[0]);
+            return Intern(new Node(op, OpInfo.ResultType(op), sources, value, index));
+        }
+
+        private Node Intern(Node node)
+        {
+            if (_interned.TryGetValue(node, out var existing)) return existing;
+            // Sources may come from another builder: re-intern them so identity means equality here.
+            if (node.Sources.Length > 0)
+            {
+                var builder = ImmutableArray.CreateBuilder<Node>(node.Sources.Length);
+                bool changed = false;
+                foreach (var s in node.Sources)
+                {
+                    var si = Intern(s);
+                    changed |= !ReferenceEquals(si, s);
+                    builder.Add(si);
+                }
+                if (changed) node = new Node(node.Op, node.Type, builder.MoveToImmutable(), node.Value, node.Index);
+            }
+            _interned[node] = node;
+            return node;
+        }
+
+        /// <summary>Adopts a node (and its subtree) built elsewhere.</summary>
+        public Node Import(Node node) => Intern(node);
+
+        // A fixed total order on operands of commutative ops, so a+b and b+a are one node.
+        private static bool Canonical(Node first, Node second)
+        {
+            if (first.Depth != second.Depth) return first.Depth < second.Depth;
+            if (first.Op != second.Op) return first.Op < second.Op;
+            if (first.Index != second.Index) return first.Index < second.Index;
+            if (first.Value != second.Value) return first.Value < second.Value;
+            return first.GetHashCode() < second.GetHashCode();
+        }
+
+        // ---- leaves ----
+        public Node Const(float value) => Intern(new Node(Op.Const, IrType.F32, ImmutableArray<Node>.Empty, value, 0));
+        public Node Hyper(int index) => Intern(new Node(Op.Hyper, IrType.F32, ImmutableArray<Node>.Empty, 0f, index));
+        public Node Step() => Intern(new Node(Op.Step, IrType.F32, ImmutableArray<Node>.Empty, 0f, 0));
+        public Node Load(int buffer) => Intern(new Node(Op.Load, IrType.F32, ImmutableArray<Node>.Empty, 0f, buffer));
+        public Node Shape(ShapeScalar which) => Intern(new Node(Op.Shape, IrType.F32, ImmutableArray<Node>.Empty, 0f, (int)which));
+
+        // ---- shorthands (the language's sugar lowers to these) ----
+        public Node Add(Node a, Node b) => Make(Op.Add, a, b);
+        public Node Sub(Node a, Node b) => Make(Op.Sub, a, b);
+        public Node Mul(Node a, Node b) => Make(Op.Mul, a, b);
+        public Node Div(Node a, Node b) => Make(Op.Div, a, b);
+        public Node Neg(Node a) => Make(Op.Neg, a);
+        public Node Where(Node c, Node a, Node b) => Make(Op.Where, c, a, b);
+        /// <summary>Lerp(a, b, t) = a + t·(b − a).</summary>
+        public Node Lerp(Node a, Node b, Node t) => Add(a, Mul(t, Sub(b, a)));
+        /// <summary>Clamp(x, lo, hi) = Min(Max(x, lo), hi).</summary>
+        public Node Clamp(Node x, Node lo, Node hi) => Make(Op.Min, Make(Op.Max, x, lo), hi);
+
+        /// <summary>Rebuilds a node bottom-up, letting <paramref name="rewrite"/> replace each rebuilt node.</summary>
+        public Node Rewrite(Node root, Func<IrBuilder, Node, Node> rewrite, Dictionary<Node, Node>? memo = null)
+        {
+            memo ??= new Dictionary<Node, Node>(NodeIdentityComparer.Instance);
+            foreach (var n in Node.TopologicalOrder(new[] { root }))
+            {
+                if (memo.ContainsKey(n)) continue;
+                Node rebuilt;
+                if (n.IsLeaf) rebuilt = Intern(n);
+                else
+                {
+                    var srcs = ImmutableArray.CreateBuilder<Node>(n.Sources.Length);
+                    foreach (var s in n.Sources) srcs.Add(memo[s]);
+                    rebuilt = Make(n.Op, srcs.MoveToImmutable(), n.Value, n.Index);
+                }
+                memo[n] = rewrite(this, rebuilt);
+            }
+            return memo[root];
+        }
+    }
+
+    /// <summary>A malformed IR construction or program: a bug in whoever built it, never a user error.</summary>
+    public sealed class IrException : Exception
+    {
+        public IrException(string message) : base(message) { }
+    }
+}

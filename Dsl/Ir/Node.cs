@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+
+namespace Fused.Ir
+{
+    /// <summary>
+    /// The one node type of the IR: (op, type, sources, argument). Immutable and structurally equal:
+    /// two nodes are equal when their op, argument and sources are equal, so a whole program compares
+    /// and hashes by value (what the generator's incremental cache and the search's dedup need).
+    /// Build nodes through <see cref="IrBuilder"/>, which hash-conses them (equal subtrees are one object).
+    /// </summary>
+    public sealed class Node : IEquatable<Node>
+    {
+        public Op Op { get; }
+        public IrType Type { get; }
+        public ImmutableArray<Node> Sources { get; }
+        /// <summary>Literal value of an Op.Const (0 otherwise).</summary>
+        public float Value { get; }
+        /// <summary>Hyperparameter, buffer or shape-scalar index of a leaf (0 otherwise).</summary>
+        public int Index { get; }
+
+        private readonly int _hash;
+        /// <summary>Longest path to a leaf; leaves are 0.</summary>
+        public int Depth { get; }
+
+        internal Node(Op op, IrType type, ImmutableArray<Node> sources, float value, int index)
+        {
+            Op = op;
+            Type = type;
+            Sources = sources.IsDefault ? ImmutableArray<Node>.Empty : sources;
+            Value = value;
+            Index = index;
+            unchecked
+            {
+                int h = ((int)op * 397) ^ ((int)type * 31) ^ (ScalarMath.ToBits(value) * 17) ^ (index * 7919);
+                int depth = 0;
+                foreach (var s in Sources)
+                {
+                    h = h * 31 + s._hash;
+                    if (s.Depth + 1 > depth) depth = s.Depth + 1;
+                }
+                _hash = h;
+                Depth = depth;
+            }
+        }
+
+        public Node this[int i] => Sources[i];
+
+        public bool IsLeaf => Sources.Length == 0;
+
+        public bool Equals(Node? other)
+        {
+            if (ReferenceEquals(this, other)) return true;
+            if (other is null || other._hash != _hash || other.Op != Op || other.Type != Type ||
+                other.Index != Index || ScalarMath.ToBits(other.Value) != ScalarMath.ToBits(Value) ||
+                other.Sources.Length != Sources.Length)
+                return false;
+            for (int i = 0; i < Sources.Length; i++)
+                if (!Sources[i].Equals(other.Sources[i])) return false;
+            return true;
+        }
+
+        public override bool Equals(object? obj) => obj is Node n && Equals(n);
+        public override int GetHashCode() => _hash;
+
+        /// <summary>Compact prefix form, e.g. <c>Add(Mul(h0, b2), Const(1))</c>; for debugging and diagnostics.</summary>
+        public override string ToString()
+        {
+            var sb = new StringBuilder();
+            Write(sb);
+            return sb.ToString();
+        }
+
+        private void Write(StringBuilder sb)
+        {
+            switch (Op)
+            {
+                case Op.Const: sb.Append(Value.ToString("R", CultureInfo.InvariantCulture)); return;
+                case Op.Hyper: sb.Append('h').Append(Index.ToString(CultureInfo.InvariantCulture)); return;
+                case Op.Step: sb.Append('t'); return;
+                case Op.Load: sb.Append('b').Append(Index.ToString(CultureInfo.InvariantCulture)); return;
+                case Op.Shape: sb.Append(((ShapeScalar)Index).ToString()); return;
+            }
+            sb.Append(OpInfo.Name(Op)).Append('(');
+            for (int i = 0; i < Sources.Length; i++)
+            {
+                if (i > 0) sb.Append(", ");
+                Sources[i].Write(sb);
+            }
+            sb.Append(')');
+        }
+
+        /// <summary>All nodes reachable from <paramref name="roots"/>, sources before users, each once.</summary>
+        public static List<Node> TopologicalOrder(IEnumerable<Node> roots)
+        {
+            var order = new List<Node>();
+            var seen = new HashSet<Node>(NodeIdentityComparer.Instance);
+            var stack = new Stack<(Node node, int next)>();
+            foreach (var root in roots)
+            {
+                if (!seen.Add(root)) continue;
+                stack.Push((root, 0));
+                while (stack.Count > 0)
+                {
+                    var (node, next) = stack.Pop();
+                    if (next < node.Sources.Length)
+                    {
+                        stack.Push((node, next + 1));
+                        var src = node.Sources[next];
+                        if (seen.Add(src)) stack.Push((src, 0));
+                    }
+                    else
+                    {
+                        order.Add(node);
+                    }
+                }
+            }
+            return order;
+        }
+    }
+
+    /// <summary>Reference identity, for walks over hash-consed DAGs.</summary>
+    public sealed class NodeIdentityComparer : IEqualityComparer<Node>
+    {
+        public static readonly NodeIdentityComparer Instance = new NodeIdentityComparer();
+        public bool Equals(Node? x, Node? y) => ReferenceEquals(x, y);
+        public int GetHashCode(Node obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
+    }
+}

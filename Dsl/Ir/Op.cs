@@ -1,0 +1,105 @@
+namespace Fused.Ir
+{
+    /// <summary>
+    /// The whole op vocabulary of the IR. Every node has exactly one of these. Groups:
+    /// leaves (no sources), element-wise unary/binary/ternary (one value per element, or per call when
+    /// all sources are uniform), and whole-tensor ops, which end a stage: the planner cuts the rule
+    /// there and the op's result is a uniform value (or a row/column vector) of later stages.
+    /// </summary>
+    public enum Op : byte
+    {
+        // ---- leaves ----
+        /// <summary>A float32 literal (Node.Value).</summary>
+        Const,
+        /// <summary>A hyperparameter (Node.Index into RuleProgram.Hypers). Uniform.</summary>
+        Hyper,
+        /// <summary>The step counter t, 1 at the first step. Uniform.</summary>
+        Step,
+        /// <summary>A buffer's value at entry to the step (Node.Index into RuleProgram.Buffers).</summary>
+        Load,
+        /// <summary>A shape scalar of the tensor (Node.Index is a ShapeScalar). Uniform.</summary>
+        Shape,
+
+        // ---- unary, float -> float ----
+        Neg, Abs, Sign, Sqrt, Rsqrt, Exp, Log,
+
+        // ---- binary, float x float -> float ----
+        Add, Sub, Mul, Div, Min, Max, Pow,
+
+        // ---- binary comparisons, float x float -> bool ----
+        Lt, Le, Gt, Ge, Eq, Ne,
+
+        // ---- boolean ----
+        And, Or, Not,
+
+        // ---- ternary ----
+        /// <summary>Sources: bool condition, value if true, value if false.</summary>
+        Where,
+
+        // ---- whole-tensor reductions: element -> uniform (stage boundary) ----
+        /// <summary>Sum over all elements (deterministic blocked tree, float64 accumulation).</summary>
+        ReduceSum,
+        /// <summary>Maximum over all elements.</summary>
+        ReduceMax,
+        /// <summary>Sum over each row of a matrix: element -> row vector.</summary>
+        RowSum,
+        /// <summary>Sum over each column of a matrix: element -> column vector.</summary>
+        ColSum,
+    }
+
+    /// <summary>Value type of a node.</summary>
+    public enum IrType : byte { F32, Bool }
+
+    /// <summary>Shape scalars a rule can use (Node.Index of an Op.Shape node).</summary>
+    public enum ShapeScalar : byte { Numel = 0, Rows = 1, Cols = 2 }
+
+    /// <summary>Broad families of ops, for the verifier, the planner and the emitters' tables.</summary>
+    public enum OpGroup : byte { Leaf, Unary, Binary, Compare, Logic, Ternary, Reduction }
+
+    /// <summary>The static facts about each op: one table, consulted by every pass.</summary>
+    public static class OpInfo
+    {
+        public static OpGroup Group(Op op) => op switch
+        {
+            Op.Const or Op.Hyper or Op.Step or Op.Load or Op.Shape => OpGroup.Leaf,
+            Op.Neg or Op.Abs or Op.Sign or Op.Sqrt or Op.Rsqrt or Op.Exp or Op.Log => OpGroup.Unary,
+            Op.Add or Op.Sub or Op.Mul or Op.Div or Op.Min or Op.Max or Op.Pow => OpGroup.Binary,
+            Op.Lt or Op.Le or Op.Gt or Op.Ge or Op.Eq or Op.Ne => OpGroup.Compare,
+            Op.And or Op.Or or Op.Not => OpGroup.Logic,
+            Op.Where => OpGroup.Ternary,
+            Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum => OpGroup.Reduction,
+            _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "op missing from OpInfo.Group"),
+        };
+
+        public static int Arity(Op op) => Group(op) switch
+        {
+            OpGroup.Leaf => 0,
+            OpGroup.Unary or OpGroup.Reduction => 1,
+            OpGroup.Binary or OpGroup.Compare => 2,
+            OpGroup.Logic => op == Op.Not ? 1 : 2,
+            OpGroup.Ternary => 3,
+            _ => throw new System.ArgumentOutOfRangeException(nameof(op)),
+        };
+
+        public static IrType ResultType(Op op) => Group(op) switch
+        {
+            OpGroup.Compare or OpGroup.Logic => IrType.Bool,
+            _ => IrType.F32,
+        };
+
+        /// <summary>The type each source must have.</summary>
+        public static IrType SourceType(Op op, int sourceIndex) => op switch
+        {
+            Op.And or Op.Or or Op.Not => IrType.Bool,
+            Op.Where => sourceIndex == 0 ? IrType.Bool : IrType.F32,
+            _ => IrType.F32,
+        };
+
+        // Min and Max are selects (a < b ? a : b), not symmetric for NaN and ±0, so not commutative.
+        public static bool IsCommutative(Op op) =>
+            op is Op.Add or Op.Mul or Op.Eq or Op.Ne or Op.And or Op.Or;
+
+        /// <summary>The spelling used in IR text, C#-like function names.</summary>
+        public static string Name(Op op) => op.ToString();
+    }
+}

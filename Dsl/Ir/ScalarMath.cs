@@ -1,0 +1,97 @@
+using System.Runtime.InteropServices;
+
+namespace Fused.Ir
+{
+    /// <summary>
+    /// The float32 semantics of every element-wise op, written with plain IEEE operations only
+    /// (no fused multiply-add, no platform libm). The SIMD kernels in the runtime (KernelMath) do the
+    /// same operations in the same order per lane, so scalar, Vector128/256/512 and the interpreter
+    /// agree bit for bit.
+    /// </summary>
+    public static class ScalarMath
+    {
+        [StructLayout(LayoutKind.Explicit)]
+        private struct FloatBits
+        {
+            [FieldOffset(0)] public float F;
+            [FieldOffset(0)] public int I;
+        }
+
+        public static int ToBits(float f) => new FloatBits { F = f }.I;
+        public static float FromBits(int i) => new FloatBits { I = i }.F;
+
+        // Min/Max are defined as selects so that every backend renders them the same way
+        // (x86 minps/maxps have exactly these semantics; Math.Min does not).
+        public static float Min(float a, float b) => a < b ? a : b;
+        public static float Max(float a, float b) => a > b ? a : b;
+
+        /// <summary>+1, -1, or x itself for ±0 and NaN (so a NaN is never hidden).</summary>
+        public static float Sign(float x) => x > 0f ? 1f : (x < 0f ? -1f : x);
+
+        public static float Abs(float x) => FromBits(ToBits(x) & 0x7FFFFFFF);
+
+        /// <summary>Correctly rounded (the double square root rounds correctly to float).</summary>
+        public static float Sqrt(float x) => (float)System.Math.Sqrt(x);
+
+        public static float Rsqrt(float x) => 1f / Sqrt(x);
+
+        // Exp: n = round(x·log2 e) by the 1.5·2^23 trick, r = x − n·ln2 (Cody–Waite, two parts),
+        // e^r by a degree-7 Taylor polynomial in Horner form, times 2^n built from exponent bits
+        // (in two halves so that results down to the subnormal range are right).
+        internal const float ExpHigh = 88.7228394f;   // above: +∞
+        internal const float ExpLow = -103.972084f;   // below: 0
+        internal const float Log2E = 1.44269502f;
+        internal const float Ln2Hi = 0.693145752f;    // ln 2 with the low 12 bits cleared: n·Ln2Hi is exact
+        internal const float Ln2Lo = 1.42860677e-06f;
+        internal const float RoundMagic = 12582912f;  // 1.5·2^23
+        internal const float C2 = 0.5f, C3 = 1.66666672e-01f, C4 = 4.16666679e-02f, C5 = 8.33333377e-03f,
+                             C6 = 1.38888892e-03f, C7 = 1.98412701e-04f;
+
+        public static float Exp(float x)
+        {
+            float xc = Min(Max(x, ExpLow), ExpHigh);
+            float t = xc * Log2E + RoundMagic;
+            float n = t - RoundMagic;
+            float r = (xc - n * Ln2Hi) - n * Ln2Lo;
+            float p = ((((((C7 * r + C6) * r + C5) * r + C4) * r + C3) * r + C2) * r + 1f) * r + 1f;
+            int ni = (int)n;
+            int half = ni >> 1;
+            float s1 = FromBits((half + 127) << 23);
+            float s2 = FromBits((ni - half + 127) << 23);
+            float result = p * s1 * s2;
+            result = x > ExpHigh ? float.PositiveInfinity : result;
+            result = x < ExpLow ? 0f : result;
+            return float.IsNaN(x) ? x : result;
+        }
+
+        // Log: x = m·2^e with m in [√½, √2), log m = 2·atanh(s), s = (m−1)/(m+1), odd series to s^11.
+        internal const float Sqrt2 = 1.41421354f;
+        internal const float Ln2 = 0.693147182f;
+        internal const float L3 = 0.333333343f, L5 = 0.200000003f, L7 = 0.142857149f, L9 = 0.111111112f, L11 = 0.0909090936f;
+        internal const float Two23 = 8388608f;
+
+        public static float Log(float x)
+        {
+            bool subnormal = x < 1.17549435e-38f;
+            float xs = subnormal ? x * Two23 : x;
+            int bits = ToBits(xs);
+            int e = ((bits >> 23) & 0xFF) - 127;
+            float m = FromBits((bits & 0x007FFFFF) | 0x3F800000);
+            bool big = m > Sqrt2;
+            m = big ? m * 0.5f : m;
+            float ef = (float)e + (big ? 1f : 0f) - (subnormal ? 23f : 0f);
+            float s = (m - 1f) / (m + 1f);
+            float s2 = s * s;
+            float poly = ((((L11 * s2 + L9) * s2 + L7) * s2 + L5) * s2 + L3) * s2;
+            float logm = 2f * s + 2f * s * poly;
+            float result = ef * Ln2 + logm;
+            result = x == float.PositiveInfinity ? x : result;
+            result = x == 0f ? float.NegativeInfinity : result;
+            result = x < 0f ? float.NaN : result;
+            return float.IsNaN(x) ? x : result;
+        }
+
+        /// <summary>x^y as exp(y·log x): defined for x ≥ 0 (NaN for negative x, as in the kernels).</summary>
+        public static float Pow(float x, float y) => Exp(y * Log(x));
+    }
+}

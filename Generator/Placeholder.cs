@@ -1,0 +1,4 @@
+namespace Fused.Generator
+{
+    internal static class AssemblyMarker { }
+}

@@ -1,0 +1,4 @@
+namespace Fused.Runtime
+{
+    internal static class AssemblyMarker { }
+}

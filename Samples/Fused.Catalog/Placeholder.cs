@@ -1,0 +1,4 @@
+namespace Fused.Catalog
+{
+    internal static class AssemblyMarker { }
+}

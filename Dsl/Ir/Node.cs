@@ -94,13 +94,17 @@ namespace Fused.Ir
         }
 
         /// <summary>All nodes reachable from <paramref name="roots"/>, sources before users, each once.</summary>
-        public static List<Node> TopologicalOrder(IEnumerable<Node> roots)
+        public static List<Node> TopologicalOrder(IEnumerable<Node> roots) => TopologicalOrder(roots, null);
+
+        /// <summary>As above, but nodes for which <paramref name="stop"/> holds are neither listed nor walked into.</summary>
+        public static List<Node> TopologicalOrder(IEnumerable<Node> roots, Func<Node, bool>? stop)
         {
             var order = new List<Node>();
             var seen = new HashSet<Node>(NodeIdentityComparer.Instance);
             var stack = new Stack<(Node node, int next)>();
             foreach (var root in roots)
             {
+                if (stop != null && stop(root)) continue;
                 if (!seen.Add(root)) continue;
                 stack.Push((root, 0));
                 while (stack.Count > 0)
@@ -110,7 +114,7 @@ namespace Fused.Ir
                     {
                         stack.Push((node, next + 1));
                         var src = node.Sources[next];
-                        if (seen.Add(src)) stack.Push((src, 0));
+                        if ((stop == null || !stop(src)) && seen.Add(src)) stack.Push((src, 0));
                     }
                     else
                     {

@@ -38,13 +38,13 @@ namespace Fused.Ir
         // Exp: n = round(x·log2 e) by the 1.5·2^23 trick, r = x − n·ln2 (Cody–Waite, two parts),
         // e^r by a degree-7 Taylor polynomial in Horner form, times 2^n built from exponent bits
         // (in two halves so that results down to the subnormal range are right).
-        internal const float ExpHigh = 88.7228394f;   // above: +∞
-        internal const float ExpLow = -103.972084f;   // below: 0
-        internal const float Log2E = 1.44269502f;
-        internal const float Ln2Hi = 0.693145752f;    // ln 2 with the low 12 bits cleared: n·Ln2Hi is exact
-        internal const float Ln2Lo = 1.42860677e-06f;
-        internal const float RoundMagic = 12582912f;  // 1.5·2^23
-        internal const float C2 = 0.5f, C3 = 1.66666672e-01f, C4 = 4.16666679e-02f, C5 = 8.33333377e-03f,
+        public const float ExpHigh = 88.7228394f;   // above: +∞
+        public const float ExpLow = -103.972084f;   // below: 0
+        public const float Log2E = 1.44269502f;
+        public const float Ln2Hi = 0.693145752f;    // ln 2 with the low 12 bits cleared: n·Ln2Hi is exact
+        public const float Ln2Lo = 1.42860677e-06f;
+        public const float RoundMagic = 12582912f;  // 1.5·2^23
+        public const float C2 = 0.5f, C3 = 1.66666672e-01f, C4 = 4.16666679e-02f, C5 = 8.33333377e-03f,
                              C6 = 1.38888892e-03f, C7 = 1.98412701e-04f;
 
         public static float Exp(float x)
@@ -65,10 +65,10 @@ namespace Fused.Ir
         }
 
         // Log: x = m·2^e with m in [√½, √2), log m = 2·atanh(s), s = (m−1)/(m+1), odd series to s^11.
-        internal const float Sqrt2 = 1.41421354f;
-        internal const float Ln2 = 0.693147182f;
-        internal const float L3 = 0.333333343f, L5 = 0.200000003f, L7 = 0.142857149f, L9 = 0.111111112f, L11 = 0.0909090936f;
-        internal const float Two23 = 8388608f;
+        public const float Sqrt2 = 1.41421354f;
+        public const float Ln2 = 0.693147182f;
+        public const float L3 = 0.333333343f, L5 = 0.200000003f, L7 = 0.142857149f, L9 = 0.111111112f, L11 = 0.0909090936f;
+        public const float Two23 = 8388608f;
 
         public static float Log(float x)
         {

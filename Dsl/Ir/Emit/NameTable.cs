@@ -1,0 +1,34 @@
+using System.Collections.Generic;
+
+namespace Fused.Ir.Emit
+{
+    /// <summary>Hands out unique C# identifiers in one scope, suffixing a name already taken.</summary>
+    public sealed class NameTable
+    {
+        private static readonly HashSet<string> Keywords = new HashSet<string>
+        {
+            "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const",
+            "continue", "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern",
+            "false", "finally", "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface",
+            "internal", "is", "lock", "long", "namespace", "new", "null", "object", "operator", "out", "override",
+            "params", "private", "protected", "public", "readonly", "ref", "return", "sbyte", "sealed", "short",
+            "sizeof", "stackalloc", "static", "string", "struct", "switch", "this", "throw", "true", "try", "typeof",
+            "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void", "volatile", "while", "var",
+        };
+
+        private readonly HashSet<string> _taken = new HashSet<string>();
+
+        public NameTable(params string[] reserved)
+        {
+            foreach (var r in reserved) _taken.Add(r);
+        }
+
+        public string Claim(string wanted)
+        {
+            var name = Keywords.Contains(wanted) ? wanted + "_" : wanted;
+            if (_taken.Add(name)) return name;
+            for (int k = 2; ; k++)
+                if (_taken.Add(name + k.ToString(System.Globalization.CultureInfo.InvariantCulture))) return name + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fused.Ir.Passes
+{
+    /// <summary>
+    /// Constant folding, exact algebraic identities, common-subexpression elimination (by rebuilding
+    /// through a hash-consing builder) and dead-code elimination (only what reaches an output
+    /// survives; an output equal to its own load is dropped). Every rewrite keeps results bit-exact,
+    /// except Pow by the constants 0.5, 1, 2 and −0.5, which become Sqrt, identity, a product and Rsqrt
+    /// (more accurate than exp·log, and defined for negative bases where that makes sense).
+    /// </summary>
+    public static class Simplifier
+    {
+        public static RuleProgram Run(RuleProgram program)
+        {
+            var builder = new IrBuilder();
+            var memo = new Dictionary<Node, Node>(NodeIdentityComparer.Instance);
+            var outputs = new List<Output>();
+            foreach (var o in program.Outputs)
+            {
+                var v = builder.Rewrite(o.Value, Fold, memo);
+                if (v.Op == Op.Load && v.Index == o.Buffer) continue; // x = x: nothing to store
+                outputs.Add(new Output(o.Buffer, v));
+            }
+            var live = new HashSet<Node>(Node.TopologicalOrder(outputs.Select(o => o.Value)), NodeIdentityComparer.Instance);
+            var statements = new List<Statement>();
+            foreach (var s in program.Statements)
+            {
+                var v = builder.Rewrite(s.Value, Fold, memo);
+                if (live.Contains(v) || (!s.IsLocal && outputs.Any(o => o.Buffer == s.Buffer)))
+                    statements.Add(s with { Value = v });
+            }
+            return program.WithOutputs(outputs, statements);
+        }
+
+        /// <summary>One local rewrite of a node whose sources are already simplified.</summary>
+        public static Node Fold(IrBuilder b, Node n)
+        {
+            if (n.IsLeaf) return n;
+            var g = OpInfo.Group(n.Op);
+            if (g == OpGroup.Reduction) return n;
+
+            // All sources constant: evaluate as a uniform (float64), round to float32.
+            if (n.Type == IrType.F32 && n.Sources.All(IsConstLike))
+                return b.Const((float)Semantics.Double(n.Op, ConstOf(n, 0), ConstOf(n, 1), ConstOf(n, 2)));
+
+            switch (n.Op)
+            {
+                case Op.Mul when IsConst(n[1], 1f): return n[0];
+                case Op.Mul when IsConst(n[0], 1f): return n[1];
+                case Op.Div when IsConst(n[1], 1f): return n[0];
+                case Op.Sub when IsConst(n[1], 0f) && !IsNegativeZero(n[1]): return n[0];
+                case Op.Neg when n[0].Op == Op.Neg: return n[0][0];
+                case Op.Not when n[0].Op == Op.Not: return n[0][0];
+                case Op.Where when n[1].Equals(n[2]): return n[1];
+                case Op.Where when n[0].Sources.Length > 0 && n[0].Sources.All(IsConstLike) && OpInfo.Group(n[0].Op) == OpGroup.Compare:
+                    return Semantics.Double(n[0].Op, ConstOf(n[0], 0), ConstOf(n[0], 1)) != 0 ? n[1] : n[2];
+                case Op.Pow when IsConst(n[1], 1f): return n[0];
+                case Op.Pow when IsConst(n[1], 2f): return b.Mul(n[0], n[0]);
+                case Op.Pow when IsConst(n[1], 0.5f): return b.Make(Op.Sqrt, n[0]);
+                case Op.Pow when IsConst(n[1], -0.5f): return b.Make(Op.Rsqrt, n[0]);
+            }
+            return n;
+        }
+
+        private static bool IsConstLike(Node n) => n.Op == Op.Const;
+        private static bool IsConst(Node n, float v) => n.Op == Op.Const && n.Value == v;
+        private static bool IsNegativeZero(Node n) => n.Op == Op.Const && ScalarMath.ToBits(n.Value) == unchecked((int)0x80000000);
+        private static double ConstOf(Node n, int i) => i < n.Sources.Length ? n.Sources[i].Value : 0.0;
+    }
+}

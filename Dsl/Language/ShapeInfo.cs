@@ -1,0 +1,30 @@
+namespace Fused
+{
+    /// <summary>The shape scalars of a parameter tensor as a rule sees them (rank-1 tensors have one row).</summary>
+    public readonly struct ShapeInfo
+    {
+        public ShapeInfo(long numel, long rows, long cols)
+        {
+            Numel = numel;
+            Rows = rows;
+            Cols = cols;
+        }
+
+        /// <summary>A vector: one row of <paramref name="numel"/> columns.</summary>
+        public static ShapeInfo Vector(long numel) => new ShapeInfo(numel, 1, numel);
+
+        /// <summary>A matrix (higher ranks fold their trailing dimensions into the columns).</summary>
+        public static ShapeInfo Matrix(long rows, long cols) => new ShapeInfo(rows * cols, rows, cols);
+
+        public long Numel { get; }
+        public long Rows { get; }
+        public long Cols { get; }
+
+        public double Get(Ir.ShapeScalar which) => which switch
+        {
+            Ir.ShapeScalar.Rows => Rows,
+            Ir.ShapeScalar.Cols => Cols,
+            _ => Numel,
+        };
+    }
+}

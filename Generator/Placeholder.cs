@@ -1,4 +1,0 @@
-namespace Fused.Generator
-{
-    internal static class AssemblyMarker { }
-}

@@ -1,0 +1,576 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Fused.Generator.Diagnostics;
+using Fused.Generator.Model;
+using Fused.Ir;
+using Fused.Ir.Emit;
+using Fused.Ir.Passes;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Fused.Generator
+{
+    /// <summary>
+    /// Roslyn syntax and symbols of one [Optimizer] class → a planned Fused IR program, or diagnostics.
+    /// The rule body is lowered statement by statement in SSA style: each name maps to the node holding
+    /// its current value; a buffer's final node is its output. Nothing here may throw into the user's
+    /// build: anything unexpected becomes FUSED099.
+    /// </summary>
+    internal sealed class RuleParser
+    {
+        private const string IntrinsicsType = "Fused.Intrinsics";
+
+        private readonly SemanticModel _model;
+        private readonly CancellationToken _ct;
+        private readonly List<DiagnosticInfo> _diagnostics = new();
+        private readonly IrBuilder _b = new();
+        private readonly Dictionary<ISymbol, Node> _current = new(SymbolEqualityComparer.Default);
+        private readonly Dictionary<ISymbol, int> _bufferOf = new(SymbolEqualityComparer.Default);
+        private readonly Dictionary<ISymbol, Node> _inputs = new(SymbolEqualityComparer.Default);
+        private readonly Dictionary<ISymbol, string> _readOnlyKind = new(SymbolEqualityComparer.Default);
+        private readonly List<Statement> _statements = new();
+        private readonly List<(Node node, string function, string argument, LocationInfo? location)> _guarded = new();
+        private readonly HashSet<int> _buffersRead = new();
+        private readonly HashSet<int> _buffersWritten = new();
+
+        private RuleParser(SemanticModel model, CancellationToken ct)
+        {
+            _model = model;
+            _ct = ct;
+        }
+
+        public static ParseResult ParseSafely(GeneratorAttributeSyntaxContext ctx, CancellationToken ct)
+        {
+            var classSyntax = (ClassDeclarationSyntax)ctx.TargetNode;
+            try
+            {
+                return new RuleParser(ctx.SemanticModel, ct).Parse(classSyntax, (INamedTypeSymbol)ctx.TargetSymbol, ctx.Attributes);
+            }
+            catch (OperationCanceledException)
+            {
+                throw;
+            }
+            catch (Exception e)
+            {
+                var info = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, LocationInfo.From(classSyntax.Identifier.GetLocation()),
+                    classSyntax.Identifier.Text, e.GetType().Name + ": " + e.Message);
+                return new ParseResult(null, new[] { info }.ToEquatableArray());
+            }
+        }
+
+        private ParseResult Fail() => new(null, _diagnostics.ToEquatableArray());
+
+        private void Report(DiagnosticDescriptor d, SyntaxNode? at, params string[] args) =>
+            _diagnostics.Add(DiagnosticInfo.Create(d, at is null ? null : LocationInfo.From(at), args));
+
+        private void Report(DiagnosticDescriptor d, Location? at, params string[] args) =>
+            _diagnostics.Add(DiagnosticInfo.Create(d, LocationInfo.From(at), args));
+
+        private bool HasErrors => _diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id)?.DefaultSeverity == DiagnosticSeverity.Error);
+
+        private ParseResult Parse(ClassDeclarationSyntax syntax, INamedTypeSymbol type, IReadOnlyList<AttributeData> attributes)
+        {
+            string className = type.Name;
+            bool isPartial = syntax.Modifiers.Any(SyntaxKind.PartialKeyword);
+            bool isStatic = syntax.Modifiers.Any(SyntaxKind.StaticKeyword);
+            if (!isPartial || !isStatic)
+                Report(DiagnosticDescriptors.NotStaticPartial, syntax.Identifier.GetLocation(), className);
+            if (type.ContainingType is not null || type.IsGenericType)
+                Report(DiagnosticDescriptors.UnsupportedClassShape, syntax.Identifier.GetLocation(), className);
+
+            string ruleName = className;
+            foreach (var a in attributes)
+                foreach (var named in a.NamedArguments)
+                    if (named.Key == "Name" && named.Value.Value is string s && s.Length > 0) ruleName = s;
+
+            var updates = type.GetMembers("Update").OfType<IMethodSymbol>().ToList();
+            if (updates.Count != 1)
+            {
+                Report(DiagnosticDescriptors.MissingUpdate, syntax.Identifier.GetLocation(), className,
+                    updates.Count == 0 ? "no method named Update" : "more than one method named Update");
+                return Fail();
+            }
+            var method = updates[0];
+            var methodSyntax = method.DeclaringSyntaxReferences.Select(r => r.GetSyntax(_ct)).OfType<MethodDeclarationSyntax>().FirstOrDefault();
+            if (methodSyntax is null || !method.IsStatic || !method.ReturnsVoid || method.IsGenericMethod)
+            {
+                Report(DiagnosticDescriptors.MissingUpdate, methodSyntax?.Identifier.GetLocation() ?? syntax.Identifier.GetLocation(), className,
+                    "Update must be a non-generic 'static void' method");
+                return Fail();
+            }
+            if (methodSyntax.Body is null && methodSyntax.ExpressionBody is null)
+            {
+                Report(DiagnosticDescriptors.MissingUpdate, methodSyntax.Identifier.GetLocation(), className, "Update has no body");
+                return Fail();
+            }
+
+            var buffers = new List<BufferDecl>();
+            var hypers = new List<HyperDecl>();
+            if (!DeclareParameters(method, buffers, hypers)) return Fail();
+            if (HasErrors) return Fail();
+
+            // Lower the body.
+            if (methodSyntax.Body is not null)
+                foreach (var statement in methodSyntax.Body.Statements) LowerStatement(statement);
+            else
+                LowerExpressionStatement(methodSyntax.ExpressionBody!.Expression, methodSyntax.ExpressionBody);
+            if (HasErrors) return Fail();
+
+            // Outputs: the final value of every buffer that was assigned.
+            var outputs = new List<Output>();
+            foreach (var kv in _bufferOf)
+            {
+                int buffer = kv.Value;
+                if (_buffersWritten.Contains(buffer)) outputs.Add(new Output(buffer, _current[kv.Key]));
+            }
+            var program = new RuleProgram(ruleName, buffers.ToEquatableArray(), hypers.ToEquatableArray(),
+                outputs.OrderBy(o => o.Buffer).ToEquatableArray(), _statements.ToEquatableArray());
+
+            CheckBuffers(program, method);
+            CheckGuards(program);
+            if (HasErrors) return Fail();
+
+            var verify = Verifier.Check(program);
+            if (verify.Count > 0)
+            {
+                Report(DiagnosticDescriptors.InternalError, syntax.Identifier.GetLocation(), className, string.Join("; ", verify));
+                return Fail();
+            }
+            KernelPlan plan;
+            try
+            {
+                plan = Planner.Plan(Simplifier.Run(program));
+                foreach (var pass in plan.Passes)
+                    if (pass.Reductions.Count > 0) throw new PlanningException("whole-tensor reductions are not supported by the C# backend yet");
+            }
+            catch (PlanningException e)
+            {
+                Report(DiagnosticDescriptors.CannotPlan, syntax.Identifier.GetLocation(), ruleName, e.Message);
+                return Fail();
+            }
+
+            string ns = type.ContainingNamespace.IsGlobalNamespace ? "" : type.ContainingNamespace.ToDisplayString();
+            string file = Path.GetFileName(syntax.SyntaxTree.FilePath);
+            if (string.IsNullOrEmpty(file)) file = className + ".cs";
+            string hint = (ns.Length > 0 ? ns + "." : "") + className + ".g.cs";
+            var spec = new RuleSpec(new RuleClassInfo(ns, className, file), plan, hint);
+            return new ParseResult(spec, _diagnostics.ToEquatableArray());
+        }
+
+        // ---------------- parameters ----------------
+
+        private static bool HasAttribute(IParameterSymbol p, string name) =>
+            p.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == "Fused." + name);
+
+        private static AttributeData? GetAttribute(IParameterSymbol p, string name) =>
+            p.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == "Fused." + name);
+
+        private bool DeclareParameters(IMethodSymbol method, List<BufferDecl> buffers, List<HyperDecl> hypers)
+        {
+            var ps = method.Parameters;
+            if (ps.Length < 2)
+            {
+                Report(DiagnosticDescriptors.MissingUpdate, method.Locations.FirstOrDefault(), method.ContainingType.Name,
+                    "Update needs at least the parameter (ref float) and its gradient (float)");
+                return false;
+            }
+            var param = ps.FirstOrDefault(p => HasAttribute(p, "ParamAttribute")) ?? ps[0];
+            var grad = ps.FirstOrDefault(p => HasAttribute(p, "GradAttribute")) ?? ps.FirstOrDefault(p => !SymbolEqualityComparer.Default.Equals(p, param));
+            if (param.RefKind != RefKind.Ref || param.Type.SpecialType != SpecialType.System_Single)
+                Report(DiagnosticDescriptors.WrongParameter, param.Locations.FirstOrDefault(), param.Name, "the parameter must be 'ref float'");
+            if (grad is null || grad.RefKind is not (RefKind.None or RefKind.In) || grad.Type.SpecialType != SpecialType.System_Single)
+                Report(DiagnosticDescriptors.WrongParameter, (grad ?? param).Locations.FirstOrDefault(), (grad ?? param).Name, "the gradient must be 'float' (or 'in float')");
+            if (grad is null) return false;
+
+            buffers.Add(new BufferDecl(param.Name, BufferRole.Param));
+            buffers.Add(new BufferDecl(grad.Name, BufferRole.Grad));
+            Bind(param, 0, _b.Load(0));
+            _inputs[grad] = _b.Load(1);
+            _current[grad] = _b.Load(1);
+            _readOnlyKind[grad] = "gradient";
+            _bufferOf[grad] = 1;
+
+            foreach (var p in ps)
+            {
+                if (SymbolEqualityComparer.Default.Equals(p, param) || SymbolEqualityComparer.Default.Equals(p, grad)) continue;
+                var loc = p.Locations.FirstOrDefault();
+                var state = GetAttribute(p, "StateAttribute");
+                var hyper = GetAttribute(p, "HyperAttribute");
+                bool isStep = HasAttribute(p, "StepAttribute");
+                int kinds = (state != null ? 1 : 0) + (hyper != null ? 1 : 0) + (isStep ? 1 : 0);
+                if (kinds != 1)
+                {
+                    Report(DiagnosticDescriptors.WrongParameter, loc, p.Name,
+                        kinds == 0 ? "mark it [State], [Hyper(default)] or [Step]" : "use only one of [State], [Hyper] and [Step]");
+                    continue;
+                }
+                if (state != null)
+                {
+                    if (p.RefKind != RefKind.Ref || p.Type.SpecialType != SpecialType.System_Single)
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [State] must be 'ref float'");
+                        continue;
+                    }
+                    var shape = state.ConstructorArguments.Length == 1 && state.ConstructorArguments[0].Value is int s ? (StateShape)s : StateShape.Element;
+                    int index = buffers.Count;
+                    buffers.Add(new BufferDecl(p.Name, BufferRole.State, shape));
+                    Bind(p, index, _b.Load(index));
+                }
+                else if (hyper != null)
+                {
+                    if (p.RefKind != RefKind.None || p.Type.SpecialType != SpecialType.System_Single)
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [Hyper] must be 'float'");
+                        continue;
+                    }
+                    if (hyper.ConstructorArguments.Length != 1 || hyper.ConstructorArguments[0].Value is not double d)
+                    {
+                        Report(DiagnosticDescriptors.HyperWithoutDefault, loc, p.Name);
+                        continue;
+                    }
+                    _inputs[p] = _b.Hyper(hypers.Count);
+                    _current[p] = _inputs[p];
+                    _readOnlyKind[p] = "hyperparameter";
+                    hypers.Add(new HyperDecl(p.Name, d));
+                }
+                else
+                {
+                    if (p.RefKind != RefKind.None || p.Type.SpecialType is not (SpecialType.System_Int32 or SpecialType.System_Int64 or SpecialType.System_Single))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "the [Step] must be 'int', 'long' or 'float'");
+                        continue;
+                    }
+                    _inputs[p] = _b.Step();
+                    _current[p] = _inputs[p];
+                    _readOnlyKind[p] = "step counter";
+                }
+            }
+            if (buffers.Count > 8)
+                Report(DiagnosticDescriptors.CannotPlan, method.Locations.FirstOrDefault(), method.ContainingType.Name, "a rule has at most 6 state buffers");
+            return true;
+        }
+
+        private void Bind(IParameterSymbol p, int buffer, Node load)
+        {
+            _bufferOf[p] = buffer;
+            _inputs[p] = load;
+            _current[p] = load;
+        }
+
+        // ---------------- statements ----------------
+
+        private void LowerStatement(StatementSyntax statement)
+        {
+            _ct.ThrowIfCancellationRequested();
+            switch (statement)
+            {
+                case LocalDeclarationStatementSyntax local when !local.IsConst && local.UsingKeyword == default:
+                    foreach (var v in local.Declaration.Variables)
+                    {
+                        if (v.Initializer is null)
+                        {
+                            Report(DiagnosticDescriptors.UnsupportedSyntax, v, v.ToString(), "a local must be initialised where it is declared");
+                            continue;
+                        }
+                        if (_model.GetDeclaredSymbol(v, _ct) is not ILocalSymbol symbol) continue;
+                        if (symbol.Type.SpecialType is not (SpecialType.System_Single or SpecialType.System_Boolean))
+                        {
+                            Report(DiagnosticDescriptors.UnsupportedSyntax, v, v.ToString(), "locals must be 'float' or 'bool'");
+                            continue;
+                        }
+                        var value = Lower(v.Initializer.Value);
+                        if (value is null) continue;
+                        _current[symbol] = value;
+                        _statements.Add(new Statement(symbol.Name, -1, value, statement.ToString().Trim()));
+                    }
+                    break;
+                case ExpressionStatementSyntax expr:
+                    LowerExpressionStatement(expr.Expression, statement);
+                    break;
+                case EmptyStatementSyntax:
+                    break;
+                case BlockSyntax block:
+                    foreach (var s in block.Statements) LowerStatement(s);
+                    break;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, statement, FirstLine(statement),
+                        "a rule body holds only local declarations and assignments (use Where or ?: instead of if)");
+                    break;
+            }
+        }
+
+        private void LowerExpressionStatement(ExpressionSyntax expression, SyntaxNode statement)
+        {
+            if (expression is not AssignmentExpressionSyntax assignment)
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, expression, expression.ToString(), "only assignments can stand as statements");
+                return;
+            }
+            var target = _model.GetSymbolInfo(assignment.Left, _ct).Symbol;
+            if (assignment.Left is not IdentifierNameSyntax || target is null || !(target is ILocalSymbol || _inputs.ContainsKey(target)))
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, assignment.Left, assignment.Left.ToString(), "only locals, the parameter and states can be assigned");
+                return;
+            }
+            if (_readOnlyKind.TryGetValue(target, out var kind))
+            {
+                Report(DiagnosticDescriptors.AssignmentToInput, assignment.Left, target.Name, kind);
+                return;
+            }
+            var right = Lower(assignment.Right);
+            if (right is null) return;
+            Node value;
+            if (assignment.Kind() == SyntaxKind.SimpleAssignmentExpression) value = right;
+            else
+            {
+                var op = assignment.Kind() switch
+                {
+                    SyntaxKind.AddAssignmentExpression => Op.Add,
+                    SyntaxKind.SubtractAssignmentExpression => Op.Sub,
+                    SyntaxKind.MultiplyAssignmentExpression => Op.Mul,
+                    SyntaxKind.DivideAssignmentExpression => Op.Div,
+                    _ => (Op?)null,
+                };
+                if (op is null)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, assignment, assignment.OperatorToken.Text, "use =, +=, -=, *= or /=");
+                    return;
+                }
+                var currentValue = Read(target, assignment.Left);
+                if (currentValue is null) return;
+                value = _b.Make(op.Value, currentValue, right);
+            }
+            if (!TypeMatches(target, value, assignment)) return;
+            _current[target] = value;
+            int buffer = _bufferOf.TryGetValue(target, out var bi) ? bi : -1;
+            if (buffer >= 0) _buffersWritten.Add(buffer);
+            _statements.Add(new Statement(target.Name, buffer, value, statement.ToString().Trim()));
+        }
+
+        private bool TypeMatches(ISymbol target, Node value, SyntaxNode at)
+        {
+            var expected = target is ILocalSymbol l && l.Type.SpecialType == SpecialType.System_Boolean ? IrType.Bool : IrType.F32;
+            if (value.Type == expected) return true;
+            Report(DiagnosticDescriptors.UnsupportedSyntax, at, at.ToString(), $"'{target.Name}' holds a {expected} but is assigned a {value.Type}");
+            return false;
+        }
+
+        private Node? Read(ISymbol symbol, SyntaxNode at)
+        {
+            if (_current.TryGetValue(symbol, out var node))
+            {
+                if (_bufferOf.TryGetValue(symbol, out var b)) _buffersRead.Add(b);
+                return node;
+            }
+            Report(DiagnosticDescriptors.UnsupportedSyntax, at, at.ToString(), "only the rule's parameters and locals can be read");
+            return null;
+        }
+
+        // ---------------- expressions ----------------
+
+        private Node? Lower(ExpressionSyntax e)
+        {
+            _ct.ThrowIfCancellationRequested();
+            // Anything the compiler folds to a constant (literals, 1f / 3, const fields) is a literal.
+            var constant = _model.GetConstantValue(e, _ct);
+            if (constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null)
+            {
+                try { return _b.Const(Convert.ToSingle(constant.Value, System.Globalization.CultureInfo.InvariantCulture)); }
+                catch (Exception) { /* falls through to the syntax cases, which report it */ }
+            }
+            switch (e)
+            {
+                case ParenthesizedExpressionSyntax p:
+                    return Lower(p.Expression);
+                case IdentifierNameSyntax id:
+                {
+                    var symbol = _model.GetSymbolInfo(id, _ct).Symbol;
+                    if (symbol is ILocalSymbol or IParameterSymbol) return Read(symbol, id);
+                    if (symbol is IPropertySymbol or IFieldSymbol)
+                    {
+                        Report(DiagnosticDescriptors.UnsupportedSyntax, id, id.ToString(), "rules read only their own parameters and locals");
+                        return null;
+                    }
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, id, id.ToString(), "unknown name");
+                    return null;
+                }
+                case BinaryExpressionSyntax bin:
+                    return LowerBinary(bin);
+                case PrefixUnaryExpressionSyntax un:
+                {
+                    var operand = Lower(un.Operand);
+                    if (operand is null) return null;
+                    switch (un.Kind())
+                    {
+                        case SyntaxKind.UnaryMinusExpression: return Expect(operand, IrType.F32, un.Operand) ? _b.Neg(operand) : null;
+                        case SyntaxKind.UnaryPlusExpression: return Expect(operand, IrType.F32, un.Operand) ? operand : null;
+                        case SyntaxKind.LogicalNotExpression: return Expect(operand, IrType.Bool, un.Operand) ? _b.Make(Op.Not, operand) : null;
+                    }
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, un, un.ToString(), "only -x, +x and !x are supported");
+                    return null;
+                }
+                case ConditionalExpressionSyntax c:
+                {
+                    var cond = Lower(c.Condition);
+                    var a = Lower(c.WhenTrue);
+                    var b = Lower(c.WhenFalse);
+                    if (cond is null || a is null || b is null) return null;
+                    if (!Expect(cond, IrType.Bool, c.Condition) || !Expect(a, IrType.F32, c.WhenTrue) || !Expect(b, IrType.F32, c.WhenFalse)) return null;
+                    return _b.Where(cond, a, b);
+                }
+                case CastExpressionSyntax cast:
+                {
+                    var to = _model.GetTypeInfo(cast.Type, _ct).Type;
+                    if (to?.SpecialType is SpecialType.System_Single or SpecialType.System_Double)
+                        return Lower(cast.Expression);
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, cast, cast.ToString(), "only casts to float are supported");
+                    return null;
+                }
+                case InvocationExpressionSyntax call:
+                    return LowerCall(call);
+                case LiteralExpressionSyntax lit:
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, lit, lit.ToString(), "only numeric literals are supported");
+                    return null;
+                default:
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, e, FirstLine(e), DescribeUnsupported(e));
+                    return null;
+            }
+        }
+
+        private static string DescribeUnsupported(ExpressionSyntax e) => e switch
+        {
+            MemberAccessExpressionSyntax => "rules cannot read members of other types",
+            ObjectCreationExpressionSyntax or ImplicitObjectCreationExpressionSyntax => "rules cannot create objects",
+            PostfixUnaryExpressionSyntax or AssignmentExpressionSyntax => "assignments must be statements of their own",
+            ElementAccessExpressionSyntax => "rules work on one element; there is no indexing",
+            _ => "this kind of expression is not part of the Fused language",
+        };
+
+        private bool Expect(Node n, IrType type, SyntaxNode at)
+        {
+            if (n.Type == type) return true;
+            Report(DiagnosticDescriptors.UnsupportedSyntax, at, at.ToString(), $"expected a {(type == IrType.Bool ? "bool" : "float")} here");
+            return false;
+        }
+
+        private Node? LowerBinary(BinaryExpressionSyntax bin)
+        {
+            var kind = bin.Kind();
+            Op? op = kind switch
+            {
+                SyntaxKind.AddExpression => Op.Add,
+                SyntaxKind.SubtractExpression => Op.Sub,
+                SyntaxKind.MultiplyExpression => Op.Mul,
+                SyntaxKind.DivideExpression => Op.Div,
+                SyntaxKind.LessThanExpression => Op.Lt,
+                SyntaxKind.LessThanOrEqualExpression => Op.Le,
+                SyntaxKind.GreaterThanExpression => Op.Gt,
+                SyntaxKind.GreaterThanOrEqualExpression => Op.Ge,
+                SyntaxKind.EqualsExpression => Op.Eq,
+                SyntaxKind.NotEqualsExpression => Op.Ne,
+                SyntaxKind.LogicalAndExpression => Op.And,
+                SyntaxKind.LogicalOrExpression => Op.Or,
+                _ => null,
+            };
+            if (op is null)
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.OperatorToken.Text, "supported operators are + - * / < <= > >= == != && ||");
+                return null;
+            }
+            // Integer division of non-constants would truncate in C# but not in the kernels.
+            if (op == Op.Div && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64)
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.ToString(), "integer division truncates; cast an operand to float");
+                return null;
+            }
+            var a = Lower(bin.Left);
+            var b = Lower(bin.Right);
+            if (a is null || b is null) return null;
+            var sourceType = OpInfo.SourceType(op.Value, 0);
+            if (!Expect(a, sourceType, bin.Left) || !Expect(b, sourceType, bin.Right)) return null;
+            return _b.Make(op.Value, a, b);
+        }
+
+        private Node? LowerCall(InvocationExpressionSyntax call)
+        {
+            var symbol = _model.GetSymbolInfo(call, _ct).Symbol as IMethodSymbol;
+            string name = symbol?.Name ?? call.Expression.ToString();
+            if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
+            {
+                Report(DiagnosticDescriptors.NotAnIntrinsic, call, name,
+                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where");
+                return null;
+            }
+            var args = new List<Node>();
+            foreach (var arg in call.ArgumentList.Arguments)
+            {
+                var n = Lower(arg.Expression);
+                if (n is null) return null;
+                args.Add(n);
+            }
+            for (int i = 0; i < args.Count; i++)
+            {
+                var expected = name == "Where" && i == 0 ? IrType.Bool : IrType.F32;
+                if (!Expect(args[i], expected, call.ArgumentList.Arguments[i])) return null;
+            }
+            Node result = name switch
+            {
+                "Sign" => _b.Make(Op.Sign, args[0]),
+                "Abs" => _b.Make(Op.Abs, args[0]),
+                "Sqrt" => _b.Make(Op.Sqrt, args[0]),
+                "Rsqrt" => _b.Make(Op.Rsqrt, args[0]),
+                "Exp" => _b.Make(Op.Exp, args[0]),
+                "Log" => _b.Make(Op.Log, args[0]),
+                "Pow" => _b.Make(Op.Pow, args[0], args[1]),
+                "Square" => _b.Mul(args[0], args[0]),
+                "Min" => _b.Make(Op.Min, args[0], args[1]),
+                "Max" => _b.Make(Op.Max, args[0], args[1]),
+                "Clamp" => _b.Clamp(args[0], args[1], args[2]),
+                "Lerp" => _b.Lerp(args[0], args[1], args[2]),
+                "Where" => _b.Where(args[0], args[1], args[2]),
+                _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
+            };
+            if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
+                _guarded.Add((args[0], name, call.ArgumentList.Arguments[0].ToString(), LocationInfo.From(call)));
+            return result;
+        }
+
+        // ---------------- checks on the whole rule ----------------
+
+        private void CheckBuffers(RuleProgram program, IMethodSymbol method)
+        {
+            if (!_buffersWritten.Contains(0))
+                Report(DiagnosticDescriptors.ParamNeverUpdated, method.Locations.FirstOrDefault(), program.Name, program.Buffers[0].Name);
+            foreach (var kv in _bufferOf)
+            {
+                int b = kv.Value;
+                if (program.Buffers[b].Role != BufferRole.State) continue;
+                var loc = kv.Key.Locations.FirstOrDefault();
+                bool read = _buffersRead.Contains(b), written = _buffersWritten.Contains(b);
+                if (read && !written) Report(DiagnosticDescriptors.StateNeverWritten, loc, kv.Key.Name);
+                else if (!read && !written) Report(DiagnosticDescriptors.StateUnused, loc, kv.Key.Name, "4");
+                else if (!read && written) Report(DiagnosticDescriptors.StateNeverRead, loc, kv.Key.Name, "4");
+            }
+        }
+
+        private void CheckGuards(RuleProgram program)
+        {
+            if (_guarded.Count == 0) return;
+            var signs = new SignAnalysis(program);
+            foreach (var (node, function, argument, location) in _guarded)
+                if (!signs.IsNonNegative(node))
+                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MaybeNegative, location, function, argument));
+        }
+
+        private static string FirstLine(SyntaxNode node)
+        {
+            var text = node.ToString().Trim();
+            int nl = text.IndexOf('\n');
+            return nl < 0 ? text : text.Substring(0, nl).TrimEnd('\r') + " ...";
+        }
+    }
+}

@@ -1,4 +1,0 @@
-namespace Fused.Catalog
-{
-    internal static class AssemblyMarker { }
-}

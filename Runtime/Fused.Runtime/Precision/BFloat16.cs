@@ -1,0 +1,352 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Fused.Runtime.Precision
+{
+    /// <summary>
+    /// bfloat16 (1 sign, 8 exponent, 7 mantissa bits: the upper half of an IEEE binary32) stored as <see cref="ushort"/>.
+    /// Conversions from float round to nearest even or stochastically; batch forms use Vector512/Vector256 when the
+    /// hardware accelerates them and are bit-identical to the scalar forms.
+    /// </summary>
+    /// <remarks>
+    /// NaN stays NaN: the sign and the upper payload bits are kept and the quiet bit is set, so a NaN whose payload
+    /// lies only in the discarded low bits cannot turn into infinity. ±Inf stays ±Inf. Finite values beyond the
+    /// largest bf16 round to ±Inf under round-to-nearest-even; stochastic rounding overflows to ±Inf with
+    /// probability proportional to the distance above bf16's max.
+    /// </remarks>
+    public static class BFloat16
+    {
+        /// <summary>Quiet-NaN bit of the bf16 mantissa.</summary>
+        private const uint QuietBit = 0x0040;
+        private const uint AbsMask = 0x7FFF_FFFF;
+        private const uint PositiveInfinity32 = 0x7F80_0000;
+
+        /// <summary>Widens a bf16 to float (exact).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static float ToSingle(ushort value) => BitConverter.UInt32BitsToSingle((uint)value << 16);
+
+        /// <summary>Narrows a float to bf16, rounding to nearest, ties to even.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort FromSingleRoundToNearestEven(float value)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(value);
+            if ((bits & AbsMask) > PositiveInfinity32)
+            {
+                return (ushort)((bits >> 16) | QuietBit);
+            }
+
+            return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+        }
+
+        /// <summary>
+        /// Narrows a float to bf16 stochastically: rounds away from zero with probability equal to the discarded
+        /// fraction (the low 16 bits / 2^16), so the expected result equals <paramref name="value"/>.
+        /// </summary>
+        /// <param name="value">The value.</param>
+        /// <param name="randomBits">Uniform random bits; only the low 16 are used.</param>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort FromSingleStochastic(float value, uint randomBits)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(value);
+            if ((bits & AbsMask) > PositiveInfinity32)
+            {
+                return (ushort)((bits >> 16) | QuietBit);
+            }
+
+            // Adding to the magnitude bits carries into the kept part exactly when random < discarded fraction.
+            return (ushort)((bits + (randomBits & 0xFFFFu)) >> 16);
+        }
+
+        /// <summary>
+        /// Stochastic rounding of element <paramref name="elementIndex"/> of the stream <paramref name="key"/>:
+        /// the random bits are <see cref="CounterRng.NextUInt32"/>(key, elementIndex).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort FromSingleStochastic(float value, in CounterRngKey key, long elementIndex)
+            => FromSingleStochastic(value, CounterRng.NextUInt32(key, elementIndex));
+
+        /// <summary>Widens bf16 values to floats. <paramref name="destination"/> must be at least as long as the source.</summary>
+        public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination)
+        {
+            CheckLengths(source.Length, destination.Length);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                WidenVector512(source, destination);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                WidenVector256(source, destination);
+            }
+            else
+            {
+                WidenScalar(source, destination, 0);
+            }
+        }
+
+        /// <summary>Narrows floats to bf16 with round-to-nearest-even.</summary>
+        public static void NarrowToNearestEven(ReadOnlySpan<float> source, Span<ushort> destination)
+        {
+            CheckLengths(source.Length, destination.Length);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                NarrowToNearestEvenVector512(source, destination);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                NarrowToNearestEvenVector256(source, destination);
+            }
+            else
+            {
+                NarrowToNearestEvenScalar(source, destination, 0);
+            }
+        }
+
+        /// <summary>
+        /// Narrows floats to bf16 with stochastic rounding. Element i of <paramref name="source"/> is element
+        /// <paramref name="firstElementIndex"/> + i of the tensor, and uses the random bits of that index in stream
+        /// <paramref name="key"/>; so converting a tensor in pieces, in any order, on any threads, gives the same
+        /// bits as converting it whole.
+        /// </summary>
+        public static void NarrowStochastic(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
+        {
+            CheckLengths(source.Length, destination.Length);
+            if (firstElementIndex < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(firstElementIndex), firstElementIndex, "element index must be non-negative");
+            }
+
+            if (Vector512.IsHardwareAccelerated)
+            {
+                NarrowStochasticVector512(source, destination, key, firstElementIndex);
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                NarrowStochasticVector256(source, destination, key, firstElementIndex);
+            }
+            else
+            {
+                NarrowStochasticScalar(source, destination, key, firstElementIndex, 0);
+            }
+        }
+
+        private static void CheckLengths(int source, int destination)
+        {
+            if (destination < source)
+            {
+                throw new ArgumentException($"destination has {destination} elements, source has {source}", "destination");
+            }
+        }
+
+        // ---- scalar tails (also the reference paths) ----
+
+        internal static void WidenScalar(ReadOnlySpan<ushort> source, Span<float> destination, int from)
+        {
+            for (int i = from; i < source.Length; i++)
+            {
+                destination[i] = ToSingle(source[i]);
+            }
+        }
+
+        internal static void NarrowToNearestEvenScalar(ReadOnlySpan<float> source, Span<ushort> destination, int from)
+        {
+            for (int i = from; i < source.Length; i++)
+            {
+                destination[i] = FromSingleRoundToNearestEven(source[i]);
+            }
+        }
+
+        internal static void NarrowStochasticScalar(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex, int from)
+        {
+            for (int i = from; i < source.Length; i++)
+            {
+                destination[i] = FromSingleStochastic(source[i], key, firstElementIndex + i);
+            }
+        }
+
+        // ---- Vector256 ----
+
+        internal static void WidenVector256(ReadOnlySpan<ushort> source, Span<float> destination)
+        {
+            ref ushort src = ref MemoryMarshal.GetReference(source);
+            ref uint dst = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(destination));
+            int i = 0;
+            for (; i <= source.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var (lower, upper) = Vector256.Widen(Vector256.LoadUnsafe(ref src, (nuint)i));
+                Vector256.ShiftLeft(lower, 16).StoreUnsafe(ref dst, (nuint)i);
+                Vector256.ShiftLeft(upper, 16).StoreUnsafe(ref dst, (nuint)(i + Vector256<uint>.Count));
+            }
+
+            WidenScalar(source, destination, i);
+        }
+
+        internal static void NarrowToNearestEvenVector256(ReadOnlySpan<float> source, Span<ushort> destination)
+        {
+            ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
+            ref ushort dst = ref MemoryMarshal.GetReference(destination);
+            int i = 0;
+            for (; i <= source.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                var a = RoundNearestEven(Vector256.LoadUnsafe(ref src, (nuint)i));
+                var b = RoundNearestEven(Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<uint>.Count)));
+                Vector256.Narrow(a, b).StoreUnsafe(ref dst, (nuint)i);
+            }
+
+            NarrowToNearestEvenScalar(source, destination, i);
+        }
+
+        internal static void NarrowStochasticVector256(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
+        {
+            ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
+            ref ushort dst = ref MemoryMarshal.GetReference(destination);
+            var k0 = Vector256.Create(key.K0);
+            var k1 = Vector256.Create(key.K1);
+            var iota = Vector256<uint>.Indices;
+            int i = 0;
+            for (; i <= source.Length - Vector256<ushort>.Count; i += Vector256<ushort>.Count)
+            {
+                long index = firstElementIndex + i;
+                var a = RoundStochastic(Vector256.LoadUnsafe(ref src, (nuint)i), RandomBits(index, iota, k0, k1));
+                var b = RoundStochastic(
+                    Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<uint>.Count)),
+                    RandomBits(index + Vector256<uint>.Count, iota, k0, k1));
+                Vector256.Narrow(a, b).StoreUnsafe(ref dst, (nuint)i);
+            }
+
+            NarrowStochasticScalar(source, destination, key, firstElementIndex, i);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> RoundNearestEven(Vector256<uint> bits)
+        {
+            var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
+            return SelectNaN(bits, rounded);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> RoundStochastic(Vector256<uint> bits, Vector256<uint> random)
+            => SelectNaN(bits, (bits + (random & Vector256.Create(0xFFFFu))) >> 16);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> SelectNaN(Vector256<uint> bits, Vector256<uint> rounded)
+        {
+            // Magnitudes fit in 31 bits, so a signed compare is exact and cheaper than an unsigned one on AVX2.
+            var isNaN = Vector256.GreaterThan((bits & Vector256.Create(AbsMask)).AsInt32(), Vector256.Create((int)PositiveInfinity32)).AsUInt32();
+            return Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(QuietBit), rounded);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> RandomBits(long firstIndex, Vector256<uint> iota, Vector256<uint> k0, Vector256<uint> k1)
+        {
+            // Counter lanes firstIndex + j, as (lo, hi) 32-bit halves with the carry of lo into hi.
+            var lo = Vector256.Create((uint)firstIndex) + iota;
+            var carry = Vector256.LessThan(lo, iota); // all-ones where lo wrapped
+            var hi = Vector256.Create((uint)((ulong)firstIndex >> 32)) - carry;
+            return LowBias32(LowBias32(lo ^ k0) ^ hi ^ k1);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<uint> LowBias32(Vector256<uint> x)
+        {
+            x ^= x >> 16;
+            x *= Vector256.Create(0x7FEB352Du);
+            x ^= x >> 15;
+            x *= Vector256.Create(0x846CA68Bu);
+            x ^= x >> 16;
+            return x;
+        }
+
+        // ---- Vector512 (same algorithms, twice the lanes) ----
+
+        internal static void WidenVector512(ReadOnlySpan<ushort> source, Span<float> destination)
+        {
+            ref ushort src = ref MemoryMarshal.GetReference(source);
+            ref uint dst = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(destination));
+            int i = 0;
+            for (; i <= source.Length - Vector512<ushort>.Count; i += Vector512<ushort>.Count)
+            {
+                var (lower, upper) = Vector512.Widen(Vector512.LoadUnsafe(ref src, (nuint)i));
+                Vector512.ShiftLeft(lower, 16).StoreUnsafe(ref dst, (nuint)i);
+                Vector512.ShiftLeft(upper, 16).StoreUnsafe(ref dst, (nuint)(i + Vector512<uint>.Count));
+            }
+
+            WidenScalar(source, destination, i);
+        }
+
+        internal static void NarrowToNearestEvenVector512(ReadOnlySpan<float> source, Span<ushort> destination)
+        {
+            ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
+            ref ushort dst = ref MemoryMarshal.GetReference(destination);
+            int i = 0;
+            for (; i <= source.Length - Vector512<ushort>.Count; i += Vector512<ushort>.Count)
+            {
+                var a = RoundNearestEven(Vector512.LoadUnsafe(ref src, (nuint)i));
+                var b = RoundNearestEven(Vector512.LoadUnsafe(ref src, (nuint)(i + Vector512<uint>.Count)));
+                Vector512.Narrow(a, b).StoreUnsafe(ref dst, (nuint)i);
+            }
+
+            NarrowToNearestEvenScalar(source, destination, i);
+        }
+
+        internal static void NarrowStochasticVector512(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
+        {
+            ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
+            ref ushort dst = ref MemoryMarshal.GetReference(destination);
+            var k0 = Vector512.Create(key.K0);
+            var k1 = Vector512.Create(key.K1);
+            var iota = Vector512<uint>.Indices;
+            int i = 0;
+            for (; i <= source.Length - Vector512<ushort>.Count; i += Vector512<ushort>.Count)
+            {
+                long index = firstElementIndex + i;
+                var a = RoundStochastic(Vector512.LoadUnsafe(ref src, (nuint)i), RandomBits(index, iota, k0, k1));
+                var b = RoundStochastic(
+                    Vector512.LoadUnsafe(ref src, (nuint)(i + Vector512<uint>.Count)),
+                    RandomBits(index + Vector512<uint>.Count, iota, k0, k1));
+                Vector512.Narrow(a, b).StoreUnsafe(ref dst, (nuint)i);
+            }
+
+            NarrowStochasticScalar(source, destination, key, firstElementIndex, i);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<uint> RoundNearestEven(Vector512<uint> bits)
+        {
+            var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
+            return SelectNaN(bits, rounded);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<uint> RoundStochastic(Vector512<uint> bits, Vector512<uint> random)
+            => SelectNaN(bits, (bits + (random & Vector512.Create(0xFFFFu))) >> 16);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<uint> SelectNaN(Vector512<uint> bits, Vector512<uint> rounded)
+        {
+            var isNaN = Vector512.GreaterThan((bits & Vector512.Create(AbsMask)).AsInt32(), Vector512.Create((int)PositiveInfinity32)).AsUInt32();
+            return Vector512.ConditionalSelect(isNaN, (bits >> 16) | Vector512.Create(QuietBit), rounded);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<uint> RandomBits(long firstIndex, Vector512<uint> iota, Vector512<uint> k0, Vector512<uint> k1)
+        {
+            var lo = Vector512.Create((uint)firstIndex) + iota;
+            var carry = Vector512.LessThan(lo, iota);
+            var hi = Vector512.Create((uint)((ulong)firstIndex >> 32)) - carry;
+            return LowBias32(LowBias32(lo ^ k0) ^ hi ^ k1);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<uint> LowBias32(Vector512<uint> x)
+        {
+            x ^= x >> 16;
+            x *= Vector512.Create(0x7FEB352Du);
+            x ^= x >> 15;
+            x *= Vector512.Create(0x846CA68Bu);
+            x ^= x >> 16;
+            return x;
+        }
+    }
+}

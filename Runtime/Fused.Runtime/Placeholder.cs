@@ -1,4 +1,0 @@
-namespace Fused.Runtime
-{
-    internal static class AssemblyMarker { }
-}

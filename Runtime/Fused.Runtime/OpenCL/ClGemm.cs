@@ -153,7 +153,8 @@ void fused_sgemm(const int m, const int n, const int k,
         private static void CheckMatrix(string name, ClBuffer buffer, int rows, int columns, int leadingDimension, int offset)
         {
             ArgumentNullException.ThrowIfNull(buffer, name);
-            if (leadingDimension < Math.Max(1, columns))
+            bool empty = rows == 0 || columns == 0;
+            if (!empty && leadingDimension < columns)
             {
                 throw new ArgumentOutOfRangeException(name, "Leading dimension " + leadingDimension + " is smaller than the " + columns + " stored columns of " + name + ".");
             }
@@ -161,7 +162,7 @@ void fused_sgemm(const int m, const int n, const int k,
             {
                 throw new ArgumentOutOfRangeException(name, "Offset of " + name + " must not be negative.");
             }
-            long needed = rows == 0 || columns == 0 ? 0 : offset + (long)(rows - 1) * leadingDimension + columns;
+            long needed = empty ? 0 : offset + (long)(rows - 1) * leadingDimension + columns;
             if (needed > buffer.Length<float>())
             {
                 throw new ArgumentException(

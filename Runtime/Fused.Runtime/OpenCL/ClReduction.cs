@@ -23,8 +23,8 @@ __kernel void fused_partial_sums(__global const float* restrict x, const int off
     for (int i = get_global_id(0); i < n; i += stride) s += x[offset + i];
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = get_local_size(0) / 2; half > 0; half >>= 1) {
-        if (lid < half) scratch[lid] += scratch[lid + half];
+    for (int width = get_local_size(0) / 2; width > 0; width >>= 1) {
+        if (lid < width) scratch[lid] += scratch[lid + width];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (lid == 0) partials[get_group_id(0)] = scratch[0];

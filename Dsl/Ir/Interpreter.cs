@@ -39,15 +39,25 @@ namespace Fused.Ir
             if (buffers.Count != _plan.Program.Buffers.Count)
                 throw new ArgumentException($"{_plan.Program.Name} takes {_plan.Program.Buffers.Count} buffers, got {buffers.Count}");
             long n = shape.Numel;
+            var p = _plan.Program;
+            var scalarBuffers = _plan.ScalarBuffers;
             for (int b = 0; b < buffers.Count; b++)
-                if (buffers[b].Length != n)
-                    throw new ArgumentException($"buffer {_plan.Program.Buffers[b].Name} has {buffers[b].Length} elements, the parameter has {n}");
-
-            for (int level = 0; level < _passes.Length; level++)
             {
-                UniformEvaluator.Evaluate(_plan, level, hypers, step, shape, _uniforms);
-                _passes[level].Run(_uniforms, buffers, (int)n);
+                long expected = p.Buffers[b].Shape == StateShape.Scalar ? 1 : n;
+                if (buffers[b].Length != expected)
+                    throw new ArgumentException($"buffer {p.Buffers[b].Name} has {buffers[b].Length} elements, expected {expected}");
             }
+            var scalars = new float[scalarBuffers.Count];
+            for (int k = 0; k < scalars.Length; k++) scalars[k] = buffers[scalarBuffers[k]][0];
+
+            for (int level = 0; level < _plan.LevelCount; level++)
+            {
+                UniformEvaluator.Evaluate(_plan, level, hypers, step, shape, scalars, _uniforms);
+                for (int i = 0; i < _passes.Length; i++)
+                    if (_plan.Passes[i].Level == level) _passes[i].Run(_uniforms, buffers, (int)n);
+            }
+            UniformEvaluator.StoreScalars(_plan, _uniforms, scalars);
+            for (int k = 0; k < scalars.Length; k++) buffers[scalarBuffers[k]][0] = scalars[k];
         }
 
         private sealed class CompiledPass
@@ -113,13 +123,12 @@ namespace Fused.Ir
 
                 int blocks = (int)Reduction.BlockCount(n);
                 var partials = _reductions.Select(_ => new double[blocks]).ToArray();
-                var lanes = _reductions.Select(r => new double[Reduction.Lanes]).ToArray();
+                var scratch = _reductions.Select(_ => new float[Reduction.BlockSize]).ToArray();
                 var results = new float[_stores.Length][];
                 for (int s = 0; s < _stores.Length; s++) results[s] = new float[n];
 
                 for (int block = 0; block < blocks; block++)
                 {
-                    for (int k = 0; k < _reductions.Length; k++) lanes[k].AsSpan().Fill(Reduction.Identity(_reductions[k].max));
                     int start = block * Reduction.BlockSize, end = Math.Min(n, start + Reduction.BlockSize);
                     for (int e = start; e < end; e++)
                     {
@@ -130,14 +139,11 @@ namespace Fused.Ir
                             var s = _sources[r];
                             reg[r] = Semantics.Float(_ops[r], reg[s[0]], s.Length > 1 ? reg[s[1]] : 0f, s.Length > 2 ? reg[s[2]] : 0f);
                         }
-                        for (int k = 0; k < _reductions.Length; k++)
-                        {
-                            int lane = (e - start) % Reduction.Lanes;
-                            lanes[k][lane] = Reduction.Combine(lanes[k][lane], reg[_reductions[k].register], _reductions[k].max);
-                        }
+                        for (int k = 0; k < _reductions.Length; k++) scratch[k][e - start] = reg[_reductions[k].register];
                         for (int s = 0; s < _stores.Length; s++) results[s][e] = reg[_stores[s].register];
                     }
-                    for (int k = 0; k < _reductions.Length; k++) partials[k][block] = Reduction.FoldLanes(lanes[k], _reductions[k].max);
+                    for (int k = 0; k < _reductions.Length; k++)
+                        partials[k][block] = Reduction.ReduceBlock(scratch[k].AsSpan(0, end - start), _reductions[k].max);
                 }
                 for (int k = 0; k < _reductions.Length; k++)
                     uniforms[_reductions[k].slot] = Reduction.FoldBlocks(partials[k], _reductions[k].max);

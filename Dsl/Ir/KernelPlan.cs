@@ -16,6 +16,7 @@ namespace Fused.Ir
     /// </summary>
     public sealed record ElementPass(
         int Index,
+        int Level,
         EquatableArray<int> Loads,
         EquatableArray<Node> Nodes,
         EquatableArray<Output> Stores,
@@ -33,9 +34,25 @@ namespace Fused.Ir
     public sealed record KernelPlan(
         RuleProgram Program,
         EquatableArray<UniformSlot> Uniforms,
-        EquatableArray<ElementPass> Passes)
+        EquatableArray<ElementPass> Passes,
+        int LevelCount,
+        EquatableArray<Output> ScalarStores)
     {
         public int PassCount => Passes.Count;
+
+        /// <summary>Buffers with one value per element (parameter, gradient, element states), in order.</summary>
+        public EquatableArray<int> ElementBuffers => Enumerable.Range(0, Program.Buffers.Count)
+            .Where(b => Program.Buffers[b].Shape == StateShape.Element).ToEquatableArray();
+
+        /// <summary>State buffers holding one value per tensor, in order.</summary>
+        public EquatableArray<int> ScalarBuffers => Enumerable.Range(0, Program.Buffers.Count)
+            .Where(b => Program.Buffers[b].Shape == StateShape.Scalar).ToEquatableArray();
+
+        public ElementPass? PassAtLevel(int level)
+        {
+            foreach (var p in Passes) if (p.Level == level) return p;
+            return null;
+        }
 
         /// <summary>Bytes moved per parameter element per step over all passes (float32 state).</summary>
         public int BytesPerParameter => Passes.Sum(p => p.BytesPerElement);

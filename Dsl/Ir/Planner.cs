@@ -36,24 +36,38 @@ namespace Fused.Ir
                 levels[n] = level;
             }
 
-            var stores = program.Outputs.ToList();
-            foreach (var o in stores)
-                if (program.Buffers[o.Buffer].Shape != StateShape.Element)
+            var elementStores = program.Outputs.Where(o => program.Buffers[o.Buffer].Shape == StateShape.Element).ToList();
+            var scalarStores = program.Outputs.Where(o => program.Buffers[o.Buffer].Shape == StateShape.Scalar).ToList();
+            foreach (var o in program.Outputs)
+                if (program.Buffers[o.Buffer].Shape is StateShape.Row or StateShape.Column)
                     throw new PlanningException($"buffer {program.Buffers[o.Buffer].Name} of shape {program.Buffers[o.Buffer].Shape} is not supported by this planner yet");
-            int lastPass = stores.Count == 0 ? 0 : stores.Max(o => levels[o.Value]);
+            foreach (var o in scalarStores)
+                if (domains[o.Value] != Domain.Uniform)
+                    throw new PlanningException($"scalar state '{program.Buffers[o.Buffer].Name}' holds one value per tensor; assign it something the same for every element (a hyperparameter expression or a reduction such as Norm(param))");
+
+            // Element stores happen in the last pass, which must also come after every pass that
+            // reads the buffers for a reduction (no pass may read what an earlier pass wrote).
             var reductions = program.Nodes().Where(n => OpInfo.Group(n.Op) == OpGroup.Reduction).ToList();
+            int lastPass = 0;
+            foreach (var o in elementStores) lastPass = System.Math.Max(lastPass, levels[o.Value]);
             foreach (var r in reductions) lastPass = System.Math.Max(lastPass, levels[r] - 1);
+            int levelCount = lastPass + 1;
+            foreach (var o in scalarStores) levelCount = System.Math.Max(levelCount, levels[o.Value] + 1);
+            foreach (var r in reductions) levelCount = System.Math.Max(levelCount, levels[r] + 1);
 
             var passes = new List<ElementPass>();
-            for (int p = 0; p <= lastPass; p++)
+            for (int level = 0; level <= lastPass; level++)
             {
-                var passStores = p == lastPass ? stores : new List<Output>();
-                var passReductions = reductions.Where(r => levels[r] == p + 1).ToList();
+                var passStores = level == lastPass ? elementStores : new List<Output>();
+                var passReductions = reductions.Where(r => levels[r] == level + 1).ToList();
+                if (passStores.Count == 0 && passReductions.Count == 0) continue;
                 var roots = passStores.Select(o => o.Value).Concat(passReductions.Select(r => r.Sources[0]));
                 var elementNodes = ElementNodes(roots, domains);
                 var loads = elementNodes.Where(n => n.Op == Op.Load).Select(n => n.Index).Distinct().OrderBy(i => i).ToList();
+                // A store of a buffer's own unchanged value never reaches here (the simplifier drops it);
+                // a store whose value is uniform or another buffer's load needs no computed node.
                 var computed = elementNodes.Where(n => n.Op != Op.Load).ToList();
-                passes.Add(new ElementPass(p, loads.ToEquatableArray(), computed.ToEquatableArray(),
+                passes.Add(new ElementPass(passes.Count, level, loads.ToEquatableArray(), computed.ToEquatableArray(),
                     passStores.ToEquatableArray(), passReductions.ToEquatableArray()));
             }
 
@@ -68,7 +82,7 @@ namespace Fused.Ir
                 if (domains[n] != Domain.Uniform || n.Op is Op.Const or Op.Hyper or Op.Step) continue;
                 uniforms.Add(new UniformSlot(uniforms.Count, n, levels[n]));
             }
-            return new KernelPlan(program, uniforms.ToEquatableArray(), passes.ToEquatableArray());
+            return new KernelPlan(program, uniforms.ToEquatableArray(), passes.ToEquatableArray(), levelCount, scalarStores.ToEquatableArray());
         }
 
         /// <summary>Element-domain nodes needed by the roots, sources first; walks stop at uniform values.</summary>

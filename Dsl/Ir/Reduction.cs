@@ -8,14 +8,25 @@ namespace Fused.Ir
     /// <see cref="BlockSize"/> elements; inside a block, lane j of <see cref="Lanes"/> accumulates
     /// elements j, j+16, j+32, ... in float64 in increasing order; the 16 lanes fold by halving
     /// (j += j+8, then +4, +2, +1); block results fold pairwise by halving over block index.
-    /// Threads own whole blocks, so the split never changes the order.
+    /// Threads own whole blocks, so the split never changes the order. Kernels write a block's
+    /// operands to a small scratch array and reduce it with <see cref="SumBlock"/> (or the runtime's
+    /// vectorised twin, which performs the same additions), so the SIMD width never enters the order.
     /// </summary>
     public static class Reduction
     {
-        public const int BlockSize = 4096;
+        public const int BlockSize = 1024;
         public const int Lanes = 16;
 
         public static long BlockCount(long length) => (length + BlockSize - 1) / BlockSize;
+
+        /// <summary>The canonical reduction of one block's operands (at most <see cref="BlockSize"/>).</summary>
+        public static double ReduceBlock(ReadOnlySpan<float> values, bool max)
+        {
+            Span<double> lanes = stackalloc double[Lanes];
+            lanes.Fill(Identity(max));
+            for (int i = 0; i < values.Length; i++) lanes[i % Lanes] = Combine(lanes[i % Lanes], values[i], max);
+            return FoldLanes(lanes, max);
+        }
 
         /// <summary>Folds 16 lane accumulators by halving.</summary>
         public static double FoldLanes(Span<double> lanes, bool max)

@@ -114,6 +114,10 @@ namespace Fused.Ir.Emit
             w.Line($"public const int ElementStateBufferCount = {elementStates};");
             w.Line("/// <summary>Bytes of optimizer state per parameter element in float32 (row, column and scalar state excluded).</summary>");
             w.Line($"public const int StateBytesPerParameter = {4 * elementStates};");
+            w.Line("/// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>");
+            w.Line($"public const string ScalarStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Scalar).Select(s => s.Name)))};");
+            w.Line("/// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>");
+            w.Line($"public const int LevelCount = {plan.LevelCount};");
             w.Line("/// <summary>Element-wise passes over memory per step.</summary>");
             w.Line($"public const int PassCount = {plan.PassCount};");
             w.Line("/// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>");
@@ -136,13 +140,22 @@ namespace Fused.Ir.Emit
         {
             var p = plan.Program;
             var slots = UniformEvaluator.SlotMap(plan);
-            int levels = plan.PassCount;
+            int levels = plan.LevelCount;
             w.Line("/// <summary>");
             w.Line("/// Computes the values that are the same for every element, once per call, in float64:");
             w.Line("/// level 0 before the first pass, level k after pass k−1 has produced its reductions.");
             w.Line("/// </summary>");
+            var scalarBuffers = plan.ScalarBuffers.AsImmutableArray();
             w.Open("public static void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, Span<double> uniforms)");
+            if (scalarBuffers.Length == 0) w.Line("ComputeUniforms(level, hypers, step, shape, ReadOnlySpan<float>.Empty, uniforms);");
+            else w.Line($"throw new InvalidOperationException(\"{Xml(p.Name)} has scalar state; pass its values with the overload taking 'scalars'\");");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>As above; <paramref name=\"scalars\"/> holds the scalar states' values at entry (see <see cref=\"Layout.ScalarStateNames\"/>).</summary>");
+            w.Open("public static void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)");
             w.Line($"if (hypers.Length < Hyperparameters.Count) throw new ArgumentException(\"need \" + Hyperparameters.Count + \" hyperparameters\", nameof(hypers));");
+            if (scalarBuffers.Length > 0)
+                w.Line($"if (scalars.Length < {scalarBuffers.Length}) throw new ArgumentException(\"need the values of {scalarBuffers.Length} scalar state(s)\", nameof(scalars));");
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need room for \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
             w.Open("switch (level)");
             for (int level = 0; level < levels; level++)
@@ -151,7 +164,7 @@ namespace Fused.Ir.Emit
                 w.Open("");
                 var done = new HashSet<int>();
                 var atLevel = plan.Uniforms.Where(u => u.Level == level).ToList();
-                foreach (var u in atLevel.Where(u => u.Node.IsLeaf || OpInfo.Group(u.Node.Op) == OpGroup.Reduction))
+                foreach (var u in atLevel.Where(u => u.Node.IsLeaf || OpInfo.Group(u.Node.Op) == OpGroup.Reduction).OrderBy(u => u.Slot))
                 {
                     done.Add(u.Slot);
                     switch (u.Node.Op)
@@ -159,7 +172,8 @@ namespace Fused.Ir.Emit
                         case Op.Hyper: w.Line($"uniforms[{u.Slot}] = hypers[{u.Node.Index}]; // {p.Hypers[u.Node.Index].Name}"); break;
                         case Op.Step: w.Line($"uniforms[{u.Slot}] = step;"); break;
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
-                        default: w.Line($"// uniforms[{u.Slot}] = {u.Node.Op} of pass {level - 1}, written by the runtime"); break;
+                        case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
+                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p)}: reduced by the runtime from pass {level - 1}'s partials"); break;
                     }
                 }
                 var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
@@ -181,6 +195,17 @@ namespace Fused.Ir.Emit
             w.Line($"    throw new ArgumentOutOfRangeException(nameof(level), level, \"{Xml(p.Name)} has {levels} level(s)\");");
             w.Close();
             w.Close();
+            w.Line();
+            w.Line("/// <summary>Writes the scalar states' new values (after the last level).</summary>");
+            w.Open("public static void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)");
+            if (plan.ScalarStores.Count > 0)
+                w.Line($"if (scalars.Length < {scalarBuffers.Length}) throw new ArgumentException(\"need room for {scalarBuffers.Length} scalar state(s)\", nameof(scalars));");
+            foreach (var o in plan.ScalarStores)
+            {
+                string value = o.Value.Op == Op.Const ? CSharpLiteral.Float(o.Value.Value) : $"(float)uniforms[{slots[o.Value]}]";
+                w.Line($"scalars[{scalarBuffers.IndexOf(o.Buffer)}] = {value}; // {p.Buffers[o.Buffer].Name} = {NodePrinter.Print(o.Value, p)}");
+            }
+            w.Close();
         }
 
         private static string RenderUniform(Node n, Dictionary<Node, int> slots)
@@ -194,60 +219,95 @@ namespace Fused.Ir.Emit
         private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass)
         {
             var p = plan.Program;
-            if (pass.Reductions.Count > 0)
-                throw new IrException("the C# backend does not emit reductions yet");
+            var elementBuffers = plan.ElementBuffers.AsImmutableArray();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
-            var names = BufferParameterNames(p);
-            string Signature(string method, string returns) =>
-                $"{returns} {method}(ReadOnlySpan<float> uniforms, " +
-                string.Join(", ", Enumerable.Range(0, p.Buffers.Count).Select(b => (written.Contains(b) ? "Span<float> " : "ReadOnlySpan<float> ") + names[b])) + ")";
-            string Args(string suffix) => "uniforms, " + string.Join(", ", names.Select(n => n + suffix));
+            var names = BufferParameterNames(plan);
+            int reductions = pass.Reductions.Count;
+            var reduceNames = Enumerable.Range(0, reductions).Select(k => "reduce" + k.ToString(CultureInfo.InvariantCulture)).ToList();
+            string BufferParams() => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<float> " : "ReadOnlySpan<float> ") + names[b]));
+            string Signature(string method, string returns, bool withScratch) =>
+                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" +
+                (withScratch ? string.Concat(reduceNames.Select(r => ", Span<float> " + r)) : "") + ")";
+            string Args(Func<int, string> buffer, Func<int, string> scratch) =>
+                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + string.Concat(Enumerable.Range(0, reductions).Select(k => ", " + scratch(k)));
+            string first = names[elementBuffers[0]];
 
             string reads = string.Join(", ", pass.Loads.Select(b => p.Buffers[b].Name));
-            string writes = string.Join(", ", pass.Stores.Select(s => p.Buffers[s.Buffer].Name));
-            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount}: reads {reads}; writes {writes}; {pass.BytesPerElement} bytes per element.");
-            w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>");
-            w.Open("public static " + Signature($"Pass{pass.Index}", "void"));
+            string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => p.Buffers[s.Buffer].Name));
+            string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p)));
+            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
+            w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
+                (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
+            w.Open("public static " + Signature($"Pass{pass.Index}", "void", false).TrimEnd(')') + (reductions > 0 ? ", Span<double> partials)" : ")"));
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
-            for (int b = 1; b < names.Count; b++)
-                w.Line($"if ({names[b]}.Length != {names[0]}.Length) throw new ArgumentException(\"{names[b]} has \" + {names[b]}.Length + \" elements, {names[0]} has \" + {names[0]}.Length, nameof({names[b]}));");
-            w.Line("int done = 0;");
-            w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args("")});");
-            w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args("")});");
-            w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args("")});");
-            w.Line($"if (done < {names[0]}.Length) Pass{pass.Index}Scalar({Args(".Slice(done)")});");
+            foreach (var b in elementBuffers.Skip(1))
+                w.Line($"if ({names[b]}.Length != {first}.Length) throw new ArgumentException(\"{names[b]} has \" + {names[b]}.Length + \" elements, {first} has \" + {first}.Length, nameof({names[b]}));");
+            if (reductions == 0)
+            {
+                w.Line("int done = 0;");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(b => names[b], k => "")});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(b => names[b], k => "")});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(b => names[b], k => "")});");
+                w.Line($"if (done < {first}.Length) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(done)", k => "")});");
+            }
+            else
+            {
+                const int bs = Reduction.BlockSize;
+                w.Line($"int blocks = ({first}.Length + {bs - 1}) / {bs};");
+                w.Line($"if (partials.Length < blocks * {reductions}) throw new ArgumentException(\"need \" + (blocks * {reductions}) + \" partials\", nameof(partials));");
+                w.Line($"// Each block's reduction operands go to scratch and are reduced in the one fixed order,");
+                w.Line($"// so the sums do not depend on the SIMD width or on how ranges are split.");
+                w.Line($"Span<float> scratch = stackalloc float[{reductions * bs}];");
+                w.Open("for (int block = 0; block < blocks; block++)");
+                w.Line($"int start = block * {bs}, count = Math.Min({bs}, {first}.Length - start);");
+                for (int k = 0; k < reductions; k++) w.Line($"var {reduceNames[k]} = scratch.Slice({k * bs}, count);");
+                w.Line("int done = 0;");
+                Func<int, string> slice = b => $"{names[b]}.Slice(start, count)";
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(slice, k => reduceNames[k])});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(slice, k => reduceNames[k])});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(slice, k => reduceNames[k])});");
+                w.Line($"if (done < count) Pass{pass.Index}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)", k => reduceNames[k] + ".Slice(done)")});");
+                for (int k = 0; k < reductions; k++)
+                {
+                    bool max = pass.Reductions[k].Op == Op.ReduceMax;
+                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p)}");
+                }
+                w.Close();
+            }
             w.Close();
 
             foreach (var width in Widths)
             {
                 w.Line();
                 w.Line($"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>");
-                w.Open("public static " + Signature($"Pass{pass.Index}{width}", "int"));
-                EmitBody(w, plan, pass, names, written, width);
+                w.Open("public static " + Signature($"Pass{pass.Index}{width}", "int", true));
+                EmitBody(w, plan, pass, names, reduceNames, width);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
-            w.Open("public static " + Signature($"Pass{pass.Index}Scalar", "void"));
-            EmitBody(w, plan, pass, names, written, null);
+            w.Open("public static " + Signature($"Pass{pass.Index}Scalar", "void", true));
+            EmitBody(w, plan, pass, names, reduceNames, null);
             w.Close();
         }
 
-        private static List<string> BufferParameterNames(RuleProgram p)
+        /// <summary>Parameter names of the element buffers, by buffer index.</summary>
+        private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
-            var table = new NameTable("uniforms", "done");
-            return p.Buffers.Select(b => table.Claim(b.Name)).ToList();
+            var table = new NameTable("uniforms", "done", "partials", "scratch", "blocks", "block", "start", "count");
+            return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.Program.Buffers[b].Name));
         }
 
         /// <summary>The loop of one pass; <paramref name="width"/> null means scalar.</summary>
-        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, List<string> bufferNames, HashSet<int> written, string? width)
+        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, List<string> reduceNames, string? width)
         {
             var p = plan.Program;
             bool vector = width != null;
             var slots = UniformEvaluator.SlotMap(plan);
-            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(bufferNames).ToArray());
+            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(bufferNames.Values).Concat(reduceNames).ToArray());
             var valueOf = new Dictionary<Node, string>(); // structural: a Load built here equals the program's
             var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
+            string first = bufferNames[plan.ElementBuffers[0]];
 
             // Preferred names: the DSL's locals, then "<buffer>Out" for stored values.
             var preferred = new Dictionary<Node, string>(NodeIdentityComparer.Instance);
@@ -257,7 +317,7 @@ namespace Fused.Ir.Emit
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
             // Uniform inputs, broadcast once before the loop.
-            var uniformInputs = pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value))
+            var uniformInputs = pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
                 .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const)
                 .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
             foreach (var u in uniformInputs)
@@ -271,18 +331,18 @@ namespace Fused.Ir.Emit
                 else
                     w.Line((vector ? $"var {name} = {width}.Create({src});" : $"float {name} = {src};") + comment);
             }
-            foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
-                if (vector) w.Line($"ref float {bufferNames[b]}Ref = ref MemoryMarshal.GetReference({bufferNames[b]});");
-
             if (vector)
             {
-                w.Line($"nuint length = (nuint){bufferNames[0]}.Length;");
+                foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
+                    w.Line($"ref float {bufferNames[b]}Ref = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                foreach (var r in reduceNames) w.Line($"ref float {r}Ref = ref MemoryMarshal.GetReference({r});");
+                w.Line($"nuint length = (nuint){first}.Length;");
                 w.Line("nuint i = 0;");
                 w.Open($"for (; i + (nuint){width}<float>.Count <= length; i += (nuint){width}<float>.Count)");
             }
             else
             {
-                w.Open($"for (int i = 0; i < {bufferNames[0]}.Length; i++)");
+                w.Open($"for (int i = 0; i < {first}.Length; i++)");
             }
             foreach (var b in pass.Loads)
             {
@@ -310,9 +370,16 @@ namespace Fused.Ir.Emit
                 foreach (var n in nodes) EmitNode(n);
             }
             foreach (var n in pass.Nodes.Where(n => emitted.Add(n))) EmitNode(n);
+            for (int k = 0; k < pass.Reductions.Count; k++)
+            {
+                string value = Operand(pass.Reductions[k].Sources[0]);
+                string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p);
+                w.Line((vector ? $"{value}.StoreUnsafe(ref {reduceNames[k]}Ref, i);" : $"{reduceNames[k]}[i] = {value};") + comment);
+            }
             foreach (var o in pass.Stores)
             {
                 string value = Operand(o.Value);
+                if (vector && o.Value.Op == Op.Const) value = "(" + value + ")";
                 w.Line(vector ? $"{value}.StoreUnsafe(ref {bufferNames[o.Buffer]}Ref, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
             }
             w.Close();
@@ -332,7 +399,7 @@ namespace Fused.Ir.Emit
         private static void EmitDescriptor(CodeWriter w, KernelPlan plan, RuleClassInfo info)
         {
             var p = plan.Program;
-            var names = BufferParameterNames(p);
+            int elementBuffers = plan.ElementBuffers.Count;
             w.Line("/// <summary>The handle the Fused runtime uses to run this rule.</summary>");
             w.Line("public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();");
             w.Line();
@@ -340,14 +407,17 @@ namespace Fused.Ir.Emit
             w.Line($"public override string Name => {CSharpLiteral.String(p.Name)};");
             w.Line("public override string IrSource => IrText;");
             w.Line();
-            w.Line("public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, Span<double> uniforms)");
-            w.Line($"    => {info.ClassName}.ComputeUniforms(level, hypers, step, shape, uniforms);");
+            w.Line("public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)");
+            w.Line($"    => {info.ClassName}.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);");
             w.Line();
-            w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers)");
-            w.Line($"if (buffers.Count != Layout.BufferCount) throw new ArgumentException(\"{Xml(p.Name)} takes \" + Layout.BufferCount + \" buffers, got \" + buffers.Count, nameof(buffers));");
+            w.Line("public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)");
+            w.Line($"    => {info.ClassName}.StoreScalars(uniforms, scalars);");
+            w.Line();
+            w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)");
+            w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
             w.Open("switch (pass)");
             foreach (var pass in plan.Passes)
-                w.Line($"case {pass.Index}: Pass{pass.Index}(uniforms, {string.Join(", ", Enumerable.Range(0, names.Count).Select(b => $"buffers[{b}]"))}); break;");
+                w.Line($"case {pass.Index}: Pass{pass.Index}(uniforms, {string.Join(", ", Enumerable.Range(0, elementBuffers).Select(b => $"buffers[{b}]"))}{(pass.Reductions.Count > 0 ? ", partials" : "")}); break;");
             w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
             w.Close();
             w.Close();

@@ -1,24 +1,35 @@
 using System;
 using System.Buffers;
+using System.Linq;
+using Fused.Ir;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
 
 namespace Fused.Runtime.Cpu
 {
     /// <summary>
-    /// Applies one rule to one tensor's buffers on the CPU, splitting every element pass across the
-    /// worker pool's pinned threads. The uniform values are computed once per call. Steady-state calls
-    /// allocate nothing. Buffers are the caller's own memory; nothing is copied.
+    /// Applies one rule to one tensor's buffers on the CPU: computes each level's uniform values once,
+    /// splits each element pass across the worker pool's pinned threads (whole reduction blocks per
+    /// thread, so sums are the same at any thread count), folds the reductions in their fixed order,
+    /// and finally stores the scalar states. Steady-state calls allocate nothing; buffers are the
+    /// caller's own memory and nothing is copied.
     /// </summary>
     public sealed unsafe class CpuRuleRunner : IDisposable
     {
         private readonly FusedRule _rule;
+        private readonly KernelPlan _plan;
         private readonly WorkerPool _pool;
         private readonly bool _ownsPool;
         private readonly double[] _uniforms;
         private readonly float[] _uniformsF;
         private readonly nint[] _pointers;
         private readonly MemoryHandle[] _handles;
+        private readonly int[] _elementBuffers;
+        private readonly int[] _scalarBuffers;
+        private readonly float[] _scalars;
+        private readonly (int slot, bool max)[][] _reductions; // per pass
+        private double[] _partials = Array.Empty<double>();
+        private double[] _fold = Array.Empty<double>();
 
         /// <summary>Below this many elements a pass runs on the calling thread alone.</summary>
         public const int ParallelThreshold = 1 << 15;
@@ -26,44 +37,58 @@ namespace Fused.Runtime.Cpu
         public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
+            _plan = rule.Plan;
             _ownsPool = pool is null;
             _pool = pool ?? new WorkerPool();
             _uniforms = new double[rule.UniformCount];
             _uniformsF = GC.AllocateArray<float>(rule.UniformCount, pinned: true);
-            _pointers = GC.AllocateArray<nint>(rule.BufferCount, pinned: true);
-            _handles = new MemoryHandle[rule.BufferCount];
+            _elementBuffers = _plan.ElementBuffers.ToArray();
+            _scalarBuffers = _plan.ScalarBuffers.ToArray();
+            _scalars = new float[_scalarBuffers.Length];
+            _pointers = GC.AllocateArray<nint>(_elementBuffers.Length, pinned: true);
+            _handles = new MemoryHandle[_elementBuffers.Length];
+            var slots = UniformEvaluator.SlotMap(_plan);
+            _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
+            if (_plan.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
+                throw new NotSupportedException($"{rule.Name}: row and column state is not supported by the CPU runner yet");
         }
 
         public FusedRule Rule => _rule;
         public WorkerPool Pool => _pool;
 
         /// <summary>
-        /// One step over buffers in the rule's order (parameter, gradient, states), each of
-        /// <paramref name="shape"/>.Numel elements.
+        /// One step over buffers in the rule's order (parameter, gradient, states): element buffers of
+        /// <paramref name="shape"/>.Numel elements, scalar states of one.
         /// </summary>
         public void Step(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<Memory<float>> buffers)
         {
-            if (buffers.Length != _rule.BufferCount)
-                throw new ArgumentException($"{_rule.Name} takes {_rule.BufferCount} buffers (parameter, gradient, {_rule.BufferCount - 2} state), got {buffers.Length}", nameof(buffers));
-            if (hypers.Length != _rule.Hyperparameters.Count)
-                throw new ArgumentException($"{_rule.Name} takes {_rule.Hyperparameters.Count} hyperparameters, got {hypers.Length}", nameof(hypers));
+            var program = _plan.Program;
+            if (buffers.Length != program.Buffers.Count)
+                throw new ArgumentException($"{_rule.Name} takes {program.Buffers.Count} buffers ({string.Join(", ", program.Buffers.Select(b => b.Name))}), got {buffers.Length}", nameof(buffers));
+            if (hypers.Length != program.Hypers.Count)
+                throw new ArgumentException($"{_rule.Name} takes {program.Hypers.Count} hyperparameters ({string.Join(", ", program.Hypers.Select(h => h.Name))}), got {hypers.Length}", nameof(hypers));
             if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "steps count from 1");
             for (int b = 0; b < buffers.Length; b++)
-                if (buffers[b].Length != shape.Numel)
-                    throw new ArgumentException($"{_rule.Name}: buffer '{_rule.Program.Buffers[b].Name}' has {buffers[b].Length} elements, the tensor has {shape.Numel}", nameof(buffers));
+            {
+                long expected = program.Buffers[b].Shape == StateShape.Scalar ? 1 : shape.Numel;
+                if (buffers[b].Length != expected)
+                    throw new ArgumentException($"{_rule.Name}: buffer '{program.Buffers[b].Name}' has {buffers[b].Length} elements, expected {expected}", nameof(buffers));
+            }
+            for (int k = 0; k < _scalarBuffers.Length; k++) _scalars[k] = buffers[_scalarBuffers[k]].Span[0];
             try
             {
-                for (int b = 0; b < buffers.Length; b++)
+                for (int i = 0; i < _elementBuffers.Length; i++)
                 {
-                    _handles[b] = buffers[b].Pin();
-                    _pointers[b] = (nint)_handles[b].Pointer;
+                    _handles[i] = buffers[_elementBuffers[i]].Pin();
+                    _pointers[i] = (nint)_handles[i].Pointer;
                 }
                 Run(hypers, step, shape);
             }
             finally
             {
-                for (int b = 0; b < buffers.Length; b++) _handles[b].Dispose();
+                for (int i = 0; i < _elementBuffers.Length; i++) _handles[i].Dispose();
             }
+            for (int k = 0; k < _scalarBuffers.Length; k++) buffers[_scalarBuffers[k]].Span[0] = _scalars[k];
         }
 
         /// <summary>Convenience overload for arrays.</summary>
@@ -84,18 +109,51 @@ namespace Fused.Runtime.Cpu
 
         private void Run(ReadOnlySpan<float> hypers, long step, ShapeInfo shape)
         {
-            for (int pass = 0; pass < _rule.PassCount; pass++)
+            long n = shape.Numel;
+            for (int level = 0; level < _plan.LevelCount; level++)
             {
-                _rule.ComputeUniforms(pass, hypers, step, shape, _uniforms);
+                _rule.ComputeUniforms(level, hypers, step, shape, _scalars, _uniforms);
+                int pass = PassAt(level);
+                if (pass < 0) continue;
                 for (int i = 0; i < _uniforms.Length; i++) _uniformsF[i] = (float)_uniforms[i];
+                var reductions = _reductions[pass];
+                long blocks = Reduction.BlockCount(n);
+                if (reductions.Length > 0 && _partials.Length < blocks * reductions.Length)
+                {
+                    _partials = new double[blocks * reductions.Length]; // grows once per larger tensor
+                    _fold = new double[blocks];
+                }
                 fixed (float* u = _uniformsF)
                 fixed (nint* p = _pointers)
+                fixed (double* partials = _partials)
                 {
-                    var work = new PassWork(_rule, pass, u, _uniformsF.Length, p, _pointers.Length);
-                    if (shape.Numel < ParallelThreshold || _pool.DegreeOfParallelism == 1) work.Execute(0, shape.Numel);
-                    else _pool.Run(ref work, shape.Numel);
+                    var work = new PassWork(_rule, pass, u, _uniformsF.Length, p, _pointers.Length, n, partials, reductions.Length);
+                    if (reductions.Length == 0)
+                    {
+                        if (n < ParallelThreshold || _pool.DegreeOfParallelism == 1) work.Execute(0, n);
+                        else _pool.Run(ref work, n);
+                    }
+                    else
+                    {
+                        // Work over whole blocks so every partial is computed the same way at any split.
+                        if (n < ParallelThreshold || _pool.DegreeOfParallelism == 1) work.Execute(0, blocks);
+                        else _pool.Run(ref work, blocks, grain: 8);
+                    }
+                }
+                for (int k = 0; k < reductions.Length; k++)
+                {
+                    for (long b = 0; b < blocks; b++) _fold[b] = _partials[b * reductions.Length + k];
+                    _uniforms[reductions[k].slot] = Reduction.FoldBlocks(_fold.AsSpan(0, (int)blocks), reductions[k].max);
                 }
             }
+            _rule.StoreScalars(_uniforms, _scalars);
+        }
+
+        private int PassAt(int level)
+        {
+            var passes = _plan.Passes;
+            for (int i = 0; i < passes.Count; i++) if (passes[i].Level == level) return i;
+            return -1;
         }
 
         private readonly struct PassWork : IRangeWork
@@ -106,8 +164,11 @@ namespace Fused.Runtime.Cpu
             private readonly int _uniformCount;
             private readonly nint* _buffers;
             private readonly int _bufferCount;
+            private readonly long _length;
+            private readonly double* _partials;
+            private readonly int _reductions;
 
-            public PassWork(FusedRule rule, int pass, float* uniforms, int uniformCount, nint* buffers, int bufferCount)
+            public PassWork(FusedRule rule, int pass, float* uniforms, int uniformCount, nint* buffers, int bufferCount, long length, double* partials, int reductions)
             {
                 _rule = rule;
                 _pass = pass;
@@ -115,14 +176,26 @@ namespace Fused.Runtime.Cpu
                 _uniformCount = uniformCount;
                 _buffers = buffers;
                 _bufferCount = bufferCount;
+                _length = length;
+                _partials = partials;
+                _reductions = reductions;
             }
 
+            /// <summary>[start, end) counts elements for plain passes and blocks for passes with reductions.</summary>
             public void Execute(long start, long end)
             {
+                long first = start, last = end;
+                Span<double> partials = default;
+                if (_reductions > 0)
+                {
+                    first = start * Reduction.BlockSize;
+                    last = Math.Min(end * Reduction.BlockSize, _length);
+                    partials = new Span<double>(_partials + start * _reductions, checked((int)((end - start) * _reductions)));
+                }
                 var buffers = new KernelBuffers();
-                int length = checked((int)(end - start));
-                for (int b = 0; b < _bufferCount; b++) buffers.Add(new Span<float>((float*)_buffers[b] + start, length));
-                _rule.RunPass(_pass, new ReadOnlySpan<float>(_uniforms, _uniformCount), in buffers);
+                int count = checked((int)(last - first));
+                for (int b = 0; b < _bufferCount; b++) buffers.Add(new Span<float>((float*)_buffers[b] + first, count));
+                _rule.RunPass(_pass, new ReadOnlySpan<float>(_uniforms, _uniformCount), in buffers, partials);
             }
         }
 

@@ -37,11 +37,27 @@ namespace Fused.Runtime.Kernels
         /// <summary>Default values of the hyperparameters, in declaration order.</summary>
         public float[] DefaultHyperparameters() => Program.Hypers.Select(h => (float)h.Default).ToArray();
 
-        /// <summary>Computes the uniform values of <paramref name="level"/> (see <see cref="UniformEvaluator"/>).</summary>
-        public abstract void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, ShapeInfo shape, Span<double> uniforms);
+        /// <summary>Uniform levels; level k is computed before the pass of level k, if there is one.</summary>
+        public int LevelCount => Plan.LevelCount;
 
-        /// <summary>Runs element pass <paramref name="pass"/> over buffers already sliced to one range.</summary>
-        public abstract void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers);
+        /// <summary>Buffers with one value per element, in the order kernels take them.</summary>
+        public int ElementBufferCount => Plan.ElementBuffers.Count;
+
+        /// <summary>
+        /// Computes the uniform values of <paramref name="level"/> in float64 (see <see cref="UniformEvaluator"/>);
+        /// <paramref name="scalars"/> holds the scalar states at entry, in <see cref="KernelPlan.ScalarBuffers"/> order.
+        /// </summary>
+        public abstract void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms);
+
+        /// <summary>Writes the scalar states' new values once every level has been computed.</summary>
+        public abstract void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars);
+
+        /// <summary>
+        /// Runs element pass <paramref name="pass"/> over the element buffers sliced to one range. A pass
+        /// with reductions writes one partial per block of <see cref="Reduction.BlockSize"/> elements
+        /// and reduction (block-major) into <paramref name="partials"/>; its range must start on a block boundary.
+        /// </summary>
+        public abstract void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers, Span<double> partials);
 
         public override string ToString() => Name;
     }

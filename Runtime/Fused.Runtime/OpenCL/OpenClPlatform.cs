@@ -7,7 +7,7 @@ namespace Fused.Runtime.OpenCL
     /// <summary>An installed OpenCL platform (one vendor driver registered with the ICD loader).</summary>
     public sealed class OpenClPlatform
     {
-        private IReadOnlyList<OpenClDevice>? devices;
+        private readonly Lazy<IReadOnlyList<OpenClDevice>> devices;
 
         internal OpenClPlatform(IntPtr id, int index)
         {
@@ -17,6 +17,7 @@ namespace Fused.Runtime.OpenCL
             Vendor = ClInfo.PlatformString(id, ClInfo.PlatformVendor);
             Version = ClInfo.PlatformString(id, ClInfo.PlatformVersion);
             Profile = ClInfo.PlatformString(id, ClInfo.PlatformProfile);
+            devices = new Lazy<IReadOnlyList<OpenClDevice>>(() => OpenClDevice.Enumerate(this));
         }
 
         internal IntPtr Id { get; }
@@ -37,7 +38,7 @@ namespace Fused.Runtime.OpenCL
         public string Profile { get; }
 
         /// <summary>All devices of this platform, in the driver's order.</summary>
-        public IReadOnlyList<OpenClDevice> Devices => devices ??= OpenClDevice.Enumerate(this);
+        public IReadOnlyList<OpenClDevice> Devices => devices.Value;
 
         /// <inheritdoc/>
         public override string ToString() => "[" + Index + "] " + Name + " (" + Version + ")";

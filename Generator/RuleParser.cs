@@ -144,8 +144,6 @@ namespace Fused.Generator
             try
             {
                 plan = Planner.Plan(Simplifier.Run(program));
-                foreach (var pass in plan.Passes)
-                    if (pass.Reductions.Count > 0) throw new PlanningException("whole-tensor reductions are not supported by the C# backend yet");
             }
             catch (PlanningException e)
             {
@@ -390,6 +388,7 @@ namespace Fused.Generator
                 {
                     var symbol = _model.GetSymbolInfo(id, _ct).Symbol;
                     if (symbol is ILocalSymbol or IParameterSymbol) return Read(symbol, id);
+                    if (ShapeScalarOf(symbol) is ShapeScalar shapeScalar) return _b.Shape(shapeScalar);
                     if (symbol is IPropertySymbol or IFieldSymbol)
                     {
                         Report(DiagnosticDescriptors.UnsupportedSyntax, id, id.ToString(), "rules read only their own parameters and locals");
@@ -432,6 +431,8 @@ namespace Fused.Generator
                 }
                 case InvocationExpressionSyntax call:
                     return LowerCall(call);
+                case MemberAccessExpressionSyntax member when ShapeScalarOf(_model.GetSymbolInfo(member, _ct).Symbol) is ShapeScalar memberShape:
+                    return _b.Shape(memberShape);
                 case LiteralExpressionSyntax lit:
                     Report(DiagnosticDescriptors.UnsupportedSyntax, lit, lit.ToString(), "only numeric literals are supported");
                     return null;
@@ -439,6 +440,18 @@ namespace Fused.Generator
                     Report(DiagnosticDescriptors.UnsupportedSyntax, e, FirstLine(e), DescribeUnsupported(e));
                     return null;
             }
+        }
+
+        private static ShapeScalar? ShapeScalarOf(ISymbol? symbol)
+        {
+            if (symbol is not IPropertySymbol property || property.ContainingType?.ToDisplayString() != IntrinsicsType) return null;
+            return property.Name switch
+            {
+                "Numel" => ShapeScalar.Numel,
+                "Rows" => ShapeScalar.Rows,
+                "Cols" => ShapeScalar.Cols,
+                _ => null,
+            };
         }
 
         private static string DescribeUnsupported(ExpressionSyntax e) => e switch
@@ -502,7 +515,7 @@ namespace Fused.Generator
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
                 Report(DiagnosticDescriptors.NotAnIntrinsic, call, name,
-                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where");
+                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs");
                 return null;
             }
             var args = new List<Node>();
@@ -532,6 +545,11 @@ namespace Fused.Generator
                 "Clamp" => _b.Clamp(args[0], args[1], args[2]),
                 "Lerp" => _b.Lerp(args[0], args[1], args[2]),
                 "Where" => _b.Where(args[0], args[1], args[2]),
+                "Sum" => _b.Make(Op.ReduceSum, args[0]),
+                "Mean" => _b.Div(_b.Make(Op.ReduceSum, args[0]), _b.Shape(ShapeScalar.Numel)),
+                "Norm" => _b.Make(Op.Sqrt, _b.Make(Op.ReduceSum, _b.Mul(args[0], args[0]))),
+                "Rms" => _b.Make(Op.Sqrt, _b.Div(_b.Make(Op.ReduceSum, _b.Mul(args[0], args[0])), _b.Shape(ShapeScalar.Numel))),
+                "MaxAbs" => _b.Make(Op.ReduceMax, _b.Make(Op.Abs, args[0])),
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))

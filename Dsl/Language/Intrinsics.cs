@@ -33,5 +33,27 @@ namespace Fused
         public static float Lerp(float a, float b, float t) => a + t * (b - a);
         /// <summary>condition ? a : b, evaluated per element without branching.</summary>
         public static float Where(bool condition, float a, float b) => condition ? a : b;
+
+        // ---- whole-tensor intrinsics ----
+        // Inside a rule these see the whole tensor: the planner cuts the rule into passes at them.
+        // Called directly, Update treats its arguments as a one-element tensor, which these match.
+
+        /// <summary>Sum of x over every element of the tensor (deterministic: same bits at any thread count).</summary>
+        public static float Sum(float x) => x;
+        /// <summary>Sum(x) / Numel.</summary>
+        public static float Mean(float x) => x;
+        /// <summary>Euclidean (Frobenius) norm: Sqrt(Sum(x·x)).</summary>
+        public static float Norm(float x) => ScalarMath.Abs(x);
+        /// <summary>Root mean square: Sqrt(Sum(x·x) / Numel).</summary>
+        public static float Rms(float x) => ScalarMath.Abs(x);
+        /// <summary>Largest |x| over the tensor.</summary>
+        public static float MaxAbs(float x) => ScalarMath.Abs(x);
+
+        /// <summary>Number of elements of the tensor.</summary>
+        public static float Numel => 1f;
+        /// <summary>Rows of the tensor viewed as a matrix (1 for a vector; leading dimensions for rank above 2).</summary>
+        public static float Rows => 1f;
+        /// <summary>Columns of the tensor viewed as a matrix (its last dimension).</summary>
+        public static float Cols => 1f;
     }
 }

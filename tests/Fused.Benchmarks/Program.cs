@@ -16,8 +16,9 @@ namespace Fused.Benchmarks
             switch (suite)
             {
                 case "elementwise": Elementwise.ElementwiseBenchmark.Run(rest); return 0;
+                case "opencl": OpenCL.OpenClBenchmark.Run(rest); return 0;
                 default:
-                    Console.Error.WriteLine("suites: elementwise");
+                    Console.Error.WriteLine("suites: elementwise, opencl");
                     return 2;
             }
         }

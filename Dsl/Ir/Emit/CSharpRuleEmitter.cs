@@ -173,7 +173,7 @@ namespace Fused.Ir.Emit
                         case Op.Step: w.Line($"uniforms[{u.Slot}] = step;"); break;
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
                         case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
-                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p)}: reduced by the runtime from pass {level - 1}'s partials"); break;
+                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, StatementNames(p))}: reduced by the runtime from the previous pass's partials"); break;
                     }
                 }
                 var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
@@ -184,10 +184,10 @@ namespace Fused.Ir.Emit
                     var nodes = Node.TopologicalOrder(new[] { stmt.Value }).Where(n => bySlotNode.Contains(n) && emitted.Add(n)).ToList();
                     if (nodes.Count == 0) continue;
                     w.Line("// " + OneLine(stmt.Source));
-                    foreach (var n in nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p)}");
+                    foreach (var n in nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p, StatementNames(p))}");
                 }
                 foreach (var u in computed.Where(u => emitted.Add(u.Node)))
-                    w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p)}");
+                    w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, StatementNames(p))}");
                 w.Line("break;");
                 w.Close();
             }
@@ -234,7 +234,7 @@ namespace Fused.Ir.Emit
 
             string reads = string.Join(", ", pass.Loads.Select(b => p.Buffers[b].Name));
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => p.Buffers[s.Buffer].Name));
-            string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p)));
+            string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
             w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
@@ -270,7 +270,7 @@ namespace Fused.Ir.Emit
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
-                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p)}");
+                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p, StatementNames(p))}");
                 }
                 w.Close();
             }
@@ -311,8 +311,10 @@ namespace Fused.Ir.Emit
 
             // Preferred names: the DSL's locals, then "<buffer>Out" for stored values.
             var preferred = new Dictionary<Node, string>(NodeIdentityComparer.Instance);
-            foreach (var s in p.Statements) if (s.IsLocal && !preferred.ContainsKey(s.Value)) preferred[s.Value] = s.Target;
+            foreach (var s in p.Statements)
+                if (!preferred.ContainsKey(s.Value) && s.Value.Op != Op.Load) preferred[s.Value] = s.IsLocal ? s.Target : s.Target + "New";
             foreach (var o in pass.Stores) if (!preferred.ContainsKey(o.Value)) preferred[o.Value] = p.Buffers[o.Buffer].Name + "Out";
+            var readable = StatementNames(p);
 
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
@@ -325,7 +327,7 @@ namespace Fused.Ir.Emit
                 string name = names.Claim(UniformName(u, p, preferred, slots[u]));
                 valueOf[u] = name;
                 string src = $"uniforms[{slots[u]}]";
-                string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p);
+                string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p, readable);
                 if (u.Type == IrType.Bool)
                     w.Line((vector ? $"var {name} = {src} != 0f ? {width}<float>.AllBitsSet : {width}<float>.Zero;" : $"bool {name} = {src} != 0f;") + comment);
                 else
@@ -373,7 +375,7 @@ namespace Fused.Ir.Emit
             for (int k = 0; k < pass.Reductions.Count; k++)
             {
                 string value = Operand(pass.Reductions[k].Sources[0]);
-                string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p);
+                string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p, readable);
                 w.Line((vector ? $"{value}.StoreUnsafe(ref {reduceNames[k]}Ref, i);" : $"{reduceNames[k]}[i] = {value};") + comment);
             }
             foreach (var o in pass.Stores)
@@ -384,6 +386,15 @@ namespace Fused.Ir.Emit
             }
             w.Close();
             if (vector) w.Line("return (int)i;");
+        }
+
+        /// <summary>Nodes named by the rule's own statements (locals as written, buffers as "name'"), for comments.</summary>
+        private static Dictionary<Node, string> StatementNames(RuleProgram p)
+        {
+            var names = new Dictionary<Node, string>();
+            foreach (var s in p.Statements)
+                if (s.Value.Op != Op.Load && !names.ContainsKey(s.Value)) names[s.Value] = s.IsLocal ? s.Target : s.Target + "'";
+            return names;
         }
 
         private static string UniformName(Node u, RuleProgram p, Dictionary<Node, string> preferred, int slot) => u.Op switch

@@ -15,6 +15,16 @@ namespace Fused.Runtime.Matrix
         /// <summary>File name of the loaded native library, or null.</summary>
         public static string? LibraryName => OpenBlasLibrary.Current?.LibraryName;
 
+        /// <summary>Threads OpenBLAS will use (openblas_get_num_threads), or null if unknown or not loaded.</summary>
+        public static int? ThreadCount
+        {
+            get
+            {
+                OpenBlasLibrary? library = OpenBlasLibrary.Current;
+                return library == null || library.GetThreadCount == null ? null : library.GetThreadCount();
+            }
+        }
+
         private static OpenBlasLibrary Library
             => OpenBlasLibrary.Current
                ?? throw new InvalidOperationException("OpenBLAS is not available: " + (OpenBlasLibrary.LoadFailure ?? "unknown reason") + ". Install libopenblas0 or use the managed backend.");
@@ -117,7 +127,7 @@ namespace Fused.Runtime.Matrix
             }
 
             // Minimal sizes for jobz = 'V' from the LAPACK documentation; avoids a workspace query call.
-            int lwork = 1 + (6 * n) + (2 * n * n);
+            int lwork = checked(1 + (6 * n) + (2 * n * n));
             int liwork = 3 + (5 * n);
             float[] work = ArrayPool<float>.Shared.Rent(lwork);
             int[] iwork = ArrayPool<int>.Shared.Rent(liwork);

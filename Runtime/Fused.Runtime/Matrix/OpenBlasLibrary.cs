@@ -45,8 +45,16 @@ namespace Fused.Runtime.Matrix
         // gfortran appends hidden string lengths; passing them is harmless for C-translated LAPACK.
         internal readonly delegate* unmanaged<byte*, byte*, int*, float*, int*, float*, float*, int*, int*, int*, int*, nuint, nuint, void> Ssyevd;
 
+        // int openblas_get_num_threads(void); absent from other CBLAS libraries, so optional.
+        internal readonly delegate* unmanaged<int> GetThreadCount;
+
         private OpenBlasLibrary(string name, IntPtr handle)
         {
+            if (NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out IntPtr threads))
+            {
+                GetThreadCount = (delegate* unmanaged<int>)threads;
+            }
+
             LibraryName = name;
             Sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)NativeLibrary.GetExport(handle, "cblas_sgemm");
             Ssyrk = (delegate* unmanaged<int, int, int, int, int, float, float*, int, float, float*, int, void>)NativeLibrary.GetExport(handle, "cblas_ssyrk");

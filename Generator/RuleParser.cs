@@ -515,7 +515,7 @@ namespace Fused.Generator
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
                 Report(DiagnosticDescriptors.NotAnIntrinsic, call, name,
-                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs");
+                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize");
                 return null;
             }
             var args = new List<Node>();
@@ -550,6 +550,7 @@ namespace Fused.Generator
                 "Norm" => _b.Make(Op.Sqrt, _b.Make(Op.ReduceSum, _b.Mul(args[0], args[0]))),
                 "Rms" => _b.Make(Op.Sqrt, _b.Div(_b.Make(Op.ReduceSum, _b.Mul(args[0], args[0])), _b.Shape(ShapeScalar.Numel))),
                 "MaxAbs" => _b.Make(Op.ReduceMax, _b.Make(Op.Abs, args[0])),
+                "Orthogonalize" => _b.Make(Op.Orthogonalize, args[0]),
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))

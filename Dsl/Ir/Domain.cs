@@ -40,6 +40,8 @@ namespace Fused.Ir
                     return Domain.Row;
                 case Op.ColSum:
                     return Domain.Column;
+                case Op.Orthogonalize:
+                    return Domain.Element;
             }
             var d = Domain.Uniform;
             foreach (var s in n.Sources) d = Join(d, known[s]);

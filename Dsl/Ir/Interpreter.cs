@@ -15,10 +15,15 @@ namespace Fused.Ir
         private readonly KernelPlan _plan;
         private readonly CompiledPass[] _passes;
         private readonly double[] _uniforms;
+        private readonly IMatrixKernels? _matrix;
 
-        public Interpreter(KernelPlan plan)
+        /// <param name="matrix">Implementations of the plan's matrix passes (required when it has any).</param>
+        public Interpreter(KernelPlan plan, IMatrixKernels? matrix = null)
         {
             _plan = plan;
+            _matrix = matrix;
+            if (plan.MatrixStages.Count > 0 && matrix is null)
+                throw new ArgumentException($"{plan.Program.Name} has matrix passes ({string.Join(", ", plan.MatrixStages.Select(m => m.Op))}); pass an IMatrixKernels");
             _uniforms = new double[plan.Uniforms.Count];
             _passes = plan.Passes.Select(p => new CompiledPass(plan, p)).ToArray();
         }
@@ -50,11 +55,15 @@ namespace Fused.Ir
             var scalars = new float[scalarBuffers.Count];
             for (int k = 0; k < scalars.Length; k++) scalars[k] = buffers[scalarBuffers[k]][0];
 
+            var all = new List<float[]>(buffers);
+            for (int k = 0; k < _plan.TempCount; k++) all.Add(new float[n]);
             for (int level = 0; level < _plan.LevelCount; level++)
             {
+                foreach (var m in _plan.MatrixStages)
+                    if (m.Level == level) _matrix!.Orthogonalize(all[m.SourceBuffer], checked((int)shape.Rows), checked((int)shape.Cols));
                 UniformEvaluator.Evaluate(_plan, level, hypers, step, shape, scalars, _uniforms);
                 for (int i = 0; i < _passes.Length; i++)
-                    if (_plan.Passes[i].Level == level) _passes[i].Run(_uniforms, buffers, (int)n);
+                    if (_plan.Passes[i].Level == level) _passes[i].Run(_uniforms, all, (int)n);
             }
             UniformEvaluator.StoreScalars(_plan, _uniforms, scalars);
             for (int k = 0; k < scalars.Length; k++) buffers[scalarBuffers[k]][0] = scalars[k];
@@ -100,7 +109,8 @@ namespace Fused.Ir
                     var n = inputs[i];
                     _ops[i] = n.Op;
                     _sources[i] = Array.Empty<int>();
-                    if (n.Op == Op.Load) _loadBuffer[i] = n.Index;
+                    var input = pass.Inputs.FirstOrDefault(x => x.Value.Equals(n));
+                    if (input != null) _loadBuffer[i] = input.Buffer;
                     else if (n.Op == Op.Const) _constants[i] = n.Value;
                     else _uniformSlot[i] = slots.TryGetValue(n, out var slot) ? slot : throw new IrException($"no uniform slot for {n}");
                 }

@@ -45,6 +45,13 @@ namespace Fused.Ir
         RowSum,
         /// <summary>Sum over each column of a matrix: element -> column vector.</summary>
         ColSum,
+
+        // ---- matrix passes: element -> element over the whole tensor (stage boundary) ----
+        /// <summary>
+        /// The orthogonal polar factor U·Vᵀ of the tensor viewed as a Rows×Cols matrix, by Newton-Schulz
+        /// (Muon). Its source is materialised into a temporary; a runtime matrix pass computes it.
+        /// </summary>
+        Orthogonalize,
     }
 
     /// <summary>Value type of a node.</summary>
@@ -54,7 +61,7 @@ namespace Fused.Ir
     public enum ShapeScalar : byte { Numel = 0, Rows = 1, Cols = 2 }
 
     /// <summary>Broad families of ops, for the verifier, the planner and the emitters' tables.</summary>
-    public enum OpGroup : byte { Leaf, Unary, Binary, Compare, Logic, Ternary, Reduction }
+    public enum OpGroup : byte { Leaf, Unary, Binary, Compare, Logic, Ternary, Reduction, Matrix }
 
     /// <summary>The static facts about each op: one table, consulted by every pass.</summary>
     public static class OpInfo
@@ -68,13 +75,14 @@ namespace Fused.Ir
             Op.And or Op.Or or Op.Not => OpGroup.Logic,
             Op.Where => OpGroup.Ternary,
             Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum => OpGroup.Reduction,
+            Op.Orthogonalize => OpGroup.Matrix,
             _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "op missing from OpInfo.Group"),
         };
 
         public static int Arity(Op op) => Group(op) switch
         {
             OpGroup.Leaf => 0,
-            OpGroup.Unary or OpGroup.Reduction => 1,
+            OpGroup.Unary or OpGroup.Reduction or OpGroup.Matrix => 1,
             OpGroup.Binary or OpGroup.Compare => 2,
             OpGroup.Logic => op == Op.Not ? 1 : 2,
             OpGroup.Ternary => 3,
@@ -96,6 +104,9 @@ namespace Fused.Ir
         };
 
         // Min and Max are selects (a < b ? a : b), not symmetric for NaN and ±0, so not commutative.
+        /// <summary>Ops after which the planner must cut: reductions and matrix passes.</summary>
+        public static bool IsStageBoundary(Op op) => Group(op) is OpGroup.Reduction or OpGroup.Matrix;
+
         public static bool IsCommutative(Op op) =>
             op is Op.Add or Op.Mul or Op.Eq or Op.Ne or Op.And or Op.Or;
 

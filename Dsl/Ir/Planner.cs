@@ -4,13 +4,16 @@ using System.Linq;
 namespace Fused.Ir
 {
     /// <summary>
-    /// Cuts a simplified program into element passes at whole-tensor ops and hoists every uniform
-    /// value (anything computed only from hyperparameters, the step, shape scalars and reduction
-    /// results) out of the passes. A node's level is the number of reductions on its longest path to
-    /// the inputs: pass k computes the element values of level k, accumulates the reductions whose
-    /// results have level k+1, and the last pass stores every output. No pass stores anything that a
-    /// later pass loads, so earlier values are recomputed from the unchanged inputs instead of being
-    /// kept in temporaries (for element-wise arithmetic, recomputing costs no extra bytes).
+    /// Cuts a simplified program into element passes at whole-tensor ops (reductions and matrix
+    /// passes) and hoists every uniform value (anything computed only from hyperparameters, the step,
+    /// shape scalars, scalar states and reduction results) out of the passes.
+    /// <para>A node's level counts the stage boundaries on its longest path to the inputs: pass k
+    /// computes the element values of level k, accumulates the reductions whose results have level k+1,
+    /// and materialises the sources of level-(k+1) matrix passes into temporaries. Each output is stored
+    /// in the earliest pass that can compute it and after which no pass reads the buffer's old value;
+    /// later passes then reload the stored new value instead of recomputing it. Everything else a later
+    /// pass needs is recomputed from the unchanged inputs, which for element-wise arithmetic moves
+    /// fewer bytes than keeping temporaries.</para>
     /// </summary>
     public static class Planner
     {
@@ -22,12 +25,13 @@ namespace Fused.Ir
                 if (kv.Value is Domain.Row or Domain.Column)
                     throw new PlanningException($"row/column statistics ({kv.Key.Op}) are not supported by this planner yet");
 
+            var nodes = program.Nodes();
             var levels = new Dictionary<Node, int>(NodeIdentityComparer.Instance);
-            foreach (var n in program.Nodes())
+            foreach (var n in nodes)
             {
                 int level = 0;
                 foreach (var s in n.Sources) level = System.Math.Max(level, levels[s]);
-                if (OpInfo.Group(n.Op) == OpGroup.Reduction)
+                if (OpInfo.IsStageBoundary(n.Op))
                 {
                     if (domains[n.Sources[0]] == Domain.Uniform)
                         throw new PlanningException($"{n.Op} of a value that is the same for every element");
@@ -36,7 +40,7 @@ namespace Fused.Ir
                 levels[n] = level;
             }
 
-            var elementStores = program.Outputs.Where(o => program.Buffers[o.Buffer].Shape == StateShape.Element).ToList();
+            var elementOutputs = program.Outputs.Where(o => program.Buffers[o.Buffer].Shape == StateShape.Element).ToList();
             var scalarStores = program.Outputs.Where(o => program.Buffers[o.Buffer].Shape == StateShape.Scalar).ToList();
             foreach (var o in program.Outputs)
                 if (program.Buffers[o.Buffer].Shape is StateShape.Row or StateShape.Column)
@@ -45,31 +49,49 @@ namespace Fused.Ir
                 if (domains[o.Value] != Domain.Uniform)
                     throw new PlanningException($"scalar state '{program.Buffers[o.Buffer].Name}' holds one value per tensor; assign it something the same for every element (a hyperparameter expression or a reduction such as Norm(param))");
 
-            // Element stores happen in the last pass, which must also come after every pass that
-            // reads the buffers for a reduction (no pass may read what an earlier pass wrote).
-            var reductions = program.Nodes().Where(n => OpInfo.Group(n.Op) == OpGroup.Reduction).ToList();
+            var reductions = nodes.Where(n => OpInfo.Group(n.Op) == OpGroup.Reduction).ToList();
+            var matrixNodes = nodes.Where(n => OpInfo.Group(n.Op) == OpGroup.Matrix).ToList();
+            int tempBase = program.Buffers.Count;
+            var tempOf = new Dictionary<Node, int>(NodeIdentityComparer.Instance);
+            foreach (var m in matrixNodes) tempOf[m] = tempBase + tempOf.Count;
+
+            // Store each output as early as possible, then push it later while a later pass still
+            // needs the buffer's old value; repeat until stable (stores only move later).
+            var storeLevel = elementOutputs.ToDictionary(o => o.Buffer, o => levels[o.Value]);
             int lastPass = 0;
-            foreach (var o in elementStores) lastPass = System.Math.Max(lastPass, levels[o.Value]);
-            foreach (var r in reductions) lastPass = System.Math.Max(lastPass, levels[r] - 1);
+            List<PassSketch> sketches;
+            while (true)
+            {
+                lastPass = 0;
+                foreach (var kv in storeLevel) lastPass = System.Math.Max(lastPass, kv.Value);
+                foreach (var r in reductions) lastPass = System.Math.Max(lastPass, levels[r] - 1);
+                foreach (var m in matrixNodes) lastPass = System.Math.Max(lastPass, levels[m] - 1);
+                sketches = new List<PassSketch>();
+                for (int level = 0; level <= lastPass; level++)
+                    sketches.Add(Sketch(level, program, elementOutputs, storeLevel, reductions, matrixNodes, levels, domains, tempOf));
+                bool changed = false;
+                foreach (var sketch in sketches)
+                    foreach (var input in sketch.Inputs)
+                        if (input.Value.Op == Op.Load && storeLevel.TryGetValue(input.Buffer, out var stored) && stored < sketch.Level)
+                        {
+                            storeLevel[input.Buffer] = sketch.Level;
+                            changed = true;
+                        }
+                if (!changed) break;
+            }
+
+            var passes = new List<ElementPass>();
+            foreach (var sk in sketches)
+            {
+                if (sk.Stores.Count == 0 && sk.Reductions.Count == 0) continue;
+                passes.Add(new ElementPass(passes.Count, sk.Level, sk.Inputs.ToEquatableArray(), sk.Computed.ToEquatableArray(),
+                    sk.Stores.ToEquatableArray(), sk.Reductions.ToEquatableArray()));
+            }
+            var matrixStages = matrixNodes.Select(m => new MatrixStage(levels[m], m.Op, m, tempOf[m], tempOf[m])).ToList();
+
             int levelCount = lastPass + 1;
             foreach (var o in scalarStores) levelCount = System.Math.Max(levelCount, levels[o.Value] + 1);
             foreach (var r in reductions) levelCount = System.Math.Max(levelCount, levels[r] + 1);
-
-            var passes = new List<ElementPass>();
-            for (int level = 0; level <= lastPass; level++)
-            {
-                var passStores = level == lastPass ? elementStores : new List<Output>();
-                var passReductions = reductions.Where(r => levels[r] == level + 1).ToList();
-                if (passStores.Count == 0 && passReductions.Count == 0) continue;
-                var roots = passStores.Select(o => o.Value).Concat(passReductions.Select(r => r.Sources[0]));
-                var elementNodes = ElementNodes(roots, domains);
-                var loads = elementNodes.Where(n => n.Op == Op.Load).Select(n => n.Index).Distinct().OrderBy(i => i).ToList();
-                // A store of a buffer's own unchanged value never reaches here (the simplifier drops it);
-                // a store whose value is uniform or another buffer's load needs no computed node.
-                var computed = elementNodes.Where(n => n.Op != Op.Load).ToList();
-                passes.Add(new ElementPass(passes.Count, level, loads.ToEquatableArray(), computed.ToEquatableArray(),
-                    passStores.ToEquatableArray(), passReductions.ToEquatableArray()));
-            }
 
             // Uniform slots: every hyperparameter, then the step, then the other uniform nodes in
             // dependency order (constants are rendered inline and get no slot).
@@ -77,18 +99,56 @@ namespace Fused.Ir
             var builder = new IrBuilder();
             for (int h = 0; h < program.Hypers.Count; h++) uniforms.Add(new UniformSlot(uniforms.Count, builder.Hyper(h), 0));
             uniforms.Add(new UniformSlot(uniforms.Count, builder.Step(), 0));
-            foreach (var n in program.Nodes())
+            foreach (var n in nodes)
             {
                 if (domains[n] != Domain.Uniform || n.Op is Op.Const or Op.Hyper or Op.Step) continue;
                 uniforms.Add(new UniformSlot(uniforms.Count, n, levels[n]));
             }
-            return new KernelPlan(program, uniforms.ToEquatableArray(), passes.ToEquatableArray(), levelCount, scalarStores.ToEquatableArray());
+            return new KernelPlan(program, uniforms.ToEquatableArray(), passes.ToEquatableArray(), levelCount,
+                scalarStores.ToEquatableArray(), matrixNodes.Count, matrixStages.ToEquatableArray());
         }
 
-        /// <summary>Element-domain nodes needed by the roots, sources first; walks stop at uniform values.</summary>
-        private static List<Node> ElementNodes(IEnumerable<Node> roots, Dictionary<Node, Domain> domains)
+        private sealed class PassSketch
         {
-            return Node.TopologicalOrder(roots, n => domains[n] == Domain.Uniform);
+            public int Level;
+            public List<Output> Inputs = new List<Output>();
+            public List<Node> Computed = new List<Node>();
+            public List<Output> Stores = new List<Output>();
+            public List<Node> Reductions = new List<Node>();
+        }
+
+        private static PassSketch Sketch(int level, RuleProgram program, List<Output> elementOutputs, Dictionary<int, int> storeLevel,
+            List<Node> reductions, List<Node> matrixNodes, Dictionary<Node, int> levels, Dictionary<Node, Domain> domains, Dictionary<Node, int> tempOf)
+        {
+            var sk = new PassSketch { Level = level };
+            sk.Stores.AddRange(elementOutputs.Where(o => storeLevel[o.Buffer] == level));
+            sk.Reductions.AddRange(reductions.Where(r => levels[r] == level + 1));
+            var materialise = matrixNodes.Where(m => levels[m] == level + 1).ToList();
+            sk.Stores.AddRange(materialise.Select(m => new Output(tempOf[m], m.Sources[0])));
+
+            // Values stored by earlier passes are reloaded, matrix results come from their temporary.
+            var reload = new Dictionary<Node, int>(NodeIdentityComparer.Instance);
+            foreach (var o in elementOutputs)
+                if (storeLevel[o.Buffer] < level && o.Value.Op != Op.Load && !reload.ContainsKey(o.Value)) reload[o.Value] = o.Buffer;
+            foreach (var m in matrixNodes) if (levels[m] <= level) reload[m] = tempOf[m];
+
+            bool IsInput(Node n) => n.Op == Op.Load || reload.ContainsKey(n);
+            var roots = sk.Stores.Select(o => o.Value).Concat(sk.Reductions.Select(r => r.Sources[0]));
+            var walk = Node.TopologicalOrder(roots, n => domains[n] == Domain.Uniform || (IsInput(n) && n.Op != Op.Load) );
+            // Inputs that are reloads were stopped at; collect them from the sources of what is computed.
+            var computedSet = new HashSet<Node>(walk.Where(n => n.Op != Op.Load), NodeIdentityComparer.Instance);
+            sk.Computed.AddRange(walk.Where(n => n.Op != Op.Load));
+            var inputs = new List<Output>();
+            void AddInput(Node n)
+            {
+                if (computedSet.Contains(n) || domains[n] == Domain.Uniform || inputs.Any(i => i.Value.Equals(n))) return;
+                if (n.Op == Op.Load) inputs.Add(new Output(n.Index, n));
+                else if (reload.TryGetValue(n, out var b)) inputs.Add(new Output(b, n));
+            }
+            foreach (var n in sk.Computed) foreach (var s in n.Sources) AddInput(s);
+            foreach (var root in roots) AddInput(root);
+            sk.Inputs.AddRange(inputs.OrderBy(i => i.Buffer));
+            return sk;
         }
     }
 

@@ -49,6 +49,12 @@ namespace Fused
         /// <summary>Largest |x| over the tensor.</summary>
         public static float MaxAbs(float x) => ScalarMath.Abs(x);
 
+        /// <summary>
+        /// The orthogonal polar factor U·Vᵀ of the tensor viewed as a Rows×Cols matrix (Muon), computed
+        /// by a Newton-Schulz matrix pass between element passes. For one element it is Sign(x).
+        /// </summary>
+        public static float Orthogonalize(float x) => ScalarMath.Sign(x);
+
         /// <summary>Number of elements of the tensor.</summary>
         public static float Numel => 1f;
         /// <summary>Rows of the tensor viewed as a matrix (1 for a vector; leading dimensions for rank above 2).</summary>

@@ -122,6 +122,10 @@ namespace Fused.Ir.Emit
             w.Line($"public const int PassCount = {plan.PassCount};");
             w.Line("/// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>");
             w.Line($"public const int BytesMovedPerParameter = {plan.BytesPerParameter};");
+            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>");
+            w.Line($"public const int TempBufferCount = {plan.TempCount};");
+            w.Line("/// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>");
+            w.Line($"public const int MatrixPassCount = {plan.MatrixStages.Count};");
             w.Line("/// <summary>Length of the uniform array the kernels take.</summary>");
             w.Line($"public const int UniformCount = {plan.Uniforms.Count};");
             w.Line("/// <summary>Number of buffers (parameter, gradient, states).</summary>");
@@ -232,8 +236,8 @@ namespace Fused.Ir.Emit
                 "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + string.Concat(Enumerable.Range(0, reductions).Select(k => ", " + scratch(k)));
             string first = names[elementBuffers[0]];
 
-            string reads = string.Join(", ", pass.Loads.Select(b => p.Buffers[b].Name));
-            string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => p.Buffers[s.Buffer].Name));
+            string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.IsTemp(i.Buffer) ? "" : "'")));
+            string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
             w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
@@ -295,7 +299,7 @@ namespace Fused.Ir.Emit
         private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
             var table = new NameTable("uniforms", "done", "partials", "scratch", "blocks", "block", "start", "count");
-            return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.Program.Buffers[b].Name));
+            return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.BufferName(b)));
         }
 
         /// <summary>The loop of one pass; <paramref name="width"/> null means scalar.</summary>
@@ -313,14 +317,14 @@ namespace Fused.Ir.Emit
             var preferred = new Dictionary<Node, string>(NodeIdentityComparer.Instance);
             foreach (var s in p.Statements)
                 if (!preferred.ContainsKey(s.Value) && s.Value.Op != Op.Load) preferred[s.Value] = s.IsLocal ? s.Target : s.Target + "New";
-            foreach (var o in pass.Stores) if (!preferred.ContainsKey(o.Value)) preferred[o.Value] = p.Buffers[o.Buffer].Name + "Out";
+            foreach (var o in pass.Stores) if (!preferred.ContainsKey(o.Value)) preferred[o.Value] = plan.BufferName(o.Buffer) + "Out";
             var readable = StatementNames(p);
 
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
             // Uniform inputs, broadcast once before the loop.
             var uniformInputs = pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
-                .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const)
+                .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
                 .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
             foreach (var u in uniformInputs)
             {
@@ -346,11 +350,15 @@ namespace Fused.Ir.Emit
             {
                 w.Open($"for (int i = 0; i < {first}.Length; i++)");
             }
-            foreach (var b in pass.Loads)
+            foreach (var input in pass.Inputs)
             {
-                string name = names.Claim(p.Buffers[b].Name + "In");
-                valueOf[new IrBuilder().Load(b)] = name;
-                w.Line(vector ? $"var {name} = {width}.LoadUnsafe(ref {bufferNames[b]}Ref, i);" : $"float {name} = {bufferNames[b]}[i];");
+                int b = input.Buffer;
+                string name = names.Claim(plan.BufferName(b) + (input.Value.Op == Op.Load ? "In" : plan.IsTemp(b) ? "" : "New"));
+                valueOf[input.Value] = name;
+                string comment = input.Value.Op == Op.Load ? "" : plan.IsTemp(b)
+                    ? $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass"
+                    : $" // {plan.BufferName(b)}' stored by an earlier pass";
+                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {bufferNames[b]}Ref, i);" : $"float {name} = {bufferNames[b]}[i];") + comment);
             }
             string Operand(Node n) => n.Op == Op.Const ? Lit(n.Value) : valueOf[n];
             void EmitNode(Node n)

@@ -39,7 +39,7 @@ namespace Fused.Ir.Passes
         {
             if (n.IsLeaf) return n;
             var g = OpInfo.Group(n.Op);
-            if (g == OpGroup.Reduction) return n;
+            if (g is OpGroup.Reduction or OpGroup.Matrix) return n;
 
             // All sources constant: evaluate as a uniform (float64), round to float32.
             if (n.Type == IrType.F32 && n.Sources.All(IsConstLike))

@@ -4,6 +4,7 @@ using System.Linq;
 using Fused.Ir;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.Matrix;
 
 namespace Fused.Runtime.Cpu
 {
@@ -28,13 +29,16 @@ namespace Fused.Runtime.Cpu
         private readonly int[] _scalarBuffers;
         private readonly float[] _scalars;
         private readonly (int slot, bool max)[][] _reductions; // per pass
+        private readonly NewtonSchulzKernels _matrix;
+        private float[][] _temps;
         private double[] _partials = Array.Empty<double>();
         private double[] _fold = Array.Empty<double>();
 
         /// <summary>Below this many elements a pass runs on the calling thread alone.</summary>
         public const int ParallelThreshold = 1 << 15;
 
-        public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null)
+        /// <param name="matrix">Newton-Schulz settings for rules with matrix passes (Orthogonalize); the seeds' quintic × 5 by default.</param>
+        public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null, NewtonSchulzOptions? matrix = null)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _plan = rule.Plan;
@@ -49,6 +53,9 @@ namespace Fused.Runtime.Cpu
             _handles = new MemoryHandle[_elementBuffers.Length];
             var slots = UniformEvaluator.SlotMap(_plan);
             _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
+            _matrix = new NewtonSchulzKernels(matrix);
+            _temps = new float[_plan.TempCount][];
+            for (int k = 0; k < _temps.Length; k++) _temps[k] = Array.Empty<float>();
             if (_plan.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
                 throw new NotSupportedException($"{rule.Name}: row and column state is not supported by the CPU runner yet");
         }
@@ -75,11 +82,15 @@ namespace Fused.Runtime.Cpu
                     throw new ArgumentException($"{_rule.Name}: buffer '{program.Buffers[b].Name}' has {buffers[b].Length} elements, expected {expected}", nameof(buffers));
             }
             for (int k = 0; k < _scalarBuffers.Length; k++) _scalars[k] = buffers[_scalarBuffers[k]].Span[0];
+            int programBuffers = program.Buffers.Count;
+            for (int k = 0; k < _temps.Length; k++)
+                if (_temps[k].Length < shape.Numel) _temps[k] = GC.AllocateUninitializedArray<float>(checked((int)shape.Numel), pinned: true); // once per larger tensor
             try
             {
                 for (int i = 0; i < _elementBuffers.Length; i++)
                 {
-                    _handles[i] = buffers[_elementBuffers[i]].Pin();
+                    int b = _elementBuffers[i];
+                    _handles[i] = b < programBuffers ? buffers[b].Pin() : _temps[b - programBuffers].AsMemory().Pin();
                     _pointers[i] = (nint)_handles[i].Pointer;
                 }
                 Run(hypers, step, shape);
@@ -112,6 +123,9 @@ namespace Fused.Runtime.Cpu
             long n = shape.Numel;
             for (int level = 0; level < _plan.LevelCount; level++)
             {
+                foreach (var m in _plan.MatrixStages)
+                    if (m.Level == level)
+                        _matrix.Orthogonalize(_temps[m.SourceBuffer - _plan.Program.Buffers.Count].AsSpan(0, checked((int)n)), checked((int)shape.Rows), checked((int)shape.Cols));
                 _rule.ComputeUniforms(level, hypers, step, shape, _scalars, _uniforms);
                 int pass = PassAt(level);
                 if (pass < 0) continue;

@@ -40,7 +40,7 @@ namespace Fused.Runtime.Kernels
         /// <summary>Uniform levels; level k is computed before the pass of level k, if there is one.</summary>
         public int LevelCount => Plan.LevelCount;
 
-        /// <summary>Buffers with one value per element, in the order kernels take them.</summary>
+        /// <summary>Buffers with one value per element (temporaries last), in the order kernels take them.</summary>
         public int ElementBufferCount => Plan.ElementBuffers.Count;
 
         /// <summary>

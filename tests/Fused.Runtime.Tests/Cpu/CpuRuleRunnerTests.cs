@@ -38,11 +38,12 @@ namespace Fused.Runtime.Tests.Cpu
         public void Runner_matches_interpreter_bit_for_bit_at_any_thread_count_and_width(string name)
         {
             var rule = ByName(name);
-            int n = 3 * Reduction.BlockSize + 77 + (1 << 15); // several blocks, a tail, and enough to go parallel
+            var shape = ShapeInfo.Matrix(37, 1001); // several blocks, a tail, and enough to go parallel
+            int n = (int)shape.Numel;
             var hypers = rule.DefaultHyperparameters();
             var expected = Buffers(rule, n, 11);
-            var interpreter = new Interpreter(rule.Plan);
-            for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, ShapeInfo.Vector(n), expected);
+            var interpreter = new Interpreter(rule.Plan, new Fused.Runtime.Matrix.NewtonSchulzKernels());
+            for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, shape, expected);
 
             int saved = KernelDispatch.MaxVectorBits;
             try
@@ -54,7 +55,7 @@ namespace Fused.Runtime.Tests.Cpu
                     var actual = Buffers(rule, n, 11);
                     using var pool = new WorkerPool(threads, pinThreads: false);
                     using var runner = new CpuRuleRunner(rule, pool);
-                    for (int t = 1; t <= 3; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), actual);
+                    for (int t = 1; t <= 3; t++) runner.Step(hypers, t, shape, actual);
                     for (int b = 0; b < actual.Length; b++)
                         for (int i = 0; i < actual[b].Length; i++)
                             if (BitConverter.SingleToInt32Bits(actual[b][i]) != BitConverter.SingleToInt32Bits(expected[b][i]))

@@ -56,6 +56,10 @@ namespace Fused.Runtime.Execution
         private readonly Thread[] _threads;
         private readonly int[] _workerCpus;
         private readonly int[] _workerNativeThreadIds;
+
+        // Per worker, GC.GetAllocatedBytesForCurrentThread() after its last job: lets tests prove dispatch is
+        // allocation-free on the pool's own threads regardless of what other threads in the process do.
+        private readonly long[] _workerAllocatedBytes;
         private readonly object _gate = new object();
         private readonly ManualResetEventSlim _done = new ManualResetEventSlim(false);
         private readonly int _degreeOfParallelism;
@@ -98,6 +102,7 @@ namespace Fused.Runtime.Execution
             _threads = new Thread[workerCount];
             _workerCpus = new int[workerCount];
             _workerNativeThreadIds = new int[workerCount];
+            _workerAllocatedBytes = new long[workerCount];
             _pending = 0;
 
             bool pin = pinThreads && workerCount > 0 && OperatingSystem.IsLinux();
@@ -201,6 +206,18 @@ namespace Fused.Runtime.Execution
 
         /// <summary>Kernel thread id (Linux tid) of background worker <paramref name="worker"/>, or 0 elsewhere.</summary>
         public int GetWorkerNativeThreadId(int worker) => _workerNativeThreadIds[worker];
+
+        /// <summary>Sum over the background workers of the bytes each had allocated when it finished its last job.</summary>
+        internal long WorkerAllocatedBytes()
+        {
+            long sum = 0;
+            for (int k = 0; k < _workerAllocatedBytes.Length; k++)
+            {
+                sum += Volatile.Read(ref _workerAllocatedBytes[k]);
+            }
+
+            return sum;
+        }
 
         /// <summary>
         /// Chunk size used for a range of <paramref name="length"/> elements with the given grain: a multiple of
@@ -524,6 +541,7 @@ namespace Fused.Runtime.Execution
                 }
 
                 ExecuteChunks();
+                Volatile.Write(ref _workerAllocatedBytes[index], GC.GetAllocatedBytesForCurrentThread());
                 if (Interlocked.Decrement(ref _pending) == 0)
                 {
                     _done.Set();

@@ -59,13 +59,13 @@ namespace Fused.Runtime.Tests.Execution
                 var work = new ScaleWork { Data = p, Factor = 1.0000001f };
                 var batch = new BatchScaleWork { Data = p, ItemStride = 3000 };
 
-                void Dispatches(int count)
+                void Dispatches(int count, int runLength, bool sleepSometimes)
                 {
                     for (int i = 0; i < count; i++)
                     {
-                        pool.Run(ref work, length, 4096);
+                        pool.Run(ref work, runLength, 4096);
                         pool.RunBatch(ref batch, lengths);
-                        if (i % 10 == 9)
+                        if (sleepSometimes && i % 10 == 9)
                         {
                             // Let the workers fall asleep so the blocking path is measured too.
                             Thread.Sleep(5);
@@ -73,25 +73,48 @@ namespace Fused.Runtime.Tests.Execution
                     }
                 }
 
-                Dispatches(300); // warm-up: JIT tiers, lazily created wait handles, batch buffers
-
-                // Other threads in the process (test runner) may allocate during a window; a dispatch that
-                // allocates does so in every window, so the minimum over a few windows must be zero.
-                long best = long.MaxValue;
-                long bestCaller = long.MaxValue;
-                for (int attempt = 0; attempt < 5 && best != 0; attempt++)
+                // Warm-up: JIT tiers (promotion happens in the background after a quiet period), lazily created
+                // wait handles, batch buffers.
+                for (int round = 0; round < 2; round++)
                 {
-                    long callerBefore = GC.GetAllocatedBytesForCurrentThread();
-                    long totalBefore = GC.GetTotalAllocatedBytes(precise: true);
-                    Dispatches(50); // 50 × (Run + RunBatch) = 100 dispatches
-                    long totalAfter = GC.GetTotalAllocatedBytes(precise: true);
-                    long callerAfter = GC.GetAllocatedBytesForCurrentThread();
-                    bestCaller = Math.Min(bestCaller, callerAfter - callerBefore);
-                    best = Math.Min(best, totalAfter - totalBefore);
+                    Dispatches(300, length, sleepSometimes: true);
+                    Thread.Sleep(300);
                 }
 
-                Assert.Equal(0, bestCaller);
-                Assert.Equal(0, best);
+                // A dispatch that allocates does so in every window; anything else that allocates in this process
+                // (test host reporting, background JIT, finalizers) is occasional. So each measure below takes the
+                // minimum over several windows, and that minimum must be zero.
+                long caller = long.MaxValue, workers = long.MaxValue, total = long.MaxValue;
+                for (int attempt = 0; attempt < 10 && (caller | workers | total) != 0; attempt++)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect();
+
+                    // The pool's own threads, per thread (caller + each worker), including the blocking path.
+                    long callerBefore = GC.GetAllocatedBytesForCurrentThread();
+                    long workersBefore = pool.WorkerAllocatedBytes();
+                    Dispatches(50, length, sleepSometimes: true); // 50 × (Run + RunBatch) = 100 dispatches
+                    long workersAfter = pool.WorkerAllocatedBytes();
+                    long callerAfter = GC.GetAllocatedBytesForCurrentThread();
+                    caller = Math.Min(caller, callerAfter - callerBefore);
+                    workers = Math.Min(workers, workersAfter - workersBefore);
+
+                    // Process-wide, in a short window (small ranges, no sleeps) to dodge unrelated activity.
+                    long totalBefore = GC.GetTotalAllocatedBytes(precise: true);
+                    Dispatches(50, 64 * 1024, sleepSometimes: false);
+                    long totalAfter = GC.GetTotalAllocatedBytes(precise: true);
+                    total = Math.Min(total, totalAfter - totalBefore);
+                }
+
+                Assert.Equal(0, caller);
+                Assert.Equal(0, workers);
+
+                // Process-wide: after tests that ran earlier in the same process, a steady trickle of a few
+                // hundred bytes per window was observed from threads that are not the pool's (the per-thread
+                // measures above are exactly zero at the same time). One allocation per dispatch would be at
+                // least 24 bytes × 100 dispatches = 2400 bytes, so a 1 KB allowance still catches it.
+                Assert.True(total <= 1024, $"{total} bytes allocated process-wide over 100 dispatches");
             }
         }
 

@@ -272,6 +272,31 @@ namespace Fused.Runtime.Tests.Matrix
         }
 
         [Fact]
+        public void Reusing_one_workspace_across_shapes_and_variants_gives_the_same_results_as_fresh_ones()
+        {
+            var shared = new MatrixWorkspace();
+            (int Rows, int Cols, NewtonSchulzOptions Options)[] calls =
+            {
+                (96, 24, NewtonSchulzOptions.Default), // Gram path, tall
+                (37, 53, NewtonSchulzOptions.Default), // plain, smaller than the buffers now held
+                (53, 37, Plain()),
+                (96, 24, NewtonSchulzOptions.PolarExpress(true, double.PositiveInfinity)),
+            };
+            foreach ((int rows, int cols, NewtonSchulzOptions options) in calls)
+            {
+                float[] g = Reference.Gaussian(new Random(rows * cols), rows * cols);
+                float[] viaShared = new float[g.Length];
+                NewtonSchulz.Orthogonalize(g, rows, cols, viaShared, options, shared);
+                Assert.Equal(Run(g, rows, cols, options), viaShared);
+            }
+
+            float[] h = Reference.Gaussian(new Random(1), 20 * 30);
+            float[] viaThreadDefault = new float[h.Length];
+            NewtonSchulz.Orthogonalize(h, 20, 30, viaThreadDefault);
+            Assert.Equal(Run(h, 20, 30, NewtonSchulzOptions.Default), viaThreadDefault);
+        }
+
+        [Fact]
         public void Reserved_workspace_makes_even_the_first_call_allocation_free_apart_from_the_jit()
         {
             var workspace = new MatrixWorkspace();

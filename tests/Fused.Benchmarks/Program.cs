@@ -17,8 +17,9 @@ namespace Fused.Benchmarks
             {
                 case "elementwise": Elementwise.ElementwiseBenchmark.Run(rest); return 0;
                 case "opencl": OpenCL.OpenClBenchmark.Run(rest); return 0;
+                case "matrix": Matrix.MatrixBenchmark.Run(rest); return 0;
                 default:
-                    Console.Error.WriteLine("suites: elementwise, opencl");
+                    Console.Error.WriteLine("suites: elementwise, matrix, opencl");
                     return 2;
             }
         }

@@ -44,6 +44,9 @@ namespace Fused.Ir.Emit
             w.Line("/// <summary>The rule in Fused IR text form (for the runtime, the interpreter and search warm starts).</summary>");
             w.Line($"public const string IrText = {CSharpLiteral.Verbatim(IrText.Write(p))};");
             w.Line();
+            w.Line("/// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>");
+            w.Line($"public const string OpenClSource = {CSharpLiteral.Verbatim(OpenClRuleEmitter.Emit(plan))};");
+            w.Line();
             EmitUniforms(w, plan);
             foreach (var pass in plan.Passes)
             {

@@ -217,7 +217,12 @@ namespace Fused.Ir.Emit
 
         private static string RenderUniform(Node n, Dictionary<Node, int> slots)
         {
-            var args = n.Sources.Select(s => s.Op == Op.Const ? CSharpLiteral.Float(s.Value) : $"uniforms[{slots[s]}]").ToArray();
+            // With a uniform operand C# promotes a float literal to double; with constants only (a constant
+            // expression the simplifier could not fold exactly) the literals must be double themselves,
+            // or C# would evaluate the expression in float32.
+            bool constantsOnly = n.Sources.All(s => s.Op == Op.Const);
+            var args = n.Sources.Select(s => s.Op != Op.Const ? $"uniforms[{slots[s]}]"
+                : constantsOnly ? CSharpLiteral.Double(s.Value) : CSharpLiteral.Float(s.Value)).ToArray();
             return Fill(CSharpRenderTable.Get(n.Op).Uniform, null, args);
         }
 

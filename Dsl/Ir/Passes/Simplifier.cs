@@ -41,9 +41,16 @@ namespace Fused.Ir.Passes
             var g = OpInfo.Group(n.Op);
             if (g is OpGroup.Reduction or OpGroup.Matrix) return n;
 
-            // All sources constant: evaluate as a uniform (float64), round to float32.
+            // All sources constant: evaluate as a uniform (float64), round to float32 -- but only when
+            // float32 holds the result exactly. Otherwise the rounded constant would feed later uniform
+            // arithmetic (done in float64) a different value than the unfolded program computes; left
+            // alone, the node stays a uniform value, computed once per call in float64.
             if (n.Type == IrType.F32 && n.Sources.All(IsConstLike))
-                return b.Const((float)Semantics.Double(n.Op, ConstOf(n, 0), ConstOf(n, 1), ConstOf(n, 2)));
+            {
+                double exact = Semantics.Double(n.Op, ConstOf(n, 0), ConstOf(n, 1), ConstOf(n, 2));
+                float folded = (float)exact;
+                if (float.IsNaN(folded) || folded == exact) return b.Const(folded);
+            }
 
             switch (n.Op)
             {

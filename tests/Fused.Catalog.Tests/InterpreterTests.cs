@@ -42,7 +42,7 @@ namespace Fused.Catalog.Tests
                     interpreted[1] = (float[])grad.Clone();
 
                     var uniforms = new double[spec.Rule.UniformCount];
-                    spec.Rule.ComputeUniforms(0, hypers, t, ShapeInfo.Vector(n), uniforms);
+                    spec.Rule.ComputeUniforms(0, hypers, t, ShapeInfo.Vector(n), ReadOnlySpan<float>.Empty, uniforms);
                     spec.Kernels.Run(KernelPath.Dispatch, uniforms.Select(d => (float)d).ToArray(), kernel, 0, n);
 
                     interpreter.Step(hypers, t, ShapeInfo.Vector(n), interpreted);

@@ -100,7 +100,7 @@ namespace Fused.Catalog.Tests
                     var u = spec.Uniforms(hypers, t, n, level);
                     var kb = new KernelBuffers();
                     foreach (var b in buffers) kb.Add(b);
-                    spec.Rule.RunPass(level, u, kb);
+                    spec.Rule.RunPass(level, u, kb, Span<double>.Empty);
                 }
 
                 Assert.True(before[1].AsSpan().SequenceEqual(buffers[1]), $"{spec.Name}: the kernel wrote the gradient");

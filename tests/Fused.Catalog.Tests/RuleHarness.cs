@@ -110,7 +110,7 @@ namespace Fused.Catalog.Tests
         public float[] Uniforms(float[] hypers, long step, int length, int level = 0)
         {
             var u = new double[Rule.UniformCount];
-            Rule.ComputeUniforms(level, hypers, step, ShapeInfo.Vector(length), u);
+            Rule.ComputeUniforms(level, hypers, step, ShapeInfo.Vector(length), ReadOnlySpan<float>.Empty, u);
             return u.Select(d => (float)d).ToArray();
         }
 

@@ -342,6 +342,8 @@ namespace Fused.Generator
                 }
                 var currentValue = Read(target, assignment.Left);
                 if (currentValue is null) return;
+                // Compound arithmetic needs floats on both sides (a bool local would make the builder throw).
+                if (!Expect(currentValue, IrType.F32, assignment.Left) || !Expect(right, IrType.F32, assignment.Right)) return;
                 value = _b.Make(op.Value, currentValue, right);
             }
             if (!TypeMatches(target, value, assignment)) return;

@@ -507,17 +507,41 @@ namespace Fused.Generator
                     "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where");
                 return null;
             }
-            var args = new List<Node>();
-            foreach (var arg in call.ArgumentList.Arguments)
+            // Arguments in parameter order: a named argument binds by name (Clamp(hi: 1f, x: g, lo: 0f)).
+            var byParameter = new ArgumentSyntax?[symbol.Parameters.Length];
+            for (int i = 0; i < call.ArgumentList.Arguments.Count; i++)
             {
-                var n = Lower(arg.Expression);
+                var arg = call.ArgumentList.Arguments[i];
+                int index = i;
+                if (arg.NameColon is not null)
+                {
+                    index = -1;
+                    for (int k = 0; k < symbol.Parameters.Length; k++)
+                        if (symbol.Parameters[k].Name == arg.NameColon.Name.Identifier.ValueText) index = k;
+                }
+                if (index < 0 || index >= byParameter.Length || byParameter[index] is not null)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, arg, arg.ToString(), "argument does not match a parameter of " + name);
+                    return null;
+                }
+                byParameter[index] = arg;
+            }
+            if (byParameter.Any(a => a is null))
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), name + " needs " + byParameter.Length + " argument(s)");
+                return null;
+            }
+            var args = new List<Node>();
+            foreach (var arg in byParameter)
+            {
+                var n = Lower(arg!.Expression);
                 if (n is null) return null;
                 args.Add(n);
             }
             for (int i = 0; i < args.Count; i++)
             {
                 var expected = name == "Where" && i == 0 ? IrType.Bool : IrType.F32;
-                if (!Expect(args[i], expected, call.ArgumentList.Arguments[i])) return null;
+                if (!Expect(args[i], expected, byParameter[i]!)) return null;
             }
             Node result = name switch
             {
@@ -537,7 +561,7 @@ namespace Fused.Generator
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
-                _guarded.Add((args[0], name, call.ArgumentList.Arguments[0].ToString(), LocationInfo.From(call)));
+                _guarded.Add((args[0], name, byParameter[0]!.Expression.ToString(), LocationInfo.From(call)));
             return result;
         }
 

@@ -19,6 +19,10 @@ namespace Fused.Ir.Emit
     {
         private static readonly string[] Widths = { "Vector512", "Vector256", "Vector128" };
 
+        // Types and members the kernels name unqualified: a DSL name equal to one would shadow it.
+        private static readonly string[] NamesUsedInKernels =
+            { "Vector512", "Vector256", "Vector128", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException", "Layout", "nameof" };
+
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -235,7 +239,7 @@ namespace Fused.Ir.Emit
 
         private static List<string> BufferParameterNames(RuleProgram p)
         {
-            var table = new NameTable("uniforms", "done");
+            var table = new NameTable(new[] { "uniforms", "done" }.Concat(NamesUsedInKernels).ToArray());
             return p.Buffers.Select(b => table.Claim(b.Name)).ToList();
         }
 
@@ -245,7 +249,9 @@ namespace Fused.Ir.Emit
             var p = plan.Program;
             bool vector = width != null;
             var slots = UniformEvaluator.SlotMap(plan);
-            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(bufferNames).ToArray());
+            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(NamesUsedInKernels).Concat(bufferNames).ToArray());
+            // Claimed before the DSL's names so a local called "paramRef" cannot collide with the buffer ref.
+            var refNames = bufferNames.Select(n => vector ? names.Claim(n + "Ref") : "").ToList();
             var valueOf = new Dictionary<Node, string>(); // structural: a Load built here equals the program's
             var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
 
@@ -272,7 +278,7 @@ namespace Fused.Ir.Emit
                     w.Line((vector ? $"var {name} = {width}.Create({src});" : $"float {name} = {src};") + comment);
             }
             foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
-                if (vector) w.Line($"ref float {bufferNames[b]}Ref = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                if (vector) w.Line($"ref float {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
 
             if (vector)
             {
@@ -288,7 +294,7 @@ namespace Fused.Ir.Emit
             {
                 string name = names.Claim(p.Buffers[b].Name + "In");
                 valueOf[new IrBuilder().Load(b)] = name;
-                w.Line(vector ? $"var {name} = {width}.LoadUnsafe(ref {bufferNames[b]}Ref, i);" : $"float {name} = {bufferNames[b]}[i];");
+                w.Line(vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, i);" : $"float {name} = {bufferNames[b]}[i];");
             }
             string Operand(Node n) => n.Op == Op.Const ? Lit(n.Value) : valueOf[n];
             void EmitNode(Node n)
@@ -313,7 +319,7 @@ namespace Fused.Ir.Emit
             foreach (var o in pass.Stores)
             {
                 string value = Operand(o.Value);
-                w.Line(vector ? $"{value}.StoreUnsafe(ref {bufferNames[o.Buffer]}Ref, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
+                w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
             }
             w.Close();
             if (vector) w.Line("return (int)i;");

@@ -194,6 +194,11 @@ namespace Fused.Generator
             _readOnlyKind[grad] = "gradient";
             _bufferOf[grad] = 1;
 
+            // Hyperparameters become properties of Hyperparameters and states constants of Layout:
+            // names that clash there (with each other or a member the emitter writes) would not compile.
+            var hyperMembers = new HashSet<string>(StringComparer.Ordinal) { "Hyperparameters", "Count", "CopyTo", "ToArray", "Equals", "GetHashCode", "ToString", "PrintMembers" };
+            var layoutMembers = new HashSet<string>(StringComparer.Ordinal) { "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount",
+                "StateBytesPerParameter", "PassCount", "BytesMovedPerParameter", "UniformCount", "BufferCount" };
             foreach (var p in ps)
             {
                 if (SymbolEqualityComparer.Default.Equals(p, param) || SymbolEqualityComparer.Default.Equals(p, grad)) continue;
@@ -215,6 +220,11 @@ namespace Fused.Generator
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [State] must be 'ref float'");
                         continue;
                     }
+                    if (!layoutMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
+                        continue;
+                    }
                     var shape = state.ConstructorArguments.Length == 1 && state.ConstructorArguments[0].Value is int s ? (StateShape)s : StateShape.Element;
                     int index = buffers.Count;
                     buffers.Add(new BufferDecl(p.Name, BufferRole.State, shape));
@@ -230,6 +240,11 @@ namespace Fused.Generator
                     if (hyper.ConstructorArguments.Length != 1 || hyper.ConstructorArguments[0].Value is not double d)
                     {
                         Report(DiagnosticDescriptors.HyperWithoutDefault, loc, p.Name);
+                        continue;
+                    }
+                    if (!hyperMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Hyperparameters.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
                         continue;
                     }
                     _inputs[p] = _b.Hyper(hypers.Count);

@@ -192,6 +192,11 @@ namespace Fused.Generator
             _readOnlyKind[grad] = "gradient";
             _bufferOf[grad] = 1;
 
+            // Hyperparameters become properties of Hyperparameters and states constants of Layout:
+            // names that clash there (with each other or a member the emitter writes) would not compile.
+            var hyperMembers = new HashSet<string>(StringComparer.Ordinal) { "Hyperparameters", "Count", "CopyTo", "ToArray", "Equals", "GetHashCode", "ToString", "PrintMembers" };
+            var layoutMembers = new HashSet<string>(StringComparer.Ordinal) { "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount",
+                "StateBytesPerParameter", "PassCount", "BytesMovedPerParameter", "UniformCount", "BufferCount" };
             foreach (var p in ps)
             {
                 if (SymbolEqualityComparer.Default.Equals(p, param) || SymbolEqualityComparer.Default.Equals(p, grad)) continue;
@@ -213,6 +218,11 @@ namespace Fused.Generator
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [State] must be 'ref float'");
                         continue;
                     }
+                    if (!layoutMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
+                        continue;
+                    }
                     var shape = state.ConstructorArguments.Length == 1 && state.ConstructorArguments[0].Value is int s ? (StateShape)s : StateShape.Element;
                     int index = buffers.Count;
                     buffers.Add(new BufferDecl(p.Name, BufferRole.State, shape));
@@ -228,6 +238,11 @@ namespace Fused.Generator
                     if (hyper.ConstructorArguments.Length != 1 || hyper.ConstructorArguments[0].Value is not double d)
                     {
                         Report(DiagnosticDescriptors.HyperWithoutDefault, loc, p.Name);
+                        continue;
+                    }
+                    if (!hyperMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Hyperparameters.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
                         continue;
                     }
                     _inputs[p] = _b.Hyper(hypers.Count);
@@ -340,6 +355,8 @@ namespace Fused.Generator
                 }
                 var currentValue = Read(target, assignment.Left);
                 if (currentValue is null) return;
+                // Compound arithmetic needs floats on both sides (a bool local would make the builder throw).
+                if (!Expect(currentValue, IrType.F32, assignment.Left) || !Expect(right, IrType.F32, assignment.Right)) return;
                 value = _b.Make(op.Value, currentValue, right);
             }
             if (!TypeMatches(target, value, assignment)) return;
@@ -518,17 +535,41 @@ namespace Fused.Generator
                     "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize");
                 return null;
             }
-            var args = new List<Node>();
-            foreach (var arg in call.ArgumentList.Arguments)
+            // Arguments in parameter order: a named argument binds by name (Clamp(hi: 1f, x: g, lo: 0f)).
+            var byParameter = new ArgumentSyntax?[symbol.Parameters.Length];
+            for (int i = 0; i < call.ArgumentList.Arguments.Count; i++)
             {
-                var n = Lower(arg.Expression);
+                var arg = call.ArgumentList.Arguments[i];
+                int index = i;
+                if (arg.NameColon is not null)
+                {
+                    index = -1;
+                    for (int k = 0; k < symbol.Parameters.Length; k++)
+                        if (symbol.Parameters[k].Name == arg.NameColon.Name.Identifier.ValueText) index = k;
+                }
+                if (index < 0 || index >= byParameter.Length || byParameter[index] is not null)
+                {
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, arg, arg.ToString(), "argument does not match a parameter of " + name);
+                    return null;
+                }
+                byParameter[index] = arg;
+            }
+            if (byParameter.Any(a => a is null))
+            {
+                Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), name + " needs " + byParameter.Length + " argument(s)");
+                return null;
+            }
+            var args = new List<Node>();
+            foreach (var arg in byParameter)
+            {
+                var n = Lower(arg!.Expression);
                 if (n is null) return null;
                 args.Add(n);
             }
             for (int i = 0; i < args.Count; i++)
             {
                 var expected = name == "Where" && i == 0 ? IrType.Bool : IrType.F32;
-                if (!Expect(args[i], expected, call.ArgumentList.Arguments[i])) return null;
+                if (!Expect(args[i], expected, byParameter[i]!)) return null;
             }
             Node result = name switch
             {
@@ -554,7 +595,7 @@ namespace Fused.Generator
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
-                _guarded.Add((args[0], name, call.ArgumentList.Arguments[0].ToString(), LocationInfo.From(call)));
+                _guarded.Add((args[0], name, byParameter[0]!.Expression.ToString(), LocationInfo.From(call)));
             return result;
         }
 

@@ -19,6 +19,10 @@ namespace Fused.Ir.Emit
     {
         private static readonly string[] Widths = { "Vector512", "Vector256", "Vector128" };
 
+        // Types and members the kernels name unqualified: a DSL name equal to one would shadow it.
+        private static readonly string[] NamesUsedInKernels =
+            { "Vector512", "Vector256", "Vector128", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException", "Layout", "nameof", "Math" };
+
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -306,7 +310,7 @@ namespace Fused.Ir.Emit
         /// <summary>Parameter names of the element buffers, by buffer index.</summary>
         private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
-            var table = new NameTable("uniforms", "done", "partials", "scratch", "blocks", "block", "start", "count");
+            var table = new NameTable(new[] { "uniforms", "done", "partials", "scratch", "blocks", "block", "start", "count" }.Concat(NamesUsedInKernels).ToArray());
             return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.BufferName(b)));
         }
 
@@ -316,7 +320,10 @@ namespace Fused.Ir.Emit
             var p = plan.Program;
             bool vector = width != null;
             var slots = UniformEvaluator.SlotMap(plan);
-            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(bufferNames.Values).Concat(reduceNames).ToArray());
+            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).Concat(reduceNames).ToArray());
+            // Claimed before the DSL's names so a local called "paramRef" cannot collide with a buffer's ref.
+            var refNames = bufferNames.ToDictionary(kv => kv.Key, kv => vector ? names.Claim(kv.Value + "Ref") : "");
+            var reduceRefs = reduceNames.Select(r => vector ? names.Claim(r + "Ref") : "").ToList();
             var valueOf = new Dictionary<Node, string>(); // structural: a Load built here equals the program's
             var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
             string first = bufferNames[plan.ElementBuffers[0]];
@@ -348,8 +355,8 @@ namespace Fused.Ir.Emit
             if (vector)
             {
                 foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
-                    w.Line($"ref float {bufferNames[b]}Ref = ref MemoryMarshal.GetReference({bufferNames[b]});");
-                foreach (var r in reduceNames) w.Line($"ref float {r}Ref = ref MemoryMarshal.GetReference({r});");
+                    w.Line($"ref float {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                for (int k = 0; k < reduceNames.Count; k++) w.Line($"ref float {reduceRefs[k]} = ref MemoryMarshal.GetReference({reduceNames[k]});");
                 w.Line($"nuint length = (nuint){first}.Length;");
                 w.Line("nuint i = 0;");
                 w.Open($"for (; i + (nuint){width}<float>.Count <= length; i += (nuint){width}<float>.Count)");
@@ -366,7 +373,7 @@ namespace Fused.Ir.Emit
                 string comment = input.Value.Op == Op.Load ? "" : plan.IsTemp(b)
                     ? $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass"
                     : $" // {plan.BufferName(b)}' stored by an earlier pass";
-                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {bufferNames[b]}Ref, i);" : $"float {name} = {bufferNames[b]}[i];") + comment);
+                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, i);" : $"float {name} = {bufferNames[b]}[i];") + comment);
             }
             string Operand(Node n) => n.Op == Op.Const ? Lit(n.Value) : valueOf[n];
             void EmitNode(Node n)
@@ -392,13 +399,13 @@ namespace Fused.Ir.Emit
             {
                 string value = Operand(pass.Reductions[k].Sources[0]);
                 string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p, readable);
-                w.Line((vector ? $"{value}.StoreUnsafe(ref {reduceNames[k]}Ref, i);" : $"{reduceNames[k]}[i] = {value};") + comment);
+                w.Line((vector ? $"{value}.StoreUnsafe(ref {reduceRefs[k]}, i);" : $"{reduceNames[k]}[i] = {value};") + comment);
             }
             foreach (var o in pass.Stores)
             {
                 string value = Operand(o.Value);
                 if (vector && o.Value.Op == Op.Const) value = "(" + value + ")";
-                w.Line(vector ? $"{value}.StoreUnsafe(ref {bufferNames[o.Buffer]}Ref, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
+                w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
             }
             w.Close();
             if (vector) w.Line("return (int)i;");

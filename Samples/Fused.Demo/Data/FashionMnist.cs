@@ -34,10 +34,15 @@ namespace Fused.Demo.Data
             $"or point {DirectoryVariable} (or --data) at a directory holding the four IDX files " +
             $"({string.Join(", ", FileStems)}, plain or .gz).";
 
-        /// <summary>The directory to load from: the explicit one, else $FUSED_FASHION_MNIST, else Debian's; null when none has the files.</summary>
+        /// <summary>
+        /// The directory to load from: the explicit one if given (and only it), else $FUSED_FASHION_MNIST, else
+        /// Debian's; null when none has the files.
+        /// </summary>
         public static string? Locate(string? explicitDirectory = null)
         {
-            var candidates = new[] { explicitDirectory, Environment.GetEnvironmentVariable(DirectoryVariable), DebianDirectory };
+            var candidates = explicitDirectory is not null
+                ? new[] { explicitDirectory }
+                : new[] { Environment.GetEnvironmentVariable(DirectoryVariable), DebianDirectory };
             return candidates.FirstOrDefault(d => !string.IsNullOrWhiteSpace(d) && FileStems.All(stem => FindFile(d!, stem) != null));
         }
 
@@ -49,7 +54,7 @@ namespace Fused.Demo.Data
             string? found = Locate(directory);
             if (found is null)
             {
-                string where = directory is null ? DebianDirectory : $"{directory}";
+                string where = directory ?? Environment.GetEnvironmentVariable(DirectoryVariable) ?? DebianDirectory;
                 throw new FileNotFoundException($"Fashion-MNIST not found (looked in {where}). {InstallHint}");
             }
 

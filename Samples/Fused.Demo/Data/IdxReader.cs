@@ -49,7 +49,15 @@ namespace Fused.Demo.Data
                 throw new IdxFormatException(path, $"not a valid gzip stream ({e.Message})");
             }
 
-            return Parse(path, bytes, expectedDimensions);
+            try
+            {
+                return Parse(path, bytes, expectedDimensions);
+            }
+            catch (IdxFormatException e) when (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+            {
+                // A damaged .gz often decompresses to too few bytes rather than failing: say where the bytes came from.
+                throw new IdxFormatException(path, e.Problem + " (after gzip decompression)");
+            }
         }
 
         /// <summary>Parses IDX bytes; <paramref name="path"/> is only used in error messages.</summary>

@@ -41,8 +41,8 @@ namespace Fused.Demo.Report
 
             Section(html, "Training curves", "Training loss per step (exponential moving average; the faint line is the raw per-batch loss) and test accuracy measured during training.");
             html.Append("<div class=\"grid2\">");
-            html.Append(Figure(Svg.LineChart("Training loss", "step", "cross-entropy (log scale)", LossSeries(results), logY: true)));
-            html.Append(Figure(Svg.LineChart("Test accuracy", "epoch", "accuracy", AccuracySeries(results), yFormat: v => v.ToString("P0", CultureInfo.InvariantCulture))));
+            html.Append(Figure(Svg.LineChart("Training loss", "step", "cross-entropy (log scale)", LossSeries(results), logY: true, legend: LegendCorner.TopRight)));
+            html.Append(Figure(Svg.LineChart("Test accuracy", "epoch", "accuracy", AccuracySeries(results), yFormat: v => v.ToString("P0", CultureInfo.InvariantCulture), legend: LegendCorner.BottomRight)));
             html.Append("</div>");
 
             Section(html, "Memory", "Optimizer state is what the generated <code>Layout</code> constants say each rule keeps per parameter. Left: this run. Right: a 70B-parameter model with fp32 state plus the 4-byte fp32 master weights, the way the seeds count it (AdamW: 4 + 4 + 4 = 12 B/param ≈ 840 GB).");
@@ -69,7 +69,7 @@ namespace Fused.Demo.Report
             Section(html, "AdamW vs Adam with L2 decay", $"Two parameters start at 1.0 with zero gradient, so only weight decay moves them: A with a large second moment (v = {DecayComparison.LoudV:G3}), B with a small one (v = {DecayComparison.QuietV:G3}). Computed by the generated AdamW and Adam kernels. AdamW decays both alike (the teal lines coincide); Adam folds the decay into the gradient, where it is divided by √v: the loud parameter is barely regularised and the quiet one is crushed.");
             html.Append(Figure(WidgetCharts.DecayChart(DecayComparison.Compute())));
 
-            Section(html, "Muon's Newton-Schulz iteration", "A matrix with singular values spread over three decades, orthogonalised by the runtime's <code>NewtonSchulz</code> (Muon's quintic coefficients 3.4445, −4.7750, 2.0315) for k steps; singular values computed as √eig(XᵀX). Muon's coefficients deliberately pull the spectrum into a band around 1 rather than exactly onto it.");
+            Section(html, "Muon's Newton-Schulz iteration", "A matrix with singular values spread over two decades, orthogonalised by the runtime's <code>NewtonSchulz</code> (Muon's quintic coefficients 3.4445, −4.7750, 2.0315) for k steps; singular values computed as √eig(XᵀX). Muon's coefficients deliberately pull the spectrum into a band around 1 rather than exactly onto it.");
             html.Append(Figure(WidgetCharts.SpectrumChart(SpectrumFlattening.Compute())));
 
             html.Append("<footer>Made by <code>fused train</code>. Numbers are from this run on this machine; rerun with <code>--seed</code> to vary the initialisation and batch order.</footer>");

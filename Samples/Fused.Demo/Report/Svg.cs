@@ -13,6 +13,14 @@ namespace Fused.Demo.Report
     /// <summary>A horizontal bar: label, value, colour and the text printed after it.</summary>
     public sealed record Bar(string Label, double Value, string Color, string ValueText, string? Tooltip = null);
 
+    /// <summary>Where a line chart puts its legend (the corner the curves leave free).</summary>
+    public enum LegendCorner
+    {
+        TopLeft,
+        TopRight,
+        BottomRight,
+    }
+
     /// <summary>Inline SVG charts with axes, ticks, labels and legends; no scripts, no external resources.</summary>
     public static class Svg
     {
@@ -24,7 +32,7 @@ namespace Fused.Demo.Report
         /// <summary>A line chart. With <paramref name="logY"/> the y axis is log₁₀ (values must be positive).</summary>
         public static string LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series,
             double width = 560, double height = 340, bool logY = false, (double Min, double Max)? yRange = null, (double Min, double Max)? xRange = null,
-            Func<double, string>? yFormat = null)
+            Func<double, string>? yFormat = null, LegendCorner legend = LegendCorner.TopLeft)
         {
             var all = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logY || p.Y > 0)).ToArray();
             double xMin = xRange?.Min ?? (all.Length > 0 ? all.Min(p => p.X) : 0), xMax = xRange?.Max ?? (all.Length > 0 ? all.Max(p => p.X) : 1);
@@ -70,7 +78,11 @@ namespace Fused.Demo.Report
             }
 
             svg.Append("</g>");
-            Legend(svg, series.Where(s => s.Opacity >= 0.5).GroupBy(s => s.Name).Select(g => g.First()).ToArray(), Left + 8, Top + 6);
+            var entries = series.Where(s => s.Opacity >= 0.5).GroupBy(s => s.Name).Select(g => g.First()).ToArray();
+            double legendW = LegendWidth(entries), legendH = entries.Length * 16 + 8;
+            double lx = legend is LegendCorner.TopRight or LegendCorner.BottomRight ? width - Right - legendW - 8 : Left + 8;
+            double ly = legend is LegendCorner.BottomRight ? Top + plotH - legendH - 8 : Top + 6;
+            Legend(svg, entries, lx, ly);
             return Close(svg);
         }
 
@@ -118,7 +130,7 @@ namespace Fused.Demo.Report
 
         public static void Legend(StringBuilder svg, IReadOnlyList<Series> series, double x, double y)
         {
-            double width = series.Count == 0 ? 0 : series.Max(s => s.Name.Length) * 6.6 + 34;
+            double width = LegendWidth(series);
             if (series.Count == 0) return;
             svg.Append($"<g class=\"legend\"><rect x=\"{F(x)}\" y=\"{F(y)}\" width=\"{F(width)}\" height=\"{F(series.Count * 16 + 8)}\" rx=\"4\"/>");
             for (int i = 0; i < series.Count; i++)
@@ -130,6 +142,8 @@ namespace Fused.Demo.Report
 
             svg.Append("</g>");
         }
+
+        private static double LegendWidth(IReadOnlyList<Series> series) => series.Count == 0 ? 0 : series.Max(s => s.Name.Length) * 6.6 + 34;
 
         /// <summary>SVG path data "M x y L x y ..." in screen coordinates.</summary>
         public static string PathData(IEnumerable<(double X, double Y)> points)

@@ -75,7 +75,7 @@ namespace Fused.Demo.Report
             double panelW = (width - left - gap * (snapshots.Count - 1) - 8) / snapshots.Count;
             double plotH = height - top - bottom;
             double yMax = Math.Max(1.25, snapshots.Max(s => s.Output.Max()) * 1.05);
-            var svg = Svg.Open(width, height, $"Newton-Schulz flattening a skewed spectrum ({SpectrumFlattening.Rows}×{SpectrumFlattening.Cols}, σ from 1 to 10⁻³, Muon coefficients)");
+            var svg = Svg.Open(width, height, $"Newton-Schulz flattening a skewed spectrum ({SpectrumFlattening.Rows}×{SpectrumFlattening.Cols}, σ from 1 to 10⁻², Muon coefficients)");
             for (int p = 0; p < snapshots.Count; p++)
             {
                 var snapshot = snapshots[p];
@@ -126,10 +126,10 @@ namespace Fused.Demo.Report
             {
                 double t = (logs[k] - lo) / (hi - lo);
                 t = Math.Floor(t * 14) / 14; // bands
-                // From a pale mint (low) to a deep slate blue (high).
-                rgb[3 * k] = (byte)(236 - 170 * t);
-                rgb[3 * k + 1] = (byte)(246 - 150 * t);
-                rgb[3 * k + 2] = (byte)(240 - 90 * t);
+                // From near-white (low) to a soft slate blue (high), light enough for the paths to stand out.
+                rgb[3 * k] = (byte)(250 - 95 * t);
+                rgb[3 * k + 1] = (byte)(251 - 80 * t);
+                rgb[3 * k + 2] = (byte)(247 - 45 * t);
             }
 
             return PngEncoder.Encode(width, height, rgb);

@@ -10,7 +10,7 @@ namespace Fused.Demo.Widgets
     public sealed record SpectrumSnapshot(int Iterations, IReadOnlyList<double> Input, IReadOnlyList<double> Output);
 
     /// <summary>
-    /// Seed 003 ch. 10: a gradient-like matrix with a skewed spectrum (σ from 1 down to 10⁻³), orthogonalised by the
+    /// Seed 003 ch. 10: a gradient-like matrix with a skewed spectrum (σ from 1 down to 10⁻²), orthogonalised by the
     /// runtime's NewtonSchulz (Muon's coefficients) for k steps. Singular values are √eig(XᵀX) via Blas.Ssyevd.
     /// </summary>
     public static class SpectrumFlattening
@@ -31,7 +31,7 @@ namespace Fused.Demo.Widgets
             }).ToArray();
         }
 
-        /// <summary>U·diag(σ)·Vᵀ with random orthonormal U (rows×cols), V (cols×cols) and σᵢ = 10^(−3i/(n−1)).</summary>
+        /// <summary>U·diag(σ)·Vᵀ with random orthonormal U (rows×cols), V (cols×cols) and σᵢ = 10^(−2i/(n−1)).</summary>
         public static float[] SkewedMatrix(int rows, int cols, ulong seed)
         {
             var rng = new SplitMix64(seed);
@@ -42,7 +42,7 @@ namespace Fused.Demo.Widgets
                 for (int j = 0; j < cols; j++)
                 {
                     double sum = 0;
-                    for (int k = 0; k < cols; k++) sum += u[i, k] * Math.Pow(10, -3.0 * k / (cols - 1)) * v[j, k];
+                    for (int k = 0; k < cols; k++) sum += u[i, k] * Math.Pow(10, -2.0 * k / (cols - 1)) * v[j, k];
                     g[i * cols + j] = (float)sum;
                 }
 

@@ -1,0 +1,75 @@
+using System;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Linq;
+using Fused;
+using Fused.Demo.Optimizers;
+using Fused.Runtime.Cpu;
+using Fused.Runtime.Execution;
+using Spectre.Console;
+
+namespace Fused.Demo.Commands
+{
+    /// <summary>`fused bench`: a short in-process timing of one element-wise step of each catalog rule.</summary>
+    public static class BenchCommand
+    {
+        public static Command Create()
+        {
+            var size = new Option<int>("--size") { Description = "Parameters per tensor", DefaultValueFactory = _ => 16 << 20 };
+            var repeats = new Option<int>("--repeats") { Description = "Timed steps per rule (after one warm-up step)", DefaultValueFactory = _ => 5 };
+            var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+            size.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--size must be at least 1."); });
+            repeats.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--repeats must be at least 1."); });
+            threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must be 0 or positive."); });
+            var command = new Command("bench", "Time one step of each catalog rule on a tensor of 16M floats and print ns/param and GB/s (bytes moved from the generated Layout)")
+            {
+                size, repeats, threads,
+            };
+            command.SetAction(parse => Run(parse.GetValue(size), parse.GetValue(repeats), parse.GetValue(threads)));
+            return command;
+        }
+
+        public static int Run(int size, int repeats, int threads)
+        {
+            using var pool = new WorkerPool(threads);
+            int maxBuffers = CatalogRule.All.Max(r => r.Rule.BufferCount);
+            // One set of buffers reused by every rule; gradients and states are small non-zero values so no rule hits a special case.
+            var buffers = Enumerable.Range(0, maxBuffers).Select(b => new float[size]).ToArray();
+            var rng = new Model.SplitMix64(7);
+            foreach (var buffer in buffers)
+                for (int i = 0; i < size; i++) buffer[i] = (float)(rng.NextDouble() * 0.02 + 0.001);
+
+            var table = new Table().Border(TableBorder.Rounded)
+                .Title($"[bold]One step over {size:N0} parameters, {pool.DegreeOfParallelism} thread(s), best of {repeats}[/]");
+            table.AddColumn("Rule");
+            table.AddColumn(new TableColumn("Passes").RightAligned());
+            table.AddColumn(new TableColumn("Bytes moved / param").RightAligned());
+            table.AddColumn(new TableColumn("ms / step").RightAligned());
+            table.AddColumn(new TableColumn("ns / param").RightAligned());
+            table.AddColumn(new TableColumn("GB/s").RightAligned());
+            var shape = ShapeInfo.Vector(size);
+            foreach (var rule in CatalogRule.All)
+            {
+                using var runner = new CpuRuleRunner(rule.Rule, pool);
+                var hypers = rule.Rule.DefaultHyperparameters();
+                var mine = buffers.Take(rule.Rule.BufferCount).ToArray();
+                runner.Step(hypers, 1, shape, mine);
+                double best = double.MaxValue;
+                for (int r = 0; r < repeats; r++)
+                {
+                    var watch = Stopwatch.StartNew();
+                    runner.Step(hypers, 2 + r, shape, mine);
+                    best = Math.Min(best, watch.Elapsed.TotalSeconds);
+                }
+
+                double gbPerSecond = (double)rule.BytesMovedPerParameter * size / best / 1e9;
+                table.AddRow(Markup.Escape(rule.Name), rule.PassCount.ToString(), $"{rule.BytesMovedPerParameter} B",
+                    $"{best * 1e3:F2}", $"{best * 1e9 / size:F3}", $"{gbPerSecond:F1}");
+            }
+
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLine("GB/s counts the bytes each generated kernel must read and write (Layout.BytesMovedPerParameter); on a shared machine numbers vary.");
+            return 0;
+        }
+    }
+}

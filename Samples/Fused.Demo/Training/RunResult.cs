@@ -1,0 +1,26 @@
+using System.Collections.Generic;
+
+namespace Fused.Demo.Training
+{
+    /// <summary>A test-set measurement during training.</summary>
+    public readonly record struct EvaluationPoint(long Step, double Epoch, double TestLoss, double TestAccuracy);
+
+    /// <summary>Everything measured while training one optimizer.</summary>
+    public sealed record RunResult(
+        string Optimizer,
+        string Description,
+        long Steps,
+        IReadOnlyList<float> StepLosses,
+        IReadOnlyList<EvaluationPoint> Evaluations,
+        double FinalTrainLoss,
+        double TestAccuracy,
+        double TestLoss,
+        double MillisecondsPerStep,
+        double OptimizerMillisecondsPerStep,
+        long StateBytes,
+        long ParameterCount,
+        double Seconds)
+    {
+        public bool Diverged => double.IsNaN(FinalTrainLoss) || double.IsInfinity(FinalTrainLoss);
+    }
+}

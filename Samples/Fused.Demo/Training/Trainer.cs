@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using Fused.Demo.Data;
+using Fused.Demo.Model;
+using Fused.Demo.Optimizers;
+using Fused.Runtime.Execution;
+
+namespace Fused.Demo.Training
+{
+    /// <summary>Progress of one run, reported after every step.</summary>
+    public readonly record struct TrainingProgress(string Optimizer, long Step, long TotalSteps, int Epoch, int Epochs, double RunningLoss, double? LastTestAccuracy);
+
+    /// <summary>
+    /// Trains a fresh MLP with one optimizer: the same initial weights (from the seed) and the same
+    /// batch order for every optimizer, so the runs differ only in the update rule.
+    /// </summary>
+    public sealed class Trainer
+    {
+        private readonly Dataset _train;
+        private readonly Dataset _test;
+        private readonly TrainingOptions _options;
+        private readonly WorkerPool _pool;
+
+        public Trainer(Dataset train, Dataset test, TrainingOptions options, WorkerPool pool)
+        {
+            options.Validate();
+            if (train.FeatureCount != options.LayerSizes[0])
+                throw new ArgumentException($"the model takes {options.LayerSizes[0]} inputs, the images have {train.FeatureCount}");
+            _train = train;
+            _test = test;
+            _options = options;
+            _pool = pool;
+        }
+
+        public long StepsPerEpoch => (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        public long TotalSteps => StepsPerEpoch * _options.Epochs;
+
+        public RunResult Run(OptimizerRecipe recipe, Action<TrainingProgress>? progress = null)
+        {
+            int batchSize = _options.BatchSize;
+            var model = new Mlp(_options.LayerSizes, batchSize, _options.Seed);
+            using var optimizer = recipe.Create(new OptimizerContext(model.Parameters, TotalSteps, _pool));
+            // Same shuffles for every optimizer: the generator is seeded apart from the initialisation.
+            var shuffle = new SplitMix64(_options.Seed ^ 0x5DEECE66DUL);
+            int features = _train.FeatureCount;
+            var order = Enumerable.Range(0, _train.Count).ToArray();
+            var batchImages = new float[batchSize * features];
+            var batchLabels = new byte[batchSize];
+            var losses = new List<float>((int)TotalSteps);
+            var evaluations = new List<EvaluationPoint>();
+            long evaluateEvery = Math.Max(1, StepsPerEpoch / _options.EvaluationsPerEpoch);
+            double runningLoss = double.NaN;
+            double? lastAccuracy = null;
+            long step = 0;
+            var total = Stopwatch.StartNew();
+            var training = new Stopwatch();
+            var optimizing = new Stopwatch();
+
+            for (int epoch = 1; epoch <= _options.Epochs; epoch++)
+            {
+                shuffle.Shuffle(order);
+                for (int start = 0; start < order.Length; start += batchSize)
+                {
+                    int batch = Math.Min(batchSize, order.Length - start);
+                    for (int b = 0; b < batch; b++)
+                    {
+                        int index = order[start + b];
+                        _train.Image(index).CopyTo(batchImages.AsSpan(b * features, features));
+                        batchLabels[b] = _train.Labels[index];
+                    }
+
+                    step++;
+                    training.Start();
+                    float loss = model.ForwardBackward(batchImages, batchLabels, batch);
+                    optimizing.Start();
+                    optimizer.Step(step);
+                    optimizing.Stop();
+                    training.Stop();
+                    losses.Add(loss);
+                    runningLoss = double.IsNaN(runningLoss) ? loss : 0.98 * runningLoss + 0.02 * loss;
+
+                    bool epochEnd = start + batchSize >= order.Length;
+                    if (epochEnd || step % evaluateEvery == 0 && step % StepsPerEpoch != 0)
+                    {
+                        var (testLoss, accuracy) = model.Evaluate(_test.Images, _test.Labels);
+                        double epochPosition = epoch - 1 + (double)(step - (epoch - 1) * StepsPerEpoch) / StepsPerEpoch;
+                        evaluations.Add(new EvaluationPoint(step, epochPosition, testLoss, accuracy));
+                        lastAccuracy = accuracy;
+                    }
+
+                    progress?.Invoke(new TrainingProgress(recipe.Name, step, TotalSteps, epoch, _options.Epochs, runningLoss, lastAccuracy));
+                    if (!float.IsFinite(loss)) break;
+                }
+
+                if (!float.IsFinite(losses[^1])) break;
+            }
+
+            var final = evaluations.Count > 0 ? evaluations[^1] : new EvaluationPoint(step, 0, double.NaN, double.NaN);
+            // Final train loss: mean of the last epoch's last tenth of batches (a single batch is noisy).
+            int tail = (int)Math.Max(1, Math.Min(losses.Count, StepsPerEpoch / 10));
+            double finalTrainLoss = losses.Skip(losses.Count - tail).Average(l => (double)l);
+            return new RunResult(
+                recipe.Name, optimizer.Description, step, losses, evaluations, finalTrainLoss, final.TestAccuracy, final.TestLoss,
+                training.Elapsed.TotalMilliseconds / Math.Max(1, step), optimizing.Elapsed.TotalMilliseconds / Math.Max(1, step),
+                optimizer.StateBytes, model.ParameterCount, total.Elapsed.TotalSeconds);
+        }
+    }
+}

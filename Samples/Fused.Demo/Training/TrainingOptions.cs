@@ -1,0 +1,25 @@
+using System;
+using System.Collections.Generic;
+
+namespace Fused.Demo.Training
+{
+    /// <summary>Settings shared by every optimizer's run so the comparison is fair.</summary>
+    public sealed record TrainingOptions
+    {
+        public int Epochs { get; init; } = 3;
+        public int BatchSize { get; init; } = 128;
+        public ulong Seed { get; init; } = 42;
+
+        /// <summary>Test-set evaluations per epoch (points on the accuracy curve).</summary>
+        public int EvaluationsPerEpoch { get; init; } = 4;
+
+        public IReadOnlyList<int> LayerSizes { get; init; } = new[] { 784, 256, 128, 10 };
+
+        public void Validate()
+        {
+            if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
+            if (BatchSize < 1 || BatchSize > 8192) throw new ArgumentException($"--batch-size must be between 1 and 8192, got {BatchSize}");
+            if (EvaluationsPerEpoch < 1) throw new ArgumentException("evaluations per epoch must be at least 1");
+        }
+    }
+}

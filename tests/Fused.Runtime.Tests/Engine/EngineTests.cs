@@ -312,7 +312,7 @@ namespace Fused.Runtime.Tests.Engine
         [InlineData(StatePrecision.Int8Blockwise)]
         public void Steady_state_steps_allocate_nothing(StatePrecision precision)
         {
-            var model = new EngineTestModel().Add("big", 256, 300).Add("mid", 5000).Add("small", 3, 7).Add("lamb", 200, 200);
+            var model = new EngineTestModel().Add("big", 128, 300).Add("mid", 5000).Add("small", 3, 7).Add("lamb", 100, 200);
             using var opt = model.Builder()
                 .Route("adam", p => p.Name != "lamb", AdamW.Rule, g => g.ScheduleFactor("lr", Schedule.WarmupCosine(5, 100)).Schedule("weightDecay", Schedule.StepDecay(3, 0.5).Times(0.1)).State(precision))
                 .Route("lamb", p => p.Name == "lamb", Lamb.Rule, g => g.State(precision))
@@ -329,18 +329,18 @@ namespace Fused.Runtime.Tests.Engine
                 }
             }
             Steps(30); // warm-up: JIT tiers, lazily allocated accumulation buffers
-            // Other threads (the test runner) may allocate during a window; a step that allocates does so in every
-            // window, so the minimum over a few windows must be zero.
+            // Other threads (the test runner) allocate now and then, in proportion to elapsed time; a step that
+            // allocates does so in every window, so the minimum over short windows (one cycle each) must be zero.
             long bestThread = long.MaxValue, bestTotal = long.MaxValue;
-            for (int attempt = 0; attempt < 5 && bestTotal != 0; attempt++)
+            for (int attempt = 0; attempt < 20 && bestTotal != 0; attempt++)
             {
                 long thread = GC.GetAllocatedBytesForCurrentThread();
                 long total = GC.GetTotalAllocatedBytes(precise: true);
-                Steps(10);
+                Steps(1);
                 bestTotal = Math.Min(bestTotal, GC.GetTotalAllocatedBytes(precise: true) - total);
                 bestThread = Math.Min(bestThread, GC.GetAllocatedBytesForCurrentThread() - thread);
             }
-            Assert.True(opt.StepCount >= 80);
+            Assert.True(opt.StepCount >= 62);
             Assert.Equal(0, bestThread);
             Assert.Equal(0, bestTotal);
         }

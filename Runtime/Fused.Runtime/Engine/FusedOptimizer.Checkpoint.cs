@@ -1,0 +1,259 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using Fused.Runtime.Checkpoints;
+
+namespace Fused.Runtime.Engine
+{
+    public sealed partial class FusedOptimizer
+    {
+        private const string KeyFormat = "format";
+        private const string FormatName = "fused.optimizer";
+        private const string KeySchema = "fused.optimizer.schema_version";
+        private const string KeyStep = "fused.optimizer.step";
+        private const string KeySkipped = "fused.optimizer.skipped_steps";
+        private const string KeySeed = "fused.optimizer.seed";
+        private const string KeyGroups = "fused.optimizer.groups";
+        private const string KeyParameters = "fused.optimizer.parameters";
+        private const string KeyClip = "fused.optimizer.clip_norm";
+        private const string KeySkipNonFinite = "fused.optimizer.skip_non_finite";
+        private const string KeyInt8Block = "fused.optimizer.int8_block_size";
+        private const string KeyRng = "fused.optimizer.rng";
+
+        /// <summary>
+        /// Saves the optimizer as a safetensors file: each parameter (the float32 master weights) as <c>"{param}"</c>,
+        /// each state as <c>"{param}.{state}"</c> (F32, BF16, or U8 with its absmax scales as <c>"{param}.{state}.absmax"</c>
+        /// F32), scalar states as shape-[] F32, and <c>__metadata__</c> with the schema version, step, skipped steps,
+        /// seed, groups (rule, precision, hyperparameters, schedules and their current values), parameter shapes and
+        /// the clipping settings. The write is atomic.
+        /// </summary>
+        /// <exception cref="InvalidOperationException">Gradients are being accumulated (save between steps).</exception>
+        public void Save(string path)
+        {
+            ThrowIfDisposed();
+            if (_accumulated > 0)
+                throw new InvalidOperationException($"cannot save while {_accumulated} micro-batch(es) are accumulated: accumulation buffers are not part of checkpoints; save after Step()");
+            var writer = new SafeTensorsWriter();
+            foreach (var p in _parameters)
+                writer.Add(p.Name, Shape(p), (ReadOnlyMemory<float>)_parameterMemory[p.Index]);
+            foreach (var g in _groups)
+            {
+                var stateNames = g.ElementStateNames.ToArray();
+                var scalarNames = g.ScalarStateNames.ToArray();
+                for (int t = 0; t < g.Members.Length; t++)
+                {
+                    var p = g.Members[t];
+                    for (int k = 0; k < stateNames.Length; k++)
+                    {
+                        string name = $"{p.Name}.{stateNames[k]}";
+                        switch (g.Precision)
+                        {
+                            case StatePrecision.Float32: writer.Add(name, Shape(p), g.Float32State(t, k)); break;
+                            case StatePrecision.BFloat16: writer.AddBFloat16(name, Shape(p), g.BFloat16State(t, k)); break;
+                            default:
+                                writer.AddBytes(name, Shape(p), g.Int8Codes(t, k));
+                                var scales = g.Int8Scales(t, k);
+                                writer.Add(name + ".absmax", new long[] { scales.Length }, scales);
+                                break;
+                        }
+                    }
+                    var scalars = g.Scalars(t).ToArray();
+                    for (int j = 0; j < scalarNames.Length; j++)
+                        writer.Add($"{p.Name}.{scalarNames[j]}", ReadOnlySpan<long>.Empty, new[] { scalars[j] });
+                }
+            }
+            writer.AddMetadata(KeyFormat, FormatName);
+            writer.AddMetadata(KeySchema, CheckpointSchemaVersion.ToString(CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeyStep, StepCount.ToString(CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeySkipped, SkippedSteps.ToString(CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeySeed, Seed.ToString(CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeyClip, _clipNorm.ToString("R", CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeySkipNonFinite, _skipNonFinite ? "true" : "false");
+            writer.AddMetadata(KeyInt8Block, Int8BlockSize.ToString(CultureInfo.InvariantCulture));
+            writer.AddMetadata(KeyRng, "bf16 stochastic rounding: CounterRng(seed, step, parameterIndex*64 + ruleBufferIndex), counter = element index");
+            writer.AddMetadata(KeyParameters, JsonSerializer.Serialize(_parameters.Select(p => new Dictionary<string, object>
+            {
+                ["name"] = p.Name,
+                ["shape"] = p.ShapeArray,
+                ["group"] = _groups[_groupOfParameter[p.Index]].Name,
+            }).ToArray()));
+            writer.AddMetadata(KeyGroups, JsonSerializer.Serialize(_groups.Select(DescribeGroup).ToArray()));
+            writer.Write(path);
+        }
+
+        private Dictionary<string, object> DescribeGroup(ParameterGroup g)
+        {
+            var hypers = g.Rule.Hyperparameters;
+            var baseValues = new Dictionary<string, float>();
+            var schedules = new Dictionary<string, string>();
+            var current = new Dictionary<string, float>();
+            for (int i = 0; i < hypers.Count; i++)
+            {
+                baseValues[hypers[i].Name] = g.BaseHypers[i];
+                if (g.AbsoluteSchedules[i] != null) schedules[hypers[i].Name] = "absolute:" + g.AbsoluteSchedules[i]!.GetType().Name;
+                if (g.FactorSchedules[i] != null) schedules[hypers[i].Name] = "factor:" + g.FactorSchedules[i]!.GetType().Name;
+                if (StepCount > 0) current[hypers[i].Name] = HyperparameterAt(g.Name, hypers[i].Name, StepCount);
+            }
+            return new Dictionary<string, object>
+            {
+                ["name"] = g.Name,
+                ["rule"] = g.Rule.Name,
+                ["precision"] = g.Precision.ToString(),
+                ["states"] = g.ElementStateNames.ToArray(),
+                ["scalar_states"] = g.ScalarStateNames.ToArray(),
+                ["hyperparameters"] = baseValues,
+                ["schedules"] = schedules,
+                ["schedule_position"] = StepCount,
+                ["hyperparameters_at_step"] = current,
+                ["parameters"] = g.Members.Select(m => m.Name).ToArray(),
+            };
+        }
+
+        /// <summary>
+        /// Restores the optimizer (parameters, states, step, skipped steps, seed) from a file written by
+        /// <see cref="Save"/>. Everything is validated before anything is changed: schema version, parameter names and
+        /// shapes, each parameter's group, rule and state precision, tensor names, dtypes and shapes, and (unless
+        /// <paramref name="allowHyperparameterChanges"/>) the groups' hyperparameters. Any mismatch, truncation or
+        /// corruption is a <see cref="CheckpointException"/> listing the problems; the optimizer is then untouched.
+        /// </summary>
+        public void Load(string path, bool allowHyperparameterChanges = false)
+        {
+            ThrowIfDisposed();
+            var file = SafeTensorsFile.Load(path);
+            var problems = new List<string>();
+            var meta = file.Metadata;
+            string Get(string key)
+            {
+                if (meta.TryGetValue(key, out var v)) return v;
+                problems.Add($"metadata '{key}' is missing");
+                return "";
+            }
+            if (Get(KeyFormat) is var format && format != FormatName && format != "")
+                problems.Add($"format is '{format}', expected '{FormatName}'");
+            string schema = Get(KeySchema);
+            if (schema != "" && schema != CheckpointSchemaVersion.ToString(CultureInfo.InvariantCulture))
+                problems.Add($"layout schema version {schema}; this build reads version {CheckpointSchemaVersion}");
+            if (problems.Count > 0) throw Fail(path, problems);
+
+            long.TryParse(Get(KeyStep), NumberStyles.None, CultureInfo.InvariantCulture, out long step);
+            long.TryParse(Get(KeySkipped), NumberStyles.None, CultureInfo.InvariantCulture, out long skipped);
+            if (!ulong.TryParse(Get(KeySeed), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)) problems.Add("seed is not a number");
+            if (Get(KeyInt8Block) is var blockText && blockText != "" && blockText != Int8BlockSize.ToString(CultureInfo.InvariantCulture))
+                problems.Add($"8-bit block size {blockText}, this build uses {Int8BlockSize}");
+
+            try
+            {
+                using var parameters = JsonDocument.Parse(Get(KeyParameters));
+                var saved = new Dictionary<string, (int[] Shape, string Group)>(StringComparer.Ordinal);
+                foreach (var e in parameters.RootElement.EnumerateArray())
+                    saved[e.GetProperty("name").GetString()!] = (e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray(), e.GetProperty("group").GetString()!);
+                var missing = _parameters.Where(p => !saved.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+                var extra = saved.Keys.Where(n => !_indexByName.ContainsKey(n)).ToList();
+                if (missing.Count > 0) problems.Add($"parameters of this optimizer absent from the checkpoint: {string.Join(", ", missing)}");
+                if (extra.Count > 0) problems.Add($"checkpoint parameters this optimizer does not have: {string.Join(", ", extra)}");
+                foreach (var p in _parameters)
+                {
+                    if (!saved.TryGetValue(p.Name, out var s)) continue;
+                    if (!s.Shape.SequenceEqual(p.ShapeArray))
+                        problems.Add($"parameter '{p.Name}' has shape [{string.Join(", ", p.ShapeArray)}], checkpoint has [{string.Join(", ", s.Shape)}]");
+                    string group = _groups[_groupOfParameter[p.Index]].Name;
+                    if (s.Group != group) problems.Add($"parameter '{p.Name}' is in group '{group}', checkpoint has it in '{s.Group}'");
+                }
+
+                using var groups = JsonDocument.Parse(Get(KeyGroups));
+                var savedGroups = groups.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
+                foreach (var g in _groups)
+                {
+                    if (!savedGroups.TryGetValue(g.Name, out var sg))
+                    {
+                        problems.Add($"group '{g.Name}' is not in the checkpoint (it has {string.Join(", ", savedGroups.Keys)})");
+                        continue;
+                    }
+                    string rule = sg.GetProperty("rule").GetString()!;
+                    if (rule != g.Rule.Name) problems.Add($"group '{g.Name}' uses rule {g.Rule.Name}, checkpoint has {rule}");
+                    string precision = sg.GetProperty("precision").GetString()!;
+                    if (precision != g.Precision.ToString()) problems.Add($"group '{g.Name}' keeps {g.Precision} state, checkpoint has {precision}");
+                    if (!allowHyperparameterChanges && rule == g.Rule.Name)
+                    {
+                        var hv = sg.GetProperty("hyperparameters");
+                        var hypers = g.Rule.Hyperparameters;
+                        for (int i = 0; i < hypers.Count; i++)
+                        {
+                            if (hv.TryGetProperty(hypers[i].Name, out var v) && v.GetSingle() != g.BaseHypers[i])
+                                problems.Add($"group '{g.Name}': {hypers[i].Name} is {g.BaseHypers[i]:R}, checkpoint has {v.GetSingle():R} (pass allowHyperparameterChanges to accept)");
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is KeyNotFoundException || e is FormatException)
+            {
+                problems.Add($"metadata is malformed: {e.Message}");
+            }
+            if (problems.Count > 0) throw Fail(path, problems);
+
+            // Tensors: exactly the expected set, with the expected dtypes and shapes.
+            var expected = new Dictionary<string, (SafeTensorsDType DType, long[] Shape)>(StringComparer.Ordinal);
+            foreach (var p in _parameters) expected[p.Name] = (SafeTensorsDType.F32, Shape(p));
+            foreach (var g in _groups)
+            {
+                foreach (var p in g.Members)
+                {
+                    foreach (var s in g.ElementStateNames)
+                    {
+                        var dtype = g.Precision switch { StatePrecision.Float32 => SafeTensorsDType.F32, StatePrecision.BFloat16 => SafeTensorsDType.BF16, _ => SafeTensorsDType.U8 };
+                        expected[$"{p.Name}.{s}"] = (dtype, Shape(p));
+                        if (g.Precision == StatePrecision.Int8Blockwise)
+                            expected[$"{p.Name}.{s}.absmax"] = (SafeTensorsDType.F32, new long[] { Fused.Runtime.Precision.BlockwiseInt8.BlockCount((int)p.Numel, Int8BlockSize) });
+                    }
+                    foreach (var s in g.ScalarStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, Array.Empty<long>());
+                }
+            }
+            foreach (var (name, want) in expected)
+            {
+                if (!file.TryGetTensor(name, out var tensor)) { problems.Add($"tensor '{name}' is missing"); continue; }
+                if (tensor.DType != want.DType) problems.Add($"tensor '{name}' is {SafeTensorsDTypes.Name(tensor.DType)}, expected {SafeTensorsDTypes.Name(want.DType)}");
+                if (!tensor.Shape.SequenceEqual(want.Shape)) problems.Add($"tensor '{name}' has shape [{string.Join(", ", tensor.Shape)}], expected [{string.Join(", ", want.Shape)}]");
+            }
+            foreach (var tensor in file.Tensors)
+                if (!expected.ContainsKey(tensor.Name)) problems.Add($"unexpected tensor '{tensor.Name}'");
+            if (problems.Count > 0) throw Fail(path, problems);
+
+            // Validated: copy.
+            foreach (var p in _parameters) file[p.Name].AsSpan<float>().CopyTo(_parameterMemory[p.Index].Span);
+            foreach (var g in _groups)
+            {
+                var stateNames = g.ElementStateNames.ToArray();
+                var scalarNames = g.ScalarStateNames.ToArray();
+                for (int t = 0; t < g.Members.Length; t++)
+                {
+                    var p = g.Members[t];
+                    for (int k = 0; k < stateNames.Length; k++)
+                    {
+                        string name = $"{p.Name}.{stateNames[k]}";
+                        switch (g.Precision)
+                        {
+                            case StatePrecision.Float32: file[name].AsSpan<float>().CopyTo(g.Float32State(t, k)); break;
+                            case StatePrecision.BFloat16: file[name].AsSpan<ushort>().CopyTo(g.BFloat16State(t, k)); break;
+                            default:
+                                file[name].AsSpan<byte>().CopyTo(g.Int8Codes(t, k));
+                                file[name + ".absmax"].AsSpan<float>().CopyTo(g.Int8Scales(t, k));
+                                break;
+                        }
+                    }
+                    for (int j = 0; j < scalarNames.Length; j++) g.Scalars(t)[j] = file[$"{p.Name}.{scalarNames[j]}"].AsSpan<float>()[0];
+                }
+            }
+            StepCount = step;
+            SkippedSteps = skipped;
+            Seed = seed;
+            _accumulated = 0;
+        }
+
+        private static CheckpointException Fail(string path, List<string> problems)
+            => new CheckpointException(path, $"checkpoint '{path}' does not match this optimizer: {string.Join("; ", problems)}");
+
+        private static long[] Shape(ParameterInfo p) => p.ShapeArray.Select(d => (long)d).ToArray();
+    }
+}

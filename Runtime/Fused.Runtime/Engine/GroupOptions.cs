@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Ir;
+using Fused.Runtime.Kernels;
+using Fused.Runtime.Schedules;
+
+namespace Fused.Runtime.Engine
+{
+    /// <summary>
+    /// Settings of one parameter group (one route): hyperparameter values, schedules and state precision.
+    /// Names are checked against the rule as they are given; an unknown name throws an
+    /// <see cref="OptimizerConfigurationException"/> listing the rule's hyperparameters.
+    /// </summary>
+    public sealed class GroupOptions
+    {
+        private readonly FusedRule _rule;
+        internal readonly float[] Hypers;
+        internal readonly ISchedule?[] AbsoluteSchedules;
+        internal readonly ISchedule?[] FactorSchedules;
+
+        internal GroupOptions(FusedRule rule)
+        {
+            _rule = rule;
+            Hypers = rule.DefaultHyperparameters();
+            AbsoluteSchedules = new ISchedule?[Hypers.Length];
+            FactorSchedules = new ISchedule?[Hypers.Length];
+        }
+
+        internal StatePrecision Precision { get; private set; } = StatePrecision.Float32;
+
+        /// <summary>Sets one hyperparameter by name (e.g. <c>Set("lr", 3e-4f)</c>).</summary>
+        public GroupOptions Set(string name, float value)
+        {
+            Hypers[IndexOf(name)] = value;
+            return this;
+        }
+
+        /// <summary>Sets several hyperparameters by name: <c>Set(("lr", 3e-4f), ("weightDecay", 0.1f))</c>.</summary>
+        public GroupOptions Set(params (string Name, float Value)[] values)
+        {
+            foreach (var (name, value) in values) Set(name, value);
+            return this;
+        }
+
+        /// <summary>Sets every hyperparameter, in the rule's declared order.</summary>
+        public GroupOptions Hyperparameters(params float[] valuesInDeclaredOrder)
+        {
+            if (valuesInDeclaredOrder.Length != Hypers.Length)
+                throw new OptimizerConfigurationException(
+                    $"{_rule.Name} takes {Hypers.Length} hyperparameters ({Describe(_rule)}), got {valuesInDeclaredOrder.Length}");
+            valuesInDeclaredOrder.CopyTo(Hypers, 0);
+            return this;
+        }
+
+        /// <summary>The hyperparameter takes the schedule's value at each step (absolute value; its base value is ignored).</summary>
+        public GroupOptions Schedule(string name, ISchedule schedule)
+        {
+            int i = IndexOf(name);
+            AbsoluteSchedules[i] = schedule ?? throw new ArgumentNullException(nameof(schedule));
+            FactorSchedules[i] = null;
+            return this;
+        }
+
+        /// <summary>The hyperparameter is its base value × the schedule's factor at each step (warm-up, cosine...).</summary>
+        public GroupOptions ScheduleFactor(string name, ISchedule factor)
+        {
+            int i = IndexOf(name);
+            FactorSchedules[i] = factor ?? throw new ArgumentNullException(nameof(factor));
+            AbsoluteSchedules[i] = null;
+            return this;
+        }
+
+        /// <summary>How this group stores its per-element state.</summary>
+        public GroupOptions State(StatePrecision precision)
+        {
+            if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown state precision");
+            Precision = precision;
+            return this;
+        }
+
+        private int IndexOf(string name)
+        {
+            var hypers = _rule.Hyperparameters;
+            for (int i = 0; i < hypers.Count; i++) if (hypers[i].Name == name) return i;
+            throw new OptimizerConfigurationException(
+                $"{_rule.Name} has no hyperparameter '{name}'; its hyperparameters are: {Describe(_rule)}");
+        }
+
+        internal static string Describe(FusedRule rule)
+            => string.Join(", ", rule.Hyperparameters.Select(h => $"{h.Name} (default {h.Default:G6})"));
+    }
+}

@@ -1,0 +1,165 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using Fused.Ir;
+using Fused.Runtime.Execution;
+using Fused.Runtime.Kernels;
+
+namespace Fused.Runtime.Engine
+{
+    /// <summary>
+    /// Collects parameters and routes, then builds a <see cref="FusedOptimizer"/>.
+    /// </summary>
+    /// <remarks>
+    /// Routing: every route's predicate is evaluated on every parameter. <see cref="Build"/> fails with an
+    /// <see cref="OptimizerConfigurationException"/> naming every parameter that no route claims and every parameter
+    /// that more than one route claims (with the routes), so a catch-all route must exclude what earlier routes take.
+    /// </remarks>
+    public sealed class OptimizerBuilder
+    {
+        internal sealed record Registration(ParameterInfo Info, Memory<float> Parameter, Memory<float> Gradient);
+
+        internal sealed record RouteSpec(string Name, Func<ParameterInfo, bool> Predicate, FusedRule Rule, GroupOptions Options);
+
+        private readonly List<Registration> _parameters = new List<Registration>();
+        private readonly Dictionary<string, int> _names = new Dictionary<string, int>(StringComparer.Ordinal);
+        private readonly List<RouteSpec> _routes = new List<RouteSpec>();
+        private double _clipNorm = double.PositiveInfinity;
+        private bool _skipNonFinite = true;
+        private ulong _seed = 0x5EED;
+        private WorkerPool? _pool;
+        private int _threads;
+
+        /// <summary>
+        /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
+        /// optimizer is disposed). Rules see the tensor as a matrix: rows = product of the leading dimensions,
+        /// cols = the last one (rank 1 = one row).
+        /// </summary>
+        /// <exception cref="OptimizerConfigurationException">Duplicate name, rank outside 1–4, non-positive
+        /// dimension, or a parameter/gradient length that does not match the shape.</exception>
+        public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
+        {
+            if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
+            ArgumentNullException.ThrowIfNull(shape);
+            if (_names.ContainsKey(name))
+                throw new OptimizerConfigurationException($"parameter '{name}' is registered twice (first as #{_names[name]})");
+            if (shape.Length < 1 || shape.Length > 4)
+                throw new OptimizerConfigurationException($"parameter '{name}' has rank {shape.Length}; ranks 1 to 4 are supported");
+            long numel = 1;
+            foreach (int d in shape)
+            {
+                if (d <= 0) throw new OptimizerConfigurationException($"parameter '{name}' has shape [{string.Join(", ", shape)}]: dimensions must be positive");
+                numel *= d;
+            }
+            string shapeText = $"[{string.Join(", ", shape)}]";
+            if (parameter.Length != numel)
+                throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
+            if (gradient.Length != numel)
+                throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradient.Length} elements but the parameter's shape {shapeText} has {numel}");
+            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count);
+            _names.Add(name, info.Index);
+            _parameters.Add(new Registration(info, parameter, gradient));
+            return this;
+        }
+
+        /// <summary>Convenience overload for arrays.</summary>
+        public OptimizerBuilder AddParameter(string name, int[] shape, float[] parameter, float[] gradient)
+            => AddParameter(name, shape, parameter.AsMemory(), gradient.AsMemory());
+
+        /// <summary>
+        /// Sends the parameters matching <paramref name="predicate"/> to <paramref name="rule"/> as group
+        /// <paramref name="groupName"/>, with settings from <paramref name="configure"/> (hyperparameters, schedules,
+        /// state precision).
+        /// </summary>
+        /// <exception cref="NotSupportedException">The rule keeps row- or column-shaped state.</exception>
+        public OptimizerBuilder Route(string groupName, Func<ParameterInfo, bool> predicate, FusedRule rule, Action<GroupOptions>? configure = null)
+        {
+            if (string.IsNullOrWhiteSpace(groupName)) throw new OptimizerConfigurationException("group name must be non-empty");
+            ArgumentNullException.ThrowIfNull(predicate);
+            ArgumentNullException.ThrowIfNull(rule);
+            if (_routes.Any(r => r.Name == groupName)) throw new OptimizerConfigurationException($"group '{groupName}' is defined twice");
+            if (rule.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
+                throw new NotSupportedException($"{rule.Name}: row- and column-shaped state is not supported by the engine yet");
+            var options = new GroupOptions(rule);
+            configure?.Invoke(options);
+            _routes.Add(new RouteSpec(groupName, predicate, rule, options));
+            return this;
+        }
+
+        /// <summary><see cref="Route(string, Func{ParameterInfo, bool}, FusedRule, Action{GroupOptions})"/> with the group named "group{i}".</summary>
+        public OptimizerBuilder Route(Func<ParameterInfo, bool> predicate, FusedRule rule, Action<GroupOptions>? configure = null)
+            => Route($"group{_routes.Count}", predicate, rule, configure);
+
+        /// <summary>
+        /// Clips the global L2 norm of all gradients to <paramref name="maxNorm"/> before each step (torch's
+        /// clip_grad_norm_: factor maxNorm / (norm + 1e-6) when norm exceeds maxNorm). The gradients are scaled in
+        /// place (the caller's buffers, or the accumulation buffers).
+        /// </summary>
+        public OptimizerBuilder ClipGlobalNorm(double maxNorm)
+        {
+            if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "max norm must be positive");
+            _clipNorm = maxNorm;
+            return this;
+        }
+
+        /// <summary>Whether a step with a NaN/Inf gradient is skipped (default true). Disabling it also skips the
+        /// gradient-norm pass when clipping is off.</summary>
+        public OptimizerBuilder SkipNonFiniteSteps(bool enabled = true)
+        {
+            _skipNonFinite = enabled;
+            return this;
+        }
+
+        /// <summary>Seed of the stochastic-rounding streams (saved in checkpoints).</summary>
+        public OptimizerBuilder Seed(ulong seed)
+        {
+            _seed = seed;
+            return this;
+        }
+
+        /// <summary>Threads including the caller (0 = one per processor); the optimizer owns the pool it creates.</summary>
+        public OptimizerBuilder Threads(int degreeOfParallelism)
+        {
+            if (degreeOfParallelism < 0) throw new ArgumentOutOfRangeException(nameof(degreeOfParallelism));
+            _threads = degreeOfParallelism;
+            return this;
+        }
+
+        /// <summary>Runs on an existing pool (not disposed by the optimizer).</summary>
+        public OptimizerBuilder Pool(WorkerPool pool)
+        {
+            _pool = pool ?? throw new ArgumentNullException(nameof(pool));
+            return this;
+        }
+
+        /// <summary>Resolves routes, allocates state and returns the optimizer.</summary>
+        /// <exception cref="OptimizerConfigurationException">No parameters or routes, or parameters claimed by
+        /// no route or by several (all listed).</exception>
+        public FusedOptimizer Build()
+        {
+            if (_parameters.Count == 0) throw new OptimizerConfigurationException("no parameters registered");
+            if (_routes.Count == 0) throw new OptimizerConfigurationException("no routes: add at least one Route(...)");
+            var members = _routes.Select(_ => new List<Registration>()).ToArray();
+            var unclaimed = new List<string>();
+            var multiple = new List<string>();
+            foreach (var p in _parameters)
+            {
+                var claimedBy = new List<int>();
+                for (int r = 0; r < _routes.Count; r++)
+                    if (_routes[r].Predicate(p.Info)) claimedBy.Add(r);
+                if (claimedBy.Count == 0) unclaimed.Add(p.Info.ToString());
+                else if (claimedBy.Count > 1) multiple.Add($"{p.Info} (routes {string.Join(", ", claimedBy.Select(r => $"'{_routes[r].Name}'"))})");
+                else members[claimedBy[0]].Add(p);
+            }
+            if (unclaimed.Count > 0 || multiple.Count > 0)
+            {
+                var message = new StringBuilder("routing failed:");
+                if (unclaimed.Count > 0) message.Append($" claimed by no route: {string.Join("; ", unclaimed)}.");
+                if (multiple.Count > 0) message.Append($" claimed by more than one route: {string.Join("; ", multiple)}.");
+                throw new OptimizerConfigurationException(message.ToString());
+            }
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads);
+        }
+    }
+}

@@ -1,0 +1,388 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Ir;
+using Fused.Runtime.Execution;
+using Fused.Runtime.Kernels;
+using Fused.Runtime.Precision;
+using Fused.Runtime.Schedules;
+
+namespace Fused.Runtime.Engine
+{
+    /// <summary>
+    /// The tensors one route sends to one rule, with their state, and the executor that steps them: every tensor is
+    /// cut into units of <see cref="UnitElements"/> (whole reduction blocks), and each pass level runs all units of
+    /// all tensors of the group in one worker-pool dispatch. Uniforms are computed per tensor (they depend on the
+    /// shape, the scalar states and the tensor's own reductions). Reductions write one partial per block and are
+    /// folded per tensor in the fixed order of <see cref="Reduction.FoldBlocks"/>, so results do not depend on the
+    /// thread count. Low-precision state is widened into a float32 scratch chunk of <see cref="ScratchElements"/>
+    /// on the worker's stack, the rule's float32 kernel runs on it, and stored states are narrowed back.
+    /// </summary>
+    internal sealed unsafe class ParameterGroup
+    {
+        /// <summary>Elements per unit of work (4 reduction blocks).</summary>
+        public const int UnitElements = 4 * Reduction.BlockSize;
+
+        /// <summary>Elements per widened scratch chunk: one reduction block, a multiple of the int8 block size.</summary>
+        public const int ScratchElements = Reduction.BlockSize;
+
+        private readonly FusedRule _rule;
+        private readonly KernelPlan _plan;
+        private readonly int _elementBuffers;   // E: param, grad, element states
+        private readonly int _states;           // S = E − 2
+        private readonly int _scalarCount;
+        private readonly int _uniformCount;
+        private readonly int[] _stateBufferIndex; // program buffer index of element state k
+        private readonly int[] _scalarBufferIndex;
+        private readonly int[] _passAtLevel;
+        private readonly (int Slot, bool Max)[][] _reductions;
+        private readonly bool[][] _loadsState, _storesState; // [pass][k]
+        private readonly int _maxReductions;
+
+        // Per tensor (local index t).
+        private readonly int[] _parameterIndex;
+        private readonly ShapeInfo[] _shapes;
+        private readonly long[] _tensorFirstBlock;
+        private readonly int[] _tensorBlocks;
+        private readonly nint[] _pointers;        // t·E + e (pinned); state slots used in float32 only
+        private readonly float[][] _f32;          // t·S + k
+        private readonly ushort[][] _bf16;
+        private readonly byte[][] _codes;
+        private readonly float[][] _scales;
+        private readonly nint[] _statePointers;   // t·S + k: ushort* or byte* (low precision)
+        private readonly nint[] _scalePointers;   // t·S + k: float* (int8)
+        private readonly DynamicQuantizationMap[] _maps; // per state k
+        private readonly float[] _scalars;        // t·Sc + j
+        private readonly double[] _uniforms;      // t·U + i
+        private readonly float[] _uniformsF;      // pinned
+
+        // Units.
+        private readonly int[] _unitTensor;
+        private readonly long[] _unitStart;
+        private readonly int[] _unitCount;
+        private readonly long[] _unitBlock;
+        private readonly double[] _partials;      // pinned, block-major: block·R + r
+        private readonly double[] _fold;
+
+        private readonly float[] _baseHypers;
+        private readonly ISchedule?[] _absolute, _factor;
+        private readonly long _totalElements;
+
+        public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers)
+        {
+            Name = name;
+            _rule = rule;
+            _plan = rule.Plan;
+            Precision = options.Precision;
+            _baseHypers = (float[])options.Hypers.Clone();
+            _absolute = (ISchedule?[])options.AbsoluteSchedules.Clone();
+            _factor = (ISchedule?[])options.FactorSchedules.Clone();
+            Hypers = (float[])_baseHypers.Clone();
+            Members = members.ToArray();
+
+            var program = _plan.Program;
+            var elementBuffers = _plan.ElementBuffers.ToArray();
+            if (elementBuffers.Length < 2 || elementBuffers[0] != RuleProgram.ParamBuffer || elementBuffers[1] != RuleProgram.GradBuffer)
+                throw new NotSupportedException($"{rule.Name}: expected the parameter and gradient as its first two element buffers");
+            _elementBuffers = elementBuffers.Length;
+            _states = _elementBuffers - 2;
+            _stateBufferIndex = elementBuffers.Skip(2).ToArray();
+            _scalarBufferIndex = _plan.ScalarBuffers.ToArray();
+            _scalarCount = _scalarBufferIndex.Length;
+            _uniformCount = rule.UniformCount;
+            _passAtLevel = Enumerable.Range(0, _plan.LevelCount).Select(l => IndexOfPassAt(_plan, l)).ToArray();
+            var slots = UniformEvaluator.SlotMap(_plan);
+            _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
+            _maxReductions = _reductions.Length == 0 ? 0 : _reductions.Max(r => r.Length);
+            _loadsState = _plan.Passes.Select(p => _stateBufferIndex.Select(b => p.Loads.Contains(b)).ToArray()).ToArray();
+            _storesState = _plan.Passes.Select(p => _stateBufferIndex.Select(b => p.Stores.Any(s => s.Buffer == b)).ToArray()).ToArray();
+
+            var signs = new SignAnalysis(program);
+            _maps = _stateBufferIndex.Select(b =>
+            {
+                var output = program.OutputOf(b);
+                return output != null && signs.IsNonNegative(output) ? DynamicQuantizationMap.Unsigned : DynamicQuantizationMap.Signed;
+            }).ToArray();
+
+            int T = Members.Length;
+            _parameterIndex = Members.Select(m => m.Index).ToArray();
+            _shapes = Members.Select(m => m.ShapeInfo).ToArray();
+            _tensorFirstBlock = new long[T];
+            _tensorBlocks = new int[T];
+            _pointers = GC.AllocateArray<nint>(Math.Max(1, T * _elementBuffers), pinned: true);
+            _f32 = new float[T * _states][];
+            _bf16 = new ushort[T * _states][];
+            _codes = new byte[T * _states][];
+            _scales = new float[T * _states][];
+            _statePointers = GC.AllocateArray<nint>(Math.Max(1, T * _states), pinned: true);
+            _scalePointers = GC.AllocateArray<nint>(Math.Max(1, T * _states), pinned: true);
+            _scalars = new float[T * _scalarCount];
+            _uniforms = new double[T * _uniformCount];
+            _uniformsF = GC.AllocateArray<float>(Math.Max(1, T * _uniformCount), pinned: true);
+
+            var unitTensor = new List<int>();
+            var unitStart = new List<long>();
+            var unitCount = new List<int>();
+            var unitBlock = new List<long>();
+            long blocks = 0;
+            int maxBlocks = 0;
+            for (int t = 0; t < T; t++)
+            {
+                long n = Members[t].Numel;
+                _totalElements += n;
+                _tensorFirstBlock[t] = blocks;
+                _tensorBlocks[t] = checked((int)Reduction.BlockCount(n));
+                maxBlocks = Math.Max(maxBlocks, _tensorBlocks[t]);
+                for (long s = 0; s < n; s += UnitElements)
+                {
+                    unitTensor.Add(t);
+                    unitStart.Add(s);
+                    unitCount.Add((int)Math.Min(UnitElements, n - s));
+                    unitBlock.Add(blocks + s / Reduction.BlockSize);
+                }
+                blocks += _tensorBlocks[t];
+
+                int p = Members[t].Index;
+                _pointers[t * _elementBuffers + 0] = parameterPointers[p];
+                _pointers[t * _elementBuffers + 1] = gradientPointers[p];
+                for (int k = 0; k < _states; k++)
+                {
+                    int slot = t * _states + k;
+                    switch (Precision)
+                    {
+                        case StatePrecision.Float32:
+                            _f32[slot] = GC.AllocateArray<float>((int)n, pinned: true);
+                            fixed (float* f = _f32[slot]) _pointers[t * _elementBuffers + 2 + k] = (nint)f;
+                            break;
+                        case StatePrecision.BFloat16:
+                            _bf16[slot] = GC.AllocateArray<ushort>((int)n, pinned: true);
+                            fixed (ushort* h = _bf16[slot]) _statePointers[slot] = (nint)h;
+                            break;
+                        default:
+                            _codes[slot] = GC.AllocateArray<byte>((int)n, pinned: true);
+                            _codes[slot].AsSpan().Fill(_maps[k].ZeroCode);
+                            _scales[slot] = GC.AllocateArray<float>(BlockwiseInt8.BlockCount((int)n, FusedOptimizer.Int8BlockSize), pinned: true);
+                            fixed (byte* c = _codes[slot]) _statePointers[slot] = (nint)c;
+                            fixed (float* s = _scales[slot]) _scalePointers[slot] = (nint)s;
+                            break;
+                    }
+                }
+            }
+            _unitTensor = unitTensor.ToArray();
+            _unitStart = unitStart.ToArray();
+            _unitCount = unitCount.ToArray();
+            _unitBlock = unitBlock.ToArray();
+            _partials = GC.AllocateArray<double>((int)Math.Max(1, blocks * _maxReductions), pinned: true);
+            _fold = new double[Math.Max(1, maxBlocks)];
+        }
+
+        public string Name { get; }
+        public FusedRule Rule => _rule;
+        public StatePrecision Precision { get; }
+        public ParameterInfo[] Members { get; }
+
+        /// <summary>Hyperparameters used by the latest step (after schedules).</summary>
+        public float[] Hypers { get; }
+        public float[] BaseHypers => _baseHypers;
+        public ISchedule?[] AbsoluteSchedules => _absolute;
+        public ISchedule?[] FactorSchedules => _factor;
+
+        public int ElementStateCount => _states;
+        public int ScalarStateCount => _scalarCount;
+        public IEnumerable<string> ElementStateNames => _stateBufferIndex.Select(b => _plan.Program.Buffers[b].Name);
+        public IEnumerable<string> ScalarStateNames => _scalarBufferIndex.Select(b => _plan.Program.Buffers[b].Name);
+        public DynamicQuantizationMap MapOf(int k) => _maps[k];
+
+        public int LocalIndexOf(int parameterIndex) => Array.IndexOf(_parameterIndex, parameterIndex);
+
+        // ---- state access (checkpoints, inspection) ----
+        public float[] Float32State(int t, int k) => _f32[t * _states + k];
+        public ushort[] BFloat16State(int t, int k) => _bf16[t * _states + k];
+        public byte[] Int8Codes(int t, int k) => _codes[t * _states + k];
+        public float[] Int8Scales(int t, int k) => _scales[t * _states + k];
+        public Span<float> Scalars(int t) => _scalars.AsSpan(t * _scalarCount, _scalarCount);
+
+        /// <summary>Element state k of tensor t widened to float32.</summary>
+        public void ReadState(int t, int k, Span<float> destination)
+        {
+            int slot = t * _states + k;
+            switch (Precision)
+            {
+                case StatePrecision.Float32: _f32[slot].CopyTo(destination); break;
+                case StatePrecision.BFloat16: BFloat16.Widen(_bf16[slot], destination); break;
+                default: BlockwiseInt8.Dequantize(_codes[slot], _scales[slot], destination, _maps[k], FusedOptimizer.Int8BlockSize); break;
+            }
+        }
+
+        /// <summary>Points the gradient slots at the given buffers (the caller's or the accumulation buffers).</summary>
+        public void SetGradientPointers(nint[] gradientPointers)
+        {
+            for (int t = 0; t < _parameterIndex.Length; t++) _pointers[t * _elementBuffers + 1] = gradientPointers[_parameterIndex[t]];
+        }
+
+        /// <summary>Hyperparameter values at <paramref name="step"/> (schedules applied) into <see cref="Hypers"/>.</summary>
+        public void UpdateHypers(long step)
+        {
+            for (int i = 0; i < _baseHypers.Length; i++)
+            {
+                if (_absolute[i] != null) Hypers[i] = (float)_absolute[i]!.ValueAt(step);
+                else if (_factor[i] != null) Hypers[i] = (float)(_baseHypers[i] * _factor[i]!.ValueAt(step));
+                else Hypers[i] = _baseHypers[i];
+            }
+        }
+
+        /// <summary>Runs every level of the rule over every tensor of the group.</summary>
+        public void Step(long step, ulong seed, WorkerPool pool)
+        {
+            int T = _parameterIndex.Length;
+            if (T == 0) return;
+            UpdateHypers(step);
+            for (int level = 0; level < _passAtLevel.Length; level++)
+            {
+                for (int t = 0; t < T; t++)
+                {
+                    var uniforms = _uniforms.AsSpan(t * _uniformCount, _uniformCount);
+                    _rule.ComputeUniforms(level, Hypers, step, _shapes[t], _scalars.AsSpan(t * _scalarCount, _scalarCount), uniforms);
+                    var single = _uniformsF.AsSpan(t * _uniformCount, _uniformCount);
+                    for (int i = 0; i < uniforms.Length; i++) single[i] = (float)uniforms[i];
+                }
+                int pass = _passAtLevel[level];
+                if (pass < 0) continue;
+                var work = new PassWork(this, pass, step, seed);
+                long units = _unitTensor.Length;
+                // Virtual length units·64: the pool's 64-aligned chunk boundaries fall on unit boundaries, grain 1 unit.
+                if (_totalElements < CpuParallelThreshold || pool.DegreeOfParallelism == 1) work.Execute(0, units * WorkerPool.ChunkAlignment);
+                else pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
+
+                var reductions = _reductions[pass];
+                int R = reductions.Length;
+                for (int t = 0; t < T && R > 0; t++)
+                {
+                    long first = _tensorFirstBlock[t];
+                    int blocks = _tensorBlocks[t];
+                    for (int r = 0; r < R; r++)
+                    {
+                        for (int b = 0; b < blocks; b++) _fold[b] = _partials[(first + b) * R + r];
+                        _uniforms[t * _uniformCount + reductions[r].Slot] = Reduction.FoldBlocks(_fold.AsSpan(0, blocks), reductions[r].Max);
+                    }
+                }
+            }
+            for (int t = 0; t < T; t++)
+                _rule.StoreScalars(_uniforms.AsSpan(t * _uniformCount, _uniformCount), _scalars.AsSpan(t * _scalarCount, _scalarCount));
+        }
+
+        /// <summary>Below this many elements in a group a pass runs on the calling thread alone.</summary>
+        public const int CpuParallelThreshold = 1 << 15;
+
+        private void ExecuteUnits(int pass, long step, ulong seed, int firstUnit, int endUnit)
+        {
+            int E = _elementBuffers;
+            int U = _uniformCount;
+            int R = _reductions[pass].Length;
+            bool lowPrecision = Precision != StatePrecision.Float32;
+            Span<float> scratch = lowPrecision ? stackalloc float[_states * ScratchElements] : default;
+            fixed (float* uniformBase = _uniformsF)
+            fixed (double* partialBase = _partials)
+            fixed (nint* pointerBase = _pointers)
+            {
+                for (int u = firstUnit; u < endUnit; u++)
+                {
+                    int t = _unitTensor[u];
+                    long start = _unitStart[u];
+                    int count = _unitCount[u];
+                    var uniforms = new ReadOnlySpan<float>(uniformBase + t * U, U);
+                    nint* pointers = pointerBase + t * E;
+                    if (!lowPrecision)
+                    {
+                        var buffers = new KernelBuffers();
+                        for (int e = 0; e < E; e++) buffers.Add(new Span<float>((float*)pointers[e] + start, count));
+                        var partials = R == 0 ? default : new Span<double>(partialBase + _unitBlock[u] * R, (int)Reduction.BlockCount(count) * R);
+                        _rule.RunPass(pass, uniforms, in buffers, partials);
+                        continue;
+                    }
+                    for (int offset = 0; offset < count; offset += ScratchElements)
+                    {
+                        int n = Math.Min(ScratchElements, count - offset);
+                        long element = start + offset;
+                        var buffers = new KernelBuffers();
+                        buffers.Add(new Span<float>((float*)pointers[0] + element, n));
+                        buffers.Add(new Span<float>((float*)pointers[1] + element, n));
+                        for (int k = 0; k < _states; k++)
+                        {
+                            var chunk = scratch.Slice(k * ScratchElements, n);
+                            if (_loadsState[pass][k]) Widen(t, k, element, chunk);
+                            buffers.Add(chunk);
+                        }
+                        var partials = R == 0 ? default : new Span<double>(partialBase + (_unitBlock[u] + offset / Reduction.BlockSize) * R, R);
+                        _rule.RunPass(pass, uniforms, in buffers, partials);
+                        for (int k = 0; k < _states; k++)
+                            if (_storesState[pass][k]) Narrow(t, k, element, scratch.Slice(k * ScratchElements, n), step, seed);
+                    }
+                }
+            }
+        }
+
+        private void Widen(int t, int k, long element, Span<float> destination)
+        {
+            int slot = t * _states + k;
+            int n = destination.Length;
+            if (Precision == StatePrecision.BFloat16)
+            {
+                BFloat16.Widen(new ReadOnlySpan<ushort>((ushort*)_statePointers[slot] + element, n), destination);
+            }
+            else
+            {
+                BlockwiseInt8.Dequantize(
+                    new ReadOnlySpan<byte>((byte*)_statePointers[slot] + element, n),
+                    new ReadOnlySpan<float>((float*)_scalePointers[slot] + element / FusedOptimizer.Int8BlockSize, BlockwiseInt8.BlockCount(n, FusedOptimizer.Int8BlockSize)),
+                    destination, _maps[k], FusedOptimizer.Int8BlockSize);
+            }
+        }
+
+        private void Narrow(int t, int k, long element, ReadOnlySpan<float> source, long step, ulong seed)
+        {
+            int slot = t * _states + k;
+            int n = source.Length;
+            if (Precision == StatePrecision.BFloat16)
+            {
+                var key = new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k]));
+                BFloat16.NarrowStochastic(source, new Span<ushort>((ushort*)_statePointers[slot] + element, n), key, element);
+            }
+            else
+            {
+                BlockwiseInt8.Quantize(source,
+                    new Span<byte>((byte*)_statePointers[slot] + element, n),
+                    new Span<float>((float*)_scalePointers[slot] + element / FusedOptimizer.Int8BlockSize, BlockwiseInt8.BlockCount(n, FusedOptimizer.Int8BlockSize)),
+                    _maps[k], FusedOptimizer.Int8BlockSize);
+            }
+        }
+
+        /// <summary>Stochastic-rounding stream of one state tensor: parameter index × 64 + the rule's buffer index.</summary>
+        public static long RandomStream(int parameterIndex, int bufferIndex) => (long)parameterIndex * 64 + bufferIndex;
+
+        private static int IndexOfPassAt(KernelPlan plan, int level)
+        {
+            for (int i = 0; i < plan.Passes.Count; i++) if (plan.Passes[i].Level == level) return i;
+            return -1;
+        }
+
+        private readonly struct PassWork : IRangeWork
+        {
+            private readonly ParameterGroup _group;
+            private readonly int _pass;
+            private readonly long _step;
+            private readonly ulong _seed;
+
+            public PassWork(ParameterGroup group, int pass, long step, ulong seed)
+            {
+                _group = group;
+                _pass = pass;
+                _step = step;
+                _seed = seed;
+            }
+
+            public void Execute(long start, long end)
+                => _group.ExecuteUnits(_pass, _step, _seed, (int)(start / WorkerPool.ChunkAlignment), (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment));
+        }
+    }
+}

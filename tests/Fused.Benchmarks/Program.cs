@@ -18,8 +18,9 @@ namespace Fused.Benchmarks
                 case "elementwise": Elementwise.ElementwiseBenchmark.Run(rest); return 0;
                 case "opencl": OpenCL.OpenClBenchmark.Run(rest); return 0;
                 case "matrix": Matrix.MatrixBenchmark.Run(rest); return 0;
+                case "engine": Engine.EngineBenchmark.Run(rest); return 0;
                 default:
-                    Console.Error.WriteLine("suites: elementwise, matrix, opencl");
+                    Console.Error.WriteLine("suites: elementwise, engine, matrix, opencl");
                     return 2;
             }
         }

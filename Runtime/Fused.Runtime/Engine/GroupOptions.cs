@@ -29,6 +29,15 @@ namespace Fused.Runtime.Engine
 
         internal StatePrecision Precision { get; private set; } = StatePrecision.Float32;
 
+        internal Matrix.NewtonSchulzOptions? NewtonSchulz { get; private set; }
+
+        /// <summary>Newton-Schulz settings for rules with matrix passes (Orthogonalize): steps, coefficient schedule, variants.</summary>
+        public GroupOptions Orthogonalization(Matrix.NewtonSchulzOptions options)
+        {
+            NewtonSchulz = options ?? throw new ArgumentNullException(nameof(options));
+            return this;
+        }
+
         /// <summary>Sets one hyperparameter by name (e.g. <c>Set("lr", 3e-4f)</c>).</summary>
         public GroupOptions Set(string name, float value)
         {

@@ -13,7 +13,7 @@ namespace Fused.Runtime.Engine
     {
         /// <summary>The layout read from a rule's plan.</summary>
         public static StateLayout Of(FusedRule rule)
-            => new StateLayout(rule.Name, rule.Plan.ElementBuffers.Count - 2, rule.Plan.ScalarBuffers.Count);
+            => new StateLayout(rule.Name, rule.Program.Buffers.Count(b => b.Role == BufferRole.State && b.Shape == StateShape.Element), rule.Plan.ScalarBuffers.Count);
 
         /// <summary>Muon (momentum only; Newton–Schulz runs on the momentum, no second moment). Muon is a matrix
         /// optimizer outside the fused-rule catalog, so its layout is declared here.</summary>

@@ -4,6 +4,7 @@ using System.Linq;
 using Fused.Ir;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.Matrix;
 using Fused.Runtime.Precision;
 using Fused.Runtime.Schedules;
 
@@ -63,6 +64,9 @@ namespace Fused.Runtime.Engine
         private readonly long[] _unitBlock;
         private readonly double[] _partials;      // pinned, block-major: block·R + r
         private readonly double[] _fold;
+        private readonly int _tempCount;
+        private readonly float[][] _temps;
+        private readonly NewtonSchulzKernels _matrix;
 
         private readonly float[] _baseHypers;
         private readonly ISchedule?[] _absolute, _factor;
@@ -85,8 +89,12 @@ namespace Fused.Runtime.Engine
             if (elementBuffers.Length < 2 || elementBuffers[0] != RuleProgram.ParamBuffer || elementBuffers[1] != RuleProgram.GradBuffer)
                 throw new NotSupportedException($"{rule.Name}: expected the parameter and gradient as its first two element buffers");
             _elementBuffers = elementBuffers.Length;
-            _states = _elementBuffers - 2;
-            _stateBufferIndex = elementBuffers.Skip(2).ToArray();
+            // Element buffers are the parameter, the gradient, the element states, then the plan's
+            // temporaries (matrix-pass sources), which are float32 scratch, never state.
+            _stateBufferIndex = elementBuffers.Skip(2).Where(b => !_plan.IsTemp(b)).ToArray();
+            _states = _stateBufferIndex.Length;
+            _tempCount = _plan.TempCount;
+            _matrix = new NewtonSchulzKernels(options.NewtonSchulz);
             _scalarBufferIndex = _plan.ScalarBuffers.ToArray();
             _scalarCount = _scalarBufferIndex.Length;
             _uniformCount = rule.UniformCount;
@@ -111,6 +119,7 @@ namespace Fused.Runtime.Engine
             _tensorBlocks = new int[T];
             _pointers = GC.AllocateArray<nint>(Math.Max(1, T * _elementBuffers), pinned: true);
             _f32 = new float[T * _states][];
+            _temps = new float[T * _tempCount][];
             _bf16 = new ushort[T * _states][];
             _codes = new byte[T * _states][];
             _scales = new float[T * _states][];
@@ -143,6 +152,11 @@ namespace Fused.Runtime.Engine
                 blocks += _tensorBlocks[t];
 
                 int p = Members[t].Index;
+                for (int k = 0; k < _tempCount; k++)
+                {
+                    _temps[t * _tempCount + k] = GC.AllocateArray<float>((int)n, pinned: true);
+                    fixed (float* f = _temps[t * _tempCount + k]) _pointers[t * _elementBuffers + 2 + _states + k] = (nint)f;
+                }
                 _pointers[t * _elementBuffers + 0] = parameterPointers[p];
                 _pointers[t * _elementBuffers + 1] = gradientPointers[p];
                 for (int k = 0; k < _states; k++)
@@ -239,6 +253,13 @@ namespace Fused.Runtime.Engine
             UpdateHypers(step);
             for (int level = 0; level < _passAtLevel.Length; level++)
             {
+                foreach (var m in _plan.MatrixStages)
+                {
+                    if (m.Level != level) continue;
+                    int k = m.SourceBuffer - _plan.Program.Buffers.Count;
+                    for (int t = 0; t < T; t++)
+                        _matrix.Orthogonalize(_temps[t * _tempCount + k].AsSpan(), checked((int)_shapes[t].Rows), checked((int)_shapes[t].Cols));
+                }
                 for (int t = 0; t < T; t++)
                 {
                     var uniforms = _uniforms.AsSpan(t * _uniformCount, _uniformCount);
@@ -313,6 +334,8 @@ namespace Fused.Runtime.Engine
                             if (_loadsState[pass][k]) Widen(t, k, element, chunk);
                             buffers.Add(chunk);
                         }
+                        for (int k = 0; k < _tempCount; k++)
+                            buffers.Add(new Span<float>((float*)pointers[2 + _states + k] + element, n));
                         var partials = R == 0 ? default : new Span<double>(partialBase + (_unitBlock[u] + offset / Reduction.BlockSize) * R, R);
                         _rule.RunPass(pass, uniforms, in buffers, partials);
                         for (int k = 0; k < _states; k++)

@@ -1,0 +1,104 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Catalog;
+using Fused.Ir;
+using Fused.Runtime.Cpu;
+using Fused.Runtime.Execution;
+using Fused.Runtime.Kernels;
+using Fused.Runtime.OpenCL;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Fused.Runtime.Tests.OpenCL
+{
+    /// <summary>
+    /// Every catalog rule on OpenCL against the CPU kernels, over several steps from the same inputs
+    /// (each step starts from the CPU's state, so differences do not compound).
+    /// </summary>
+    [Collection(OpenClCollection.Name)]
+    public class ClRuleRunnerTests
+    {
+        private readonly OpenClFixture _fixture;
+        private readonly ITestOutputHelper _output;
+
+        public ClRuleRunnerTests(OpenClFixture fixture, ITestOutputHelper output)
+        {
+            _fixture = fixture;
+            _output = output;
+        }
+
+        public static IEnumerable<object[]> Rules() => CatalogRules.All.Select(r => new object[] { r.Name });
+
+        // Sign decisions at near ties (|x| within rounding of 0) may differ between devices.
+        private static readonly HashSet<string> SignRules = new() { "SignSGD", "Lion", "Tiger", "C-Lion", "Tiger (full)", "C-AdamW" };
+
+        [Theory]
+        [MemberData(nameof(Rules))]
+        public void Rule_on_OpenCL_matches_the_CPU_kernels(string name)
+        {
+            if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
+            var rule = CatalogRules.All.Single(r => r.Name == name);
+            var shape = ShapeInfo.Matrix(37, 101);
+            int n = (int)shape.Numel;
+            var rnd = new Random(name.Length * 7919 + 5);
+            var program = rule.Program;
+            var cpu = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : n]).ToArray();
+            for (int i = 0; i < n; i++) cpu[0][i] = (float)(rnd.NextDouble() - 0.5);
+            var hypers = rule.DefaultHyperparameters();
+            bool matrix = rule.Plan.MatrixStages.Count > 0;
+            double tolerance = matrix ? 1e-4 : 1e-6; // Newton-Schulz GEMMs sum in another order on the device
+
+            using var pool = new WorkerPool(1);
+            using var cpuRunner = new CpuRuleRunner(rule, pool);
+            using var clRunner = new ClRuleRunner(rule, _fixture.Queue);
+            using var tensor = clRunner.Allocate(shape);
+            for (int step = 1; step <= 4; step++)
+            {
+                for (int i = 0; i < n; i++) cpu[1][i] = (float)((rnd.NextDouble() - 0.5) * 0.1);
+                for (int b = 0; b < cpu.Length; b++) tensor.Upload(program.Buffers[b].Name, cpu[b]);
+                var before = cpu.Select(a => (float[])a.Clone()).ToArray();
+                cpuRunner.Step(hypers, step, shape, cpu);
+                clRunner.Step(hypers, step, tensor);
+                for (int b = 0; b < cpu.Length; b++)
+                {
+                    var device = new float[cpu[b].Length];
+                    tensor.Download(program.Buffers[b].Name, device);
+                    double rms = Math.Sqrt(cpu[b].Average(x => (double)x * x));
+                    int bad = 0;
+                    string first = "";
+                    for (int i = 0; i < device.Length; i++)
+                    {
+                        double scale = Math.Abs(cpu[b][i]) + rms + Math.Abs(before[b][i]);
+                        if (!(Math.Abs(device[i] - cpu[b][i]) <= tolerance * scale))
+                        {
+                            if (bad++ == 0) first = $"[{i}] device {device[i]:R}, cpu {cpu[b][i]:R}";
+                        }
+                    }
+                    int allowed = SignRules.Contains(name) ? Math.Max(1, device.Length / 500) : 0;
+                    Assert.True(bad <= allowed, $"{name} step {step} buffer {program.Buffers[b].Name}: {bad} element(s) off, first {first}");
+                }
+            }
+        }
+
+        [Fact]
+        public void Second_runner_for_the_same_rule_reuses_the_built_program()
+        {
+            if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
+            using var first = new ClRuleRunner(CautiousAdamW.Rule, _fixture.Queue);
+            using var second = new ClRuleRunner(CautiousAdamW.Rule, _fixture.Queue);
+            Assert.Equal(ProgramOrigin.Memory, second.ProgramOrigin);
+        }
+
+        [Fact]
+        public void Wrong_upload_length_is_a_clear_error()
+        {
+            if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
+            using var runner = new ClRuleRunner(AdamW.Rule, _fixture.Queue);
+            using var tensor = runner.Allocate(ShapeInfo.Vector(10));
+            var ex = Assert.Throws<ArgumentException>(() => tensor.Upload("m", new float[9]));
+            Assert.Contains("'m' holds 10 elements, got 9", ex.Message);
+            Assert.Throws<ArgumentException>(() => tensor.Upload("nope", new float[10]));
+        }
+    }
+}

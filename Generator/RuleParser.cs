@@ -81,6 +81,8 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.NotStaticPartial, syntax.Identifier.GetLocation(), className);
             if (type.ContainingType is not null || type.IsGenericType)
                 Report(DiagnosticDescriptors.UnsupportedClassShape, syntax.Identifier.GetLocation(), className);
+            if (IsGeneratedMemberName(className))
+                Report(DiagnosticDescriptors.ClassNameClashes, syntax.Identifier.GetLocation(), className);
 
             string ruleName = className;
             foreach (var a in attributes)
@@ -158,6 +160,11 @@ namespace Fused.Generator
             var spec = new RuleSpec(new RuleClassInfo(ns, className, file), plan, hint);
             return new ParseResult(spec, _diagnostics.ToEquatableArray());
         }
+
+        /// <summary>Members the emitter adds to the rule class; a class of that name could not contain them (CS0542).</summary>
+        private static bool IsGeneratedMemberName(string name) =>
+            name is "Rule" or "Layout" or "Hyperparameters" or "IrText" or "OpenClSource" or "ComputeUniforms" or "StoreScalars" or "GeneratedRule"
+            || (name.StartsWith("Pass", StringComparison.Ordinal) && name.Length > 4 && char.IsDigit(name[4]));
 
         // ---------------- parameters ----------------
 

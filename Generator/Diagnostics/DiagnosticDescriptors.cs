@@ -80,6 +80,11 @@ namespace Fused.Generator.Diagnostics
             "State '{0}' is written but never read; it costs {1} bytes per parameter for nothing",
             Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor ClassNameClashes = new(
+            "FUSED015", "Rule class name clashes with a generated member",
+            "Rule class '{0}' has the name of a member the generator adds to it; rename the class",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -101,6 +106,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED012" => UnsupportedClassShape,
             "FUSED013" => CannotPlan,
             "FUSED014" => StateNeverRead,
+            "FUSED015" => ClassNameClashes,
             "FUSED099" => InternalError,
             _ => null,
         };

@@ -149,12 +149,12 @@ namespace Fused.Dsl.Tests
             var interpreter = new Interpreter(plan);
             interpreter.Step(new[] { 0.1f }, 1, ShapeInfo.Vector(n), buf);
 
-            // Expected: float32 squares, float64 lanes j, j+16, ... per block of 4096, lanes halved, blocks paired.
+            // Expected: float32 squares, float64 lanes j, j+16, ... per block of Reduction.BlockSize, lanes halved, blocks paired.
             var blocks = new List<double>();
-            for (int start = 0; start < n; start += 4096)
+            for (int start = 0; start < n; start += Reduction.BlockSize)
             {
                 var lanes = new double[16];
-                for (int e = start; e < Math.Min(n, start + 4096); e++) lanes[(e - start) % 16] += input[1][e] * input[1][e];
+                for (int e = start; e < Math.Min(n, start + Reduction.BlockSize); e++) lanes[(e - start) % 16] += input[1][e] * input[1][e];
                 foreach (int w in new[] { 8, 4, 2, 1 }) for (int j = 0; j < w; j++) lanes[j] += lanes[j + w];
                 blocks.Add(lanes[0]);
             }

@@ -211,16 +211,15 @@ namespace Fused.Generator.Tests
             AssertDiagnostics(Rule("m = m + grad;\n_m = _m + grad;\nparam -= lr * (m + _m);", "ref float param, float grad, [State] ref float m, [State] ref float [|_m|], [Hyper(0.01)] float lr"), "FUSED009");
 
         /// <summary>
-        /// Known bug, reported to the lead: the emitter adds members named Rule, Layout, Hyperparameters,
-        /// IrText, ComputeUniforms, PassN and GeneratedRule, so a rule class with one of those names gets
-        /// generated code that does not compile (CS0542) instead of a diagnostic.
+        /// The emitter adds members named Rule, Layout, Hyperparameters, IrText, ComputeUniforms, PassN...;
+        /// a rule class with one of those names could not hold them (CS0542), so it is a diagnostic.
         /// </summary>
-        [Fact(Skip = "known bug: a rule class named like a generated member (Rule, Layout, ...) gets uncompilable code; needs a diagnostic or renamed members")]
-        public void Rule_class_named_Rule_gets_a_diagnostic_or_compiling_code()
-        {
-            var run = GeneratorHarness.Run(Rule("param -= lr * grad;", className: "Rule"));
-            Assert.True(!run.Diagnostics.IsEmpty || run.OutputErrors.IsEmpty, GeneratorHarness.Describe(run.OutputErrors));
-        }
+        [Theory]
+        [InlineData("Rule")]
+        [InlineData("Layout")]
+        [InlineData("Pass0")]
+        public void FUSED015_class_named_like_a_generated_member(string className) =>
+            AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
         // ---------------- FUSED010 / FUSED011 / FUSED012: class shape ----------------
 

@@ -368,7 +368,8 @@ namespace Fused.Ir.Emit
             foreach (var input in pass.Inputs)
             {
                 int b = input.Buffer;
-                string name = names.Claim(plan.BufferName(b) + (input.Value.Op == Op.Load ? "In" : plan.IsTemp(b) ? "" : "New"));
+                string name = names.Claim(input.Value.Op != Op.Load && preferred.TryGetValue(input.Value, out var local)
+                    ? local : plan.BufferName(b) + (input.Value.Op == Op.Load ? "In" : "New"));
                 valueOf[input.Value] = name;
                 string comment = input.Value.Op == Op.Load ? "" : plan.IsTemp(b)
                     ? $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass"
@@ -380,7 +381,7 @@ namespace Fused.Ir.Emit
             {
                 var t = CSharpRenderTable.Get(n.Op);
                 string expr = Fill(vector ? t.Vector : t.Scalar, width, n.Sources.Select(Operand).ToArray());
-                string name = names.Claim(preferred.TryGetValue(n, out var pref) ? pref : "t");
+                string name = names.Claim(preferred.TryGetValue(n, out var pref) ? pref : "tmp");
                 valueOf[n] = name;
                 string type = vector ? "var" : (n.Type == IrType.Bool ? "bool" : "float");
                 w.Line($"{type} {name} = {expr};");

@@ -82,7 +82,7 @@ namespace Fused.Ir.Emit
                 var ops = n.Sources.Select(Operand).ToArray();
                 for (int k = 0; k < ops.Length; k++)
                     expr = expr.Replace("{" + k.ToString(CultureInfo.InvariantCulture) + "}", ops[k].IndexOf(' ') >= 0 ? "(" + ops[k] + ")" : ops[k]);
-                string name = names.Claim("t");
+                string name = names.Claim("tmp");
                 valueOf[n] = name;
                 w.Line($"const {(n.Type == IrType.Bool ? "int" : "float")} {name} = {expr};");
             }

@@ -1,4 +1,5 @@
 using System;
+using Fused.Ir;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Linq;
@@ -48,11 +49,14 @@ namespace Fused.Demo.Commands
             table.AddColumn(new TableColumn("ns / param").RightAligned());
             table.AddColumn(new TableColumn("GB/s").RightAligned());
             var shape = ShapeInfo.Vector(size);
-            foreach (var rule in CatalogRule.All)
+            // Element-wise timing: rules with a matrix pass (Muon) are timed by `bench matrix` in the benchmarks.
+            foreach (var rule in CatalogRule.All.Where(r => r.Rule.Plan.MatrixStages.Count == 0))
             {
                 using var runner = new CpuRuleRunner(rule.Rule, pool);
                 var hypers = rule.Rule.DefaultHyperparameters();
                 var mine = buffers.Take(rule.Rule.BufferCount).ToArray();
+                for (int b = 0; b < mine.Length; b++)
+                    if (rule.Rule.Program.Buffers[b].Shape == StateShape.Scalar) mine[b] = new float[1]; // one value per tensor
                 runner.Step(hypers, 1, shape, mine);
                 double best = double.MaxValue;
                 for (int r = 0; r < repeats; r++)

@@ -43,6 +43,13 @@ namespace Fused.Demo.Optimizers
             new CatalogRule(Lion.Rule, Lion.Layout.StateBufferCount, Lion.Layout.ElementStateBufferCount, Lion.Layout.StateBytesPerParameter, Lion.Layout.BytesMovedPerParameter, Lion.Layout.PassCount, Lion.Layout.StateBufferNames),
             new CatalogRule(Tiger.Rule, Tiger.Layout.StateBufferCount, Tiger.Layout.ElementStateBufferCount, Tiger.Layout.StateBytesPerParameter, Tiger.Layout.BytesMovedPerParameter, Tiger.Layout.PassCount, Tiger.Layout.StateBufferNames),
             new CatalogRule(Adopt.Rule, Adopt.Layout.StateBufferCount, Adopt.Layout.ElementStateBufferCount, Adopt.Layout.StateBytesPerParameter, Adopt.Layout.BytesMovedPerParameter, Adopt.Layout.PassCount, Adopt.Layout.StateBufferNames),
+            new CatalogRule(CautiousAdamW.Rule, CautiousAdamW.Layout.StateBufferCount, CautiousAdamW.Layout.ElementStateBufferCount, CautiousAdamW.Layout.StateBytesPerParameter, CautiousAdamW.Layout.BytesMovedPerParameter, CautiousAdamW.Layout.PassCount, CautiousAdamW.Layout.StateBufferNames),
+            new CatalogRule(CautiousLion.Rule, CautiousLion.Layout.StateBufferCount, CautiousLion.Layout.ElementStateBufferCount, CautiousLion.Layout.StateBytesPerParameter, CautiousLion.Layout.BytesMovedPerParameter, CautiousLion.Layout.PassCount, CautiousLion.Layout.StateBufferNames),
+            new CatalogRule(Lamb.Rule, Lamb.Layout.StateBufferCount, Lamb.Layout.ElementStateBufferCount, Lamb.Layout.StateBytesPerParameter, Lamb.Layout.BytesMovedPerParameter, Lamb.Layout.PassCount, Lamb.Layout.StateBufferNames),
+            new CatalogRule(TigerFull.Rule, TigerFull.Layout.StateBufferCount, TigerFull.Layout.ElementStateBufferCount, TigerFull.Layout.StateBytesPerParameter, TigerFull.Layout.BytesMovedPerParameter, TigerFull.Layout.PassCount, TigerFull.Layout.StateBufferNames),
+            new CatalogRule(HyperBallAdamW.Rule, HyperBallAdamW.Layout.StateBufferCount, HyperBallAdamW.Layout.ElementStateBufferCount, HyperBallAdamW.Layout.StateBytesPerParameter, HyperBallAdamW.Layout.BytesMovedPerParameter, HyperBallAdamW.Layout.PassCount, HyperBallAdamW.Layout.StateBufferNames),
+            new CatalogRule(Muon.Rule, Muon.Layout.StateBufferCount, Muon.Layout.ElementStateBufferCount, Muon.Layout.StateBytesPerParameter, Muon.Layout.BytesMovedPerParameter, Muon.Layout.PassCount, Muon.Layout.StateBufferNames),
+            new CatalogRule(MuonH.Rule, MuonH.Layout.StateBufferCount, MuonH.Layout.ElementStateBufferCount, MuonH.Layout.StateBytesPerParameter, MuonH.Layout.BytesMovedPerParameter, MuonH.Layout.PassCount, MuonH.Layout.StateBufferNames),
         };
 
         /// <summary>The rule named <paramref name="name"/> (case-insensitive).</summary>

@@ -41,11 +41,10 @@ namespace Fused.Demo.Optimizers
 
         public double TotalBytesWithMaster(double parameters, StatePrecision precision) => parameters * BytesPerParameterWithMaster(precision);
 
-        /// <summary>Every catalog rule, then Muon (one momentum buffer, a constant of the demo, not generated).</summary>
+        /// <summary>Every catalog rule (Muon included: its layout is generated like the others).</summary>
         public static IReadOnlyList<MemoryFootprint> All { get; } =
             CatalogRule.All.Select(r => new MemoryFootprint(r.Name, r.ElementStateBufferCount, r.StateBytesPerParameter,
                     r.StateBufferCount == 0 ? "no state" : r.StateBufferNames.Replace(",", ", ")))
-                .Append(new MemoryFootprint("Muon", 1, MuonWithAdamW.MuonStateBytesPerParameter, "momentum (hidden matrices only)"))
                 .ToArray();
 
         public static MemoryFootprint Named(string name)

@@ -27,7 +27,9 @@ namespace Fused.Demo.Widgets
         public static IReadOnlyList<Trajectory> Compute(Landscape landscape, IEnumerable<CatalogRule>? rules = null)
         {
             using var pool = new WorkerPool(1, pinThreads: false);
-            return (rules ?? CatalogRule.All).Select(rule => Compute(landscape, rule, pool)).ToArray();
+            // The 2-D pictures show per-element rules: matrix passes and per-tensor norms need real matrices.
+            var pictured = rules ?? CatalogRule.All.Where(r => r.Rule.Plan.MatrixStages.Count == 0 && r.Rule.Plan.ScalarBuffers.Count == 0 && r.Rule.PassCount == 1);
+            return pictured.Select(rule => Compute(landscape, rule, pool)).ToArray();
         }
 
         public static Trajectory Compute(Landscape landscape, CatalogRule rule, WorkerPool pool)

@@ -10,10 +10,10 @@ namespace Fused.Ir
     /// <para>A node's level counts the stage boundaries on its longest path to the inputs: pass k
     /// computes the element values of level k, accumulates the reductions whose results have level k+1,
     /// and materialises the sources of level-(k+1) matrix passes into temporaries. Each output is stored
-    /// in the earliest pass that can compute it and after which no pass reads the buffer's old value;
-    /// later passes then reload the stored new value instead of recomputing it. Everything else a later
-    /// pass needs is recomputed from the unchanged inputs, which for element-wise arithmetic moves
-    /// fewer bytes than keeping temporaries.</para>
+    /// in the earliest pass that can compute it and after which no pass reads that buffer (Muon's
+    /// momentum is written in the pass before Newton-Schulz, so the last pass never touches it).
+    /// Everything a later pass needs is recomputed from the unchanged inputs, which for element-wise
+    /// arithmetic moves fewer bytes than keeping temporaries.</para>
     /// </summary>
     public static class Planner
     {
@@ -70,9 +70,12 @@ namespace Fused.Ir
                 for (int level = 0; level <= lastPass; level++)
                     sketches.Add(Sketch(level, program, elementOutputs, storeLevel, reductions, matrixNodes, levels, domains, tempOf));
                 bool changed = false;
+                // A later pass that reads the buffer — its old value, or the new one — moves the store
+                // there: reloading a stored value would see it after the runtime narrowed it to a
+                // low-precision state type, so every pass would no longer see the same values.
                 foreach (var sketch in sketches)
                     foreach (var input in sketch.Inputs)
-                        if (input.Value.Op == Op.Load && storeLevel.TryGetValue(input.Buffer, out var stored) && stored < sketch.Level)
+                        if (storeLevel.TryGetValue(input.Buffer, out var stored) && stored < sketch.Level)
                         {
                             storeLevel[input.Buffer] = sketch.Level;
                             changed = true;

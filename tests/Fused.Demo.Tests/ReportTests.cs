@@ -46,7 +46,7 @@ namespace Fused.Demo.Tests
             var landscapes = Regex.Matches(html, "<svg .*?</svg>", RegexOptions.Singleline).Select(m => m.Value).Where(s => s.Contains("class=\"trajectory\"")).ToArray();
             Assert.Equal(Landscape.All.Count, landscapes.Length);
             foreach (string svg in landscapes)
-                Assert.Equal(Optimizers.CatalogRule.All.Count, Regex.Matches(svg, "class=\"trajectory\"[^>]* d=\"M[^\"]+ L").Count);
+                Assert.Equal(Widgets.LandscapeTrajectories.PicturedRules.Count, Regex.Matches(svg, "class=\"trajectory\"[^>]* d=\"M[^\"]+ L").Count);
             Assert.Contains("<image", html);
             Assert.Contains("data:image/png;base64,", html);
         }

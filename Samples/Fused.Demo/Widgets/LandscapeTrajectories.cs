@@ -24,12 +24,18 @@ namespace Fused.Demo.Widgets
         /// <summary>Beyond this distance from the window a path counts as diverged and stops.</summary>
         private const double EscapeFactor = 50;
 
+        /// <summary>
+        /// The rules drawn on the 2-D landscapes: the one-pass element-wise ones. Matrix passes and
+        /// per-tensor norms (Muon, LAMB, cautious masks, hyperball) need real matrices, not two numbers.
+        /// </summary>
+        public static IReadOnlyList<CatalogRule> PicturedRules { get; } = CatalogRule.All
+            .Where(r => r.Rule.Plan.MatrixStages.Count == 0 && r.Rule.Plan.ScalarBuffers.Count == 0 && r.Rule.PassCount == 1)
+            .ToArray();
+
         public static IReadOnlyList<Trajectory> Compute(Landscape landscape, IEnumerable<CatalogRule>? rules = null)
         {
             using var pool = new WorkerPool(1, pinThreads: false);
-            // The 2-D pictures show per-element rules: matrix passes and per-tensor norms need real matrices.
-            var pictured = rules ?? CatalogRule.All.Where(r => r.Rule.Plan.MatrixStages.Count == 0 && r.Rule.Plan.ScalarBuffers.Count == 0 && r.Rule.PassCount == 1);
-            return pictured.Select(rule => Compute(landscape, rule, pool)).ToArray();
+            return (rules ?? PicturedRules).Select(rule => Compute(landscape, rule, pool)).ToArray();
         }
 
         public static Trajectory Compute(Landscape landscape, CatalogRule rule, WorkerPool pool)

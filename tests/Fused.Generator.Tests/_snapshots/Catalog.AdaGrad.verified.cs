@@ -119,16 +119,16 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float gradIn = grad[i];
     const float sumSquaresIn = sumSquares[i];
     // sumSquares += grad * grad;
-    const float t = gradIn * gradIn;
-    const float t2 = sumSquaresIn + t;
+    const float tmp = gradIn * gradIn;
+    const float tmp2 = sumSquaresIn + tmp;
     // param -= lr * grad / Sqrt(sumSquares + eps);
-    const float t3 = lr * gradIn;
-    const float t4 = eps + t2;
-    const float t5 = sqrt(t4);
-    const float t6 = t3 / t5;
-    const float t7 = paramIn - t6;
-    param[i] = t7;
-    sumSquares[i] = t2;
+    const float tmp3 = lr * gradIn;
+    const float tmp4 = eps + tmp2;
+    const float tmp5 = sqrt(tmp4);
+    const float tmp6 = tmp3 / tmp5;
+    const float tmp7 = paramIn - tmp6;
+    param[i] = tmp7;
+    sumSquares[i] = tmp2;
 }
 ";
 
@@ -195,14 +195,14 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var sumSquaresIn = Vector512.LoadUnsafe(ref sumSquaresRef, i);
                 // sumSquares += grad * grad;
-                var t = gradIn * gradIn;
-                var sumSquaresNew = sumSquaresIn + t;
+                var tmp = gradIn * gradIn;
+                var sumSquaresNew = sumSquaresIn + tmp;
                 // param -= lr * grad / Sqrt(sumSquares + eps);
-                var t2 = lr * gradIn;
-                var t3 = eps + sumSquaresNew;
-                var t4 = Vector512.Sqrt(t3);
-                var t5 = t2 / t4;
-                var paramNew = paramIn - t5;
+                var tmp2 = lr * gradIn;
+                var tmp3 = eps + sumSquaresNew;
+                var tmp4 = Vector512.Sqrt(tmp3);
+                var tmp5 = tmp2 / tmp4;
+                var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 sumSquaresNew.StoreUnsafe(ref sumSquaresRef, i);
             }
@@ -225,14 +225,14 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var sumSquaresIn = Vector256.LoadUnsafe(ref sumSquaresRef, i);
                 // sumSquares += grad * grad;
-                var t = gradIn * gradIn;
-                var sumSquaresNew = sumSquaresIn + t;
+                var tmp = gradIn * gradIn;
+                var sumSquaresNew = sumSquaresIn + tmp;
                 // param -= lr * grad / Sqrt(sumSquares + eps);
-                var t2 = lr * gradIn;
-                var t3 = eps + sumSquaresNew;
-                var t4 = Vector256.Sqrt(t3);
-                var t5 = t2 / t4;
-                var paramNew = paramIn - t5;
+                var tmp2 = lr * gradIn;
+                var tmp3 = eps + sumSquaresNew;
+                var tmp4 = Vector256.Sqrt(tmp3);
+                var tmp5 = tmp2 / tmp4;
+                var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 sumSquaresNew.StoreUnsafe(ref sumSquaresRef, i);
             }
@@ -255,14 +255,14 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var sumSquaresIn = Vector128.LoadUnsafe(ref sumSquaresRef, i);
                 // sumSquares += grad * grad;
-                var t = gradIn * gradIn;
-                var sumSquaresNew = sumSquaresIn + t;
+                var tmp = gradIn * gradIn;
+                var sumSquaresNew = sumSquaresIn + tmp;
                 // param -= lr * grad / Sqrt(sumSquares + eps);
-                var t2 = lr * gradIn;
-                var t3 = eps + sumSquaresNew;
-                var t4 = Vector128.Sqrt(t3);
-                var t5 = t2 / t4;
-                var paramNew = paramIn - t5;
+                var tmp2 = lr * gradIn;
+                var tmp3 = eps + sumSquaresNew;
+                var tmp4 = Vector128.Sqrt(tmp3);
+                var tmp5 = tmp2 / tmp4;
+                var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 sumSquaresNew.StoreUnsafe(ref sumSquaresRef, i);
             }
@@ -280,14 +280,14 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float gradIn = grad[i];
                 float sumSquaresIn = sumSquares[i];
                 // sumSquares += grad * grad;
-                float t = gradIn * gradIn;
-                float sumSquaresNew = sumSquaresIn + t;
+                float tmp = gradIn * gradIn;
+                float sumSquaresNew = sumSquaresIn + tmp;
                 // param -= lr * grad / Sqrt(sumSquares + eps);
-                float t2 = lr * gradIn;
-                float t3 = eps + sumSquaresNew;
-                float t4 = global::System.MathF.Sqrt(t3);
-                float t5 = t2 / t4;
-                float paramNew = paramIn - t5;
+                float tmp2 = lr * gradIn;
+                float tmp3 = eps + sumSquaresNew;
+                float tmp4 = global::System.MathF.Sqrt(tmp3);
+                float tmp5 = tmp2 / tmp4;
+                float paramNew = paramIn - tmp5;
                 param[i] = paramNew;
                 sumSquares[i] = sumSquaresNew;
             }

@@ -164,7 +164,7 @@ stmt 0 %43 ""param"" ""param -= lr * (u + weightDecay * param);""
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
 
 // Pass 0 of 2 (level 0).
-__kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict reduce0, __constant float* uniforms, const int n)
+__kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global float* restrict reduce0, __constant float* uniforms, const int n)
 {
     const int i = get_global_id(0);
     if (i >= n) return;
@@ -179,63 +179,76 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float mIn = m[i];
     const float vIn = v[i];
     // m = beta1 * m + (1 - beta1) * grad;
-    const float t = beta1 * mIn;
-    const float t2 = gradIn * u6;
-    const float t3 = t + t2;
+    const float tmp = beta1 * mIn;
+    const float tmp2 = gradIn * u6;
+    const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
-    const float t4 = beta2 * vIn;
-    const float t5 = gradIn * u9;
-    const float t6 = gradIn * t5;
-    const float t7 = t4 + t6;
+    const float tmp4 = beta2 * vIn;
+    const float tmp5 = gradIn * u9;
+    const float tmp6 = gradIn * tmp5;
+    const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float t8 = t3 / u8;
-    const float t9 = t7 / u11;
-    const float t10 = sqrt(t9);
-    const float t11 = eps + t10;
-    const float t12 = t8 / t11;
+    const float tmp8 = tmp3 / u8;
+    const float tmp9 = tmp7 / u11;
+    const float tmp10 = sqrt(tmp9);
+    const float tmp11 = eps + tmp10;
+    const float tmp12 = tmp8 / tmp11;
     // var mask = Where(u * grad > 0, 1f, 0f);
-    const float t13 = gradIn * t12;
-    const int t14 = t13 > (0.0f);
-    const float t15 = t14 ? (1.0f) : (0.0f);
-    reduce0[i] = t15; // operand of Sum(mask)
-    m[i] = t3;
-    v[i] = t7;
+    const float tmp13 = gradIn * tmp12;
+    const int tmp14 = tmp13 > (0.0f);
+    const float tmp15 = tmp14 ? (1.0f) : (0.0f);
+    reduce0[i] = tmp15; // operand of Sum(mask)
 }
 
 // Pass 1 of 2 (level 1).
-__kernel void fused_pass1(__global float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __constant float* uniforms, const int n)
+__kernel void fused_pass1(__global float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __constant float* uniforms, const int n)
 {
     const int i = get_global_id(0);
     if (i >= n) return;
     const float lr = uniforms[0];
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
+    const float u6 = uniforms[6]; // 1f - beta1
     const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
     const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float u15 = uniforms[15]; // Max(Sum(mask) / Numel, 0.001f)
     const float paramIn = param[i];
     const float gradIn = grad[i];
-    const float mNew = m[i];
-    const float vNew = v[i];
+    const float mIn = m[i];
+    const float vIn = v[i];
+    // m = beta1 * m + (1 - beta1) * grad;
+    const float tmp = beta1 * mIn;
+    const float tmp2 = gradIn * u6;
+    const float tmp3 = tmp + tmp2;
+    // v = beta2 * v + (1 - beta2) * grad * grad;
+    const float tmp4 = beta2 * vIn;
+    const float tmp5 = gradIn * u9;
+    const float tmp6 = gradIn * tmp5;
+    const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float t = mNew / u8;
-    const float t2 = vNew / u11;
-    const float t3 = sqrt(t2);
-    const float t4 = eps + t3;
-    const float t5 = t / t4;
+    const float tmp8 = tmp3 / u8;
+    const float tmp9 = tmp7 / u11;
+    const float tmp10 = sqrt(tmp9);
+    const float tmp11 = eps + tmp10;
+    const float tmp12 = tmp8 / tmp11;
     // var mask = Where(u * grad > 0, 1f, 0f);
-    const float t6 = gradIn * t5;
-    const int t7 = t6 > (0.0f);
-    const float t8 = t7 ? (1.0f) : (0.0f);
+    const float tmp13 = gradIn * tmp12;
+    const int tmp14 = tmp13 > (0.0f);
+    const float tmp15 = tmp14 ? (1.0f) : (0.0f);
     // u = u * mask / Max(Mean(mask), 1e-3f);
-    const float t9 = t5 * t8;
-    const float t10 = t9 / u15;
+    const float tmp16 = tmp12 * tmp15;
+    const float tmp17 = tmp16 / u15;
     // param -= lr * (u + weightDecay * param);
-    const float t11 = weightDecay * paramIn;
-    const float t12 = t11 + t10;
-    const float t13 = lr * t12;
-    const float t14 = paramIn - t13;
-    param[i] = t14;
+    const float tmp18 = weightDecay * paramIn;
+    const float tmp19 = tmp18 + tmp17;
+    const float tmp20 = lr * tmp19;
+    const float tmp21 = paramIn - tmp20;
+    param[i] = tmp21;
+    m[i] = tmp3;
+    v[i] = tmp7;
 }
 ";
 
@@ -293,9 +306,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
         {
         }
 
-        /// <summary>Pass 0 of 2 (level 0): reads grad, m, v; writes m, v; reduces Sum(mask); 20 bytes per element.
+        /// <summary>Pass 0 of 2 (level 0): reads grad, m, v; writes nothing; reduces Sum(mask); 12 bytes per element.
         /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
-        public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<double> partials)
+        public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
@@ -320,7 +333,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> reduce0)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, Span<float> reduce0)
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -341,33 +354,31 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mIn = Vector512.LoadUnsafe(ref mRef, i);
                 var vIn = Vector512.LoadUnsafe(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
-                var t = beta1 * mIn;
-                var t2 = gradIn * u6;
-                var mNew = t + t2;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
-                var t3 = beta2 * vIn;
-                var t4 = gradIn * u9;
-                var t5 = gradIn * t4;
-                var vNew = t3 + t5;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t6 = mNew / u8;
-                var t7 = vNew / u11;
-                var t8 = Vector512.Sqrt(t7);
-                var t9 = eps + t8;
-                var u = t6 / t9;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector512.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t10 = gradIn * u;
-                var t11 = Vector512.GreaterThan(t10, Vector512.Create(0f));
-                var mask = Vector512.ConditionalSelect(t11, Vector512.Create(1f), Vector512.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector512.GreaterThan(tmp10, Vector512.Create(0f));
+                var mask = Vector512.ConditionalSelect(tmp11, Vector512.Create(1f), Vector512.Create(0f));
                 mask.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(mask)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> reduce0)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, Span<float> reduce0)
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -388,33 +399,31 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mIn = Vector256.LoadUnsafe(ref mRef, i);
                 var vIn = Vector256.LoadUnsafe(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
-                var t = beta1 * mIn;
-                var t2 = gradIn * u6;
-                var mNew = t + t2;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
-                var t3 = beta2 * vIn;
-                var t4 = gradIn * u9;
-                var t5 = gradIn * t4;
-                var vNew = t3 + t5;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t6 = mNew / u8;
-                var t7 = vNew / u11;
-                var t8 = Vector256.Sqrt(t7);
-                var t9 = eps + t8;
-                var u = t6 / t9;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector256.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t10 = gradIn * u;
-                var t11 = Vector256.GreaterThan(t10, Vector256.Create(0f));
-                var mask = Vector256.ConditionalSelect(t11, Vector256.Create(1f), Vector256.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector256.GreaterThan(tmp10, Vector256.Create(0f));
+                var mask = Vector256.ConditionalSelect(tmp11, Vector256.Create(1f), Vector256.Create(0f));
                 mask.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(mask)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> reduce0)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, Span<float> reduce0)
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -435,33 +444,31 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mIn = Vector128.LoadUnsafe(ref mRef, i);
                 var vIn = Vector128.LoadUnsafe(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
-                var t = beta1 * mIn;
-                var t2 = gradIn * u6;
-                var mNew = t + t2;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
-                var t3 = beta2 * vIn;
-                var t4 = gradIn * u9;
-                var t5 = gradIn * t4;
-                var vNew = t3 + t5;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t6 = mNew / u8;
-                var t7 = vNew / u11;
-                var t8 = Vector128.Sqrt(t7);
-                var t9 = eps + t8;
-                var u = t6 / t9;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector128.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t10 = gradIn * u;
-                var t11 = Vector128.GreaterThan(t10, Vector128.Create(0f));
-                var mask = Vector128.ConditionalSelect(t11, Vector128.Create(1f), Vector128.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
                 mask.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(mask)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> reduce0)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, Span<float> reduce0)
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -476,33 +483,31 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mIn = m[i];
                 float vIn = v[i];
                 // m = beta1 * m + (1 - beta1) * grad;
-                float t = beta1 * mIn;
-                float t2 = gradIn * u6;
-                float mNew = t + t2;
+                float tmp = beta1 * mIn;
+                float tmp2 = gradIn * u6;
+                float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
-                float t3 = beta2 * vIn;
-                float t4 = gradIn * u9;
-                float t5 = gradIn * t4;
-                float vNew = t3 + t5;
+                float tmp3 = beta2 * vIn;
+                float tmp4 = gradIn * u9;
+                float tmp5 = gradIn * tmp4;
+                float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float t6 = mNew / u8;
-                float t7 = vNew / u11;
-                float t8 = global::System.MathF.Sqrt(t7);
-                float t9 = eps + t8;
-                float u = t6 / t9;
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
+                float tmp8 = global::System.MathF.Sqrt(tmp7);
+                float tmp9 = eps + tmp8;
+                float u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                float t10 = gradIn * u;
-                bool t11 = t10 > 0f;
-                float mask = t11 ? 1f : 0f;
+                float tmp10 = gradIn * u;
+                bool tmp11 = tmp10 > 0f;
+                float mask = tmp11 ? 1f : 0f;
                 reduce0[i] = mask; // operand of Sum(mask)
-                m[i] = mNew;
-                v[i] = vNew;
             }
         }
 
-        /// <summary>Pass 1 of 2 (level 1): reads param, grad, m', v'; writes param; 20 bytes per element.
+        /// <summary>Pass 1 of 2 (level 1): reads param, grad, m, v; writes param, m, v; 28 bytes per element.
         /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
-        public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+        public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
@@ -516,12 +521,16 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             var lr = Vector512.Create(uniforms[0]);
+            var beta1 = Vector512.Create(uniforms[1]);
+            var beta2 = Vector512.Create(uniforms[2]);
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
+            var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
@@ -534,38 +543,53 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
-                var mNew = Vector512.LoadUnsafe(ref mRef, i); // m' stored by an earlier pass
-                var vNew = Vector512.LoadUnsafe(ref vRef, i); // v' stored by an earlier pass
+                var mIn = Vector512.LoadUnsafe(ref mRef, i);
+                var vIn = Vector512.LoadUnsafe(ref vRef, i);
+                // m = beta1 * m + (1 - beta1) * grad;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t = mNew / u8;
-                var t2 = vNew / u11;
-                var t3 = Vector512.Sqrt(t2);
-                var t4 = eps + t3;
-                var u = t / t4;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector512.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t5 = gradIn * u;
-                var t6 = Vector512.GreaterThan(t5, Vector512.Create(0f));
-                var mask = Vector512.ConditionalSelect(t6, Vector512.Create(1f), Vector512.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector512.GreaterThan(tmp10, Vector512.Create(0f));
+                var mask = Vector512.ConditionalSelect(tmp11, Vector512.Create(1f), Vector512.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
-                var t7 = u * mask;
-                var u2 = t7 / u15;
+                var tmp12 = u * mask;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
-                var t8 = weightDecay * paramIn;
-                var t9 = t8 + u2;
-                var t10 = lr * t9;
-                var paramNew = paramIn - t10;
+                var tmp13 = weightDecay * paramIn;
+                var tmp14 = tmp13 + u2;
+                var tmp15 = lr * tmp14;
+                var paramNew = paramIn - tmp15;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                mNew.StoreUnsafe(ref mRef, i);
+                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             var lr = Vector256.Create(uniforms[0]);
+            var beta1 = Vector256.Create(uniforms[1]);
+            var beta2 = Vector256.Create(uniforms[2]);
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
+            var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
@@ -578,38 +602,53 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                var mNew = Vector256.LoadUnsafe(ref mRef, i); // m' stored by an earlier pass
-                var vNew = Vector256.LoadUnsafe(ref vRef, i); // v' stored by an earlier pass
+                var mIn = Vector256.LoadUnsafe(ref mRef, i);
+                var vIn = Vector256.LoadUnsafe(ref vRef, i);
+                // m = beta1 * m + (1 - beta1) * grad;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t = mNew / u8;
-                var t2 = vNew / u11;
-                var t3 = Vector256.Sqrt(t2);
-                var t4 = eps + t3;
-                var u = t / t4;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector256.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t5 = gradIn * u;
-                var t6 = Vector256.GreaterThan(t5, Vector256.Create(0f));
-                var mask = Vector256.ConditionalSelect(t6, Vector256.Create(1f), Vector256.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector256.GreaterThan(tmp10, Vector256.Create(0f));
+                var mask = Vector256.ConditionalSelect(tmp11, Vector256.Create(1f), Vector256.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
-                var t7 = u * mask;
-                var u2 = t7 / u15;
+                var tmp12 = u * mask;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
-                var t8 = weightDecay * paramIn;
-                var t9 = t8 + u2;
-                var t10 = lr * t9;
-                var paramNew = paramIn - t10;
+                var tmp13 = weightDecay * paramIn;
+                var tmp14 = tmp13 + u2;
+                var tmp15 = lr * tmp14;
+                var paramNew = paramIn - tmp15;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                mNew.StoreUnsafe(ref mRef, i);
+                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             var lr = Vector128.Create(uniforms[0]);
+            var beta1 = Vector128.Create(uniforms[1]);
+            var beta2 = Vector128.Create(uniforms[2]);
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
+            var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
@@ -622,65 +661,91 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                var mNew = Vector128.LoadUnsafe(ref mRef, i); // m' stored by an earlier pass
-                var vNew = Vector128.LoadUnsafe(ref vRef, i); // v' stored by an earlier pass
+                var mIn = Vector128.LoadUnsafe(ref mRef, i);
+                var vIn = Vector128.LoadUnsafe(ref vRef, i);
+                // m = beta1 * m + (1 - beta1) * grad;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var t = mNew / u8;
-                var t2 = vNew / u11;
-                var t3 = Vector128.Sqrt(t2);
-                var t4 = eps + t3;
-                var u = t / t4;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector128.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                var t5 = gradIn * u;
-                var t6 = Vector128.GreaterThan(t5, Vector128.Create(0f));
-                var mask = Vector128.ConditionalSelect(t6, Vector128.Create(1f), Vector128.Create(0f));
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
-                var t7 = u * mask;
-                var u2 = t7 / u15;
+                var tmp12 = u * mask;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
-                var t8 = weightDecay * paramIn;
-                var t9 = t8 + u2;
-                var t10 = lr * t9;
-                var paramNew = paramIn - t10;
+                var tmp13 = weightDecay * paramIn;
+                var tmp14 = tmp13 + u2;
+                var tmp15 = lr * tmp14;
+                var paramNew = paramIn - tmp15;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                mNew.StoreUnsafe(ref mRef, i);
+                vNew.StoreUnsafe(ref vRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             float lr = uniforms[0];
+            float beta1 = uniforms[1];
+            float beta2 = uniforms[2];
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
+            float u6 = uniforms[6]; // 1f - beta1
             float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
             float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             float u15 = uniforms[15]; // Max(Sum(mask) / Numel, 0.001f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
                 float gradIn = grad[i];
-                float mNew = m[i]; // m' stored by an earlier pass
-                float vNew = v[i]; // v' stored by an earlier pass
+                float mIn = m[i];
+                float vIn = v[i];
+                // m = beta1 * m + (1 - beta1) * grad;
+                float tmp = beta1 * mIn;
+                float tmp2 = gradIn * u6;
+                float mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                float tmp3 = beta2 * vIn;
+                float tmp4 = gradIn * u9;
+                float tmp5 = gradIn * tmp4;
+                float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float t = mNew / u8;
-                float t2 = vNew / u11;
-                float t3 = global::System.MathF.Sqrt(t2);
-                float t4 = eps + t3;
-                float u = t / t4;
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
+                float tmp8 = global::System.MathF.Sqrt(tmp7);
+                float tmp9 = eps + tmp8;
+                float u = tmp6 / tmp9;
                 // var mask = Where(u * grad > 0, 1f, 0f);
-                float t5 = gradIn * u;
-                bool t6 = t5 > 0f;
-                float mask = t6 ? 1f : 0f;
+                float tmp10 = gradIn * u;
+                bool tmp11 = tmp10 > 0f;
+                float mask = tmp11 ? 1f : 0f;
                 // u = u * mask / Max(Mean(mask), 1e-3f);
-                float t7 = u * mask;
-                float u2 = t7 / u15;
+                float tmp12 = u * mask;
+                float u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
-                float t8 = weightDecay * paramIn;
-                float t9 = t8 + u2;
-                float t10 = lr * t9;
-                float paramNew = paramIn - t10;
+                float tmp13 = weightDecay * paramIn;
+                float tmp14 = tmp13 + u2;
+                float tmp15 = lr * tmp14;
+                float paramNew = paramIn - tmp15;
                 param[i] = paramNew;
+                m[i] = mNew;
+                v[i] = vNew;
             }
         }
 

@@ -157,14 +157,14 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
     // momentum = beta * momentum + grad;
-    const float t = beta * momentumIn;
-    const float t2 = gradIn + t;
+    const float tmp = beta * momentumIn;
+    const float tmp2 = gradIn + tmp;
     // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
-    const float t3 = beta * t2;
-    const float t4 = gradIn + t3;
-    const float t5 = u16 ? t4 : t2;
-    momentum[i] = t2;
-    temp0[i] = t5;
+    const float tmp3 = beta * tmp2;
+    const float tmp4 = gradIn + tmp3;
+    const float tmp5 = u16 ? tmp4 : tmp2;
+    momentum[i] = tmp2;
+    temp0[i] = tmp5;
 }
 
 // Pass 1 of 2 (level 1).
@@ -178,12 +178,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // param -= lr * (scale * orthogonal + weightDecay * param);
-    const float t = weightDecay * paramIn;
-    const float t2 = u15 * temp02;
-    const float t3 = t + t2;
-    const float t4 = lr * t3;
-    const float t5 = paramIn - t4;
-    param[i] = t5;
+    const float tmp = weightDecay * paramIn;
+    const float tmp2 = u15 * temp02;
+    const float tmp3 = tmp + tmp2;
+    const float tmp4 = lr * tmp3;
+    const float tmp5 = paramIn - tmp4;
+    param[i] = tmp5;
 }
 ";
 
@@ -270,12 +270,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var direction = Vector512.ConditionalSelect(u16, t3, momentumNew);
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 direction.StoreUnsafe(ref temp0Ref, i);
             }
@@ -297,12 +297,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var direction = Vector256.ConditionalSelect(u16, t3, momentumNew);
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 direction.StoreUnsafe(ref temp0Ref, i);
             }
@@ -324,12 +324,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var direction = Vector128.ConditionalSelect(u16, t3, momentumNew);
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 direction.StoreUnsafe(ref temp0Ref, i);
             }
@@ -346,12 +346,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float gradIn = grad[i];
                 float momentumIn = momentum[i];
                 // momentum = beta * momentum + grad;
-                float t = beta * momentumIn;
-                float momentumNew = gradIn + t;
+                float tmp = beta * momentumIn;
+                float momentumNew = gradIn + tmp;
                 // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
-                float t2 = beta * momentumNew;
-                float t3 = gradIn + t2;
-                float direction = u16 ? t3 : momentumNew;
+                float tmp2 = beta * momentumNew;
+                float tmp3 = gradIn + tmp2;
+                float direction = u16 ? tmp3 : momentumNew;
                 momentum[i] = momentumNew;
                 temp0[i] = direction;
             }
@@ -385,13 +385,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
                 // param -= lr * (scale * orthogonal + weightDecay * param);
-                var t = weightDecay * paramIn;
-                var t2 = scale * temp02;
-                var t3 = t + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -410,13 +410,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
                 // param -= lr * (scale * orthogonal + weightDecay * param);
-                var t = weightDecay * paramIn;
-                var t2 = scale * temp02;
-                var t3 = t + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -435,13 +435,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
                 // param -= lr * (scale * orthogonal + weightDecay * param);
-                var t = weightDecay * paramIn;
-                var t2 = scale * temp02;
-                var t3 = t + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -456,13 +456,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float temp02 = temp0[i]; // Orthogonalize(direction), from the matrix pass
+                float orthogonal = temp0[i]; // Orthogonalize(direction), from the matrix pass
                 // param -= lr * (scale * orthogonal + weightDecay * param);
-                float t = weightDecay * paramIn;
-                float t2 = scale * temp02;
-                float t3 = t + t2;
-                float t4 = lr * t3;
-                float paramNew = paramIn - t4;
+                float tmp = weightDecay * paramIn;
+                float tmp2 = scale * orthogonal;
+                float tmp3 = tmp + tmp2;
+                float tmp4 = lr * tmp3;
+                float paramNew = paramIn - tmp4;
                 param[i] = paramNew;
             }
         }

@@ -146,14 +146,14 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
     // momentum = beta * momentum + grad;
-    const float t = beta * momentumIn;
-    const float t2 = gradIn + t;
-    const float t3 = beta * t2;
-    const float t4 = gradIn + t3;
-    const float t5 = paramIn * paramIn;
-    reduce0[i] = t5; // operand of Sum(param * param)
-    momentum[i] = t2;
-    temp0[i] = t4;
+    const float tmp = beta * momentumIn;
+    const float tmp2 = gradIn + tmp;
+    const float tmp3 = beta * tmp2;
+    const float tmp4 = gradIn + tmp3;
+    const float tmp5 = paramIn * paramIn;
+    reduce0[i] = tmp5; // operand of Sum(param * param)
+    momentum[i] = tmp2;
+    temp0[i] = tmp4;
 }
 
 // Pass 1 of 4 (level 1).
@@ -162,8 +162,8 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     const int i = get_global_id(0);
     if (i >= n) return;
     const float temp02 = temp0[i];
-    const float t = temp02 * temp02;
-    reduce0[i] = t; // operand of Sum(orthogonal * orthogonal)
+    const float tmp = temp02 * temp02;
+    reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
 }
 
 // Pass 2 of 4 (level 2).
@@ -176,11 +176,11 @@ __kernel void fused_pass2(__global const float* restrict param, __global const f
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-    const float t = u8 * temp02;
-    const float t2 = t / u11;
-    const float t3 = paramIn - t2;
-    const float t4 = t3 * t3;
-    reduce0[i] = t4; // operand of Sum(moved * moved)
+    const float tmp = u8 * temp02;
+    const float tmp2 = tmp / u11;
+    const float tmp3 = paramIn - tmp2;
+    const float tmp4 = tmp3 * tmp3;
+    reduce0[i] = tmp4; // operand of Sum(moved * moved)
 }
 
 // Pass 3 of 4 (level 3).
@@ -195,13 +195,13 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-    const float t = u8 * temp02;
-    const float t2 = t / u11;
-    const float t3 = paramIn - t2;
+    const float tmp = u8 * temp02;
+    const float tmp2 = tmp / u11;
+    const float tmp3 = paramIn - tmp2;
     // param = radius * moved / Max(Norm(moved), 1e-12f);
-    const float t4 = u7 * t3;
-    const float t5 = t4 / u14;
-    param[i] = t5;
+    const float tmp4 = u7 * tmp3;
+    const float tmp5 = tmp4 / u14;
+    param[i] = tmp5;
 }
 ";
 
@@ -313,12 +313,12 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
-                var t2 = beta * momentumNew;
-                var temp0Out = gradIn + t2;
-                var t3 = paramIn * paramIn;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                var tmp2 = beta * momentumNew;
+                var temp0Out = gradIn + tmp2;
+                var tmp3 = paramIn * paramIn;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -342,12 +342,12 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
-                var t2 = beta * momentumNew;
-                var temp0Out = gradIn + t2;
-                var t3 = paramIn * paramIn;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                var tmp2 = beta * momentumNew;
+                var temp0Out = gradIn + tmp2;
+                var tmp3 = paramIn * paramIn;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -371,12 +371,12 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
-                var t2 = beta * momentumNew;
-                var temp0Out = gradIn + t2;
-                var t3 = paramIn * paramIn;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                var tmp2 = beta * momentumNew;
+                var temp0Out = gradIn + tmp2;
+                var tmp3 = paramIn * paramIn;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -393,12 +393,12 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 float gradIn = grad[i];
                 float momentumIn = momentum[i];
                 // momentum = beta * momentum + grad;
-                float t = beta * momentumIn;
-                float momentumNew = gradIn + t;
-                float t2 = beta * momentumNew;
-                float temp0Out = gradIn + t2;
-                float t3 = paramIn * paramIn;
-                reduce0[i] = t3; // operand of Sum(param * param)
+                float tmp = beta * momentumIn;
+                float momentumNew = gradIn + tmp;
+                float tmp2 = beta * momentumNew;
+                float temp0Out = gradIn + tmp2;
+                float tmp3 = paramIn * paramIn;
+                reduce0[i] = tmp3; // operand of Sum(param * param)
                 momentum[i] = momentumNew;
                 temp0[i] = temp0Out;
             }
@@ -439,9 +439,9 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
-                var temp02 = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                var t = temp02 * temp02;
-                t.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var tmp = orthogonal * orthogonal;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
             return (int)i;
         }
@@ -455,9 +455,9 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
-                var temp02 = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                var t = temp02 * temp02;
-                t.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var tmp = orthogonal * orthogonal;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
             return (int)i;
         }
@@ -471,9 +471,9 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
-                var temp02 = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                var t = temp02 * temp02;
-                t.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var tmp = orthogonal * orthogonal;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
             return (int)i;
         }
@@ -483,9 +483,9 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         {
             for (int i = 0; i < param.Length; i++)
             {
-                float temp02 = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                float t = temp02 * temp02;
-                reduce0[i] = t; // operand of Sum(orthogonal * orthogonal)
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                float tmp = orthogonal * orthogonal;
+                reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
             }
         }
 
@@ -528,13 +528,13 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
-                var t3 = moved * moved;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                var tmp3 = moved * moved;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
             return (int)i;
         }
@@ -552,13 +552,13 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
-                var t3 = moved * moved;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                var tmp3 = moved * moved;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
             return (int)i;
         }
@@ -576,13 +576,13 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
-                var t3 = moved * moved;
-                t3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                var tmp3 = moved * moved;
+                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
             return (int)i;
         }
@@ -595,13 +595,13 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float temp02 = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                float t = u8 * temp02;
-                float t2 = t / u11;
-                float moved = paramIn - t2;
-                float t3 = moved * moved;
-                reduce0[i] = t3; // operand of Sum(moved * moved)
+                float tmp = u8 * orthogonal;
+                float tmp2 = tmp / u11;
+                float moved = paramIn - tmp2;
+                float tmp3 = moved * moved;
+                reduce0[i] = tmp3; // operand of Sum(moved * moved)
             }
         }
 
@@ -634,14 +634,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var t3 = radiusNew * moved;
-                var paramNew = t3 / u14;
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -661,14 +661,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var t3 = radiusNew * moved;
-                var paramNew = t3 / u14;
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -688,14 +688,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var temp02 = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var t = u8 * temp02;
-                var t2 = t / u11;
-                var moved = paramIn - t2;
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var t3 = radiusNew * moved;
-                var paramNew = t3 / u14;
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -711,14 +711,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float temp02 = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                float t = u8 * temp02;
-                float t2 = t / u11;
-                float moved = paramIn - t2;
+                float tmp = u8 * orthogonal;
+                float tmp2 = tmp / u11;
+                float moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
-                float t3 = radiusNew * moved;
-                float paramNew = t3 / u14;
+                float tmp3 = radiusNew * moved;
+                float paramNew = tmp3 / u14;
                 param[i] = paramNew;
             }
         }

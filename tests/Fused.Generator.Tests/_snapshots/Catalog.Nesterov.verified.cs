@@ -118,15 +118,15 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
     // momentum = beta * momentum + grad;
-    const float t = beta * momentumIn;
-    const float t2 = gradIn + t;
+    const float tmp = beta * momentumIn;
+    const float tmp2 = gradIn + tmp;
     // param -= lr * (grad + beta * momentum);
-    const float t3 = beta * t2;
-    const float t4 = gradIn + t3;
-    const float t5 = lr * t4;
-    const float t6 = paramIn - t5;
-    param[i] = t6;
-    momentum[i] = t2;
+    const float tmp3 = beta * tmp2;
+    const float tmp4 = gradIn + tmp3;
+    const float tmp5 = lr * tmp4;
+    const float tmp6 = paramIn - tmp5;
+    param[i] = tmp6;
+    momentum[i] = tmp2;
 }
 ";
 
@@ -193,13 +193,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * (grad + beta * momentum);
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -222,13 +222,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * (grad + beta * momentum);
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -251,13 +251,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * (grad + beta * momentum);
-                var t2 = beta * momentumNew;
-                var t3 = gradIn + t2;
-                var t4 = lr * t3;
-                var paramNew = paramIn - t4;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -275,13 +275,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float gradIn = grad[i];
                 float momentumIn = momentum[i];
                 // momentum = beta * momentum + grad;
-                float t = beta * momentumIn;
-                float momentumNew = gradIn + t;
+                float tmp = beta * momentumIn;
+                float momentumNew = gradIn + tmp;
                 // param -= lr * (grad + beta * momentum);
-                float t2 = beta * momentumNew;
-                float t3 = gradIn + t2;
-                float t4 = lr * t3;
-                float paramNew = paramIn - t4;
+                float tmp2 = beta * momentumNew;
+                float tmp3 = gradIn + tmp2;
+                float tmp4 = lr * tmp3;
+                float paramNew = paramIn - tmp4;
                 param[i] = paramNew;
                 momentum[i] = momentumNew;
             }

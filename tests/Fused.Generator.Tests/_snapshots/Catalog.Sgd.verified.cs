@@ -100,9 +100,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float paramIn = param[i];
     const float gradIn = grad[i];
     // param -= lr * grad;
-    const float t = lr * gradIn;
-    const float t2 = paramIn - t;
-    param[i] = t2;
+    const float tmp = lr * gradIn;
+    const float tmp2 = paramIn - tmp;
+    param[i] = tmp2;
 }
 ";
 
@@ -164,8 +164,8 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 // param -= lr * grad;
-                var t = lr * gradIn;
-                var paramNew = paramIn - t;
+                var tmp = lr * gradIn;
+                var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -184,8 +184,8 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 // param -= lr * grad;
-                var t = lr * gradIn;
-                var paramNew = paramIn - t;
+                var tmp = lr * gradIn;
+                var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -204,8 +204,8 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 // param -= lr * grad;
-                var t = lr * gradIn;
-                var paramNew = paramIn - t;
+                var tmp = lr * gradIn;
+                var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -220,8 +220,8 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float paramIn = param[i];
                 float gradIn = grad[i];
                 // param -= lr * grad;
-                float t = lr * gradIn;
-                float paramNew = paramIn - t;
+                float tmp = lr * gradIn;
+                float paramNew = paramIn - tmp;
                 param[i] = paramNew;
             }
         }

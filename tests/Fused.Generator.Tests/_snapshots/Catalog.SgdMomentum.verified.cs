@@ -116,13 +116,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
     // momentum = beta * momentum + grad;
-    const float t = beta * momentumIn;
-    const float t2 = gradIn + t;
+    const float tmp = beta * momentumIn;
+    const float tmp2 = gradIn + tmp;
     // param -= lr * momentum;
-    const float t3 = lr * t2;
-    const float t4 = paramIn - t3;
-    param[i] = t4;
-    momentum[i] = t2;
+    const float tmp3 = lr * tmp2;
+    const float tmp4 = paramIn - tmp3;
+    param[i] = tmp4;
+    momentum[i] = tmp2;
 }
 ";
 
@@ -189,11 +189,11 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * momentum;
-                var t2 = lr * momentumNew;
-                var paramNew = paramIn - t2;
+                var tmp2 = lr * momentumNew;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -216,11 +216,11 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * momentum;
-                var t2 = lr * momentumNew;
-                var paramNew = paramIn - t2;
+                var tmp2 = lr * momentumNew;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -243,11 +243,11 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
-                var t = beta * momentumIn;
-                var momentumNew = gradIn + t;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
                 // param -= lr * momentum;
-                var t2 = lr * momentumNew;
-                var paramNew = paramIn - t2;
+                var tmp2 = lr * momentumNew;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
@@ -265,11 +265,11 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float gradIn = grad[i];
                 float momentumIn = momentum[i];
                 // momentum = beta * momentum + grad;
-                float t = beta * momentumIn;
-                float momentumNew = gradIn + t;
+                float tmp = beta * momentumIn;
+                float momentumNew = gradIn + tmp;
                 // param -= lr * momentum;
-                float t2 = lr * momentumNew;
-                float paramNew = paramIn - t2;
+                float tmp2 = lr * momentumNew;
+                float paramNew = paramIn - tmp2;
                 param[i] = paramNew;
                 momentum[i] = momentumNew;
             }

@@ -101,10 +101,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float paramIn = param[i];
     const float gradIn = grad[i];
     // param -= lr * Sign(grad);
-    const float t = fused_sign(gradIn);
-    const float t2 = lr * t;
-    const float t3 = paramIn - t2;
-    param[i] = t3;
+    const float tmp = fused_sign(gradIn);
+    const float tmp2 = lr * tmp;
+    const float tmp3 = paramIn - tmp2;
+    param[i] = tmp3;
 }
 ";
 
@@ -166,9 +166,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 // param -= lr * Sign(grad);
-                var t = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
-                var t2 = lr * t;
-                var paramNew = paramIn - t2;
+                var tmp = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
+                var tmp2 = lr * tmp;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -187,9 +187,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 // param -= lr * Sign(grad);
-                var t = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
-                var t2 = lr * t;
-                var paramNew = paramIn - t2;
+                var tmp = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
+                var tmp2 = lr * tmp;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -208,9 +208,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 // param -= lr * Sign(grad);
-                var t = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
-                var t2 = lr * t;
-                var paramNew = paramIn - t2;
+                var tmp = global::Fused.Runtime.Kernels.KernelMath.Sign(gradIn);
+                var tmp2 = lr * tmp;
+                var paramNew = paramIn - tmp2;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -225,9 +225,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float paramIn = param[i];
                 float gradIn = grad[i];
                 // param -= lr * Sign(grad);
-                float t = global::Fused.Ir.ScalarMath.Sign(gradIn);
-                float t2 = lr * t;
-                float paramNew = paramIn - t2;
+                float tmp = global::Fused.Ir.ScalarMath.Sign(gradIn);
+                float tmp2 = lr * tmp;
+                float paramNew = paramIn - tmp2;
                 param[i] = paramNew;
             }
         }

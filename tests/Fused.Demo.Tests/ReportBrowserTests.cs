@@ -142,7 +142,7 @@ namespace Fused.Demo.Tests
             Assert.All(charts.Where(c => c.Title.StartsWith("Optimizer state", StringComparison.Ordinal)), c => Assert.Equal(3, c.Rects));
             var landscapes = charts.Where(c => c.Images > 0).ToArray();
             Assert.Equal(3, landscapes.Length);
-            Assert.All(landscapes, c => Assert.Equal(Optimizers.CatalogRule.All.Count, c.DrawnSeries)); // one trajectory per catalog rule
+            Assert.All(landscapes, c => Assert.Equal(Widgets.LandscapeTrajectories.PicturedRules.Count, c.DrawnSeries)); // one trajectory per pictured rule
 
             byte[] png = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true, Type = ScreenshotType.Png });
             string shot = Path.Combine(folder, "report.png");

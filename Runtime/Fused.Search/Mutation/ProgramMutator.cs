@@ -29,7 +29,7 @@ namespace Fused.Search.Mutation
             var parentHash = StructuralHash.Compute(parent);
             for (int attempt = 0; attempt < 500; attempt++)
             {
-                (RuleProgram? candidate, string description) = Apply(parent, rng);
+                (RuleProgram? candidate, string description) = ApplyOnce(parent, rng);
                 if (candidate == null) continue;
                 RuleProgram normalized;
                 try { normalized = ProgramNormalizer.Run(candidate); }
@@ -41,7 +41,8 @@ namespace Fused.Search.Mutation
             throw new InvalidOperationException("no valid mutation found in 500 attempts for " + IrText.Write(parent));
         }
 
-        private (RuleProgram?, string) Apply(RuleProgram p, SearchRandom rng)
+        /// <summary>One raw mutation attempt, before normalization and validity checks (null: not applicable).</summary>
+        internal (RuleProgram?, string) ApplyOnce(RuleProgram p, SearchRandom rng)
         {
             double x = rng.NextDouble();
             if (x < 0.35) return Insert(p, rng);

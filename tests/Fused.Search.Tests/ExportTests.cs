@@ -47,7 +47,7 @@ namespace Fused.Search.Tests
         public void Exported_rules_compile_through_the_generator_and_match_the_interpreted_rules()
         {
             var programs = new List<RuleProgram> { ProgramNormalizer.Run(WarmStarts.AdamW()), ProgramNormalizer.Run(WarmStarts.Lion()) };
-            programs.AddRange(TestSupport.MutatedPrograms(40, 31, walk: 12));
+            programs.AddRange(TestSupport.MutatedPrograms(24, 31, walk: 12));
             var sources = programs.Select((p, i) => RuleExporter.ToCSharp(p, "Found" + i)).ToList();
             var (assembly, diagnostics) = Compile(sources);
             Assert.True(assembly != null, string.Join("\n", diagnostics.Select(d => d + "\n" + sources[int.Parse(Path.GetFileNameWithoutExtension(d.Location.SourceTree?.FilePath ?? "Rule0").Replace("Rule", "")) ])));

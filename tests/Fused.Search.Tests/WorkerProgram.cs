@@ -24,7 +24,12 @@ namespace Fused.Search.Tests
                 return 0;
             }
             if (args.Length >= 1 && args[0] == "experiment") return Experiments.Run(args, Console.Out);
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db]");
+            if (args.Length >= 1 && args[0] == "throughput")
+            {
+                Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
+                return 0;
+            }
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db] [seed] [threads] | throughput [threads]");
             return 2;
         }
 

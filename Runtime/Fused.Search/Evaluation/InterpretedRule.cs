@@ -16,6 +16,7 @@ namespace Fused.Search.Evaluation
         private readonly string _name;
         private readonly string _irSource;
         private readonly ColumnPass[] _passes;
+        private readonly UniformProgram _uniforms;
 
         public InterpretedRule(RuleProgram program)
         {
@@ -25,13 +26,14 @@ namespace Fused.Search.Evaluation
             // Compile from the base class's plan (parsed from IrSource) so slots agree with what runners use.
             var plan = Plan;
             _passes = plan.Passes.Select(p => new ColumnPass(plan, p)).ToArray();
+            _uniforms = new UniformProgram(plan);
         }
 
         public override string Name => _name;
         public override string IrSource => _irSource;
 
         public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-            => UniformEvaluator.Evaluate(Plan, level, hypers, step, shape, scalars, uniforms);
+            => _uniforms.Evaluate(level, hypers, step, shape, scalars, uniforms);
 
         public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
             => UniformEvaluator.StoreScalars(Plan, uniforms, scalars);

@@ -157,7 +157,10 @@ namespace Fused.Search
             double bestFitness = double.Parse(_db.GetMeta("best_fitness")!, CultureInfo.InvariantCulture);
             long lastImprovement = long.Parse(_db.GetMeta("last_improvement")!, CultureInfo.InvariantCulture);
 
-            // 1. Children, from the stored state alone.
+            // 1. Children, from the stored state alone. Parents and per-child RNG streams are drawn in
+            //    order; the mutations themselves then run in parallel (each on its own stream).
+            long nextId = long.Parse(_db.GetMeta("next_id")!, CultureInfo.InvariantCulture);
+            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream)>();
             var children = new List<Child>();
             int removeOldest;
             bool restarted = false;
@@ -167,11 +170,9 @@ namespace Fused.Search
                 var best = restarted ? _db.Best()! : null;
                 var root = best == null ? _warmStart : IrText.Parse(best.Ir);
                 children.Add(MakeChild(root, best?.Id, restarted ? "restart from best" : "warm start"));
-                while (children.Count < _population)
-                {
-                    var m = _mutator.Mutate(root, rng.Fork());
-                    children.Add(MakeChild(m.Program, best?.Id, m.Description));
-                }
+                // Mutants descend from the program they were made from: the best, or the warm start (admitted first, as nextId).
+                long rootId = best?.Id ?? nextId;
+                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork()));
                 removeOldest = population.Count;
             }
             else
@@ -184,11 +185,17 @@ namespace Fused.Search
                         var candidate = population[rng.Next(population.Count)];
                         if (parent == null || candidate.Fitness > parent.Fitness) parent = candidate;
                     }
-                    var m = _mutator.Mutate(IrText.Parse(parent!.Ir), rng.Fork());
-                    children.Add(MakeChild(m.Program, parent.Id, m.Description));
+                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork()));
                 }
-                removeOldest = Math.Max(0, population.Count + children.Count - _population);
+                removeOldest = Math.Max(0, population.Count + _batch - _population);
             }
+            var made = new Child[plan.Count];
+            Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, i =>
+            {
+                var m = _mutator.Mutate(plan[i].parent, plan[i].stream);
+                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description);
+            });
+            children.AddRange(made);
 
             // 2. Scores: stored ones are reused; each new one is committed the moment it finishes.
             var known = new Dictionary<string, EvaluationRecord>();
@@ -212,7 +219,6 @@ namespace Fused.Search
             foreach (var kv in fresh) known[kv.Key] = kv.Value;
 
             // 3. Commit the generation.
-            long nextId = long.Parse(_db.GetMeta("next_id")!, CultureInfo.InvariantCulture);
             long equivalent = 0;
             var seenInBatch = new HashSet<string>();
             var records = new List<ProgramRecord>();

@@ -54,6 +54,24 @@ namespace Fused.Search.Tests
             return 0;
         }
 
+        /// <summary>Loss of AdamW and Lion over a wide learning-rate scan on every task: how the grids and bases were chosen.</summary>
+        public static void LearningRateScan(TextWriter output)
+        {
+            var suite = ProxySuite.Create(ProxySuiteKind.Standard);
+            var tasks = suite.Stages.SelectMany(s => s.Tasks).Concat(suite.HeldOut).ToList();
+            var factors = new[] { -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0 }.Select(e => Math.Pow(10, e)).ToArray();
+            foreach (var (name, program) in new[] { ("AdamW", WarmStarts.AdamW()), ("Lion", WarmStarts.Lion()) })
+            {
+                var rule = new InterpretedRule(ProgramNormalizer.Run(program));
+                foreach (var task in tasks)
+                {
+                    var losses = factors.Select(f => EvaluationFunnel.BestLoss(rule, task, new[] { f }, CancellationToken.None).loss);
+                    output.WriteLine($"{name,-6} {task.Name,-48} base {task.BaseLearningRate,-6:G3} " +
+                        string.Join(" ", factors.Zip(losses, (f, l) => $"{f:G2}:{l:G3}")));
+                }
+            }
+        }
+
         /// <summary>Evaluations per second of the cheapest stage (quadratic + Rosenbrock, 3 learning rates each).</summary>
         public static void Throughput(TextWriter output, int threads)
         {

@@ -26,7 +26,7 @@ namespace Fused.Search.Tests
         }
 
         [Fact]
-        public void Funnel_stops_at_a_failed_stage_and_counts_the_rest_as_minimum()
+        public void Funnel_gates_on_cheap_stages_and_ranks_by_the_last()
         {
             var suite = ProxySuite.Create(ProxySuiteKind.Standard);
             var funnel = new EvaluationFunnel(suite, WarmStarts.AdamW());
@@ -35,7 +35,27 @@ namespace Fused.Search.Tests
             var ascent = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(adamProgram, 0, b.Add(b.Load(0), b.Mul(b.Hyper(0), b.Load(1)))));
             var r = funnel.Evaluate(ascent, CancellationToken.None);
             Assert.Equal(1, r.StagesReached);
-            Assert.Equal((r.StageScores[0] + 2 * EvaluationFunnel.MinScore) / 3, r.Fitness, 12);
+            Assert.Equal(EvaluationFunnel.MinScore - 2, r.Fitness, 12);
+            // A program that passes every gate is ranked by the last stage alone.
+            var lion = funnel.Evaluate(ProgramNormalizer.Run(WarmStarts.Lion()), CancellationToken.None);
+            Assert.Equal(3, lion.StagesReached);
+            Assert.Equal(lion.StageScores[2], lion.Fitness);
+        }
+
+        [Fact]
+        public void The_reference_is_tuned_inside_the_grid_of_the_ranking_stage_and_Lion_passes_the_gates()
+        {
+            // If AdamW's best learning rate sat at the edge of the grid, a candidate could win by
+            // merely scaling its step: learning-rate tuning, not a better rule.
+            var funnel = new EvaluationFunnel(ProxySuite.Create(ProxySuiteKind.Standard), WarmStarts.AdamW());
+            var adam = new InterpretedRule(ProgramNormalizer.Run(WarmStarts.AdamW()));
+            var task = funnel.Suite.Stages[^1].Tasks.Single();
+            var (_, lr) = EvaluationFunnel.BestLoss(adam, task, funnel.LearningRateFactors, CancellationToken.None);
+            Assert.True(lr > task.BaseLearningRate * funnel.LearningRateFactors[0] * 1.01 && lr < task.BaseLearningRate * funnel.LearningRateFactors[^1] / 1.01,
+                $"{task.Name}: AdamW's best lr {lr} is at the edge of the grid");
+            // The rule the search should be able to rediscover is not filtered out by the cheap stages.
+            var lion = funnel.Evaluate(ProgramNormalizer.Run(WarmStarts.Lion()), CancellationToken.None);
+            Assert.Equal(funnel.Suite.Stages.Count, lion.StagesReached);
         }
 
         [Fact]

@@ -24,6 +24,11 @@ namespace Fused.Search.Tests
                 return 0;
             }
             if (args.Length >= 1 && args[0] == "experiment") return Experiments.Run(args, Console.Out);
+            if (args.Length >= 1 && args[0] == "lrscan")
+            {
+                Experiments.LearningRateScan(Console.Out);
+                return 0;
+            }
             if (args.Length >= 1 && args[0] == "throughput")
             {
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);

@@ -50,7 +50,7 @@ namespace Fused.Search.Evaluation
         public static ClassifierTask LogisticRegression(int count = 256, int features = 16, int classes = 2, int steps = 100, ulong seed = 3)
         {
             var data = ClassificationData.TeacherLabelled(count, features, classes, 0.1, seed);
-            return new ClassifierTask($"logistic(n={count},d={features})", data, data, Array.Empty<int>(), count, steps, 0.05, seed + 100);
+            return new ClassifierTask($"logistic(n={count},d={features})", data, data, Array.Empty<int>(), count, steps, 0.1, seed + 100);
         }
 
         /// <summary>An MLP on Fashion-MNIST (14×14) samples [offset, offset + train + eval) of a split; clusters if the files are missing.</summary>
@@ -62,7 +62,7 @@ namespace Fused.Search.Evaluation
                 ? FashionMnist.Load(directory, trainSplit, offset + train + eval).Slice(offset, train + eval)
                 : ClassificationData.Clusters(train + eval, 196, 10, seed + (trainSplit ? 0UL : 1000UL) + (ulong)offset);
             string arch = string.Join("-", new[] { all.FeatureCount }.Concat(hidden).Append(10));
-            return new ClassifierTask($"mlp({arch},{all.Source}@{offset})", all.Slice(0, train), all.Slice(train, eval), hidden, batch, steps, 0.003, seed);
+            return new ClassifierTask($"mlp({arch},{all.Source}@{offset})", all.Slice(0, train), all.Slice(train, eval), hidden, batch, steps, 0.01, seed);
         }
 
         protected override void Gradient(float[][] p, float[][] g, int step)

@@ -18,7 +18,11 @@ namespace Fused.Search.Evaluation
     /// small log grid of learning rates (the hyperparameter named "lr", scaled around the task's base);
     /// the task score is log10 of (reference loss / program loss), clipped to ±3 (divergence: −3).
     /// Stages run cheap to real and a program goes on only if its mean stage score reaches the stage's
-    /// threshold. Fitness is the mean over all stages, a stage not reached counting −3.
+    /// threshold. The cheap stages are gates only: fitness is the score of the last (most realistic)
+    /// stage, and a program stopped earlier gets −3 minus one per stage it did not reach. (A first
+    /// version averaged all stages; the capped scores of the cheap tasks, where AdamW with three
+    /// learning rates is far from converged, then dominated selection and the winners were worse than
+    /// AdamW on the network.)
     /// </summary>
     public sealed class EvaluationFunnel
     {
@@ -31,12 +35,15 @@ namespace Fused.Search.Evaluation
         private readonly Dictionary<ProxyTask, double> _baseline = new Dictionary<ProxyTask, double>();
         private readonly object _gate = new object();
 
-        /// <param name="factors">Multipliers of each task's base learning rate (default √10 apart: 1/√10, 1, √10).</param>
+        /// <param name="factors">
+        /// Multipliers of each task's base learning rate. Default: four values √10 apart, 0.1 to 3.16, so that
+        /// both AdamW's optimum (the bases) and a sign-based rule's (3–10× smaller, Lion's) are on the grid.
+        /// </param>
         public EvaluationFunnel(ProxySuite suite, RuleProgram reference, IReadOnlyList<double>? factors = null)
         {
             _suite = suite;
             _reference = reference;
-            _factors = (factors ?? new[] { Math.Pow(10, -0.5), 1.0, Math.Pow(10, 0.5) }).ToArray();
+            _factors = (factors ?? new[] { 0.1, Math.Pow(10, -0.5), 1.0, Math.Pow(10, 0.5) }).ToArray();
         }
 
         public ProxySuite Suite => _suite;
@@ -71,7 +78,9 @@ namespace Fused.Search.Evaluation
                 stageScores.Add(stageScore);
                 if (stageScore < stage.Threshold) break;
             }
-            double fitness = (stageScores.Sum() + MinScore * (_suite.Stages.Count - stageScores.Count)) / _suite.Stages.Count;
+            double fitness = stageScores.Count == _suite.Stages.Count
+                ? stageScores[^1]
+                : MinScore - (_suite.Stages.Count - stageScores.Count);
             return new EvaluationResult(fitness, stageScores.Count, stageScores, outcomes, started.Elapsed.TotalSeconds);
         }
 

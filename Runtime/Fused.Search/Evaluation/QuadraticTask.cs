@@ -39,7 +39,7 @@ namespace Fused.Search.Evaluation
 
         public override string Name { get; }
         public override int Steps { get; }
-        public override double BaseLearningRate => 0.03;
+        public override double BaseLearningRate => 0.3;
         protected override IReadOnlyList<(ShapeInfo shape, float[] init)> Parameters => _parameters;
 
         protected override void Gradient(float[][] p, float[][] g, int step)

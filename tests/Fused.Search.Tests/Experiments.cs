@@ -54,6 +54,13 @@ namespace Fused.Search.Tests
             return 0;
         }
 
+        private static string LoadAverage()
+        {
+            try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+            catch (IOException) { return "unknown"; }
+            catch (UnauthorizedAccessException) { return "unknown"; }
+        }
+
         /// <summary>Loss of AdamW and Lion over a wide learning-rate scan on every task: how the grids and bases were chosen.</summary>
         public static void LearningRateScan(TextWriter output)
         {
@@ -102,7 +109,7 @@ namespace Fused.Search.Tests
                 made++;
             }
             double mutationRate = made / clock.Elapsed.TotalSeconds;
-            output.WriteLine($"== throughput: {rate:F0} evaluations/s on the cheapest stage ({string.Join(" + ", suite.Stages[0].Tasks.Select(t => t.Name))}, 3 learning rates each) with {threads} threads; " +
+            output.WriteLine($"== throughput: {rate:F0} evaluations/s on the cheapest stage ({string.Join(" + ", suite.Stages[0].Tasks.Select(t => t.Name))}, {funnel.LearningRateFactors.Count} learning rates each) with {threads} threads, load average {LoadAverage()}; " +
                 $"{mutationRate:F0} mutations+hashes/s on one thread");
         }
     }

@@ -29,7 +29,7 @@ namespace Fused.Search
             var result = session.Run(ct);
             output.WriteLine($"{(result.Cancelled ? "stopped" : "finished")} after generation {result.Generations}: {result.Evaluations} evaluations stored, {result.EvaluationsThisRun} in this run, {result.Elapsed.TotalSeconds:F1} s");
             if (result.Best == null || result.BestProgram == null) return 0;
-            output.WriteLine($"best program #{result.Best.Id}, fitness {result.Best.Fitness:F4} (0 = AdamW on the selection proxies):");
+            output.WriteLine($"best program #{result.Best.Id}, fitness {result.Best.Fitness:F4} (log10 of AdamW's loss / its loss on the ranking stage; 0 = AdamW):");
             output.WriteLine(RuleExporter.ToCSharp(result.BestProgram, "FoundRule"));
             output.WriteLine("lineage:");
             output.Write(LineageReport.Format(session.Database.Lineage(result.Best.Id)));

@@ -1,0 +1,66 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using Fused.Ir;
+using Fused.Runtime.Kernels;
+
+namespace Fused.Search.Evaluation
+{
+    /// <summary>
+    /// What a program does, as a 64-bit hash: it runs a few steps on fixed random parameters and
+    /// gradients (hyperparameters at their defaults, states from zero) and hashes the parameter after
+    /// each step rounded to <see cref="SignificantDigits"/> significant digits. Programs that differ
+    /// only in ways the rounding cannot see are scored once (the Lion search's functional cache).
+    /// </summary>
+    public static class FunctionalHash
+    {
+        public const int SignificantDigits = 5;
+        public const int Elements = 16;
+        public const int Steps = 6;
+
+        private static readonly float[] InitialParam;
+        private static readonly float[][] Gradients;
+
+        static FunctionalHash()
+        {
+            var rng = new SearchRandom(0xF00D);
+            InitialParam = Enumerable.Range(0, Elements).Select(_ => (float)rng.NextGaussian()).ToArray();
+            Gradients = Enumerable.Range(0, Steps).Select(_ => Enumerable.Range(0, Elements).Select(_ => (float)rng.NextGaussian()).ToArray()).ToArray();
+        }
+
+        public static ulong Compute(FusedRule rule)
+        {
+            var program = rule.Program;
+            var buffers = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : Elements]).ToArray();
+            InitialParam.CopyTo(buffers[RuleProgram.ParamBuffer], 0);
+            var hypers = rule.DefaultHyperparameters();
+            var stepper = new RuleStepper(rule);
+            var sb = new StringBuilder();
+            var shape = ShapeInfo.Vector(Elements);
+            for (int t = 1; t <= Steps; t++)
+            {
+                Gradients[t - 1].CopyTo(buffers[RuleProgram.GradBuffer], 0);
+                stepper.Step(hypers, t, shape, buffers);
+                foreach (var v in buffers[RuleProgram.ParamBuffer]) sb.Append(Round(v)).Append(',');
+            }
+            ulong h = 14695981039346656037UL;
+            foreach (byte b in Encoding.ASCII.GetBytes(sb.ToString()))
+            {
+                h ^= b;
+                h *= 1099511628211UL;
+            }
+            return h;
+        }
+
+        public static string Round(float v)
+        {
+            if (float.IsNaN(v)) return "nan";
+            if (float.IsInfinity(v)) return v > 0 ? "inf" : "-inf";
+            if (v == 0f) return "0";
+            return ((double)v).ToString("E" + (SignificantDigits - 1), CultureInfo.InvariantCulture);
+        }
+
+        public static string ToText(ulong hash) => hash.ToString("X16", CultureInfo.InvariantCulture);
+    }
+}

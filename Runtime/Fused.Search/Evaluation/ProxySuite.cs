@@ -1,0 +1,67 @@
+using System;
+using System.Collections.Generic;
+
+namespace Fused.Search.Evaluation
+{
+    /// <summary>One stage of the funnel: its tasks and the mean score a program needs to go on.</summary>
+    public sealed record FunnelStage(string Name, IReadOnlyList<ProxyTask> Tasks, double Threshold);
+
+    /// <summary>Which proxy suite a search uses (stored with the search so a resume uses the same).</summary>
+    public enum ProxySuiteKind
+    {
+        /// <summary>One tiny quadratic: for tests of the search machinery.</summary>
+        Tiny,
+        /// <summary>Only the cheapest stage (quadratic + Rosenbrock).</summary>
+        Cheap,
+        /// <summary>Quadratic + Rosenbrock, then logistic regression, then a Fashion-MNIST MLP.</summary>
+        Standard,
+    }
+
+    /// <summary>
+    /// The selection funnel (cheap to real) and the held-out meta-validation tasks, which are never
+    /// used for selection: other seeds and sizes, another network architecture and another data split.
+    /// </summary>
+    public sealed class ProxySuite
+    {
+        public ProxySuite(ProxySuiteKind kind, IReadOnlyList<FunnelStage> stages, IReadOnlyList<ProxyTask> heldOut)
+        {
+            Kind = kind;
+            Stages = stages;
+            HeldOut = heldOut;
+        }
+
+        public ProxySuiteKind Kind { get; }
+        public IReadOnlyList<FunnelStage> Stages { get; }
+        public IReadOnlyList<ProxyTask> HeldOut { get; }
+
+        public static ProxySuite Create(ProxySuiteKind kind, string? fashionDirectory = null) => kind switch
+        {
+            ProxySuiteKind.Tiny => new ProxySuite(kind,
+                new[] { new FunnelStage("tiny", new ProxyTask[] { new QuadraticTask(dim: 8, condition: 100, steps: 40) }, -3) },
+                new ProxyTask[] { new QuadraticTask(dim: 8, condition: 100, steps: 40, seed: 77) }),
+            ProxySuiteKind.Cheap => new ProxySuite(kind, new[] { CheapStage() }, HeldOutTasks(fashionDirectory)),
+            ProxySuiteKind.Standard => new ProxySuite(kind, new[]
+            {
+                CheapStage(),
+                new FunnelStage("logistic", new ProxyTask[] { ClassifierTask.LogisticRegression() }, -0.3),
+                new FunnelStage("mlp", new ProxyTask[] { ClassifierTask.FashionMlp(new[] { 32 }, directory: fashionDirectory) }, double.NegativeInfinity),
+            }, HeldOutTasks(fashionDirectory)),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+
+        private static FunnelStage CheapStage() =>
+            // A gate against broken programs only (30× worse than AdamW on average): on these short
+            // low-noise problems AdamW's shrinking steps beat any fixed-size sign step, and Lion
+            // scores about −1 here, yet it must get through to the stages that rank.
+            new FunnelStage("cheap", new ProxyTask[] { new QuadraticTask(), new RosenbrockTask() }, -1.5);
+
+        private static ProxyTask[] HeldOutTasks(string? fashionDirectory) => new ProxyTask[]
+        {
+            new QuadraticTask(dim: 32, condition: 1e4, steps: 150, seed: 1001),
+            new RosenbrockTask(dim: 10, steps: 300, seed: 1002),
+            ClassifierTask.LogisticRegression(count: 512, features: 32, classes: 4, steps: 150, seed: 1003),
+            // Another architecture (two hidden layers) on another split (the t10k files).
+            ClassifierTask.FashionMlp(new[] { 48, 24 }, train: 1536, eval: 512, offset: 0, trainSplit: false, batch: 32, steps: 150, seed: 1004, directory: fashionDirectory),
+        };
+    }
+}

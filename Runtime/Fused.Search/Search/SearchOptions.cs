@@ -1,0 +1,71 @@
+using System;
+using Fused.Ir;
+using Fused.Search.Evaluation;
+using Fused.Search.Mutation;
+
+namespace Fused.Search
+{
+    /// <summary>
+    /// How a search runs. The settings that shape the search (seed, sizes, proxies, warm start) are
+    /// stored in the database on creation and reused on resume; budget, generation limit and threads
+    /// belong to one run.
+    /// </summary>
+    public sealed record SearchOptions
+    {
+        public string DatabasePath { get; init; } = "search.db";
+
+        /// <summary>Wall-clock budget of this run (null: until MaxGenerations or cancellation).</summary>
+        public TimeSpan? TimeBudget { get; init; }
+
+        /// <summary>Stop once this many generations are committed in total (null: no limit).</summary>
+        public long? MaxGenerations { get; init; }
+
+        public int PopulationSize { get; init; } = 24;
+        public int TournamentSize { get; init; } = 6;
+
+        /// <summary>Children per generation, evaluated in parallel (not tied to the core count, so runs reproduce anywhere).</summary>
+        public int BatchSize { get; init; } = 8;
+
+        public ulong Seed { get; init; } = 1;
+
+        public ProxySuiteKind Proxies { get; init; } = ProxySuiteKind.Standard;
+
+        /// <summary>Where the Fashion-MNIST IDX files are (default /usr/share/datasets/fashion-mnist).</summary>
+        public string? FashionMnistDirectory { get; init; }
+
+        public int Threads { get; init; } = Environment.ProcessorCount;
+
+        /// <summary>Restart from the best program after this many generations without improvement (0: never).</summary>
+        public int RestartAfter { get; init; } = 60;
+
+        public SearchLimits Limits { get; init; } = SearchLimits.Default;
+
+        /// <summary>The program the population starts from (default AdamW).</summary>
+        public RuleProgram? WarmStart { get; init; }
+
+        /// <summary>The rule scores are relative to (default AdamW).</summary>
+        public RuleProgram? Reference { get; init; }
+    }
+
+    /// <summary>A progress report, sent after every committed generation.</summary>
+    public sealed record SearchProgress(
+        long Generation,
+        double BestFitness,
+        long BestProgramId,
+        long Evaluations,
+        long Children,
+        double EvaluationsPerSecond,
+        double EquivalentShare,
+        TimeSpan Elapsed,
+        bool Restarted);
+
+    /// <summary>How a run ended.</summary>
+    public sealed record SearchResult(
+        Storage.ProgramRecord? Best,
+        RuleProgram? BestProgram,
+        long Generations,
+        long Evaluations,
+        long EvaluationsThisRun,
+        bool Cancelled,
+        TimeSpan Elapsed);
+}

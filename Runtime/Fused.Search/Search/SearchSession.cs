@@ -1,0 +1,262 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Fused.Ir;
+using Fused.Search.Evaluation;
+using Fused.Search.Mutation;
+using Fused.Search.Storage;
+
+namespace Fused.Search
+{
+    /// <summary>
+    /// Regularized evolution over update-rule programs (Lion's recipe with hero's typed mutations):
+    /// each generation draws <see cref="SearchOptions.BatchSize"/> parents by tournament, mutates them,
+    /// scores the children through the funnel (in parallel; programs with a known functional hash
+    /// reuse the stored score), appends them to the population and retires the oldest. Generation 0
+    /// is the warm start and mutations of it; after <see cref="SearchOptions.RestartAfter"/> generations
+    /// without improvement the population restarts from the best program.
+    /// Every evaluation is committed as it finishes; a generation's population change, RNG state and
+    /// counters commit together. A generation is a pure function of the stored state, so a killed run
+    /// resumed with <see cref="Resume"/> redoes the unfinished generation exactly, finding the
+    /// evaluations it had already finished in the database.
+    /// </summary>
+    public sealed class SearchSession : IDisposable
+    {
+        private readonly SearchDatabase _db;
+        private readonly EvaluationFunnel _funnel;
+        private readonly ProgramMutator _mutator;
+        private readonly RuleProgram _warmStart;
+        private readonly int _population, _tournament, _batch, _restartAfter, _threads;
+        private readonly TimeSpan? _budget;
+        private readonly long? _maxGenerations;
+
+        public event Action<SearchProgress>? Progress;
+
+        private SearchSession(SearchDatabase db, SearchOptions run)
+        {
+            _db = db;
+            _budget = run.TimeBudget;
+            _maxGenerations = run.MaxGenerations;
+            _threads = Math.Max(1, run.Threads);
+            string M(string key) => db.GetMeta(key) ?? throw new InvalidDataException($"{db.Path}: meta '{key}' missing");
+            int I(string key) => int.Parse(M(key), CultureInfo.InvariantCulture);
+            _population = I("population");
+            _tournament = I("tournament");
+            _batch = I("batch");
+            _restartAfter = I("restart_after");
+            var limits = new SearchLimits(I("max_states"), I("max_nodes"), I("max_depth"));
+            _mutator = new ProgramMutator(limits);
+            _warmStart = IrText.Parse(M("warm_start"));
+            var suite = ProxySuite.Create(Enum.Parse<ProxySuiteKind>(M("proxies")), db.GetMeta("fashion_dir") is { Length: > 0 } d ? d : null);
+            _funnel = new EvaluationFunnel(suite, IrText.Parse(M("reference")));
+        }
+
+        /// <summary>Starts a new search in options.DatabasePath, or resumes the one there.</summary>
+        public static SearchSession Open(SearchOptions options)
+        {
+            var db = new SearchDatabase(options.DatabasePath);
+            try
+            {
+                if (db.GetMeta("seed") == null) Initialise(db, options);
+                return new SearchSession(db, options);
+            }
+            catch
+            {
+                db.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Resumes a search with its stored settings; only the run limits are given here.</summary>
+        public static SearchSession Resume(string databasePath, TimeSpan? timeBudget = null, long? maxGenerations = null, int? threads = null)
+        {
+            if (!File.Exists(databasePath)) throw new FileNotFoundException("no search database", databasePath);
+            var db = new SearchDatabase(databasePath);
+            if (db.GetMeta("seed") == null) { db.Dispose(); throw new InvalidDataException($"{databasePath} holds no search"); }
+            return new SearchSession(db, new SearchOptions
+            {
+                DatabasePath = databasePath, TimeBudget = timeBudget, MaxGenerations = maxGenerations,
+                Threads = threads ?? Environment.ProcessorCount,
+            });
+        }
+
+        private static void Initialise(SearchDatabase db, SearchOptions o)
+        {
+            if (o.PopulationSize < 2 || o.TournamentSize < 1 || o.BatchSize < 1) throw new ArgumentException("population ≥ 2, tournament ≥ 1 and batch ≥ 1 are required");
+            var warm = ProgramNormalizer.Run(o.WarmStart ?? WarmStarts.AdamW());
+            var why = ProgramValidity.Check(warm, o.Limits);
+            if (why != null) throw new ArgumentException("the warm start is not a valid search program: " + why);
+            string inv(long v) => v.ToString(CultureInfo.InvariantCulture);
+            db.SetMeta(new Dictionary<string, string>
+            {
+                ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                ["population"] = inv(o.PopulationSize),
+                ["tournament"] = inv(o.TournamentSize),
+                ["batch"] = inv(o.BatchSize),
+                ["restart_after"] = inv(o.RestartAfter),
+                ["max_states"] = inv(o.Limits.MaxStates),
+                ["max_nodes"] = inv(o.Limits.MaxNodes),
+                ["max_depth"] = inv(o.Limits.MaxDepth),
+                ["proxies"] = o.Proxies.ToString(),
+                ["fashion_dir"] = o.FashionMnistDirectory ?? "",
+                ["warm_start"] = IrText.Write(warm),
+                ["reference"] = IrText.Write(o.Reference ?? WarmStarts.AdamW()),
+                ["rng"] = new SearchRandom(o.Seed).SaveState(),
+                ["generation"] = "0",
+                ["next_id"] = "1",
+                ["children"] = "0",
+                ["equivalent"] = "0",
+                ["best_fitness"] = SearchDatabase.Format(double.NegativeInfinity),
+                ["last_improvement"] = "0",
+            });
+        }
+
+        public SearchDatabase Database => _db;
+        public EvaluationFunnel Funnel => _funnel;
+
+        public long Generation => long.Parse(_db.GetMeta("generation")!, CultureInfo.InvariantCulture);
+
+        /// <summary>Runs generations until the budget, the generation limit or cancellation. Never throws for cancellation.</summary>
+        public SearchResult Run(CancellationToken cancellationToken = default)
+        {
+            var clock = Stopwatch.StartNew();
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (_budget.HasValue) limit.CancelAfter(_budget.Value);
+            var ct = limit.Token;
+            long evaluatedThisRun = 0;
+            bool cancelled = false;
+            try
+            {
+                foreach (var stage in _funnel.Suite.Stages)
+                    foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
+                while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
+                {
+                    var progress = RunGeneration(ct, ref evaluatedThisRun, clock);
+                    Progress?.Invoke(progress);
+                }
+            }
+            catch (OperationCanceledException) { }
+            cancelled = ct.IsCancellationRequested;
+            var best = _db.Best();
+            return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);
+        }
+
+        private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash);
+
+        private SearchProgress RunGeneration(CancellationToken ct, ref long evaluatedThisRun, Stopwatch clock)
+        {
+            long g = Generation;
+            var rng = SearchRandom.FromState(_db.GetMeta("rng")!);
+            var population = _db.Population();
+            double bestFitness = double.Parse(_db.GetMeta("best_fitness")!, CultureInfo.InvariantCulture);
+            long lastImprovement = long.Parse(_db.GetMeta("last_improvement")!, CultureInfo.InvariantCulture);
+
+            // 1. Children, from the stored state alone. Parents and per-child RNG streams are drawn in
+            //    order; the mutations themselves then run in parallel (each on its own stream).
+            long nextId = long.Parse(_db.GetMeta("next_id")!, CultureInfo.InvariantCulture);
+            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream)>();
+            var children = new List<Child>();
+            int removeOldest;
+            bool restarted = false;
+            if (population.Count == 0 || (_restartAfter > 0 && g - lastImprovement >= _restartAfter))
+            {
+                restarted = population.Count > 0;
+                var best = restarted ? _db.Best()! : null;
+                var root = best == null ? _warmStart : IrText.Parse(best.Ir);
+                children.Add(MakeChild(root, best?.Id, restarted ? "restart from best" : "warm start"));
+                // Mutants descend from the program they were made from: the best, or the warm start (admitted first, as nextId).
+                long rootId = best?.Id ?? nextId;
+                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork()));
+                removeOldest = population.Count;
+            }
+            else
+            {
+                for (int i = 0; i < _batch; i++)
+                {
+                    ProgramRecord? parent = null;
+                    for (int k = 0; k < _tournament; k++)
+                    {
+                        var candidate = population[rng.Next(population.Count)];
+                        if (parent == null || candidate.Fitness > parent.Fitness) parent = candidate;
+                    }
+                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork()));
+                }
+                removeOldest = Math.Max(0, population.Count + _batch - _population);
+            }
+            var made = new Child[plan.Count];
+            Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, i =>
+            {
+                var m = _mutator.Mutate(plan[i].parent, plan[i].stream);
+                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description);
+            });
+            children.AddRange(made);
+
+            // 2. Scores: stored ones are reused; each new one is committed the moment it finishes.
+            var known = new Dictionary<string, EvaluationRecord>();
+            foreach (var c in children)
+                if (!known.ContainsKey(c.FHash) && _db.GetEvaluation(c.FHash) is { } e) known[c.FHash] = e;
+            var pending = children.Where(c => !known.ContainsKey(c.FHash)).GroupBy(c => c.FHash).Select(x => x.First()).ToList();
+            var fresh = new ConcurrentDictionary<string, EvaluationRecord>();
+            long done = 0;
+            Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, c =>
+            {
+                var r = _funnel.Evaluate(c.Program, ct);
+                var record = new EvaluationRecord(c.FHash, c.SHash, r.Fitness, r.StagesReached,
+                    string.Join(";", r.StageScores.Select(SearchDatabase.Format)),
+                    string.Join(";", r.Tasks.Select(t => $"{t.Task}={SearchDatabase.Format(t.Loss)}@{SearchDatabase.Format(t.LearningRate)}")),
+                    r.Seconds, g, IrText.Write(c.Program));
+                _db.InsertEvaluation(record);
+                fresh[c.FHash] = record;
+                Interlocked.Increment(ref done);
+            });
+            evaluatedThisRun += done;
+            foreach (var kv in fresh) known[kv.Key] = kv.Value;
+
+            // 3. Commit the generation.
+            long equivalent = 0;
+            var seenInBatch = new HashSet<string>();
+            var records = new List<ProgramRecord>();
+            foreach (var c in children)
+            {
+                var e = known[c.FHash];
+                bool isEquivalent = e.Generation < g || !seenInBatch.Add(c.FHash);
+                if (isEquivalent) equivalent++;
+                records.Add(new ProgramRecord(nextId++, g, c.Parent, c.Mutation, c.FHash, c.SHash, IrText.Write(c.Program), e.Fitness, isEquivalent));
+            }
+            double genBest = records.Max(r => r.Fitness);
+            if (genBest > bestFitness) { bestFitness = genBest; lastImprovement = g; }
+            if (restarted) lastImprovement = g;
+            long childrenTotal = long.Parse(_db.GetMeta("children")!, CultureInfo.InvariantCulture) + records.Count;
+            long equivalentTotal = long.Parse(_db.GetMeta("equivalent")!, CultureInfo.InvariantCulture) + equivalent;
+            string inv(long v) => v.ToString(CultureInfo.InvariantCulture);
+            _db.CommitGeneration(records, removeOldest, new Dictionary<string, string>
+            {
+                ["rng"] = rng.SaveState(),
+                ["generation"] = inv(g + 1),
+                ["next_id"] = inv(nextId),
+                ["children"] = inv(childrenTotal),
+                ["equivalent"] = inv(equivalentTotal),
+                ["best_fitness"] = SearchDatabase.Format(bestFitness),
+                ["last_improvement"] = inv(lastImprovement),
+            });
+            var bestRecord = _db.Best();
+            double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            return new SearchProgress(g + 1, bestFitness, bestRecord?.Id ?? 0, _db.EvaluationCount(), childrenTotal,
+                evaluatedThisRun / seconds, childrenTotal == 0 ? 0 : (double)equivalentTotal / childrenTotal, clock.Elapsed, restarted);
+        }
+
+        private static Child MakeChild(RuleProgram program, long? parent, string mutation)
+        {
+            var rule = new InterpretedRule(program);
+            return new Child(program, parent, mutation, FunctionalHash.ToText(FunctionalHash.Compute(rule)), FunctionalHash.ToText(StructuralHash.Compute(program)));
+        }
+
+        public void Dispose() => _db.Dispose();
+    }
+}

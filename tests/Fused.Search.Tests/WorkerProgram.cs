@@ -1,0 +1,55 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Threading;
+using Fused.Search.Evaluation;
+
+namespace Fused.Search.Tests
+{
+    /// <summary>
+    /// The test assembly's entry point, for child processes (the test runner never calls it):
+    /// <c>dotnet Fused.Search.Tests.dll worker DB SEED GENERATIONS</c> runs the search the
+    /// kill-and-resume test kills; <c>experiment ...</c> runs the figures (see <see cref="Experiments"/>).
+    /// </summary>
+    public static class WorkerProgram
+    {
+        public static int Main(string[] args)
+        {
+            if (args.Length >= 4 && args[0] == "worker")
+            {
+                var options = WorkerOptions(args[1], ulong.Parse(args[2], CultureInfo.InvariantCulture), long.Parse(args[3], CultureInfo.InvariantCulture));
+                using var session = SearchSession.Open(options);
+                session.Progress += p => Console.WriteLine("generation " + p.Generation);
+                session.Run();
+                return 0;
+            }
+            if (args.Length >= 1 && args[0] == "experiment") return Experiments.Run(args, Console.Out);
+            if (args.Length >= 1 && args[0] == "lrscan")
+            {
+                Experiments.LearningRateScan(Console.Out);
+                return 0;
+            }
+            if (args.Length >= 1 && args[0] == "throughput")
+            {
+                Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
+                return 0;
+            }
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db] [seed] [threads] | throughput [threads]");
+            return 2;
+        }
+
+        /// <summary>The small search the kill-and-resume and reproducibility tests run.</summary>
+        public static SearchOptions WorkerOptions(string db, ulong seed, long generations) => new SearchOptions
+        {
+            DatabasePath = db,
+            Seed = seed,
+            MaxGenerations = generations,
+            PopulationSize = 12,
+            TournamentSize = 4,
+            BatchSize = 6,
+            RestartAfter = 25,
+            Proxies = ProxySuiteKind.Tiny,
+            Threads = 2,
+        };
+    }
+}

@@ -14,6 +14,7 @@ namespace Fused.Demo.Commands
                 LandscapeCommand.Create(),
                 MemoryCommand.Create(),
                 BenchCommand.Create(),
+                SearchCommand.Create(),
             };
             // With no subcommand, show what there is rather than doing something surprising.
             root.SetAction(parse => new HelpAction().Invoke(parse));

@@ -539,7 +539,7 @@ namespace Fused.Generator
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
                 Report(DiagnosticDescriptors.NotAnIntrinsic, call, name,
-                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize");
+                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize, Precondition");
                 return null;
             }
             // Arguments in parameter order: a named argument binds by name (Clamp(hi: 1f, x: g, lo: 0f)).
@@ -599,6 +599,7 @@ namespace Fused.Generator
                 "Rms" => _b.Make(Op.Sqrt, _b.Div(_b.Make(Op.ReduceSum, _b.Mul(args[0], args[0])), _b.Shape(ShapeScalar.Numel))),
                 "MaxAbs" => _b.Make(Op.ReduceMax, _b.Make(Op.Abs, args[0])),
                 "Orthogonalize" => _b.Make(Op.Orthogonalize, args[0]),
+                "Precondition" => _b.Make(Op.Precondition, args[0]),
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))

@@ -41,6 +41,7 @@ namespace Fused.Ir
                 case Op.ColSum:
                     return Domain.Column;
                 case Op.Orthogonalize:
+                case Op.Precondition:
                     return Domain.Element;
             }
             var d = Domain.Uniform;

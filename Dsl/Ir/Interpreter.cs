@@ -60,7 +60,12 @@ namespace Fused.Ir
             for (int level = 0; level < _plan.LevelCount; level++)
             {
                 foreach (var m in _plan.MatrixStages)
-                    if (m.Level == level) _matrix!.Orthogonalize(all[m.SourceBuffer], checked((int)shape.Rows), checked((int)shape.Cols));
+                {
+                    if (m.Level != level) continue;
+                    int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
+                    if (m.Op == Op.Orthogonalize) _matrix!.Orthogonalize(all[m.SourceBuffer], rows, cols);
+                    else _matrix!.Precondition(all[m.SourceBuffer], rows, cols, step, buffers[0]);
+                }
                 UniformEvaluator.Evaluate(_plan, level, hypers, step, shape, scalars, _uniforms);
                 for (int i = 0; i < _passes.Length; i++)
                     if (_plan.Passes[i].Level == level) _passes[i].Run(_uniforms, all, (int)n);

@@ -52,6 +52,11 @@ namespace Fused.Ir
         /// (Muon). Its source is materialised into a temporary; a runtime matrix pass computes it.
         /// </summary>
         Orthogonalize,
+        /// <summary>
+        /// Shampoo's preconditioned direction L^(−1/4)·X·R^(−1/4), with L += X·Xᵀ and R += Xᵀ·X kept by the
+        /// runtime per tensor (rows² + cols² floats, plus their inverse roots recomputed every k steps).
+        /// </summary>
+        Precondition,
     }
 
     /// <summary>Value type of a node.</summary>
@@ -75,7 +80,7 @@ namespace Fused.Ir
             Op.And or Op.Or or Op.Not => OpGroup.Logic,
             Op.Where => OpGroup.Ternary,
             Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum => OpGroup.Reduction,
-            Op.Orthogonalize => OpGroup.Matrix,
+            Op.Orthogonalize or Op.Precondition => OpGroup.Matrix,
             _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "op missing from OpInfo.Group"),
         };
 

@@ -55,6 +55,14 @@ namespace Fused
         /// </summary>
         public static float Orthogonalize(float x) => ScalarMath.Sign(x);
 
+        /// <summary>
+        /// Shampoo's direction L^(−1/4)·x·R^(−1/4) for the tensor viewed as a Rows×Cols matrix, where the
+        /// runtime keeps L += x·xᵀ and R += xᵀ·x per tensor and refreshes the inverse roots every k steps.
+        /// It has per-tensor memory, so it has no meaning outside a compiled rule.
+        /// </summary>
+        public static float Precondition(float x) =>
+            throw new System.InvalidOperationException("Precondition keeps per-tensor Shampoo statistics; it runs only inside a rule compiled by the Fused generator");
+
         /// <summary>Number of elements of the tensor.</summary>
         public static float Numel => 1f;
         /// <summary>Rows of the tensor viewed as a matrix (1 for a vector; leading dimensions for rank above 2).</summary>

@@ -115,7 +115,7 @@ namespace Fused.Catalog.Tests
             int mismatches = 0;
             string first = "";
             for (int i = 0; i < expected.Length; i++)
-                if (Bits(expected[i]) != Bits(got[i]))
+                if (!SimdBitIdentityTests.SameBits(expected[i], got[i]))
                 {
                     if (mismatches++ == 0)
                         first = $"{name}({xs[i]:R} [0x{Bits(xs[i]):X8}]" + (ys != null ? $", {ys[i]:R} [0x{Bits(ys[i]):X8}]" : "") +

@@ -75,12 +75,19 @@ namespace Fused.Catalog.Tests
             var names = spec.Rule.Program.Buffers.Select(b => b.Name).ToArray();
             for (int b = 0; b < expected.Length; b++)
                 for (int i = 0; i < expected[b].Length; i++)
-                    if (Bits(expected[b][i]) != Bits(got[b][i]))
+                    if (!SameBits(expected[b][i], got[b][i]))
                         Assert.Fail($"{spec.Name} {what}: buffer '{names[b]}' element {i}: scalar {expected[b][i]:R} (0x{Bits(expected[b][i]):X8}), " +
                                     $"got {got[b][i]:R} (0x{Bits(got[b][i]):X8})");
         }
 
         public static int Bits(float x) => BitConverter.SingleToInt32Bits(x);
+
+        /// <summary>
+        /// Bit equality, except that any NaN equals any NaN: when two NaNs meet, x86 propagates the first
+        /// operand's payload, and the optimizing JIT may order a commutative op's operands differently in
+        /// scalar and vector code. A NaN stays a NaN in every path; its payload carries no meaning.
+        /// </summary>
+        public static bool SameBits(float a, float b) => float.IsNaN(a) ? float.IsNaN(b) : Bits(a) == Bits(b);
 
         public static float[][] Clone(float[][] a) => a.Select(x => (float[])x.Clone()).ToArray();
     }

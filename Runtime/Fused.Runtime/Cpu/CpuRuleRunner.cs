@@ -29,7 +29,7 @@ namespace Fused.Runtime.Cpu
         private readonly int[] _scalarBuffers;
         private readonly float[] _scalars;
         private readonly (int slot, bool max)[][] _reductions; // per pass
-        private readonly NewtonSchulzKernels _matrix;
+        private readonly MatrixPasses _matrix;
         private float[][] _temps;
         private double[] _partials = Array.Empty<double>();
         private double[] _fold = Array.Empty<double>();
@@ -37,8 +37,9 @@ namespace Fused.Runtime.Cpu
         /// <summary>Below this many elements a pass runs on the calling thread alone.</summary>
         public const int ParallelThreshold = 1 << 15;
 
-        /// <param name="matrix">Newton-Schulz settings for rules with matrix passes (Orthogonalize); the seeds' quintic × 5 by default.</param>
-        public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null, NewtonSchulzOptions? matrix = null)
+        /// <param name="matrix">Newton-Schulz settings for rules with Orthogonalize (Muon); the seeds' quintic × 5 by default.</param>
+        /// <param name="shampoo">Settings for rules with Precondition (Shampoo).</param>
+        public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null, NewtonSchulzOptions? matrix = null, ShampooOptions? shampoo = null)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _plan = rule.Plan;
@@ -53,7 +54,7 @@ namespace Fused.Runtime.Cpu
             _handles = new MemoryHandle[_elementBuffers.Length];
             var slots = UniformEvaluator.SlotMap(_plan);
             _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
-            _matrix = new NewtonSchulzKernels(matrix);
+            _matrix = new MatrixPasses(matrix, shampoo);
             _temps = new float[_plan.TempCount][];
             for (int k = 0; k < _temps.Length; k++) _temps[k] = Array.Empty<float>();
             if (_plan.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
@@ -93,7 +94,7 @@ namespace Fused.Runtime.Cpu
                     _handles[i] = b < programBuffers ? buffers[b].Pin() : _temps[b - programBuffers].AsMemory().Pin();
                     _pointers[i] = (nint)_handles[i].Pointer;
                 }
-                Run(hypers, step, shape);
+                Run(hypers, step, shape, buffers[0]);
             }
             finally
             {
@@ -118,14 +119,20 @@ namespace Fused.Runtime.Cpu
             }
         }
 
-        private void Run(ReadOnlySpan<float> hypers, long step, ShapeInfo shape)
+        private void Run(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, Memory<float> parameter)
         {
             long n = shape.Numel;
             for (int level = 0; level < _plan.LevelCount; level++)
             {
                 foreach (var m in _plan.MatrixStages)
-                    if (m.Level == level)
-                        _matrix.Orthogonalize(_temps[m.SourceBuffer - _plan.Program.Buffers.Count].AsSpan(0, checked((int)n)), checked((int)shape.Rows), checked((int)shape.Cols));
+                {
+                    if (m.Level != level) continue;
+                    var matrix = _temps[m.SourceBuffer - _plan.Program.Buffers.Count].AsSpan(0, checked((int)n));
+                    int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
+                    // Shampoo statistics belong to the tensor: its parameter memory identifies it.
+                    if (m.Op == Op.Orthogonalize) _matrix.Orthogonalize(matrix, rows, cols);
+                    else _matrix.Precondition(matrix, rows, cols, step, parameter);
+                }
                 _rule.ComputeUniforms(level, hypers, step, shape, _scalars, _uniforms);
                 int pass = PassAt(level);
                 if (pass < 0) continue;

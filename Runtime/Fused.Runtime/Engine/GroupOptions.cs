@@ -31,6 +31,15 @@ namespace Fused.Runtime.Engine
 
         internal Matrix.NewtonSchulzOptions? NewtonSchulz { get; private set; }
 
+        internal Matrix.ShampooOptions? Shampoo { get; private set; }
+
+        /// <summary>Settings for rules with Precondition (Shampoo): root refresh interval, epsilon, maximum side.</summary>
+        public GroupOptions Preconditioning(Matrix.ShampooOptions options)
+        {
+            Shampoo = options ?? throw new ArgumentNullException(nameof(options));
+            return this;
+        }
+
         /// <summary>Newton-Schulz settings for rules with matrix passes (Orthogonalize): steps, coefficient schedule, variants.</summary>
         public GroupOptions Orthogonalization(Matrix.NewtonSchulzOptions options)
         {

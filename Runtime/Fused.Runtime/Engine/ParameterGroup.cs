@@ -66,7 +66,7 @@ namespace Fused.Runtime.Engine
         private readonly double[] _fold;
         private readonly int _tempCount;
         private readonly float[][] _temps;
-        private readonly NewtonSchulzKernels _matrix;
+        private readonly MatrixPasses _matrix;
 
         private readonly float[] _baseHypers;
         private readonly ISchedule?[] _absolute, _factor;
@@ -94,7 +94,7 @@ namespace Fused.Runtime.Engine
             _stateBufferIndex = elementBuffers.Skip(2).Where(b => !_plan.IsTemp(b)).ToArray();
             _states = _stateBufferIndex.Length;
             _tempCount = _plan.TempCount;
-            _matrix = new NewtonSchulzKernels(options.NewtonSchulz);
+            _matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
             _scalarBufferIndex = _plan.ScalarBuffers.ToArray();
             _scalarCount = _scalarBufferIndex.Length;
             _uniformCount = rule.UniformCount;
@@ -258,7 +258,11 @@ namespace Fused.Runtime.Engine
                     if (m.Level != level) continue;
                     int k = m.SourceBuffer - _plan.Program.Buffers.Count;
                     for (int t = 0; t < T; t++)
-                        _matrix.Orthogonalize(_temps[t * _tempCount + k].AsSpan(), checked((int)_shapes[t].Rows), checked((int)_shapes[t].Cols));
+                    {
+                        int rows = checked((int)_shapes[t].Rows), cols = checked((int)_shapes[t].Cols);
+                        if (m.Op == Op.Orthogonalize) _matrix.Orthogonalize(_temps[t * _tempCount + k].AsSpan(), rows, cols);
+                        else _matrix.Precondition(_temps[t * _tempCount + k].AsSpan(), rows, cols, step, _parameterIndex[t]);
+                    }
                 }
                 for (int t = 0; t < T; t++)
                 {

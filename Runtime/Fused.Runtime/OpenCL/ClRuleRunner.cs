@@ -33,6 +33,9 @@ namespace Fused.Runtime.OpenCL
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _queue = queue ?? throw new ArgumentNullException(nameof(queue));
             _plan = rule.Plan;
+            foreach (var stage in _plan.MatrixStages)
+                if (stage.Op != Op.Orthogonalize)
+                    throw new NotSupportedException($"{rule.Name}: the {stage.Op} matrix pass (Shampoo) has no OpenCL implementation yet; run this rule on the CPU executor");
             var built = queue.Context.Programs.GetOrBuild(OpenClRuleEmitter.Emit(_plan), OpenClRuleEmitter.BuildOptions);
             ProgramOrigin = built.Origin;
             _passes = _plan.Passes.Select(p => built.Program.CreateKernel(OpenClRuleEmitter.KernelName(p.Index))).ToArray();

@@ -23,13 +23,20 @@ namespace Fused.Benchmarks.Elementwise
             Console.WriteLine($"SIMD path: {KernelDispatch.Describe()}; processors: {Environment.ProcessorCount}; native C: {(NativeKernel.TryLoad() ? "built" : NativeKernel.Error)}");
             Console.WriteLine();
             var rows = new List<string[]>();
+            var multiPass = new List<string[]>();
             foreach (int threads in new[] { 1, 2 })
             {
                 using var pool = new WorkerPool(threads);
                 Console.WriteLine($"threads={threads}: pinning {pool.PinningStatus}");
-                foreach (int n in sizes) rows.AddRange(Measure(n, threads, pool));
+                foreach (int n in sizes)
+                {
+                    rows.AddRange(Measure(n, threads, pool));
+                    multiPass.AddRange(MeasureMultiPass(n, threads, pool));
+                }
             }
             Harness.Table(new[] { "rule", "floats", "threads", "candidate", "ns/param", "GB/s", "× copy BW", "generated ÷ this (speed)" }, rows);
+            Console.WriteLine("## Two-pass rules next to their one-pass parents (same run)");
+            Harness.Table(new[] { "rule", "floats", "threads", "passes", "bytes/param", "ns/param", "time ÷ parent" }, multiPass);
         }
 
         private static IEnumerable<string[]> Measure(int n, int threads, WorkerPool pool)
@@ -77,6 +84,31 @@ namespace Fused.Benchmarks.Elementwise
                 ("TensorPrimitives chain", Harness.Time("tp", () => Chunks(pool, n, (s, e) => TensorPrimitivesChain.Lion(p.AsSpan(s, e - s), g.AsSpan(s, e - s), m.AsSpan(s, e - s), t1.AsSpan(s, e - s), hl[0], hl[1], hl[2], hl[3])))),
             };
             foreach (var row in Rows("Lion", 20, sz, threads, n, copyGBs, lionResults)) yield return row;
+        }
+
+        // The cautious variants need the mask's mean before the update: two passes over memory.
+        private static IEnumerable<string[]> MeasureMultiPass(int n, int threads, WorkerPool pool)
+        {
+            var rnd = new Random(7);
+            float[] Fill(float scale) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = (float)(rnd.NextDouble() - 0.5) * scale; return a; }
+            var p = Fill(1); var g = Fill(0.1f); var m = Fill(0.01f); var v = Fill(0.001f).Select(Math.Abs).ToArray();
+            string sz = (n >> 20) + "M";
+            var pairs = new (FusedRule parent, FusedRule child, int bytesParent, int bytesChild, int passesChild, float[][] buffers)[]
+            {
+                (AdamW.Rule, CautiousAdamW.Rule, AdamW.Layout.BytesMovedPerParameter, CautiousAdamW.Layout.BytesMovedPerParameter, CautiousAdamW.Layout.PassCount, new[] { p, g, m, v }),
+                (Lion.Rule, CautiousLion.Rule, Lion.Layout.BytesMovedPerParameter, CautiousLion.Layout.BytesMovedPerParameter, CautiousLion.Layout.PassCount, new[] { p, g, m }),
+            };
+            foreach (var (parent, child, bytesParent, bytesChild, passesChild, buffers) in pairs)
+            {
+                using var parentRunner = new CpuRuleRunner(parent, pool);
+                using var childRunner = new CpuRuleRunner(child, pool);
+                var hp = parent.DefaultHyperparameters();
+                var hc = child.DefaultHyperparameters();
+                var tp = Harness.Time(parent.Name, () => parentRunner.Step(hp, 10, ShapeInfo.Vector(n), buffers));
+                var tc = Harness.Time(child.Name, () => childRunner.Step(hc, 10, ShapeInfo.Vector(n), buffers));
+                yield return new[] { parent.Name, sz, threads.ToString(), "1", bytesParent.ToString(), Harness.F(tp.MedianSeconds / n * 1e9, 3), "1.00" };
+                yield return new[] { child.Name, sz, threads.ToString(), passesChild.ToString(), bytesChild.ToString(), Harness.F(tc.MedianSeconds / n * 1e9, 3), Harness.F(tc.MedianSeconds / tp.MedianSeconds) };
+            }
         }
 
         private static IEnumerable<string[]> Rows(string rule, int bytes, string sz, int threads, int n, double copyGBs, List<(string name, Harness.Measurement m)> results)

@@ -42,7 +42,7 @@ namespace Fused.Runtime.Tests.Cpu
             int n = (int)shape.Numel;
             var hypers = rule.DefaultHyperparameters();
             var expected = Buffers(rule, n, 11);
-            var interpreter = new Interpreter(rule.Plan, new Fused.Runtime.Matrix.NewtonSchulzKernels());
+            var interpreter = new Interpreter(rule.Plan, new Fused.Runtime.Matrix.MatrixPasses());
             for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, shape, expected);
 
             int saved = KernelDispatch.MaxVectorBits;

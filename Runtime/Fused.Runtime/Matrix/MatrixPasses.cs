@@ -1,0 +1,105 @@
+using System;
+using System.Collections.Generic;
+using Fused.Ir;
+
+namespace Fused.Runtime.Matrix
+{
+    /// <summary>
+    /// The IR's matrix passes on this runtime's BLAS: Orthogonalize by Newton-Schulz, Precondition by
+    /// Shampoo with per-tensor statistics L, R and their inverse 4th roots (refreshed every
+    /// <see cref="ShampooOptions.RootEvery"/> steps by symmetric eigendecomposition). One instance per
+    /// runner; Shampoo state is keyed by tensor.
+    /// </summary>
+    public sealed class MatrixPasses : IMatrixKernels
+    {
+        private readonly NewtonSchulzOptions _newtonSchulz;
+        private readonly ShampooOptions _shampoo;
+        private readonly MatrixWorkspace _workspace = new MatrixWorkspace();
+        private readonly Dictionary<long, ShampooState> _byId = new Dictionary<long, ShampooState>();
+        private readonly Dictionary<Memory<float>, ShampooState> _byMemory = new Dictionary<Memory<float>, ShampooState>();
+        private readonly Dictionary<object, ShampooState> _byObject = new Dictionary<object, ShampooState>(ReferenceEqualityComparer.Instance);
+
+        public MatrixPasses(NewtonSchulzOptions? newtonSchulz = null, ShampooOptions? shampoo = null)
+        {
+            _newtonSchulz = newtonSchulz ?? NewtonSchulzOptions.Default;
+            _shampoo = shampoo ?? ShampooOptions.Default;
+            _shampoo.Validate();
+        }
+
+        public NewtonSchulzOptions NewtonSchulz => _newtonSchulz;
+        public ShampooOptions Shampoo => _shampoo;
+
+        public void Orthogonalize(float[] matrix, int rows, int cols) => Orthogonalize(matrix.AsSpan(), rows, cols);
+
+        public void Orthogonalize(Span<float> matrix, int rows, int cols) =>
+            Matrix.NewtonSchulz.Orthogonalize(matrix, rows, cols, matrix, _newtonSchulz, _workspace);
+
+        public void Precondition(float[] matrix, int rows, int cols, long step, object tensor)
+        {
+            if (!_byObject.TryGetValue(tensor, out var state)) _byObject[tensor] = state = NewState(rows, cols);
+            Precondition(state, matrix, rows, cols, step);
+        }
+
+        /// <summary>Shampoo for the tensor with id <paramref name="tensor"/> (no allocation after its first step).</summary>
+        public void Precondition(Span<float> matrix, int rows, int cols, long step, long tensor)
+        {
+            if (!_byId.TryGetValue(tensor, out var state)) _byId[tensor] = state = NewState(rows, cols);
+            Precondition(state, matrix, rows, cols, step);
+        }
+
+        /// <summary>
+        /// Shampoo for the tensor whose parameter memory is <paramref name="tensor"/> (the same array
+        /// and range identify it across steps, wherever the GC moves it).
+        /// </summary>
+        public void Precondition(Span<float> matrix, int rows, int cols, long step, Memory<float> tensor)
+        {
+            if (!_byMemory.TryGetValue(tensor, out var state)) _byMemory[tensor] = state = NewState(rows, cols);
+            Precondition(state, matrix, rows, cols, step);
+        }
+
+        /// <summary>Bytes of Shampoo state for one rows×cols tensor: L, R and their inverse roots, float32.</summary>
+        public static long ShampooStateBytes(long rows, long cols) => 2 * 4 * (rows * rows + cols * cols);
+
+        private ShampooState NewState(int rows, int cols)
+        {
+            if (rows > _shampoo.MaxDimension || cols > _shampoo.MaxDimension)
+                throw new NotSupportedException($"Shampoo on a {rows}x{cols} tensor: sides above {_shampoo.MaxDimension} would need blocking, which is not implemented; route this tensor to another rule or raise ShampooOptions.MaxDimension");
+            return new ShampooState(rows, cols);
+        }
+
+        private void Precondition(ShampooState s, Span<float> matrix, int rows, int cols, long step)
+        {
+            if (s.Rows != rows || s.Cols != cols)
+                throw new ArgumentException($"this tensor's Shampoo statistics are {s.Rows}x{s.Cols}, the matrix is {rows}x{cols}");
+            ShampooStatistics.AccumulateGram(matrix, rows, cols, s.Left, s.Right);
+            if (!s.HasRoots || (step - 1) % _shampoo.RootEvery == 0)
+            {
+                SymmetricMatrix.InverseRoot(s.Left, rows, 4, _shampoo.Epsilon, s.LeftRoot, _workspace);
+                SymmetricMatrix.InverseRoot(s.Right, cols, 4, _shampoo.Epsilon, s.RightRoot, _workspace);
+                s.HasRoots = true;
+            }
+            ShampooStatistics.Precondition(s.LeftRoot, matrix, s.RightRoot, rows, cols, matrix, _workspace);
+        }
+
+        private sealed class ShampooState
+        {
+            public ShampooState(int rows, int cols)
+            {
+                Rows = rows;
+                Cols = cols;
+                Left = new float[rows * rows];
+                Right = new float[cols * cols];
+                LeftRoot = new float[rows * rows];
+                RightRoot = new float[cols * cols];
+            }
+
+            public int Rows { get; }
+            public int Cols { get; }
+            public float[] Left { get; }
+            public float[] Right { get; }
+            public float[] LeftRoot { get; }
+            public float[] RightRoot { get; }
+            public bool HasRoots { get; set; }
+        }
+    }
+}

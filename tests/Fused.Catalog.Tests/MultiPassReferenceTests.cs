@@ -38,6 +38,11 @@ namespace Fused.Catalog.Tests
             Random,
             /// <summary>Even steps take −0.05 × the previous gradient: momentum keeps its sign, so every cautious mask is 0 (the max(mean, 1e-3) floor).</summary>
             Flip,
+            /// <summary>
+            /// As <see cref="Flip"/>, but max(1, numel/5000) random elements keep the previous gradient: at step 2 the
+            /// cautious mask is sparse but not empty (mean below 1e-3 on the larger shapes), so max(mean, 1e-3) clamps a nonzero update.
+            /// </summary>
+            FlipSparse,
             /// <summary>Step 1 has an all-zero gradient (LAMB: ‖r‖ = ‖λθ‖, or 0 when λ = 0).</summary>
             ZeroFirst,
         }
@@ -162,9 +167,11 @@ namespace Fused.Catalog.Tests
             yield return (0, GradMode.Random, false);
             yield return (1, GradMode.Random, false);
             yield return (2, GradMode.Flip, false);
+            if (rule.Name.StartsWith("C-", StringComparison.Ordinal))
+                yield return (3, GradMode.FlipSparse, false);
             if (rule.Name == "LAMB")
             {
-                yield return (3, GradMode.Random, true);    // ‖θ‖ = 0 at step 1: trust ratio 1
+                yield return (6, GradMode.Random, true);    // ‖θ‖ = 0 at step 1: trust ratio 1
                 yield return (4, GradMode.ZeroFirst, false); // g = 0 at step 1: ‖r‖ = ‖λθ‖ (0 for set 2)
                 yield return (5, GradMode.ZeroFirst, true);  // both norms zero at step 1
             }
@@ -182,7 +189,7 @@ namespace Fused.Catalog.Tests
 
         private sealed class Totals
         {
-            public long Compared, Ties, TieCandidates, CountFlips, NeededFlips, TieSteps, MaskFloorSteps;
+            public long Compared, Ties, TieCandidates, CountFlips, NeededFlips, TieSteps, MaskFloorSteps, EmptyMaskSteps;
             public double Worst, WorstParam;
             public string WorstAt = "";
         }
@@ -202,10 +209,16 @@ namespace Fused.Catalog.Tests
             }
             ErrorLog.Record("MultiPass " + rule, totals.Worst);
             _out.WriteLine($"{rule} set {hyperSet} {rows}x{cols}: {totals.Compared} values compared, worst |got-ref|/(|ref|+rms+|in|) = {totals.Worst:E3} ({totals.WorstAt}); " +
-                           $"near ties skipped {totals.Ties} of {totals.TieCandidates}, steps with ties {totals.TieSteps}, mask count changed {totals.CountFlips} (needed to pass {totals.NeededFlips}), worst param {totals.WorstParam:E3}, mask-floor steps {totals.MaskFloorSteps}");
+                           $"near ties skipped {totals.Ties} of {totals.TieCandidates}, steps with ties {totals.TieSteps}, mask count changed {totals.CountFlips} (needed to pass {totals.NeededFlips}), worst param {totals.WorstParam:E3}, steps with 0 < mean(mask) < 1e-3 {totals.MaskFloorSteps}, with an empty mask {totals.EmptyMaskSteps}");
             Assert.True(totals.Compared > 0);
             if (spec.SignBased)
                 Assert.True(totals.Ties <= 1 + totals.TieCandidates / 1000, $"{rule}: {totals.Ties} near ties in {totals.TieCandidates} sign decisions: too many to be chance");
+            if (rule.StartsWith("C-", StringComparison.Ordinal))
+            {
+                Assert.True(totals.EmptyMaskSteps > 0, $"{rule}: no step had an empty mask: the Flip runs no longer reach it");
+                if (rows * cols > 1000)
+                    Assert.True(totals.MaskFloorSteps > 0, $"{rule}: no step had 0 < mean(mask) < 1e-3: the FlipSparse runs no longer reach the floor");
+            }
         }
 
         private static void Run(Rule spec, int hyperSet, int rows, int cols, int seed, GradMode mode, bool zeroParam,
@@ -233,6 +246,7 @@ namespace Fused.Catalog.Tests
                 var previous = buffers[1];
                 buffers[1] = mode == GradMode.ZeroFirst && t == 1 ? new float[n]
                     : mode == GradMode.Flip && t % 2 == 0 ? previous.Select(x => -0.05f * x).ToArray()
+                    : mode == GradMode.FlipSparse && t % 2 == 0 ? FlipSparse(previous, random)
                     : TestData.Gaussian(random, n, gScale);
                 var before = buffers.Select(b => (float[])b.Clone()).ToArray();
 
@@ -251,7 +265,8 @@ namespace Fused.Catalog.Tests
                     int count = ChooseMaskCount(c, buffers[0], before[0], out bool flipped, out bool needed);
                     if (flipped) totals.CountFlips++;
                     if (needed) totals.NeededFlips++;
-                    if (count < 1e-3 * n) totals.MaskFloorSteps++;
+                    if (count > 0 && count < 1e-3 * n) totals.MaskFloorSteps++;
+                    if (count == 0) totals.EmptyMaskSteps++;
                     reference[0] = c.Param(count);
                 }
 
@@ -344,6 +359,18 @@ namespace Fused.Catalog.Tests
                 if (scale > 0) worst = Math.Max(worst, Math.Abs(got[i] - p[i]) / scale);
             }
             return worst;
+        }
+
+        private static float[] FlipSparse(float[] previous, Random random)
+        {
+            var g = previous.Select(x => -0.05f * x).ToArray();
+            int keep = Math.Max(1, g.Length / 5000);
+            for (int k = 0; k < keep; k++)
+            {
+                int i = random.Next(g.Length);
+                g[i] = previous[i];
+            }
+            return g;
         }
 
         private static double Norm(float[] a)

@@ -59,6 +59,24 @@ namespace Fused.Search.Tests
         }
 
         [Fact]
+        public void Sanity_gate_rejects_division_without_epsilon_and_admits_AdamW_and_Lion()
+        {
+            Assert.True(SanityCheck.Passes(new InterpretedRule(ProgramNormalizer.Run(WarmStarts.AdamW()))));
+            Assert.True(SanityCheck.Passes(new InterpretedRule(ProgramNormalizer.Run(WarmStarts.Lion()))));
+            // AdamW with ε removed: m / √v is 0/0 wherever the gradient has always been zero.
+            var b = new IrBuilder();
+            var adam = ProgramNormalizer.Run(WarmStarts.AdamW());
+            var noEps = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(adam, 0,
+                b.Sub(b.Load(0), b.Mul(b.Hyper(0), b.Div(adam.OutputOf(2)!, b.Make(Op.Sqrt, adam.OutputOf(3)!))))));
+            Assert.Null(ProgramValidity.Check(noEps, SearchLimits.Default));
+            Assert.False(SanityCheck.Passes(new InterpretedRule(noEps)));
+            var funnel = new EvaluationFunnel(ProxySuite.Create(ProxySuiteKind.Standard), WarmStarts.AdamW());
+            var r = funnel.Evaluate(noEps, CancellationToken.None);
+            Assert.Equal(0, r.StagesReached);
+            Assert.Equal(EvaluationFunnel.MinScore - 3, r.Fitness);
+        }
+
+        [Fact]
         public void Evaluation_is_deterministic()
         {
             var funnel = new EvaluationFunnel(ProxySuite.Create(ProxySuiteKind.Cheap), WarmStarts.AdamW());

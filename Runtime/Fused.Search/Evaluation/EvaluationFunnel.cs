@@ -17,7 +17,8 @@ namespace Fused.Search.Evaluation
     /// Scores programs against a reference rule (AdamW) tuned the same way. Each task is run over a
     /// small log grid of learning rates (the hyperparameter named "lr", scaled around the task's base);
     /// the task score is log10 of (reference loss / program loss), clipped to ±3 (divergence: −3).
-    /// Stages run cheap to real and a program goes on only if its mean stage score reaches the stage's
+    /// A program must first pass <see cref="SanityCheck"/> (finite on hostile inputs; otherwise −3 minus
+    /// one per stage). Stages run cheap to real and a program goes on only if its mean stage score reaches the stage's
     /// threshold. The cheap stages are gates only: fitness is the score of the last (most realistic)
     /// stage, and a program stopped earlier gets −3 minus one per stage it did not reach. (A first
     /// version averaged all stages; the capped scores of the cheap tasks, where AdamW with three
@@ -65,6 +66,8 @@ namespace Fused.Search.Evaluation
             var rule = new InterpretedRule(program);
             var stageScores = new List<double>();
             var outcomes = new List<TaskOutcome>();
+            if (!SanityCheck.Passes(rule))
+                return new EvaluationResult(MinScore - _suite.Stages.Count, 0, stageScores, outcomes, started.Elapsed.TotalSeconds);
             foreach (var stage in _suite.Stages)
             {
                 var scores = new List<double>();

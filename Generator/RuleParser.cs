@@ -538,7 +538,9 @@ namespace Fused.Generator
             string name = symbol?.Name ?? call.Expression.ToString();
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
-                Report(DiagnosticDescriptors.NotAnIntrinsic, call, name,
+                // Qualify the name: "Math.Sqrt is not a Fused intrinsic" reads better than "Sqrt is not".
+                string shown = symbol?.ContainingType is { } owner ? owner.Name + "." + symbol.Name : call.Expression.ToString();
+                Report(DiagnosticDescriptors.NotAnIntrinsic, call, shown,
                     "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize, Precondition");
                 return null;
             }

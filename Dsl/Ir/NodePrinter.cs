@@ -54,6 +54,14 @@ namespace Fused.Ir
                 case Op.Load: sb.Append(n.Index < p.Buffers.Count ? p.Buffers[n.Index].Name : "b" + n.Index); return;
                 case Op.Shape: sb.Append(((ShapeScalar)n.Index).ToString()); return;
             }
+            // The language spells ReduceMax only as MaxAbs(x) = ReduceMax(Abs(x)).
+            if (n.Op == Op.ReduceMax && n[0].Op == Op.Abs)
+            {
+                sb.Append("MaxAbs(");
+                Write(n[0][0], p, names, sb, 0);
+                sb.Append(')');
+                return;
+            }
             int prec = Precedence(n.Op);
             var infix = Infix(n.Op);
             bool parens = prec <= parentPrecedence && prec < 8;

@@ -63,11 +63,6 @@ namespace Fused.Ir.Passes
                 case Op.Where when n[1].Equals(n[2]): return n[1];
                 case Op.Where when n[0].Sources.Length > 0 && n[0].Sources.All(IsConstLike) && OpInfo.Group(n[0].Op) == OpGroup.Compare:
                     return Semantics.Double(n[0].Op, ConstOf(n[0], 0), ConstOf(n[0], 1)) != 0 ? n[1] : n[2];
-                // Dividing element values by a per-call value: multiply by its reciprocal, computed once per
-                // call in float64. A division costs several multiplications in SIMD; the result moves by at
-                // most an ulp, and every backend computes the same thing.
-                case Op.Div when !IsUniform(n[0]) && IsUniform(n[1]) && n[1].Op != Op.Const:
-                    return b.Mul(n[0], b.Div(b.Const(1f), n[1]));
                 case Op.Pow when IsConst(n[1], 1f): return n[0];
                 case Op.Pow when IsConst(n[1], 2f): return b.Mul(n[0], n[0]);
                 case Op.Pow when IsConst(n[1], 0.5f): return b.Make(Op.Sqrt, n[0]);
@@ -77,15 +72,6 @@ namespace Fused.Ir.Passes
         }
 
         private static bool IsConstLike(Node n) => n.Op == Op.Const;
-
-        /// <summary>True when the value is the same for every element (no element load below it, or cut by a reduction).</summary>
-        private static bool IsUniform(Node n)
-        {
-            if (n.Op == Op.Load || OpInfo.Group(n.Op) == OpGroup.Matrix) return false;
-            if (n.IsLeaf || OpInfo.Group(n.Op) == OpGroup.Reduction) return true;
-            foreach (var s in n.Sources) if (!IsUniform(s)) return false;
-            return true;
-        }
         private static bool IsConst(Node n, float v) => n.Op == Op.Const && n.Value == v;
         private static bool IsNegativeZero(Node n) => n.Op == Op.Const && ScalarMath.ToBits(n.Value) == unchecked((int)0x80000000);
         private static double ConstOf(Node n, int i) => i < n.Sources.Length ? n.Sources[i].Value : 0.0;

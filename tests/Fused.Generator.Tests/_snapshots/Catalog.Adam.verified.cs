@@ -80,7 +80,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 14;
+            public const int UniformCount = 12;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -102,48 +102,46 @@ hyper eps 1E-08
 hyper weightDecay 0
 %0 = Load 0
 %1 = Hyper 0
-%2 = Const 3F800000
-%3 = Hyper 1
-%4 = Step
-%5 = Pow %3 %4
-%6 = Sub %2 %5
-%7 = Div %2 %6
-%8 = Load 2
-%9 = Mul %3 %8
-%10 = Sub %2 %3
-%11 = Load 1
-%12 = Hyper 4
-%13 = Mul %12 %0
-%14 = Add %11 %13
-%15 = Mul %10 %14
-%16 = Add %9 %15
-%17 = Mul %7 %16
-%18 = Mul %1 %17
-%19 = Hyper 3
-%20 = Hyper 2
-%21 = Pow %20 %4
-%22 = Sub %2 %21
-%23 = Div %2 %22
-%24 = Load 3
-%25 = Mul %20 %24
-%26 = Sub %2 %20
-%27 = Mul %26 %14
-%28 = Mul %14 %27
-%29 = Add %25 %28
-%30 = Mul %23 %29
-%31 = Sqrt %30
-%32 = Add %19 %31
-%33 = Div %18 %32
-%34 = Sub %0 %33
-out 0 %34
-out 2 %16
-out 3 %29
-stmt -1 %14 ""g"" ""var g = grad + weightDecay * param;""
-stmt 2 %16 ""m"" ""m = beta1 * m + (1 - beta1) * g;""
-stmt 3 %29 ""v"" ""v = beta2 * v + (1 - beta2) * g * g;""
-stmt -1 %17 ""mHat"" ""var mHat = m / (1 - Pow(beta1, t));""
-stmt -1 %30 ""vHat"" ""var vHat = v / (1 - Pow(beta2, t));""
-stmt 0 %34 ""param"" ""param -= lr * mHat / (Sqrt(vHat) + eps);""
+%2 = Hyper 1
+%3 = Load 2
+%4 = Mul %2 %3
+%5 = Const 3F800000
+%6 = Sub %5 %2
+%7 = Load 1
+%8 = Hyper 4
+%9 = Mul %8 %0
+%10 = Add %7 %9
+%11 = Mul %6 %10
+%12 = Add %4 %11
+%13 = Step
+%14 = Pow %2 %13
+%15 = Sub %5 %14
+%16 = Div %12 %15
+%17 = Mul %1 %16
+%18 = Hyper 3
+%19 = Hyper 2
+%20 = Load 3
+%21 = Mul %19 %20
+%22 = Sub %5 %19
+%23 = Mul %22 %10
+%24 = Mul %10 %23
+%25 = Add %21 %24
+%26 = Pow %19 %13
+%27 = Sub %5 %26
+%28 = Div %25 %27
+%29 = Sqrt %28
+%30 = Add %18 %29
+%31 = Div %17 %30
+%32 = Sub %0 %31
+out 0 %32
+out 2 %12
+out 3 %25
+stmt -1 %10 ""g"" ""var g = grad + weightDecay * param;""
+stmt 2 %12 ""m"" ""m = beta1 * m + (1 - beta1) * g;""
+stmt 3 %25 ""v"" ""v = beta2 * v + (1 - beta2) * g * g;""
+stmt -1 %16 ""mHat"" ""var mHat = m / (1 - Pow(beta1, t));""
+stmt -1 %28 ""vHat"" ""var vHat = v / (1 - Pow(beta2, t));""
+stmt 0 %32 ""param"" ""param -= lr * mHat / (Sqrt(vHat) + eps);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -164,10 +162,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float beta2 = uniforms[2];
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
-    const float u8 = uniforms[8]; // 1f / (1f - Pow(beta1, t))
-    const float u9 = uniforms[9]; // 1f - beta1
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
+    const float u6 = uniforms[6]; // 1f - beta1
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -177,17 +175,17 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float tmp2 = gradIn + tmp;
     // m = beta1 * m + (1 - beta1) * g;
     const float tmp3 = beta1 * mIn;
-    const float tmp4 = u9 * tmp2;
+    const float tmp4 = u6 * tmp2;
     const float tmp5 = tmp3 + tmp4;
     // v = beta2 * v + (1 - beta2) * g * g;
     const float tmp6 = beta2 * vIn;
-    const float tmp7 = u13 * tmp2;
+    const float tmp7 = u9 * tmp2;
     const float tmp8 = tmp2 * tmp7;
     const float tmp9 = tmp6 + tmp8;
     // var mHat = m / (1 - Pow(beta1, t));
-    const float tmp10 = u8 * tmp5;
+    const float tmp10 = tmp5 / u8;
     // var vHat = v / (1 - Pow(beta2, t));
-    const float tmp11 = u12 * tmp9;
+    const float tmp11 = tmp9 / u11;
     // param -= lr * mHat / (Sqrt(vHat) + eps);
     const float tmp12 = lr * tmp10;
     const float tmp13 = sqrt(tmp11);
@@ -225,17 +223,15 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                     uniforms[4] = hypers[4]; // weightDecay
                     uniforms[5] = step;
                     // m = beta1 * m + (1 - beta1) * g;
-                    uniforms[9] = 1f - uniforms[1]; // 1f - beta1
+                    uniforms[6] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * g * g;
-                    uniforms[13] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[9] = 1f - uniforms[2]; // 1f - beta2
                     // var mHat = m / (1 - Pow(beta1, t));
-                    uniforms[6] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
-                    uniforms[7] = 1f - uniforms[6]; // 1f - Pow(beta1, t)
-                    uniforms[8] = 1f / uniforms[7]; // 1f / (1f - Pow(beta1, t))
+                    uniforms[7] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
+                    uniforms[8] = 1f - uniforms[7]; // 1f - Pow(beta1, t)
                     // var vHat = v / (1 - Pow(beta2, t));
                     uniforms[10] = global::System.Math.Pow(uniforms[2], uniforms[5]); // Pow(beta2, t)
                     uniforms[11] = 1f - uniforms[10]; // 1f - Pow(beta2, t)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 default:
@@ -271,10 +267,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var beta2 = Vector512.Create(uniforms[2]);
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
-            var u8 = Vector512.Create(uniforms[8]); // 1f / (1f - Pow(beta1, t))
-            var u9 = Vector512.Create(uniforms[9]); // 1f - beta1
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
+            var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -292,17 +288,17 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var g = gradIn + tmp;
                 // m = beta1 * m + (1 - beta1) * g;
                 var tmp2 = beta1 * mIn;
-                var tmp3 = u9 * g;
+                var tmp3 = u6 * g;
                 var mNew = tmp2 + tmp3;
                 // v = beta2 * v + (1 - beta2) * g * g;
                 var tmp4 = beta2 * vIn;
-                var tmp5 = u13 * g;
+                var tmp5 = u9 * g;
                 var tmp6 = g * tmp5;
                 var vNew = tmp4 + tmp6;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = u8 * mNew;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * mHat / (Sqrt(vHat) + eps);
                 var tmp7 = lr * mHat;
                 var tmp8 = Vector512.Sqrt(vHat);
@@ -324,10 +320,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var beta2 = Vector256.Create(uniforms[2]);
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
-            var u8 = Vector256.Create(uniforms[8]); // 1f / (1f - Pow(beta1, t))
-            var u9 = Vector256.Create(uniforms[9]); // 1f - beta1
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
+            var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -345,17 +341,17 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var g = gradIn + tmp;
                 // m = beta1 * m + (1 - beta1) * g;
                 var tmp2 = beta1 * mIn;
-                var tmp3 = u9 * g;
+                var tmp3 = u6 * g;
                 var mNew = tmp2 + tmp3;
                 // v = beta2 * v + (1 - beta2) * g * g;
                 var tmp4 = beta2 * vIn;
-                var tmp5 = u13 * g;
+                var tmp5 = u9 * g;
                 var tmp6 = g * tmp5;
                 var vNew = tmp4 + tmp6;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = u8 * mNew;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * mHat / (Sqrt(vHat) + eps);
                 var tmp7 = lr * mHat;
                 var tmp8 = Vector256.Sqrt(vHat);
@@ -377,10 +373,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var beta2 = Vector128.Create(uniforms[2]);
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
-            var u8 = Vector128.Create(uniforms[8]); // 1f / (1f - Pow(beta1, t))
-            var u9 = Vector128.Create(uniforms[9]); // 1f - beta1
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
+            var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -398,17 +394,17 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var g = gradIn + tmp;
                 // m = beta1 * m + (1 - beta1) * g;
                 var tmp2 = beta1 * mIn;
-                var tmp3 = u9 * g;
+                var tmp3 = u6 * g;
                 var mNew = tmp2 + tmp3;
                 // v = beta2 * v + (1 - beta2) * g * g;
                 var tmp4 = beta2 * vIn;
-                var tmp5 = u13 * g;
+                var tmp5 = u9 * g;
                 var tmp6 = g * tmp5;
                 var vNew = tmp4 + tmp6;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = u8 * mNew;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * mHat / (Sqrt(vHat) + eps);
                 var tmp7 = lr * mHat;
                 var tmp8 = Vector128.Sqrt(vHat);
@@ -430,10 +426,10 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             float beta2 = uniforms[2];
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
-            float u8 = uniforms[8]; // 1f / (1f - Pow(beta1, t))
-            float u9 = uniforms[9]; // 1f - beta1
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
+            float u6 = uniforms[6]; // 1f - beta1
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -445,17 +441,17 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float g = gradIn + tmp;
                 // m = beta1 * m + (1 - beta1) * g;
                 float tmp2 = beta1 * mIn;
-                float tmp3 = u9 * g;
+                float tmp3 = u6 * g;
                 float mNew = tmp2 + tmp3;
                 // v = beta2 * v + (1 - beta2) * g * g;
                 float tmp4 = beta2 * vIn;
-                float tmp5 = u13 * g;
+                float tmp5 = u9 * g;
                 float tmp6 = g * tmp5;
                 float vNew = tmp4 + tmp6;
                 // var mHat = m / (1 - Pow(beta1, t));
-                float mHat = u8 * mNew;
+                float mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                float vHat = u12 * vNew;
+                float vHat = vNew / u11;
                 // param -= lr * mHat / (Sqrt(vHat) + eps);
                 float tmp7 = lr * mHat;
                 float tmp8 = global::System.MathF.Sqrt(vHat);

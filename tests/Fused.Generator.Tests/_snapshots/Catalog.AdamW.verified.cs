@@ -80,7 +80,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 14;
+            public const int UniformCount = 12;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -115,34 +115,32 @@ hyper weightDecay 0.01
 %12 = Step
 %13 = Pow %4 %12
 %14 = Sub %8 %13
-%15 = Div %8 %14
-%16 = Mul %11 %15
-%17 = Hyper 3
-%18 = Hyper 2
-%19 = Pow %18 %12
-%20 = Sub %8 %19
-%21 = Div %8 %20
-%22 = Load 3
-%23 = Mul %18 %22
-%24 = Sub %8 %18
-%25 = Mul %7 %24
-%26 = Mul %7 %25
-%27 = Add %23 %26
-%28 = Mul %21 %27
-%29 = Sqrt %28
-%30 = Add %17 %29
-%31 = Div %16 %30
-%32 = Add %3 %31
-%33 = Mul %1 %32
-%34 = Sub %0 %33
-out 0 %34
+%15 = Div %11 %14
+%16 = Hyper 3
+%17 = Hyper 2
+%18 = Load 3
+%19 = Mul %17 %18
+%20 = Sub %8 %17
+%21 = Mul %7 %20
+%22 = Mul %7 %21
+%23 = Add %19 %22
+%24 = Pow %17 %12
+%25 = Sub %8 %24
+%26 = Div %23 %25
+%27 = Sqrt %26
+%28 = Add %16 %27
+%29 = Div %15 %28
+%30 = Add %3 %29
+%31 = Mul %1 %30
+%32 = Sub %0 %31
+out 0 %32
 out 2 %11
-out 3 %27
+out 3 %23
 stmt 2 %11 ""m"" ""m = beta1 * m + (1 - beta1) * grad;""
-stmt 3 %27 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
-stmt -1 %16 ""mHat"" ""var mHat = m / (1 - Pow(beta1, t));""
-stmt -1 %28 ""vHat"" ""var vHat = v / (1 - Pow(beta2, t));""
-stmt 0 %34 ""param"" ""param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);""
+stmt 3 %23 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
+stmt -1 %15 ""mHat"" ""var mHat = m / (1 - Pow(beta1, t));""
+stmt -1 %26 ""vHat"" ""var vHat = v / (1 - Pow(beta2, t));""
+stmt 0 %32 ""param"" ""param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -164,9 +162,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -177,13 +175,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var mHat = m / (1 - Pow(beta1, t));
-    const float tmp8 = tmp3 * u9;
+    const float tmp8 = tmp3 / u8;
     // var vHat = v / (1 - Pow(beta2, t));
-    const float tmp9 = u12 * tmp7;
+    const float tmp9 = tmp7 / u11;
     // param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);
     const float tmp10 = weightDecay * paramIn;
     const float tmp11 = sqrt(tmp9);
@@ -225,15 +223,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                     // m = beta1 * m + (1 - beta1) * grad;
                     uniforms[6] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * grad * grad;
-                    uniforms[13] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[9] = 1f - uniforms[2]; // 1f - beta2
                     // var mHat = m / (1 - Pow(beta1, t));
                     uniforms[7] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
                     uniforms[8] = 1f - uniforms[7]; // 1f - Pow(beta1, t)
-                    uniforms[9] = 1f / uniforms[8]; // 1f / (1f - Pow(beta1, t))
                     // var vHat = v / (1 - Pow(beta2, t));
                     uniforms[10] = global::System.Math.Pow(uniforms[2], uniforms[5]); // Pow(beta2, t)
                     uniforms[11] = 1f - uniforms[10]; // 1f - Pow(beta2, t)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 default:
@@ -270,9 +266,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -291,13 +287,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = mNew * u9;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);
                 var tmp6 = weightDecay * paramIn;
                 var tmp7 = Vector512.Sqrt(vHat);
@@ -322,9 +318,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -343,13 +339,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = mNew * u9;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);
                 var tmp6 = weightDecay * paramIn;
                 var tmp7 = Vector256.Sqrt(vHat);
@@ -374,9 +370,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -395,13 +391,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var mHat = m / (1 - Pow(beta1, t));
-                var mHat = mNew * u9;
+                var mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                var vHat = u12 * vNew;
+                var vHat = vNew / u11;
                 // param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);
                 var tmp6 = weightDecay * paramIn;
                 var tmp7 = Vector128.Sqrt(vHat);
@@ -426,9 +422,9 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -441,13 +437,13 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var mHat = m / (1 - Pow(beta1, t));
-                float mHat = mNew * u9;
+                float mHat = mNew / u8;
                 // var vHat = v / (1 - Pow(beta2, t));
-                float vHat = u12 * vNew;
+                float vHat = vNew / u11;
                 // param -= lr * (mHat / (Sqrt(vHat) + eps) + weightDecay * param);
                 float tmp6 = weightDecay * paramIn;
                 float tmp7 = global::System.MathF.Sqrt(vHat);

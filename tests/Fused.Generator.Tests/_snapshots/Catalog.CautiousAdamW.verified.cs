@@ -80,7 +80,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 19;
+            public const int UniformCount = 16;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -115,47 +115,44 @@ hyper weightDecay 0.01
 %12 = Step
 %13 = Pow %4 %12
 %14 = Sub %8 %13
-%15 = Div %8 %14
-%16 = Mul %11 %15
-%17 = Hyper 3
-%18 = Hyper 2
-%19 = Pow %18 %12
-%20 = Sub %8 %19
-%21 = Div %8 %20
-%22 = Load 3
-%23 = Mul %18 %22
-%24 = Sub %8 %18
-%25 = Mul %7 %24
-%26 = Mul %7 %25
-%27 = Add %23 %26
-%28 = Mul %21 %27
-%29 = Sqrt %28
-%30 = Add %17 %29
-%31 = Div %16 %30
-%32 = Mul %7 %31
-%33 = Const 00000000
-%34 = Gt %32 %33
-%35 = Where %34 %8 %33
-%36 = Mul %31 %35
-%37 = ReduceSum %35
-%38 = Shape 0
-%39 = Div %37 %38
-%40 = Const 3A83126F
-%41 = Max %39 %40
-%42 = Div %8 %41
-%43 = Mul %36 %42
-%44 = Add %3 %43
-%45 = Mul %1 %44
-%46 = Sub %0 %45
-out 0 %46
+%15 = Div %11 %14
+%16 = Hyper 3
+%17 = Hyper 2
+%18 = Load 3
+%19 = Mul %17 %18
+%20 = Sub %8 %17
+%21 = Mul %7 %20
+%22 = Mul %7 %21
+%23 = Add %19 %22
+%24 = Pow %17 %12
+%25 = Sub %8 %24
+%26 = Div %23 %25
+%27 = Sqrt %26
+%28 = Add %16 %27
+%29 = Div %15 %28
+%30 = Mul %7 %29
+%31 = Const 00000000
+%32 = Gt %30 %31
+%33 = Where %32 %8 %31
+%34 = Mul %29 %33
+%35 = ReduceSum %33
+%36 = Shape 0
+%37 = Div %35 %36
+%38 = Const 3A83126F
+%39 = Max %37 %38
+%40 = Div %34 %39
+%41 = Add %3 %40
+%42 = Mul %1 %41
+%43 = Sub %0 %42
+out 0 %43
 out 2 %11
-out 3 %27
+out 3 %23
 stmt 2 %11 ""m"" ""m = beta1 * m + (1 - beta1) * grad;""
-stmt 3 %27 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
-stmt -1 %31 ""u"" ""var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
-stmt -1 %35 ""mask"" ""var mask = Where(u * grad > 0, 1f, 0f);""
-stmt -1 %43 ""u"" ""u = u * mask / Max(Mean(mask), 1e-3f);""
-stmt 0 %46 ""param"" ""param -= lr * (u + weightDecay * param);""
+stmt 3 %23 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
+stmt -1 %29 ""u"" ""var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
+stmt -1 %33 ""mask"" ""var mask = Where(u * grad > 0, 1f, 0f);""
+stmt -1 %40 ""u"" ""u = u * mask / Max(Mean(mask), 1e-3f);""
+stmt 0 %43 ""param"" ""param -= lr * (u + weightDecay * param);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -175,9 +172,9 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float beta2 = uniforms[2];
     const float eps = uniforms[3];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float gradIn = grad[i];
     const float mIn = m[i];
     const float vIn = v[i];
@@ -187,12 +184,12 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u9;
-    const float tmp9 = u12 * tmp7;
+    const float tmp8 = tmp3 / u8;
+    const float tmp9 = tmp7 / u11;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
@@ -214,10 +211,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
-    const float u18 = uniforms[18]; // 1f / Max(Sum(mask) / Numel, 0.001f)
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+    const float u15 = uniforms[15]; // Max(Sum(mask) / Numel, 0.001f)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -228,12 +225,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u9;
-    const float tmp9 = u12 * tmp7;
+    const float tmp8 = tmp3 / u8;
+    const float tmp9 = tmp7 / u11;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
@@ -243,7 +240,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp15 = tmp14 ? (1.0f) : (0.0f);
     // u = u * mask / Max(Mean(mask), 1e-3f);
     const float tmp16 = tmp12 * tmp15;
-    const float tmp17 = tmp16 * u18;
+    const float tmp17 = tmp16 / u15;
     // param -= lr * (u + weightDecay * param);
     const float tmp18 = weightDecay * paramIn;
     const float tmp19 = tmp18 + tmp17;
@@ -279,27 +276,24 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                     uniforms[3] = hypers[3]; // eps
                     uniforms[4] = hypers[4]; // weightDecay
                     uniforms[5] = step;
-                    uniforms[15] = shape.Numel;
+                    uniforms[13] = shape.Numel;
                     // m = beta1 * m + (1 - beta1) * grad;
                     uniforms[6] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * grad * grad;
-                    uniforms[13] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[9] = 1f - uniforms[2]; // 1f - beta2
                     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
                     uniforms[7] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
                     uniforms[8] = 1f - uniforms[7]; // 1f - Pow(beta1, t)
-                    uniforms[9] = 1f / uniforms[8]; // 1f / (1f - Pow(beta1, t))
                     uniforms[10] = global::System.Math.Pow(uniforms[2], uniforms[5]); // Pow(beta2, t)
                     uniforms[11] = 1f - uniforms[10]; // 1f - Pow(beta2, t)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 case 1:
                 {
-                    // uniforms[14] = Sum(mask): reduced by the runtime from the previous pass's partials
+                    // uniforms[12] = Sum(mask): reduced by the runtime from the previous pass's partials
                     // u = u * mask / Max(Mean(mask), 1e-3f);
-                    uniforms[16] = uniforms[14] / uniforms[15]; // Sum(mask) / Numel
-                    uniforms[17] = uniforms[16] > 0.001f ? uniforms[16] : 0.001f; // Max(Sum(mask) / Numel, 0.001f)
-                    uniforms[18] = 1f / uniforms[17]; // 1f / Max(Sum(mask) / Numel, 0.001f)
+                    uniforms[14] = uniforms[12] / uniforms[13]; // Sum(mask) / Numel
+                    uniforms[15] = uniforms[14] > 0.001f ? uniforms[14] : 0.001f; // Max(Sum(mask) / Numel, 0.001f)
                     break;
                 }
                 default:
@@ -345,9 +339,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector512.Create(uniforms[2]);
             var eps = Vector512.Create(uniforms[3]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -365,12 +359,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -390,9 +384,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector256.Create(uniforms[2]);
             var eps = Vector256.Create(uniforms[3]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -410,12 +404,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -435,9 +429,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector128.Create(uniforms[2]);
             var eps = Vector128.Create(uniforms[3]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -455,12 +449,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -480,9 +474,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             float beta2 = uniforms[2];
             float eps = uniforms[3];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float gradIn = grad[i];
@@ -494,12 +488,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u9;
-                float tmp7 = u12 * vNew;
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float u = tmp6 / tmp9;
@@ -535,10 +529,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
-            var u18 = Vector512.Create(uniforms[18]); // 1f / Max(Sum(mask) / Numel, 0.001f)
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -557,12 +551,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -572,7 +566,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector512.ConditionalSelect(tmp11, Vector512.Create(1f), Vector512.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp12 = u * mask;
-                var u2 = tmp12 * u18;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
                 var tmp13 = weightDecay * paramIn;
                 var tmp14 = tmp13 + u2;
@@ -594,10 +588,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
-            var u18 = Vector256.Create(uniforms[18]); // 1f / Max(Sum(mask) / Numel, 0.001f)
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -616,12 +610,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -631,7 +625,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector256.ConditionalSelect(tmp11, Vector256.Create(1f), Vector256.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp12 = u * mask;
-                var u2 = tmp12 * u18;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
                 var tmp13 = weightDecay * paramIn;
                 var tmp14 = tmp13 + u2;
@@ -653,10 +647,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
-            var u18 = Vector128.Create(uniforms[18]); // 1f / Max(Sum(mask) / Numel, 0.001f)
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -675,12 +669,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -690,7 +684,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp12 = u * mask;
-                var u2 = tmp12 * u18;
+                var u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
                 var tmp13 = weightDecay * paramIn;
                 var tmp14 = tmp13 + u2;
@@ -712,10 +706,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
-            float u18 = uniforms[18]; // 1f / Max(Sum(mask) / Numel, 0.001f)
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+            float u15 = uniforms[15]; // Max(Sum(mask) / Numel, 0.001f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -728,12 +722,12 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u9;
-                float tmp7 = u12 * vNew;
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float u = tmp6 / tmp9;
@@ -743,7 +737,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mask = tmp11 ? 1f : 0f;
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 float tmp12 = u * mask;
-                float u2 = tmp12 * u18;
+                float u2 = tmp12 / u15;
                 // param -= lr * (u + weightDecay * param);
                 float tmp13 = weightDecay * paramIn;
                 float tmp14 = tmp13 + u2;

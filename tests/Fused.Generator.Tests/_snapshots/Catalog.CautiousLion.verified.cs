@@ -76,7 +76,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 12;
+            public const int UniformCount = 11;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 3;
             /// <summary>State <c>momentum</c>: element shape, float32.</summary>
@@ -115,23 +115,22 @@ hyper weightDecay 0
 %20 = Div %18 %19
 %21 = Const 3A83126F
 %22 = Max %20 %21
-%23 = Div %8 %22
-%24 = Mul %17 %23
-%25 = Add %3 %24
-%26 = Mul %1 %25
-%27 = Sub %0 %26
-%28 = Hyper 2
-%29 = Mul %28 %5
-%30 = Sub %8 %28
-%31 = Mul %7 %30
-%32 = Add %29 %31
-out 0 %27
-out 2 %32
+%23 = Div %17 %22
+%24 = Add %3 %23
+%25 = Mul %1 %24
+%26 = Sub %0 %25
+%27 = Hyper 2
+%28 = Mul %27 %5
+%29 = Sub %8 %27
+%30 = Mul %7 %29
+%31 = Add %28 %30
+out 0 %26
+out 2 %31
 stmt -1 %12 ""u"" ""var u = Sign(beta1 * momentum + (1 - beta1) * grad);""
 stmt -1 %16 ""mask"" ""var mask = Where(u * grad > 0, 1f, 0f);""
-stmt -1 %24 ""u"" ""u = u * mask / Max(Mean(mask), 1e-3f);""
-stmt 0 %27 ""param"" ""param -= lr * (u + weightDecay * param);""
-stmt 2 %32 ""momentum"" ""momentum = beta2 * momentum + (1 - beta2) * grad;""
+stmt -1 %23 ""u"" ""u = u * mask / Max(Mean(mask), 1e-3f);""
+stmt 0 %26 ""param"" ""param -= lr * (u + weightDecay * param);""
+stmt 2 %31 ""momentum"" ""momentum = beta2 * momentum + (1 - beta2) * grad;""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -173,8 +172,8 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float beta2 = uniforms[2];
     const float weightDecay = uniforms[3];
     const float u5 = uniforms[5]; // 1f - beta1
-    const float u10 = uniforms[10]; // 1f / Max(Sum(mask) / Numel, 0.001f)
-    const float u11 = uniforms[11]; // 1f - beta2
+    const float u9 = uniforms[9]; // Max(Sum(mask) / Numel, 0.001f)
+    const float u10 = uniforms[10]; // 1f - beta2
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
@@ -189,7 +188,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp7 = tmp6 ? (1.0f) : (0.0f);
     // u = u * mask / Max(Mean(mask), 1e-3f);
     const float tmp8 = tmp4 * tmp7;
-    const float tmp9 = tmp8 * u10;
+    const float tmp9 = tmp8 / u9;
     // param -= lr * (u + weightDecay * param);
     const float tmp10 = weightDecay * paramIn;
     const float tmp11 = tmp10 + tmp9;
@@ -197,7 +196,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp13 = paramIn - tmp12;
     // momentum = beta2 * momentum + (1 - beta2) * grad;
     const float tmp14 = beta2 * momentumIn;
-    const float tmp15 = gradIn * u11;
+    const float tmp15 = gradIn * u10;
     const float tmp16 = tmp14 + tmp15;
     param[i] = tmp13;
     momentum[i] = tmp16;
@@ -231,7 +230,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     uniforms[5] = 1f - uniforms[1]; // 1f - beta1
                     // momentum = beta2 * momentum + (1 - beta2) * grad;
-                    uniforms[11] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[10] = 1f - uniforms[2]; // 1f - beta2
                     break;
                 }
                 case 1:
@@ -240,7 +239,6 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                     // u = u * mask / Max(Mean(mask), 1e-3f);
                     uniforms[8] = uniforms[6] / uniforms[7]; // Sum(mask) / Numel
                     uniforms[9] = uniforms[8] > 0.001f ? uniforms[8] : 0.001f; // Max(Sum(mask) / Numel, 0.001f)
-                    uniforms[10] = 1f / uniforms[9]; // 1f / Max(Sum(mask) / Numel, 0.001f)
                     break;
                 }
                 default:
@@ -406,8 +404,8 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector512.Create(uniforms[2]);
             var weightDecay = Vector512.Create(uniforms[3]);
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
-            var u10 = Vector512.Create(uniforms[10]); // 1f / Max(Sum(mask) / Numel, 0.001f)
-            var u11 = Vector512.Create(uniforms[11]); // 1f - beta2
+            var u9 = Vector512.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector512.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -429,7 +427,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector512.ConditionalSelect(tmp5, Vector512.Create(1f), Vector512.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp6 = u * mask;
-                var u2 = tmp6 * u10;
+                var u2 = tmp6 / u9;
                 // param -= lr * (u + weightDecay * param);
                 var tmp7 = weightDecay * paramIn;
                 var tmp8 = tmp7 + u2;
@@ -437,7 +435,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var paramNew = paramIn - tmp9;
                 // momentum = beta2 * momentum + (1 - beta2) * grad;
                 var tmp10 = beta2 * momentumIn;
-                var tmp11 = gradIn * u11;
+                var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
@@ -453,8 +451,8 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector256.Create(uniforms[2]);
             var weightDecay = Vector256.Create(uniforms[3]);
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
-            var u10 = Vector256.Create(uniforms[10]); // 1f / Max(Sum(mask) / Numel, 0.001f)
-            var u11 = Vector256.Create(uniforms[11]); // 1f - beta2
+            var u9 = Vector256.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector256.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -476,7 +474,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector256.ConditionalSelect(tmp5, Vector256.Create(1f), Vector256.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp6 = u * mask;
-                var u2 = tmp6 * u10;
+                var u2 = tmp6 / u9;
                 // param -= lr * (u + weightDecay * param);
                 var tmp7 = weightDecay * paramIn;
                 var tmp8 = tmp7 + u2;
@@ -484,7 +482,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var paramNew = paramIn - tmp9;
                 // momentum = beta2 * momentum + (1 - beta2) * grad;
                 var tmp10 = beta2 * momentumIn;
-                var tmp11 = gradIn * u11;
+                var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
@@ -500,8 +498,8 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var beta2 = Vector128.Create(uniforms[2]);
             var weightDecay = Vector128.Create(uniforms[3]);
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
-            var u10 = Vector128.Create(uniforms[10]); // 1f / Max(Sum(mask) / Numel, 0.001f)
-            var u11 = Vector128.Create(uniforms[11]); // 1f - beta2
+            var u9 = Vector128.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector128.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -523,7 +521,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 var tmp6 = u * mask;
-                var u2 = tmp6 * u10;
+                var u2 = tmp6 / u9;
                 // param -= lr * (u + weightDecay * param);
                 var tmp7 = weightDecay * paramIn;
                 var tmp8 = tmp7 + u2;
@@ -531,7 +529,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var paramNew = paramIn - tmp9;
                 // momentum = beta2 * momentum + (1 - beta2) * grad;
                 var tmp10 = beta2 * momentumIn;
-                var tmp11 = gradIn * u11;
+                var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
@@ -547,8 +545,8 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             float beta2 = uniforms[2];
             float weightDecay = uniforms[3];
             float u5 = uniforms[5]; // 1f - beta1
-            float u10 = uniforms[10]; // 1f / Max(Sum(mask) / Numel, 0.001f)
-            float u11 = uniforms[11]; // 1f - beta2
+            float u9 = uniforms[9]; // Max(Sum(mask) / Numel, 0.001f)
+            float u10 = uniforms[10]; // 1f - beta2
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -565,7 +563,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mask = tmp5 ? 1f : 0f;
                 // u = u * mask / Max(Mean(mask), 1e-3f);
                 float tmp6 = u * mask;
-                float u2 = tmp6 * u10;
+                float u2 = tmp6 / u9;
                 // param -= lr * (u + weightDecay * param);
                 float tmp7 = weightDecay * paramIn;
                 float tmp8 = tmp7 + u2;
@@ -573,7 +571,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float paramNew = paramIn - tmp9;
                 // momentum = beta2 * momentum + (1 - beta2) * grad;
                 float tmp10 = beta2 * momentumIn;
-                float tmp11 = gradIn * u11;
+                float tmp11 = gradIn * u10;
                 float momentumNew = tmp10 + tmp11;
                 param[i] = paramNew;
                 momentum[i] = momentumNew;

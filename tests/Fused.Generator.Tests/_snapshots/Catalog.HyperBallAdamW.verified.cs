@@ -76,7 +76,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 27;
+            public const int UniformCount = 23;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 5;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -118,49 +118,45 @@ hyper eps 1E-08
 %17 = Add %13 %16
 %18 = Pow %11 %1
 %19 = Sub %0 %18
-%20 = Div %0 %19
-%21 = Mul %17 %20
-%22 = Hyper 3
-%23 = Hyper 2
-%24 = Pow %23 %1
-%25 = Sub %0 %24
-%26 = Div %0 %25
-%27 = Load 3
-%28 = Mul %23 %27
-%29 = Sub %0 %23
-%30 = Mul %14 %29
-%31 = Mul %14 %30
-%32 = Add %28 %31
-%33 = Mul %26 %32
-%34 = Sqrt %33
-%35 = Add %22 %34
-%36 = Div %21 %35
-%37 = Mul %10 %36
-%38 = Mul %36 %36
-%39 = ReduceSum %38
-%40 = Sqrt %39
-%41 = Const 2B8CBCCC
-%42 = Max %40 %41
-%43 = Div %0 %42
-%44 = Mul %37 %43
-%45 = Sub %3 %44
-%46 = Mul %8 %45
-%47 = Mul %45 %45
-%48 = ReduceSum %47
-%49 = Sqrt %48
-%50 = Max %49 %41
-%51 = Div %0 %50
-%52 = Mul %46 %51
-out 0 %52
+%20 = Div %17 %19
+%21 = Hyper 3
+%22 = Hyper 2
+%23 = Load 3
+%24 = Mul %22 %23
+%25 = Sub %0 %22
+%26 = Mul %14 %25
+%27 = Mul %14 %26
+%28 = Add %24 %27
+%29 = Pow %22 %1
+%30 = Sub %0 %29
+%31 = Div %28 %30
+%32 = Sqrt %31
+%33 = Add %21 %32
+%34 = Div %20 %33
+%35 = Mul %10 %34
+%36 = Mul %34 %34
+%37 = ReduceSum %36
+%38 = Sqrt %37
+%39 = Const 2B8CBCCC
+%40 = Max %38 %39
+%41 = Div %35 %40
+%42 = Sub %3 %41
+%43 = Mul %8 %42
+%44 = Mul %42 %42
+%45 = ReduceSum %44
+%46 = Sqrt %45
+%47 = Max %46 %39
+%48 = Div %43 %47
+out 0 %48
 out 2 %17
-out 3 %32
+out 3 %28
 out 4 %8
 stmt 4 %8 ""radius"" ""radius = t == 1 ? Norm(param) : radius;""
 stmt 2 %17 ""m"" ""m = beta1 * m + (1 - beta1) * grad;""
-stmt 3 %32 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
-stmt -1 %36 ""u"" ""var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
-stmt -1 %45 ""moved"" ""var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);""
-stmt 0 %52 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
+stmt 3 %28 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
+stmt -1 %34 ""u"" ""var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
+stmt -1 %42 ""moved"" ""var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);""
+stmt 0 %48 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -180,9 +176,9 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float beta2 = uniforms[2];
     const float eps = uniforms[3];
     const float u11 = uniforms[11]; // 1f - beta1
-    const float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-    const float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-    const float u18 = uniforms[18]; // 1f - beta2
+    const float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+    const float u14 = uniforms[14]; // 1f - beta2
+    const float u16 = uniforms[16]; // 1f - Pow(beta2, t)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -193,12 +189,12 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u18;
+    const float tmp5 = gradIn * u14;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u14;
-    const float tmp9 = u17 * tmp7;
+    const float tmp8 = tmp3 / u13;
+    const float tmp9 = tmp7 / u16;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
@@ -218,10 +214,10 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     const float eps = uniforms[3];
     const float u10 = uniforms[10]; // lr * radius'
     const float u11 = uniforms[11]; // 1f - beta1
-    const float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-    const float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-    const float u18 = uniforms[18]; // 1f - beta2
-    const float u22 = uniforms[22]; // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+    const float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+    const float u14 = uniforms[14]; // 1f - beta2
+    const float u16 = uniforms[16]; // 1f - Pow(beta2, t)
+    const float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -232,18 +228,18 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u18;
+    const float tmp5 = gradIn * u14;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u14;
-    const float tmp9 = u17 * tmp7;
+    const float tmp8 = tmp3 / u13;
+    const float tmp9 = tmp7 / u16;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
     // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
     const float tmp13 = u10 * tmp12;
-    const float tmp14 = tmp13 * u22;
+    const float tmp14 = tmp13 / u19;
     const float tmp15 = paramIn - tmp14;
     const float tmp16 = tmp15 * tmp15;
     reduce0[i] = tmp16; // operand of Sum(moved * moved)
@@ -260,11 +256,11 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
     const float u9 = uniforms[9]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
     const float u10 = uniforms[10]; // lr * radius'
     const float u11 = uniforms[11]; // 1f - beta1
-    const float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-    const float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-    const float u18 = uniforms[18]; // 1f - beta2
-    const float u22 = uniforms[22]; // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
-    const float u26 = uniforms[26]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+    const float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+    const float u14 = uniforms[14]; // 1f - beta2
+    const float u16 = uniforms[16]; // 1f - Pow(beta2, t)
+    const float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
+    const float u22 = uniforms[22]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -275,22 +271,22 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u18;
+    const float tmp5 = gradIn * u14;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u14;
-    const float tmp9 = u17 * tmp7;
+    const float tmp8 = tmp3 / u13;
+    const float tmp9 = tmp7 / u16;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
     // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
     const float tmp13 = u10 * tmp12;
-    const float tmp14 = tmp13 * u22;
+    const float tmp14 = tmp13 / u19;
     const float tmp15 = paramIn - tmp14;
     // param = radius * moved / Max(Norm(moved), 1e-12f);
     const float tmp16 = u9 * tmp15;
-    const float tmp17 = tmp16 * u26;
+    const float tmp17 = tmp16 / u22;
     param[i] = tmp17;
     m[i] = tmp3;
     v[i] = tmp7;
@@ -327,37 +323,33 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                     // m = beta1 * m + (1 - beta1) * grad;
                     uniforms[11] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * grad * grad;
-                    uniforms[18] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[14] = 1f - uniforms[2]; // 1f - beta2
                     // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
                     uniforms[12] = global::System.Math.Pow(uniforms[1], uniforms[4]); // Pow(beta1, t)
                     uniforms[13] = 1f - uniforms[12]; // 1f - Pow(beta1, t)
-                    uniforms[14] = 1f / uniforms[13]; // 1f / (1f - Pow(beta1, t))
                     uniforms[15] = global::System.Math.Pow(uniforms[2], uniforms[4]); // Pow(beta2, t)
                     uniforms[16] = 1f - uniforms[15]; // 1f - Pow(beta2, t)
-                    uniforms[17] = 1f / uniforms[16]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 case 1:
                 {
                     // uniforms[6] = Sum(param * param): reduced by the runtime from the previous pass's partials
-                    // uniforms[19] = Sum(u * u): reduced by the runtime from the previous pass's partials
+                    // uniforms[17] = Sum(u * u): reduced by the runtime from the previous pass's partials
                     // radius = t == 1 ? Norm(param) : radius;
                     uniforms[7] = global::System.Math.Sqrt(uniforms[6]); // Sqrt(Sum(param * param))
                     uniforms[9] = (uniforms[5] != 0 ? uniforms[7] : uniforms[8]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
                     // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                     uniforms[10] = uniforms[0] * uniforms[9]; // lr * radius'
-                    uniforms[20] = global::System.Math.Sqrt(uniforms[19]); // Sqrt(Sum(u * u))
-                    uniforms[21] = uniforms[20] > 1E-12f ? uniforms[20] : 1E-12f; // Max(Sqrt(Sum(u * u)), 1E-12f)
-                    uniforms[22] = 1f / uniforms[21]; // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+                    uniforms[18] = global::System.Math.Sqrt(uniforms[17]); // Sqrt(Sum(u * u))
+                    uniforms[19] = uniforms[18] > 1E-12f ? uniforms[18] : 1E-12f; // Max(Sqrt(Sum(u * u)), 1E-12f)
                     break;
                 }
                 case 2:
                 {
-                    // uniforms[23] = Sum(moved * moved): reduced by the runtime from the previous pass's partials
+                    // uniforms[20] = Sum(moved * moved): reduced by the runtime from the previous pass's partials
                     // param = radius * moved / Max(Norm(moved), 1e-12f);
-                    uniforms[24] = global::System.Math.Sqrt(uniforms[23]); // Sqrt(Sum(moved * moved))
-                    uniforms[25] = uniforms[24] > 1E-12f ? uniforms[24] : 1E-12f; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-                    uniforms[26] = 1f / uniforms[25]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+                    uniforms[21] = global::System.Math.Sqrt(uniforms[20]); // Sqrt(Sum(moved * moved))
+                    uniforms[22] = uniforms[21] > 1E-12f ? uniforms[21] : 1E-12f; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
                     break;
                 }
                 default:
@@ -407,9 +399,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector512.Create(uniforms[2]);
             var eps = Vector512.Create(uniforms[3]);
             var u11 = Vector512.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector512.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector512.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector512.Create(uniforms[18]); // 1f - beta2
+            var u13 = Vector512.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -430,12 +422,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -454,9 +446,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector256.Create(uniforms[2]);
             var eps = Vector256.Create(uniforms[3]);
             var u11 = Vector256.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector256.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector256.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector256.Create(uniforms[18]); // 1f - beta2
+            var u13 = Vector256.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -477,12 +469,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -501,9 +493,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector128.Create(uniforms[2]);
             var eps = Vector128.Create(uniforms[3]);
             var u11 = Vector128.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector128.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector128.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector128.Create(uniforms[18]); // 1f - beta2
+            var u13 = Vector128.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -524,12 +516,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
@@ -548,9 +540,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             float beta2 = uniforms[2];
             float eps = uniforms[3];
             float u11 = uniforms[11]; // 1f - beta1
-            float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-            float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-            float u18 = uniforms[18]; // 1f - beta2
+            float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+            float u14 = uniforms[14]; // 1f - beta2
+            float u16 = uniforms[16]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -563,12 +555,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u18;
+                float tmp4 = gradIn * u14;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u14;
-                float tmp7 = u17 * vNew;
+                float tmp6 = mNew / u13;
+                float tmp7 = vNew / u16;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float u = tmp6 / tmp9;
@@ -613,10 +605,10 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var eps = Vector512.Create(uniforms[3]);
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector512.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector512.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector512.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector512.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u13 = Vector512.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -636,18 +628,18 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 var tmp12 = moved * moved;
                 tmp12.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -663,10 +655,10 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var eps = Vector256.Create(uniforms[3]);
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector256.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector256.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector256.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector256.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u13 = Vector256.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -686,18 +678,18 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 var tmp12 = moved * moved;
                 tmp12.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -713,10 +705,10 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var eps = Vector128.Create(uniforms[3]);
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector128.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector128.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector128.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector128.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u13 = Vector128.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -736,18 +728,18 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 var tmp12 = moved * moved;
                 tmp12.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -763,10 +755,10 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             float eps = uniforms[3];
             float u10 = uniforms[10]; // lr * radius'
             float u11 = uniforms[11]; // 1f - beta1
-            float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-            float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-            float u18 = uniforms[18]; // 1f - beta2
-            float u22 = uniforms[22]; // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
+            float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+            float u14 = uniforms[14]; // 1f - beta2
+            float u16 = uniforms[16]; // 1f - Pow(beta2, t)
+            float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -779,18 +771,18 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u18;
+                float tmp4 = gradIn * u14;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u14;
-                float tmp7 = u17 * vNew;
+                float tmp6 = mNew / u13;
+                float tmp7 = vNew / u16;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 float tmp10 = u10 * u;
-                float tmp11 = tmp10 * u22;
+                float tmp11 = tmp10 / u19;
                 float moved = paramIn - tmp11;
                 float tmp12 = moved * moved;
                 reduce0[i] = tmp12; // operand of Sum(moved * moved)
@@ -821,11 +813,11 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var radiusNew = Vector512.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector512.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector512.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector512.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector512.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
-            var u26 = Vector512.Create(uniforms[26]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u13 = Vector512.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u22 = Vector512.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -844,22 +836,22 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp12 = radiusNew * moved;
-                var paramNew = tmp12 * u26;
+                var paramNew = tmp12 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
@@ -876,11 +868,11 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var radiusNew = Vector256.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector256.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector256.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector256.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector256.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
-            var u26 = Vector256.Create(uniforms[26]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u13 = Vector256.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u22 = Vector256.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -899,22 +891,22 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp12 = radiusNew * moved;
-                var paramNew = tmp12 * u26;
+                var paramNew = tmp12 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
@@ -931,11 +923,11 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var radiusNew = Vector128.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // 1f - beta1
-            var u14 = Vector128.Create(uniforms[14]); // 1f / (1f - Pow(beta1, t))
-            var u17 = Vector128.Create(uniforms[17]); // 1f / (1f - Pow(beta2, t))
-            var u18 = Vector128.Create(uniforms[18]); // 1f - beta2
-            var u22 = Vector128.Create(uniforms[22]); // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
-            var u26 = Vector128.Create(uniforms[26]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u13 = Vector128.Create(uniforms[13]); // 1f - Pow(beta1, t)
+            var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
+            var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
+            var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
+            var u22 = Vector128.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -954,22 +946,22 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u18;
+                var tmp4 = gradIn * u14;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u14;
-                var tmp7 = u17 * vNew;
+                var tmp6 = mNew / u13;
+                var tmp7 = vNew / u16;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp10 = u10 * u;
-                var tmp11 = tmp10 * u22;
+                var tmp11 = tmp10 / u19;
                 var moved = paramIn - tmp11;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp12 = radiusNew * moved;
-                var paramNew = tmp12 * u26;
+                var paramNew = tmp12 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
@@ -986,11 +978,11 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             float radiusNew = uniforms[9]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u10 = uniforms[10]; // lr * radius'
             float u11 = uniforms[11]; // 1f - beta1
-            float u14 = uniforms[14]; // 1f / (1f - Pow(beta1, t))
-            float u17 = uniforms[17]; // 1f / (1f - Pow(beta2, t))
-            float u18 = uniforms[18]; // 1f - beta2
-            float u22 = uniforms[22]; // 1f / Max(Sqrt(Sum(u * u)), 1E-12f)
-            float u26 = uniforms[26]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+            float u14 = uniforms[14]; // 1f - beta2
+            float u16 = uniforms[16]; // 1f - Pow(beta2, t)
+            float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
+            float u22 = uniforms[22]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -1003,22 +995,22 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u18;
+                float tmp4 = gradIn * u14;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u14;
-                float tmp7 = u17 * vNew;
+                float tmp6 = mNew / u13;
+                float tmp7 = vNew / u16;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float u = tmp6 / tmp9;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 float tmp10 = u10 * u;
-                float tmp11 = tmp10 * u22;
+                float tmp11 = tmp10 / u19;
                 float moved = paramIn - tmp11;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 float tmp12 = radiusNew * moved;
-                float paramNew = tmp12 * u26;
+                float paramNew = tmp12 / u22;
                 param[i] = paramNew;
                 m[i] = mNew;
                 v[i] = vNew;

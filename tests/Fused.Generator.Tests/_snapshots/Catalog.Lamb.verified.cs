@@ -80,7 +80,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 24;
+            public const int UniformCount = 22;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -114,50 +114,48 @@ hyper weightDecay 0.01
 %11 = Step
 %12 = Pow %3 %11
 %13 = Sub %7 %12
-%14 = Div %7 %13
-%15 = Mul %10 %14
-%16 = Hyper 3
-%17 = Hyper 2
-%18 = Pow %17 %11
-%19 = Sub %7 %18
-%20 = Div %7 %19
-%21 = Load 3
-%22 = Mul %17 %21
-%23 = Sub %7 %17
-%24 = Mul %6 %23
-%25 = Mul %6 %24
-%26 = Add %22 %25
-%27 = Mul %20 %26
-%28 = Sqrt %27
-%29 = Add %16 %28
-%30 = Div %15 %29
-%31 = Add %2 %30
-%32 = Hyper 0
-%33 = Mul %0 %0
-%34 = ReduceSum %33
-%35 = Sqrt %34
-%36 = Const 00000000
-%37 = Gt %35 %36
-%38 = Mul %31 %31
-%39 = ReduceSum %38
-%40 = Sqrt %39
-%41 = Gt %40 %36
-%42 = And %37 %41
-%43 = Div %35 %40
-%44 = Where %42 %43 %7
-%45 = Mul %32 %44
-%46 = Mul %31 %45
-%47 = Sub %0 %46
-out 0 %47
+%14 = Div %10 %13
+%15 = Hyper 3
+%16 = Hyper 2
+%17 = Load 3
+%18 = Mul %16 %17
+%19 = Sub %7 %16
+%20 = Mul %6 %19
+%21 = Mul %6 %20
+%22 = Add %18 %21
+%23 = Pow %16 %11
+%24 = Sub %7 %23
+%25 = Div %22 %24
+%26 = Sqrt %25
+%27 = Add %15 %26
+%28 = Div %14 %27
+%29 = Add %2 %28
+%30 = Hyper 0
+%31 = Mul %0 %0
+%32 = ReduceSum %31
+%33 = Sqrt %32
+%34 = Const 00000000
+%35 = Gt %33 %34
+%36 = Mul %29 %29
+%37 = ReduceSum %36
+%38 = Sqrt %37
+%39 = Gt %38 %34
+%40 = And %35 %39
+%41 = Div %33 %38
+%42 = Where %40 %41 %7
+%43 = Mul %30 %42
+%44 = Mul %29 %43
+%45 = Sub %0 %44
+out 0 %45
 out 2 %10
-out 3 %26
+out 3 %22
 stmt 2 %10 ""m"" ""m = beta1 * m + (1 - beta1) * grad;""
-stmt 3 %26 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
-stmt -1 %31 ""r"" ""var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;""
-stmt -1 %35 ""paramNorm"" ""var paramNorm = Norm(param);""
-stmt -1 %40 ""updateNorm"" ""var updateNorm = Norm(r);""
-stmt -1 %44 ""trust"" ""var trust = paramNorm > 0 && updateNorm > 0 ? paramNorm / updateNorm : 1f;""
-stmt 0 %47 ""param"" ""param -= lr * trust * r;""
+stmt 3 %22 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
+stmt -1 %29 ""r"" ""var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;""
+stmt -1 %33 ""paramNorm"" ""var paramNorm = Norm(param);""
+stmt -1 %38 ""updateNorm"" ""var updateNorm = Norm(r);""
+stmt -1 %42 ""trust"" ""var trust = paramNorm > 0 && updateNorm > 0 ? paramNorm / updateNorm : 1f;""
+stmt 0 %45 ""param"" ""param -= lr * trust * r;""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -178,9 +176,9 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -191,13 +189,13 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
     const float tmp8 = weightDecay * paramIn;
-    const float tmp9 = tmp3 * u9;
-    const float tmp10 = u12 * tmp7;
+    const float tmp9 = tmp3 / u8;
+    const float tmp10 = tmp7 / u11;
     const float tmp11 = sqrt(tmp10);
     const float tmp12 = eps + tmp11;
     const float tmp13 = tmp9 / tmp12;
@@ -218,10 +216,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float eps = uniforms[3];
     const float weightDecay = uniforms[4];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
-    const float u23 = uniforms[23]; // lr * trust
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+    const float u21 = uniforms[21]; // lr * trust
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float mIn = m[i];
@@ -232,19 +230,19 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
     const float tmp8 = weightDecay * paramIn;
-    const float tmp9 = tmp3 * u9;
-    const float tmp10 = u12 * tmp7;
+    const float tmp9 = tmp3 / u8;
+    const float tmp10 = tmp7 / u11;
     const float tmp11 = sqrt(tmp10);
     const float tmp12 = eps + tmp11;
     const float tmp13 = tmp9 / tmp12;
     const float tmp14 = tmp8 + tmp13;
     // param -= lr * trust * r;
-    const float tmp15 = tmp14 * u23;
+    const float tmp15 = tmp14 * u21;
     const float tmp16 = paramIn - tmp15;
     param[i] = tmp16;
     m[i] = tmp3;
@@ -279,32 +277,30 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                     // m = beta1 * m + (1 - beta1) * grad;
                     uniforms[6] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * grad * grad;
-                    uniforms[13] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[9] = 1f - uniforms[2]; // 1f - beta2
                     // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                     uniforms[7] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
                     uniforms[8] = 1f - uniforms[7]; // 1f - Pow(beta1, t)
-                    uniforms[9] = 1f / uniforms[8]; // 1f / (1f - Pow(beta1, t))
                     uniforms[10] = global::System.Math.Pow(uniforms[2], uniforms[5]); // Pow(beta2, t)
                     uniforms[11] = 1f - uniforms[10]; // 1f - Pow(beta2, t)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 case 1:
                 {
-                    // uniforms[14] = Sum(param * param): reduced by the runtime from the previous pass's partials
-                    // uniforms[17] = Sum(r * r): reduced by the runtime from the previous pass's partials
+                    // uniforms[12] = Sum(param * param): reduced by the runtime from the previous pass's partials
+                    // uniforms[15] = Sum(r * r): reduced by the runtime from the previous pass's partials
                     // var paramNorm = Norm(param);
-                    uniforms[15] = global::System.Math.Sqrt(uniforms[14]); // Sqrt(Sum(param * param))
+                    uniforms[13] = global::System.Math.Sqrt(uniforms[12]); // Sqrt(Sum(param * param))
                     // var updateNorm = Norm(r);
-                    uniforms[18] = global::System.Math.Sqrt(uniforms[17]); // Sqrt(Sum(r * r))
+                    uniforms[16] = global::System.Math.Sqrt(uniforms[15]); // Sqrt(Sum(r * r))
                     // var trust = paramNorm > 0 && updateNorm > 0 ? paramNorm / updateNorm : 1f;
-                    uniforms[16] = (uniforms[15] > 0f ? 1.0 : 0.0); // paramNorm > 0f
-                    uniforms[19] = (uniforms[18] > 0f ? 1.0 : 0.0); // updateNorm > 0f
-                    uniforms[20] = (uniforms[16] != 0 && uniforms[19] != 0 ? 1.0 : 0.0); // paramNorm > 0f && updateNorm > 0f
-                    uniforms[21] = uniforms[15] / uniforms[18]; // paramNorm / updateNorm
-                    uniforms[22] = (uniforms[20] != 0 ? uniforms[21] : 1f); // Where(paramNorm > 0f && updateNorm > 0f, paramNorm / updateNorm, 1f)
+                    uniforms[14] = (uniforms[13] > 0f ? 1.0 : 0.0); // paramNorm > 0f
+                    uniforms[17] = (uniforms[16] > 0f ? 1.0 : 0.0); // updateNorm > 0f
+                    uniforms[18] = (uniforms[14] != 0 && uniforms[17] != 0 ? 1.0 : 0.0); // paramNorm > 0f && updateNorm > 0f
+                    uniforms[19] = uniforms[13] / uniforms[16]; // paramNorm / updateNorm
+                    uniforms[20] = (uniforms[18] != 0 ? uniforms[19] : 1f); // Where(paramNorm > 0f && updateNorm > 0f, paramNorm / updateNorm, 1f)
                     // param -= lr * trust * r;
-                    uniforms[23] = uniforms[0] * uniforms[22]; // lr * trust
+                    uniforms[21] = uniforms[0] * uniforms[20]; // lr * trust
                     break;
                 }
                 default:
@@ -353,9 +349,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -376,13 +372,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector512.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
@@ -403,9 +399,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -426,13 +422,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector256.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
@@ -453,9 +449,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -476,13 +472,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector128.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
@@ -503,9 +499,9 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -518,13 +514,13 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 float tmp6 = weightDecay * paramIn;
-                float tmp7 = mNew * u9;
-                float tmp8 = u12 * vNew;
+                float tmp7 = mNew / u8;
+                float tmp8 = vNew / u11;
                 float tmp9 = global::System.MathF.Sqrt(tmp8);
                 float tmp10 = eps + tmp9;
                 float tmp11 = tmp7 / tmp10;
@@ -559,10 +555,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector512.Create(uniforms[3]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
-            var u23 = Vector512.Create(uniforms[23]); // lr * trust
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u21 = Vector512.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -581,19 +577,19 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector512.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
                 var r = tmp6 + tmp11;
                 // param -= lr * trust * r;
-                var tmp12 = r * u23;
+                var tmp12 = r * u21;
                 var paramNew = paramIn - tmp12;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
@@ -610,10 +606,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector256.Create(uniforms[3]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
-            var u23 = Vector256.Create(uniforms[23]); // lr * trust
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u21 = Vector256.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -632,19 +628,19 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector256.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
                 var r = tmp6 + tmp11;
                 // param -= lr * trust * r;
-                var tmp12 = r * u23;
+                var tmp12 = r * u21;
                 var paramNew = paramIn - tmp12;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
@@ -661,10 +657,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             var eps = Vector128.Create(uniforms[3]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
-            var u23 = Vector128.Create(uniforms[23]); // lr * trust
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            var u21 = Vector128.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
@@ -683,19 +679,19 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 var tmp6 = weightDecay * paramIn;
-                var tmp7 = mNew * u9;
-                var tmp8 = u12 * vNew;
+                var tmp7 = mNew / u8;
+                var tmp8 = vNew / u11;
                 var tmp9 = Vector128.Sqrt(tmp8);
                 var tmp10 = eps + tmp9;
                 var tmp11 = tmp7 / tmp10;
                 var r = tmp6 + tmp11;
                 // param -= lr * trust * r;
-                var tmp12 = r * u23;
+                var tmp12 = r * u21;
                 var paramNew = paramIn - tmp12;
                 paramNew.StoreUnsafe(ref paramRef, i);
                 mNew.StoreUnsafe(ref mRef, i);
@@ -712,10 +708,10 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             float eps = uniforms[3];
             float weightDecay = uniforms[4];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
-            float u23 = uniforms[23]; // lr * trust
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+            float u21 = uniforms[21]; // lr * trust
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
@@ -728,19 +724,19 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
                 float tmp6 = weightDecay * paramIn;
-                float tmp7 = mNew * u9;
-                float tmp8 = u12 * vNew;
+                float tmp7 = mNew / u8;
+                float tmp8 = vNew / u11;
                 float tmp9 = global::System.MathF.Sqrt(tmp8);
                 float tmp10 = eps + tmp9;
                 float tmp11 = tmp7 / tmp10;
                 float r = tmp6 + tmp11;
                 // param -= lr * trust * r;
-                float tmp12 = r * u23;
+                float tmp12 = r * u21;
                 float paramNew = paramIn - tmp12;
                 param[i] = paramNew;
                 m[i] = mNew;

@@ -68,7 +68,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 1;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 17;
+            public const int UniformCount = 15;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>momentum</c>: element shape, float32.</summary>
@@ -110,24 +110,22 @@ hyper beta 0.95
 %22 = Sqrt %21
 %23 = Const 2B8CBCCC
 %24 = Max %22 %23
-%25 = Div %0 %24
-%26 = Mul %19 %25
-%27 = Sub %3 %26
-%28 = Mul %8 %27
-%29 = Mul %27 %27
-%30 = ReduceSum %29
-%31 = Sqrt %30
-%32 = Max %31 %23
-%33 = Div %0 %32
-%34 = Mul %28 %33
-out 0 %34
+%25 = Div %19 %24
+%26 = Sub %3 %25
+%27 = Mul %8 %26
+%28 = Mul %26 %26
+%29 = ReduceSum %28
+%30 = Sqrt %29
+%31 = Max %30 %23
+%32 = Div %27 %31
+out 0 %32
 out 2 %15
 out 3 %8
 stmt 3 %8 ""radius"" ""radius = t == 1 ? Norm(param) : radius;""
 stmt 2 %15 ""momentum"" ""momentum = beta * momentum + grad;""
 stmt -1 %18 ""orthogonal"" ""var orthogonal = Orthogonalize(grad + beta * momentum);""
-stmt -1 %27 ""moved"" ""var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);""
-stmt 0 %34 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
+stmt -1 %26 ""moved"" ""var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);""
+stmt 0 %32 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -174,12 +172,12 @@ __kernel void fused_pass2(__global const float* restrict param, __global const f
     const int i = get_global_id(0);
     if (i >= n) return;
     const float u8 = uniforms[8]; // lr * radius'
-    const float u12 = uniforms[12]; // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+    const float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
     const float tmp = u8 * temp02;
-    const float tmp2 = tmp * u12;
+    const float tmp2 = tmp / u11;
     const float tmp3 = paramIn - tmp2;
     const float tmp4 = tmp3 * tmp3;
     reduce0[i] = tmp4; // operand of Sum(moved * moved)
@@ -192,17 +190,17 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
     if (i >= n) return;
     const float u7 = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
     const float u8 = uniforms[8]; // lr * radius'
-    const float u12 = uniforms[12]; // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-    const float u16 = uniforms[16]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+    const float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+    const float u14 = uniforms[14]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
     const float tmp = u8 * temp02;
-    const float tmp2 = tmp * u12;
+    const float tmp2 = tmp / u11;
     const float tmp3 = paramIn - tmp2;
     // param = radius * moved / Max(Norm(moved), 1e-12f);
     const float tmp4 = u7 * tmp3;
-    const float tmp5 = tmp4 * u16;
+    const float tmp5 = tmp4 / u14;
     param[i] = tmp5;
 }
 ";
@@ -250,16 +248,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                     uniforms[10] = global::System.Math.Sqrt(uniforms[9]); // Sqrt(Sum(orthogonal * orthogonal))
                     uniforms[11] = uniforms[10] > 1E-12f ? uniforms[10] : 1E-12f; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
                     break;
                 }
                 case 3:
                 {
-                    // uniforms[13] = Sum(moved * moved): reduced by the runtime from the previous pass's partials
+                    // uniforms[12] = Sum(moved * moved): reduced by the runtime from the previous pass's partials
                     // param = radius * moved / Max(Norm(moved), 1e-12f);
-                    uniforms[14] = global::System.Math.Sqrt(uniforms[13]); // Sqrt(Sum(moved * moved))
-                    uniforms[15] = uniforms[14] > 1E-12f ? uniforms[14] : 1E-12f; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-                    uniforms[16] = 1f / uniforms[15]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+                    uniforms[13] = global::System.Math.Sqrt(uniforms[12]); // Sqrt(Sum(moved * moved))
+                    uniforms[14] = uniforms[13] > 1E-12f ? uniforms[13] : 1E-12f; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
                     break;
                 }
                 default:
@@ -523,7 +519,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         public static int Pass2Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
         {
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector512.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
@@ -535,7 +531,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -547,7 +543,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         public static int Pass2Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
         {
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector256.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
@@ -559,7 +555,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -571,7 +567,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         public static int Pass2Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
         {
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector128.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
@@ -583,7 +579,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
@@ -595,14 +591,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         public static void Pass2Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
         {
             float u8 = uniforms[8]; // lr * radius'
-            float u12 = uniforms[12]; // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
                 float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 float tmp = u8 * orthogonal;
-                float tmp2 = tmp * u12;
+                float tmp2 = tmp / u11;
                 float moved = paramIn - tmp2;
                 float tmp3 = moved * moved;
                 reduce0[i] = tmp3; // operand of Sum(moved * moved)
@@ -629,8 +625,8 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         {
             var radiusNew = Vector512.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector512.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            var u16 = Vector512.Create(uniforms[16]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector512.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -641,11 +637,11 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = radiusNew * moved;
-                var paramNew = tmp3 * u16;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -656,8 +652,8 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         {
             var radiusNew = Vector256.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector256.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            var u16 = Vector256.Create(uniforms[16]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector256.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -668,11 +664,11 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = radiusNew * moved;
-                var paramNew = tmp3 * u16;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -683,8 +679,8 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         {
             var radiusNew = Vector128.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
-            var u12 = Vector128.Create(uniforms[12]); // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            var u16 = Vector128.Create(uniforms[16]); // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector128.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -695,11 +691,11 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = u8 * orthogonal;
-                var tmp2 = tmp * u12;
+                var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = radiusNew * moved;
-                var paramNew = tmp3 * u16;
+                var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
             }
             return (int)i;
@@ -710,19 +706,19 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         {
             float radiusNew = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u8 = uniforms[8]; // lr * radius'
-            float u12 = uniforms[12]; // 1f / Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            float u16 = uniforms[16]; // 1f / Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            float u14 = uniforms[14]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
                 float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 float tmp = u8 * orthogonal;
-                float tmp2 = tmp * u12;
+                float tmp2 = tmp / u11;
                 float moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 float tmp3 = radiusNew * moved;
-                float paramNew = tmp3 * u16;
+                float paramNew = tmp3 / u14;
                 param[i] = paramNew;
             }
         }

@@ -80,7 +80,7 @@ namespace Fused.Catalog
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 1;
             /// <summary>Length of the uniform array the kernels take.</summary>
-            public const int UniformCount = 20;
+            public const int UniformCount = 18;
             /// <summary>Number of buffers (parameter, gradient, states).</summary>
             public const int BufferCount = 4;
             /// <summary>State <c>m</c>: element shape, float32.</summary>
@@ -116,45 +116,43 @@ hyper weightDecay 0
 %13 = Step
 %14 = Pow %6 %13
 %15 = Sub %9 %14
-%16 = Div %9 %15
-%17 = Mul %12 %16
-%18 = Hyper 3
-%19 = Hyper 2
-%20 = Pow %19 %13
-%21 = Sub %9 %20
-%22 = Div %9 %21
-%23 = Load 3
-%24 = Mul %19 %23
-%25 = Sub %9 %19
-%26 = Mul %4 %25
-%27 = Mul %4 %26
-%28 = Add %24 %27
-%29 = Mul %22 %28
-%30 = Sqrt %29
-%31 = Add %18 %30
-%32 = Div %17 %31
-%33 = Mul %32 %32
-%34 = ReduceSum %33
-%35 = Sqrt %34
-%36 = Mul %5 %5
-%37 = ReduceSum %36
-%38 = Sqrt %37
-%39 = Const 0DA24260
-%40 = Max %38 %39
-%41 = Div %35 %40
-%42 = Mul %5 %41
-%43 = Add %3 %42
-%44 = Mul %1 %43
-%45 = Sub %0 %44
-out 0 %45
+%16 = Div %12 %15
+%17 = Hyper 3
+%18 = Hyper 2
+%19 = Load 3
+%20 = Mul %18 %19
+%21 = Sub %9 %18
+%22 = Mul %4 %21
+%23 = Mul %4 %22
+%24 = Add %20 %23
+%25 = Pow %18 %13
+%26 = Sub %9 %25
+%27 = Div %24 %26
+%28 = Sqrt %27
+%29 = Add %17 %28
+%30 = Div %16 %29
+%31 = Mul %30 %30
+%32 = ReduceSum %31
+%33 = Sqrt %32
+%34 = Mul %5 %5
+%35 = ReduceSum %34
+%36 = Sqrt %35
+%37 = Const 0DA24260
+%38 = Max %36 %37
+%39 = Div %33 %38
+%40 = Mul %5 %39
+%41 = Add %3 %40
+%42 = Mul %1 %41
+%43 = Sub %0 %42
+out 0 %43
 out 2 %12
-out 3 %28
+out 3 %24
 stmt 2 %12 ""m"" ""m = beta1 * m + (1 - beta1) * grad;""
-stmt 3 %28 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
-stmt -1 %32 ""adam"" ""var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
+stmt 3 %24 ""v"" ""v = beta2 * v + (1 - beta2) * grad * grad;""
+stmt -1 %30 ""adam"" ""var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);""
 stmt -1 %5 ""direction"" ""var direction = Precondition(grad);""
-stmt -1 %41 ""graft"" ""var graft = Norm(adam) / Max(Norm(direction), 1e-30f);""
-stmt 0 %45 ""param"" ""param -= lr * (graft * direction + weightDecay * param);""
+stmt -1 %39 ""graft"" ""var graft = Norm(adam) / Max(Norm(direction), 1e-30f);""
+stmt 0 %43 ""param"" ""param -= lr * (graft * direction + weightDecay * param);""
 ";
 
         /// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>
@@ -174,9 +172,9 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float beta2 = uniforms[2];
     const float eps = uniforms[3];
     const float u6 = uniforms[6]; // 1f - beta1
-    const float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-    const float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-    const float u13 = uniforms[13]; // 1f - beta2
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
     const float gradIn = grad[i];
     const float mIn = m[i];
     const float vIn = v[i];
@@ -186,12 +184,12 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float tmp3 = tmp + tmp2;
     // v = beta2 * v + (1 - beta2) * grad * grad;
     const float tmp4 = beta2 * vIn;
-    const float tmp5 = gradIn * u13;
+    const float tmp5 = gradIn * u9;
     const float tmp6 = gradIn * tmp5;
     const float tmp7 = tmp4 + tmp6;
     // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-    const float tmp8 = tmp3 * u9;
-    const float tmp9 = u12 * tmp7;
+    const float tmp8 = tmp3 / u8;
+    const float tmp9 = tmp7 / u11;
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
@@ -219,12 +217,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
     if (i >= n) return;
     const float lr = uniforms[0];
     const float weightDecay = uniforms[4];
-    const float u19 = uniforms[19]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+    const float u17 = uniforms[17]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
     const float paramIn = param[i];
     const float temp02 = temp0[i];
     // param -= lr * (graft * direction + weightDecay * param);
     const float tmp = weightDecay * paramIn;
-    const float tmp2 = temp02 * u19;
+    const float tmp2 = temp02 * u17;
     const float tmp3 = tmp + tmp2;
     const float tmp4 = lr * tmp3;
     const float tmp5 = paramIn - tmp4;
@@ -259,30 +257,28 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                     // m = beta1 * m + (1 - beta1) * grad;
                     uniforms[6] = 1f - uniforms[1]; // 1f - beta1
                     // v = beta2 * v + (1 - beta2) * grad * grad;
-                    uniforms[13] = 1f - uniforms[2]; // 1f - beta2
+                    uniforms[9] = 1f - uniforms[2]; // 1f - beta2
                     // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
                     uniforms[7] = global::System.Math.Pow(uniforms[1], uniforms[5]); // Pow(beta1, t)
                     uniforms[8] = 1f - uniforms[7]; // 1f - Pow(beta1, t)
-                    uniforms[9] = 1f / uniforms[8]; // 1f / (1f - Pow(beta1, t))
                     uniforms[10] = global::System.Math.Pow(uniforms[2], uniforms[5]); // Pow(beta2, t)
                     uniforms[11] = 1f - uniforms[10]; // 1f - Pow(beta2, t)
-                    uniforms[12] = 1f / uniforms[11]; // 1f / (1f - Pow(beta2, t))
                     break;
                 }
                 case 1:
                 {
-                    // uniforms[14] = Sum(adam * adam): reduced by the runtime from the previous pass's partials
+                    // uniforms[12] = Sum(adam * adam): reduced by the runtime from the previous pass's partials
                     // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                    uniforms[15] = global::System.Math.Sqrt(uniforms[14]); // Sqrt(Sum(adam * adam))
+                    uniforms[13] = global::System.Math.Sqrt(uniforms[12]); // Sqrt(Sum(adam * adam))
                     break;
                 }
                 case 2:
                 {
-                    // uniforms[16] = Sum(direction * direction): reduced by the runtime from the previous pass's partials
+                    // uniforms[14] = Sum(direction * direction): reduced by the runtime from the previous pass's partials
                     // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                    uniforms[17] = global::System.Math.Sqrt(uniforms[16]); // Sqrt(Sum(direction * direction))
-                    uniforms[18] = uniforms[17] > 1E-30f ? uniforms[17] : 1E-30f; // Max(Sqrt(Sum(direction * direction)), 1E-30f)
-                    uniforms[19] = uniforms[15] / uniforms[18]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+                    uniforms[15] = global::System.Math.Sqrt(uniforms[14]); // Sqrt(Sum(direction * direction))
+                    uniforms[16] = uniforms[15] > 1E-30f ? uniforms[15] : 1E-30f; // Max(Sqrt(Sum(direction * direction)), 1E-30f)
+                    uniforms[17] = uniforms[13] / uniforms[16]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
                     break;
                 }
                 default:
@@ -329,9 +325,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector512.Create(uniforms[2]);
             var eps = Vector512.Create(uniforms[3]);
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector512.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector512.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector512.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -350,12 +346,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
@@ -375,9 +371,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector256.Create(uniforms[2]);
             var eps = Vector256.Create(uniforms[3]);
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector256.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector256.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector256.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -396,12 +392,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
@@ -421,9 +417,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             var beta2 = Vector128.Create(uniforms[2]);
             var eps = Vector128.Create(uniforms[3]);
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
-            var u9 = Vector128.Create(uniforms[9]); // 1f / (1f - Pow(beta1, t))
-            var u12 = Vector128.Create(uniforms[12]); // 1f / (1f - Pow(beta2, t))
-            var u13 = Vector128.Create(uniforms[13]); // 1f - beta2
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
@@ -442,12 +438,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u13;
+                var tmp4 = gradIn * u9;
                 var tmp5 = gradIn * tmp4;
                 var vNew = tmp3 + tmp5;
                 // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew * u9;
-                var tmp7 = u12 * vNew;
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
@@ -467,9 +463,9 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             float beta2 = uniforms[2];
             float eps = uniforms[3];
             float u6 = uniforms[6]; // 1f - beta1
-            float u9 = uniforms[9]; // 1f / (1f - Pow(beta1, t))
-            float u12 = uniforms[12]; // 1f / (1f - Pow(beta2, t))
-            float u13 = uniforms[13]; // 1f - beta2
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
                 float gradIn = grad[i];
@@ -481,12 +477,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float mNew = tmp + tmp2;
                 // v = beta2 * v + (1 - beta2) * grad * grad;
                 float tmp3 = beta2 * vIn;
-                float tmp4 = gradIn * u13;
+                float tmp4 = gradIn * u9;
                 float tmp5 = gradIn * tmp4;
                 float vNew = tmp3 + tmp5;
                 // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                float tmp6 = mNew * u9;
-                float tmp7 = u12 * vNew;
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float adam = tmp6 / tmp9;
@@ -605,7 +601,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         {
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[4]);
-            var graft = Vector512.Create(uniforms[19]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+            var graft = Vector512.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -630,7 +626,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         {
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[4]);
-            var graft = Vector256.Create(uniforms[19]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+            var graft = Vector256.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -655,7 +651,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         {
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[4]);
-            var graft = Vector128.Create(uniforms[19]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+            var graft = Vector128.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -680,7 +676,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         {
             float lr = uniforms[0];
             float weightDecay = uniforms[4];
-            float graft = uniforms[19]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+            float graft = uniforms[17]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];

@@ -184,7 +184,7 @@ namespace Fused.Ir.Emit
                         case Op.Step: w.Line($"uniforms[{u.Slot}] = step;"); break;
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
                         case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
-                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, StatementNames(p))}: reduced by the runtime from the previous pass's partials"); break;
+                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: reduced by the runtime from the previous pass's partials"); break;
                     }
                 }
                 var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
@@ -194,11 +194,11 @@ namespace Fused.Ir.Emit
                 {
                     var nodes = Node.TopologicalOrder(new[] { stmt.Value }).Where(n => bySlotNode.Contains(n) && emitted.Add(n)).ToList();
                     if (nodes.Count == 0) continue;
-                    w.Line("// " + OneLine(stmt.Source));
-                    foreach (var n in nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p, StatementNames(p))}");
+                    w.Line("// " + PassSchedule.OneLine(stmt.Source));
+                    foreach (var n in nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p, PassSchedule.StatementNames(p))}");
                 }
                 foreach (var u in computed.Where(u => emitted.Add(u.Node)))
-                    w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, StatementNames(p))}");
+                    w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}");
                 w.Line("break;");
                 w.Close();
             }
@@ -250,7 +250,7 @@ namespace Fused.Ir.Emit
 
             string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.IsTemp(i.Buffer) ? "" : "'")));
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
-            string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, StatementNames(p))));
+            string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, PassSchedule.StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
             w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
@@ -286,7 +286,7 @@ namespace Fused.Ir.Emit
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
-                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p, StatementNames(p))}");
+                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p, PassSchedule.StatementNames(p))}");
                 }
                 w.Close();
             }
@@ -325,7 +325,6 @@ namespace Fused.Ir.Emit
             var refNames = bufferNames.ToDictionary(kv => kv.Key, kv => vector ? names.Claim(kv.Value + "Ref") : "");
             var reduceRefs = reduceNames.Select(r => vector ? names.Claim(r + "Ref") : "").ToList();
             var valueOf = new Dictionary<Node, string>(); // structural: a Load built here equals the program's
-            var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
             string first = bufferNames[plan.ElementBuffers[0]];
 
             // Preferred names: the DSL's locals, then "<buffer>Out" for stored values.
@@ -333,15 +332,12 @@ namespace Fused.Ir.Emit
             foreach (var s in p.Statements)
                 if (!preferred.ContainsKey(s.Value) && s.Value.Op != Op.Load) preferred[s.Value] = s.IsLocal ? s.Target : s.Target + "New";
             foreach (var o in pass.Stores) if (!preferred.ContainsKey(o.Value)) preferred[o.Value] = plan.BufferName(o.Buffer) + "Out";
-            var readable = StatementNames(p);
+            var readable = PassSchedule.StatementNames(p);
 
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
             // Uniform inputs, broadcast once before the loop.
-            var uniformInputs = pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
-                .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
-                .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
-            foreach (var u in uniformInputs)
+            foreach (var u in PassSchedule.UniformInputs(pass, slots))
             {
                 string name = names.Claim(UniformName(u, p, preferred, slots[u]));
                 valueOf[u] = name;
@@ -387,15 +383,11 @@ namespace Fused.Ir.Emit
                 w.Line($"{type} {name} = {expr};");
             }
 
-            var emitted = new HashSet<Node>(NodeIdentityComparer.Instance);
-            foreach (var stmt in p.Statements)
+            foreach (var block in PassSchedule.Blocks(p, pass))
             {
-                var nodes = Node.TopologicalOrder(new[] { stmt.Value }, n => !passNodes.Contains(n)).Where(n => emitted.Add(n)).ToList();
-                if (nodes.Count == 0) continue;
-                w.Line("// " + OneLine(stmt.Source));
-                foreach (var n in nodes) EmitNode(n);
+                if (block.Comment != null) w.Line("// " + block.Comment);
+                foreach (var n in block.Nodes) EmitNode(n);
             }
-            foreach (var n in pass.Nodes.Where(n => emitted.Add(n))) EmitNode(n);
             for (int k = 0; k < pass.Reductions.Count; k++)
             {
                 string value = Operand(pass.Reductions[k].Sources[0]);
@@ -410,15 +402,6 @@ namespace Fused.Ir.Emit
             }
             w.Close();
             if (vector) w.Line("return (int)i;");
-        }
-
-        /// <summary>Nodes named by the rule's own statements (locals as written, buffers as "name'"), for comments.</summary>
-        private static Dictionary<Node, string> StatementNames(RuleProgram p)
-        {
-            var names = new Dictionary<Node, string>();
-            foreach (var s in p.Statements)
-                if (s.Value.Op != Op.Load && !names.ContainsKey(s.Value)) names[s.Value] = s.IsLocal ? s.Target : s.Target + "'";
-            return names;
         }
 
         private static string UniformName(Node u, RuleProgram p, Dictionary<Node, string> preferred, int slot) => u.Op switch
@@ -472,9 +455,6 @@ namespace Fused.Ir.Emit
             }
             return s;
         }
-
-        private static string OneLine(string source) =>
-            string.Join(" ", source.Split(new[] { '\r', '\n', '\t', ' ' }, StringSplitOptions.RemoveEmptyEntries));
 
         private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }

@@ -39,9 +39,7 @@ namespace Fused.Ir.Emit
         {
             var p = plan.Program;
             var slots = UniformEvaluator.SlotMap(plan);
-            var readable = new Dictionary<Node, string>();
-            foreach (var s in p.Statements)
-                if (s.Value.Op != Op.Load && !readable.ContainsKey(s.Value)) readable[s.Value] = s.IsLocal ? s.Target : s.Target + "'";
+            var readable = PassSchedule.StatementNames(p);
             var names = new NameTable("i", "n", "uniforms");
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();
@@ -55,12 +53,8 @@ namespace Fused.Ir.Emit
             w.Line("const int i = get_global_id(0);");
             w.Line("if (i >= n) return;");
 
-            var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
             var valueOf = new Dictionary<Node, string>();
-            var uniformInputs = pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
-                .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
-                .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
-            foreach (var u in uniformInputs)
+            foreach (var u in PassSchedule.UniformInputs(pass, slots))
             {
                 string name = names.Claim(u.Op == Op.Hyper ? p.Hypers[u.Index].Name : u.Op == Op.Step ? "step" : "u" + slots[u].ToString(CultureInfo.InvariantCulture));
                 valueOf[u] = name;
@@ -86,15 +80,11 @@ namespace Fused.Ir.Emit
                 valueOf[n] = name;
                 w.Line($"const {(n.Type == IrType.Bool ? "int" : "float")} {name} = {expr};");
             }
-            var emitted = new HashSet<Node>(NodeIdentityComparer.Instance);
-            foreach (var stmt in p.Statements)
+            foreach (var block in PassSchedule.Blocks(p, pass))
             {
-                var nodes = Node.TopologicalOrder(new[] { stmt.Value }, n => !passNodes.Contains(n)).Where(n => emitted.Add(n)).ToList();
-                if (nodes.Count == 0) continue;
-                w.Line("// " + string.Join(" ", stmt.Source.Split(new[] { '\r', '\n', '\t', ' ' }, System.StringSplitOptions.RemoveEmptyEntries)));
-                foreach (var n in nodes) EmitNode(n);
+                if (block.Comment != null) w.Line("// " + block.Comment);
+                foreach (var n in block.Nodes) EmitNode(n);
             }
-            foreach (var n in pass.Nodes.Where(n => emitted.Add(n))) EmitNode(n);
             for (int k = 0; k < pass.Reductions.Count; k++)
                 w.Line($"{reduceNames[k]}[i] = {Operand(pass.Reductions[k].Sources[0])}; // operand of {NodePrinter.Print(pass.Reductions[k], p, readable)}");
             foreach (var o in pass.Stores)

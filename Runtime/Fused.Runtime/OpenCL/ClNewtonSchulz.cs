@@ -15,6 +15,7 @@ namespace Fused.Runtime.OpenCL
         private readonly NewtonSchulzOptions _options;
         private readonly ClKernel _scale, _axpby, _reduce, _square;
         private ClBuffer? _gram, _gram2, _product, _partials;
+        private double[] _hostPartials = Array.Empty<double>();
         private int _small = -1;
         private long _elements = -1;
 
@@ -61,7 +62,7 @@ namespace Fused.Runtime.OpenCL
         {
             // Sum of squares in the canonical block order (float64 lanes), as on the CPU.
             Launch(_square, n, k => { k.SetArg(0, x); k.SetArg(1, _product!); k.SetArg(2, n); });
-            return ClRuleRunner.ReduceOnDevice(_queue, _reduce, _product!, n, max: false, _partials!);
+            return ClRuleRunner.ReduceOnDevice(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
         }
 
         private void Launch(ClKernel kernel, int n, Action<ClKernel> set)
@@ -86,6 +87,7 @@ namespace Fused.Runtime.OpenCL
                 _product?.Dispose(); _partials?.Dispose();
                 _product = _queue.Context.CreateBuffer<float>(n);
                 _partials = _queue.Context.CreateBuffer<double>(Math.Max(1, Reduction.BlockCount(n)));
+                _hostPartials = new double[Math.Max(1, Reduction.BlockCount(n))];
                 _elements = n;
             }
         }

@@ -84,14 +84,14 @@ namespace Fused.Runtime.OpenCL
                 kernel.SetArg(arg, n);
                 _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
                 for (int k = 0; k < reductions.Length; k++)
-                    _uniforms[reductions[k].slot] = ReduceOnDevice(_queue, _reduce, tensor.ReductionOperand(k), n, reductions[k].max, tensor.Partials);
+                    _uniforms[reductions[k].slot] = ReduceOnDevice(_queue, _reduce, tensor.ReductionOperand(k), n, reductions[k].max, tensor.Partials, tensor.HostPartials);
             }
             _rule.StoreScalars(_uniforms, tensor.Scalars);
             _queue.Finish();
         }
 
         /// <summary>The canonical block reduction on the device, folded on the host in fixed order.</summary>
-        internal static double ReduceOnDevice(ClQueue queue, ClKernel reduce, ClBuffer values, int n, bool max, ClBuffer partials)
+        internal static double ReduceOnDevice(ClQueue queue, ClKernel reduce, ClBuffer values, int n, bool max, ClBuffer partials, double[] host)
         {
             int blocks = checked((int)Reduction.BlockCount(n));
             if (blocks == 0) return Reduction.Identity(max);
@@ -100,9 +100,9 @@ namespace Fused.Runtime.OpenCL
             reduce.SetArg(2, max ? 1 : 0);
             reduce.SetArg(3, partials);
             queue.Launch(reduce, (blocks + 15) / 16 * 16, 16);
-            var host = blocks <= 4096 ? stackalloc double[blocks] : new double[blocks];
-            queue.Read<double>(partials, host);
-            return Reduction.FoldBlocks(host, max);
+            var view = host.AsSpan(0, blocks);
+            queue.Read<double>(partials, view);
+            return Reduction.FoldBlocks(view, max);
         }
 
         public void Dispose()
@@ -138,6 +138,7 @@ namespace Fused.Runtime.OpenCL
             int maxReductions = plan.Passes.Count == 0 ? 0 : plan.Passes.Max(p => p.Reductions.Count);
             _reductionOperands = Enumerable.Range(0, maxReductions).Select(_ => context.CreateBuffer<float>(n)).ToArray();
             Partials = context.CreateBuffer<double>(Math.Max(1, Reduction.BlockCount(n)));
+            HostPartials = new double[Math.Max(1, Reduction.BlockCount(n))];
             UniformBuffer = context.CreateBuffer<float>(Math.Max(1, plan.Uniforms.Count), ClMemoryAccess.ReadOnly);
             Scalars = new float[plan.ScalarBuffers.Count];
         }
@@ -150,6 +151,9 @@ namespace Fused.Runtime.OpenCL
 
         internal ClBuffer UniformBuffer { get; }
         internal ClBuffer Partials { get; }
+
+        /// <summary>Host copy of the per-block partials, reused every step.</summary>
+        internal double[] HostPartials { get; }
         internal ClBuffer ReductionOperand(int k) => _reductionOperands[k];
         internal ClBuffer Buffer(int b) => _buffers[b] ?? throw new InvalidOperationException($"buffer {_plan.BufferName(b)} is not an element buffer");
 

@@ -44,17 +44,29 @@ namespace Fused.Search.Tests
             var rng = new Random(20261122);
             var seen = new Dictionary<string, double>();
             int midRunKills = 0;
+            var history = new List<string>();
             for (int attempt = 0; attempt < 12 && midRunKills < 4; attempt++)
             {
                 using var child = Start(db);
-                // Wait until the worker has committed at least one generation in this life, then a random extra moment.
+                // Wait until the worker has committed a random number (1..3) of generations in this life,
+                // then a random extra moment, and kill it wherever it is.
                 var lines = 0;
-                child.OutputDataReceived += (_, e) => { if (e.Data != null) Interlocked.Increment(ref lines); };
+                var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+                child.OutputDataReceived += (_, e) => { if (e.Data != null) { output.Enqueue(e.Data); Interlocked.Increment(ref lines); } };
+                child.ErrorDataReceived += (_, e) => { if (e.Data != null) output.Enqueue("stderr: " + e.Data); };
                 child.BeginOutputReadLine();
+                child.BeginErrorReadLine();
+                int waitFor = rng.Next(1, 4);
                 var clock = Stopwatch.StartNew();
-                while (Volatile.Read(ref lines) == 0 && !child.HasExited && clock.ElapsedMilliseconds < 60000) Thread.Sleep(5);
-                Thread.Sleep(rng.Next(0, 150));
-                if (child.HasExited) break;
+                while (Volatile.Read(ref lines) < waitFor && !child.HasExited && clock.ElapsedMilliseconds < 120000) Thread.Sleep(2);
+                Thread.Sleep(rng.Next(0, 60));
+                if (child.HasExited)
+                {
+                    child.WaitForExit();
+                    // Only a finished search may end by itself; anything else is a crash worth reading.
+                    Assert.True(child.ExitCode == 0, $"worker exited by itself with code {child.ExitCode}:\n{string.Join("\n", output)}");
+                    break;
+                }
                 child.Kill(); // SIGKILL
                 child.WaitForExit();
                 long generation;
@@ -70,17 +82,23 @@ namespace Fused.Search.Tests
                     var now = d.Evaluations().Select(e => e.FunctionalHash).ToHashSet();
                     Assert.All(seen.Keys, h => Assert.Contains(h, now));
                 }
-                _log.WriteLine($"killed at generation {generation}, {seen.Count} evaluations stored");
+                history.Add($"killed at generation {generation}, {seen.Count} evaluations stored");
+                _log.WriteLine(history[^1]);
                 if (generation > 0 && generation < Generations) midRunKills++;
             }
-            Assert.True(midRunKills >= 2, $"only {midRunKills} kills landed mid-run");
+            Assert.True(midRunKills >= 2, $"only {midRunKills} kills landed mid-run:\n{string.Join("\n", history)}");
 
             // Let it finish.
             using (var child = Start(db))
             {
+                var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+                child.OutputDataReceived += (_, e) => { if (e.Data != null) output.Enqueue(e.Data); };
+                child.ErrorDataReceived += (_, e) => { if (e.Data != null) output.Enqueue("stderr: " + e.Data); };
                 child.BeginOutputReadLine();
-                Assert.True(child.WaitForExit(120000), "worker did not finish");
-                Assert.Equal(0, child.ExitCode);
+                child.BeginErrorReadLine();
+                Assert.True(child.WaitForExit(300000), "worker did not finish");
+                child.WaitForExit();
+                Assert.True(child.ExitCode == 0, $"worker failed with code {child.ExitCode}:\n{string.Join("\n", output)}");
             }
             Assert.Equal(reference, SearchTests.Snapshot(db));
             using (var d = new SearchDatabase(db))
@@ -94,7 +112,7 @@ namespace Fused.Search.Tests
             var psi = new ProcessStartInfo(dotnet)
             {
                 RedirectStandardOutput = true,
-                RedirectStandardError = false,
+                RedirectStandardError = true,
                 UseShellExecute = false,
             };
             psi.ArgumentList.Add(dll);

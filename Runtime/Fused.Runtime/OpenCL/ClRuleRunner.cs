@@ -118,9 +118,9 @@ namespace Fused.Runtime.OpenCL
         private void LaunchPass(int pass, ClTensorState tensor, int n)
         {
             var scalar = _passes[pass];
-            SetArgs(scalar, pass, tensor, n);
             if (_vectorPasses == null)
             {
+                SetArgs(scalar, pass, tensor, n);
                 _queue.Launch(scalar, RoundUp(n, _localSize), _localSize);
                 return;
             }
@@ -135,6 +135,7 @@ namespace Fused.Runtime.OpenCL
             int done = vectors * width;
             if (done < n)
             {
+                SetArgs(scalar, pass, tensor, n);
                 long local = Math.Min(width, scalar.WorkGroupSize);
                 _queue.Launch(scalar, RoundUp(n - done, local), local, globalOffset: done);
             }

@@ -17,6 +17,7 @@ namespace Fused.Benchmarks.OpenCL
     /// OpenCL benchmark, every figure beside a ceiling measured in the same run:
     /// <list type="number">
     /// <item>start to first step in a fresh process, cold (empty Fused and PoCL caches) and cached;</item>
+    /// <item>the fixed cost of a step (launches, clFinish, the uniforms' write) on a small tensor;</item>
     /// <item>a copy-kernel variants matrix (bounds-checked scalar, exact scalar, vloadN, a chunk per work-item; local
     /// sizes) against the host's C copy and clEnqueueCopyBuffer;</item>
     /// <item>the generated AdamW and Lion steps (<see cref="ClRuleRunner"/>, scalar and vector kernels) against the C
@@ -152,6 +153,7 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
             {
                 using ClContext context = ClContext.Create(device, cacheRoot);
                 using ClQueue queue = context.CreateQueue();
+                MeasureOverhead(context, queue, rounds);
                 foreach (int millions in sizesMillions)
                 {
                     int n = millions * 1024 * 1024;
@@ -184,7 +186,7 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
         /// <summary>
         /// Start to first finished AdamW step in a fresh process (device selection, context, program, kernels, buffers,
         /// one step over 4099 elements so the tail kernel runs too): cold with empty Fused and PoCL caches, then cached
-        /// with both caches as the cold run left them.
+        /// with both caches as the cold run left them; then in this process with the JIT warm, a new context on a disk cache.
         /// </summary>
         private static void MeasureStartup(OpenClDevice device)
         {
@@ -204,7 +206,16 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                         ? new[] { label, "failed", error }
                         : new[] { label }.Concat(line.Split('\t')).ToArray());
                 }
-                Console.WriteLine("### Start to first step (fresh process, AdamW, 4099 elements)");
+                // In this process, JIT warm (what the figure before the fresh-process runs measured): a new context and
+                // program cache on a directory the first call filled.
+                string directory = Path.Combine(root, "in-process");
+                StartInProcess(device, directory);
+                for (int k = 0; k < 2; k++)
+                {
+                    var (ms, phases, origin, kernels) = StartInProcess(device, directory);
+                    rows.Add(new[] { "in this process, new context, disk cache" + (k == 0 ? "" : ", again"), Ms(ms), phases, origin.ToString(), kernels });
+                }
+                Console.WriteLine("### Start to first step (AdamW, 4099 elements)");
                 Console.WriteLine();
                 Harness.Table(new[] { "run", "ms to first step", "cumulative ms after", "program origin", "kernels" }, rows);
             }
@@ -249,13 +260,20 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
 
         private static void StartupChild()
         {
+            var (ms, phases, origin, kernels) = StartInProcess(null, null);
+            Console.WriteLine("STARTUP\t" + Ms(ms) + "\t" + phases + "\t" + origin + "\t" + kernels);
+        }
+
+        /// <summary>Device (selected now when null), context, runner, buffers and one AdamW step; milliseconds, cumulative phase times.</summary>
+        private static (double Milliseconds, string Phases, ProgramOrigin Origin, string Kernels) StartInProcess(OpenClDevice? device, string? cacheDirectory)
+        {
             const int n = 4099;
             var stopwatch = Stopwatch.StartNew();
             var phases = new List<string>();
             void Phase(string name) => phases.Add(name + " " + Ms(stopwatch.Elapsed.TotalMilliseconds));
-            OpenClDevice device = OpenClDevice.Select();
+            device ??= OpenClDevice.Select();
             Phase("device");
-            using ClContext context = ClContext.Create(device);
+            using ClContext context = ClContext.Create(device, cacheDirectory);
             using ClQueue queue = context.CreateQueue();
             Phase("context");
             using var runner = new ClRuleRunner(AdamW.Rule, queue);
@@ -266,7 +284,63 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
             runner.Step(AdamW.Rule.DefaultHyperparameters(), 1, tensor);
             stopwatch.Stop();
             Phase("step");
-            Console.WriteLine("STARTUP\t" + Ms(stopwatch.Elapsed.TotalMilliseconds) + "\t" + string.Join(", ", phases) + "\t" + runner.ProgramOrigin + "\t" + runner.Kernels.Description);
+            return (stopwatch.Elapsed.TotalMilliseconds, string.Join(", ", phases), runner.ProgramOrigin, runner.Kernels.Description);
+        }
+
+        // ---- per-step overhead --------------------------------------------------------------------------------
+
+        /// <summary>
+        /// What a step costs besides the element work: AdamW on 4096 elements (no tail) and 4099 (a tail launch), against
+        /// one launch of an almost empty kernel followed by clFinish, and a blocking 48-byte write (the uniforms).
+        /// </summary>
+        private static void MeasureOverhead(ClContext context, ClQueue queue, int rounds)
+        {
+            var cases = new List<Case>();
+            var disposables = new List<IDisposable>();
+            try
+            {
+                using ClBuffer small = context.CreateBuffer<float>(16);
+                ClKernel guarded = context.Programs.Get(CopySource).CreateKernel("copy_guarded");
+                disposables.Add(guarded);
+                guarded.SetArg(0, small);
+                guarded.SetArg(1, small);
+                guarded.SetArg(2, 0);
+                cases.Add(new Case("launch of an empty kernel + clFinish", 0, () =>
+                {
+                    queue.Launch(guarded, 8, 8);
+                    queue.Finish();
+                }));
+                var uniforms = new float[12];
+                cases.Add(new Case("blocking write of 48 bytes", 0, () => queue.Write<float>(small, uniforms)));
+                var hypers = AdamW.Rule.DefaultHyperparameters();
+                foreach (var shape in new[] { ClKernelShape.Scalar, ClKernelShape.Vector })
+                {
+                    foreach (int n in new[] { 4096, 4099 })
+                    {
+                        var runner = new ClRuleRunner(AdamW.Rule, queue, kernels: shape);
+                        var tensor = runner.Allocate(ShapeInfo.Vector(n));
+                        disposables.Add(tensor);
+                        disposables.Add(runner);
+                        tensor.Upload("grad", Filled(n, 0.01f));
+                        cases.Add(new Case($"AdamW step, {n} elements, {shape.ToString().ToLowerInvariant()} kernels", 0, Counted(t => runner.Step(hypers, t, tensor)),
+                            shape == ClKernelShape.Vector && n % runner.Kernels.VectorWidth != 0 ? "vector launch + tail launch" : "one launch"));
+                    }
+                }
+                var results = Measure(cases, Math.Max(rounds, 25));
+                Console.WriteLine($"### Per-step overhead ({Math.Max(rounds, 25)} rounds; load {LoadAverage()})");
+                Console.WriteLine();
+                Harness.Table(new[] { "case", "median µs", "min µs", "notes" }, results.Select(r => new[]
+                {
+                    r.Case.Name, Harness.F(r.Median * 1e6, 0), Harness.F(r.Min * 1e6, 0), r.Case.Notes,
+                }));
+            }
+            finally
+            {
+                for (int i = disposables.Count - 1; i >= 0; i--)
+                {
+                    disposables[i].Dispose();
+                }
+            }
         }
 
         // ---- copy variants ---------------------------------------------------------------------------------

@@ -256,11 +256,25 @@ namespace Fused.Generator.Tests
         // ---------------- FUSED013: cannot plan ----------------
 
         [Fact]
-        public void FUSED013_row_shaped_state_is_reported_on_the_class_identifier()
+        public void FUSED013_row_state_assigned_a_value_per_element_is_reported_on_the_assignment()
         {
-            string marked = "using Fused;\n[Optimizer]\npublic static partial class [|RowState|]\n{\n" +
+            string marked = "using Fused;\n[Optimizer]\npublic static partial class RowState\n{\n" +
                 "    static void Update(ref float param, float grad, [State(StateShape.Row)] ref float r)\n" +
-                "    {\n        r = r + grad * grad;\n        param -= grad / (r + 1f);\n    }\n}\n";
+                "    {\n        [|r = r + grad * grad;|]\n        param -= grad / (r + 1f);\n    }\n}\n";
+            AssertDiagnostics(marked, "FUSED013");
+        }
+
+        [Fact]
+        public void FUSED013_whole_tensor_mean_of_a_hyperparameter_is_reported_on_the_call()
+        {
+            var marked = Rule("param -= grad * [|Mean(lr)|];", "ref float param, float grad, [Hyper(0.01)] float lr");
+            AssertDiagnostics(marked, "FUSED013");
+        }
+
+        [Fact]
+        public void FUSED013_row_mean_of_a_row_state_is_reported_on_the_call()
+        {
+            var marked = Rule("r = [|RowMean(r)|];\nparam -= grad * r;", "ref float param, float grad, [State(StateShape.Row)] ref float r");
             AssertDiagnostics(marked, "FUSED013");
         }
 

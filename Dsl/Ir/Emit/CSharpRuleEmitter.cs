@@ -123,13 +123,17 @@ namespace Fused.Ir.Emit
             w.Line($"public const int StateBytesPerParameter = {4 * elementStates};");
             w.Line("/// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>");
             w.Line($"public const string ScalarStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Scalar).Select(s => s.Name)))};");
+            w.Line("/// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>");
+            w.Line($"public const string RowStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Row).Select(s => s.Name)))};");
+            w.Line("/// <summary>Column state names (one float32 per column), comma separated.</summary>");
+            w.Line($"public const string ColumnStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Column).Select(s => s.Name)))};");
             w.Line("/// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>");
             w.Line($"public const int LevelCount = {plan.LevelCount};");
             w.Line("/// <summary>Element-wise passes over memory per step.</summary>");
             w.Line($"public const int PassCount = {plan.PassCount};");
             w.Line("/// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>");
             w.Line($"public const int BytesMovedPerParameter = {plan.BytesPerParameter};");
-            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>");
+            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>");
             w.Line($"public const int TempBufferCount = {plan.TempCount};");
             w.Line("/// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>");
             w.Line($"public const int MatrixPassCount = {plan.MatrixStages.Count};");
@@ -174,7 +178,7 @@ namespace Fused.Ir.Emit
                 w.Line($"case {level}:");
                 w.Open("");
                 var done = new HashSet<int>();
-                var atLevel = plan.Uniforms.Where(u => u.Level == level).ToList();
+                var atLevel = plan.Uniforms.Where(u => u.Level == level && !u.PerRow).ToList();
                 foreach (var u in atLevel.Where(u => u.Node.IsLeaf || OpInfo.Group(u.Node.Op) == OpGroup.Reduction).OrderBy(u => u.Slot))
                 {
                     done.Add(u.Slot);
@@ -184,7 +188,11 @@ namespace Fused.Ir.Emit
                         case Op.Step: w.Line($"uniforms[{u.Slot}] = step;"); break;
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
                         case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
-                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: reduced by the runtime from the previous pass's partials"); break;
+                        default:
+                            w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: " + (plan.VectorOf(u.Node.Sources[0]) != null
+                                ? "reduced by the runtime over the per-row or per-column values"
+                                : "reduced by the runtime from the previous pass's partials"));
+                            break;
                     }
                 }
                 var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
@@ -199,6 +207,8 @@ namespace Fused.Ir.Emit
                 }
                 foreach (var u in computed.Where(u => emitted.Add(u.Node)))
                     w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}");
+                foreach (var u in plan.Uniforms.Where(u => u.Level == level && u.PerRow))
+                    w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: one value per row, written by the runtime before each row");
                 w.Line("break;");
                 w.Close();
             }
@@ -248,11 +258,13 @@ namespace Fused.Ir.Emit
                 "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + string.Concat(Enumerable.Range(0, reductions).Select(k => ", " + scratch(k)));
             string first = names[elementBuffers[0]];
 
-            string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.IsTemp(i.Buffer) ? "" : "'")));
+            string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.ExtraOf(i.Buffer) != null ? "" : "'")));
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, PassSchedule.StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
-            w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
+            if (pass.RowWise)
+                w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
+            w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
             w.Open("public static " + Signature($"Pass{pass.Index}", "void", false).TrimEnd(')') + (reductions > 0 ? ", Span<double> partials)" : ")"));
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
@@ -367,9 +379,13 @@ namespace Fused.Ir.Emit
                 string name = names.Claim(input.Value.Op != Op.Load && preferred.TryGetValue(input.Value, out var local)
                     ? local : plan.BufferName(b) + (input.Value.Op == Op.Load ? "In" : "New"));
                 valueOf[input.Value] = name;
-                string comment = input.Value.Op == Op.Load ? "" : plan.IsTemp(b)
-                    ? $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass"
-                    : $" // {plan.BufferName(b)}' stored by an earlier pass";
+                string comment = input.Value.Op == Op.Load ? "" : plan.ExtraOf(b)?.Kind switch
+                {
+                    ExtraKind.Temp when OpInfo.Group(input.Value.Op) == OpGroup.Matrix => $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass",
+                    ExtraKind.Temp => $" // {NodePrinter.Print(input.Value, p, readable)}, stored by an earlier pass (fewer bytes than recomputing it)",
+                    ExtraKind.Column => $" // {NodePrinter.Print(input.Value, p, readable)}, one value per column",
+                    _ => $" // {plan.BufferName(b)}' stored by an earlier pass",
+                };
                 w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, i);" : $"float {name} = {bufferNames[b]}[i];") + comment);
             }
             string Operand(Node n) => n.Op == Op.Const ? Lit(n.Value) : valueOf[n];

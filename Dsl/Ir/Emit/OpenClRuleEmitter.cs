@@ -23,6 +23,12 @@ namespace Fused.Ir.Emit
             w.Line($"// Fused: OpenCL C for the rule {p.Name}: {plan.PassCount} pass(es), {plan.BytesPerParameter} bytes per parameter.");
             w.Line("#pragma OPENCL FP_CONTRACT OFF");
             w.Line();
+            if (plan.Passes.Any(pass => pass.RowWise))
+            {
+                // Building this program fails with the message in its build log (ClRuleRunner says so up front).
+                w.Line("#error \"Fused: rules with per-row or per-column values (RowMean, ColMean, row/column state) do not run on OpenCL yet\"");
+                return w.ToString();
+            }
             w.Line("// +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).");
             w.Line("inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }");
             foreach (var pass in plan.Passes)

@@ -69,13 +69,17 @@ namespace Fused.Catalog
             public const int StateBytesPerParameter = 8;
             /// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>
             public const string ScalarStateNames = "";
+            /// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>
+            public const string RowStateNames = "";
+            /// <summary>Column state names (one float32 per column), comma separated.</summary>
+            public const string ColumnStateNames = "";
             /// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>
             public const int LevelCount = 1;
             /// <summary>Element-wise passes over memory per step.</summary>
             public const int PassCount = 1;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 28;
-            /// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>
+            /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
@@ -243,7 +247,7 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 0 of 1 (level 0): reads param, grad, m, v; writes param, m, v; 28 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
         public static void Pass0(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));

@@ -57,13 +57,17 @@ namespace Fused.Catalog
             public const int StateBytesPerParameter = 4;
             /// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>
             public const string ScalarStateNames = "radius";
+            /// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>
+            public const string RowStateNames = "";
+            /// <summary>Column state names (one float32 per column), comma separated.</summary>
+            public const string ColumnStateNames = "";
             /// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>
             public const int LevelCount = 4;
             /// <summary>Element-wise passes over memory per step.</summary>
             public const int PassCount = 4;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 44;
-            /// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>
+            /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 1;
@@ -145,15 +149,17 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float paramIn = param[i];
     const float gradIn = grad[i];
     const float momentumIn = momentum[i];
+    // radius = t == 1 ? Norm(param) : radius;
+    const float tmp = paramIn * paramIn;
     // momentum = beta * momentum + grad;
-    const float tmp = beta * momentumIn;
-    const float tmp2 = gradIn + tmp;
-    const float tmp3 = beta * tmp2;
-    const float tmp4 = gradIn + tmp3;
-    const float tmp5 = paramIn * paramIn;
-    reduce0[i] = tmp5; // operand of Sum(param * param)
-    momentum[i] = tmp2;
-    temp0[i] = tmp4;
+    const float tmp2 = beta * momentumIn;
+    const float tmp3 = gradIn + tmp2;
+    // var orthogonal = Orthogonalize(grad + beta * momentum);
+    const float tmp4 = beta * tmp3;
+    const float tmp5 = gradIn + tmp4;
+    reduce0[i] = tmp; // operand of Sum(param * param)
+    momentum[i] = tmp3;
+    temp0[i] = tmp5;
 }
 
 // Pass 1 of 4 (level 1).
@@ -162,6 +168,7 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     const int i = get_global_id(0);
     if (i >= n) return;
     const float temp02 = temp0[i];
+    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
     const float tmp = temp02 * temp02;
     reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
 }
@@ -179,6 +186,7 @@ __kernel void fused_pass2(__global const float* restrict param, __global const f
     const float tmp = u8 * temp02;
     const float tmp2 = tmp / u11;
     const float tmp3 = paramIn - tmp2;
+    // param = radius * moved / Max(Norm(moved), 1e-12f);
     const float tmp4 = tmp3 * tmp3;
     reduce0[i] = tmp4; // operand of Sum(moved * moved)
 }
@@ -271,7 +279,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 0 of 4 (level 0): reads param, grad, momentum; writes momentum, temp0; reduces Sum(param * param); 20 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -312,13 +320,15 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
+                // radius = t == 1 ? Norm(param) : radius;
+                var tmp = paramIn * paramIn;
                 // momentum = beta * momentum + grad;
-                var tmp = beta * momentumIn;
-                var momentumNew = gradIn + tmp;
-                var tmp2 = beta * momentumNew;
-                var temp0Out = gradIn + tmp2;
-                var tmp3 = paramIn * paramIn;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp2 = beta * momentumIn;
+                var momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                var tmp3 = beta * momentumNew;
+                var temp0Out = gradIn + tmp3;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -341,13 +351,15 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
+                // radius = t == 1 ? Norm(param) : radius;
+                var tmp = paramIn * paramIn;
                 // momentum = beta * momentum + grad;
-                var tmp = beta * momentumIn;
-                var momentumNew = gradIn + tmp;
-                var tmp2 = beta * momentumNew;
-                var temp0Out = gradIn + tmp2;
-                var tmp3 = paramIn * paramIn;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp2 = beta * momentumIn;
+                var momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                var tmp3 = beta * momentumNew;
+                var temp0Out = gradIn + tmp3;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -370,13 +382,15 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
+                // radius = t == 1 ? Norm(param) : radius;
+                var tmp = paramIn * paramIn;
                 // momentum = beta * momentum + grad;
-                var tmp = beta * momentumIn;
-                var momentumNew = gradIn + tmp;
-                var tmp2 = beta * momentumNew;
-                var temp0Out = gradIn + tmp2;
-                var tmp3 = paramIn * paramIn;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var tmp2 = beta * momentumIn;
+                var momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                var tmp3 = beta * momentumNew;
+                var temp0Out = gradIn + tmp3;
+                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
@@ -392,20 +406,22 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 float paramIn = param[i];
                 float gradIn = grad[i];
                 float momentumIn = momentum[i];
+                // radius = t == 1 ? Norm(param) : radius;
+                float tmp = paramIn * paramIn;
                 // momentum = beta * momentum + grad;
-                float tmp = beta * momentumIn;
-                float momentumNew = gradIn + tmp;
-                float tmp2 = beta * momentumNew;
-                float temp0Out = gradIn + tmp2;
-                float tmp3 = paramIn * paramIn;
-                reduce0[i] = tmp3; // operand of Sum(param * param)
+                float tmp2 = beta * momentumIn;
+                float momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                float tmp3 = beta * momentumNew;
+                float temp0Out = gradIn + tmp3;
+                reduce0[i] = tmp; // operand of Sum(param * param)
                 momentum[i] = momentumNew;
                 temp0[i] = temp0Out;
             }
         }
 
         /// <summary>Pass 1 of 4 (level 1): reads temp0; writes nothing; reduces Sum(orthogonal * orthogonal); 4 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -440,6 +456,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = orthogonal * orthogonal;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
@@ -456,6 +473,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = orthogonal * orthogonal;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
@@ -472,6 +490,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = orthogonal * orthogonal;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
             }
@@ -484,13 +503,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 float tmp = orthogonal * orthogonal;
                 reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
             }
         }
 
         /// <summary>Pass 2 of 4 (level 2): reads param, temp0; writes nothing; reduces Sum(moved * moved); 8 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass2(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -533,6 +553,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var tmp = u8 * orthogonal;
                 var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
@@ -557,6 +578,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var tmp = u8 * orthogonal;
                 var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
@@ -581,6 +603,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var tmp = u8 * orthogonal;
                 var tmp2 = tmp / u11;
                 var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = moved * moved;
                 tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
             }
@@ -600,13 +623,14 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 float tmp = u8 * orthogonal;
                 float tmp2 = tmp / u11;
                 float moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
                 float tmp3 = moved * moved;
                 reduce0[i] = tmp3; // operand of Sum(moved * moved)
             }
         }
 
         /// <summary>Pass 3 of 4 (level 3): reads param, temp0; writes param; 12 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
         public static void Pass3(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));

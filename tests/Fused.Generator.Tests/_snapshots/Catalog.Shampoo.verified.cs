@@ -69,13 +69,17 @@ namespace Fused.Catalog
             public const int StateBytesPerParameter = 8;
             /// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>
             public const string ScalarStateNames = "";
+            /// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>
+            public const string RowStateNames = "";
+            /// <summary>Column state names (one float32 per column), comma separated.</summary>
+            public const string ColumnStateNames = "";
             /// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>
             public const int LevelCount = 3;
             /// <summary>Element-wise passes over memory per step.</summary>
             public const int PassCount = 3;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 40;
-            /// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>
+            /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 1;
@@ -193,6 +197,7 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const float tmp10 = sqrt(tmp9);
     const float tmp11 = eps + tmp10;
     const float tmp12 = tmp8 / tmp11;
+    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
     const float tmp13 = tmp12 * tmp12;
     reduce0[i] = tmp13; // operand of Sum(adam * adam)
     m[i] = tmp3;
@@ -206,6 +211,7 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     const int i = get_global_id(0);
     if (i >= n) return;
     const float temp02 = temp0[i];
+    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
     const float tmp = temp02 * temp02;
     reduce0[i] = tmp; // operand of Sum(direction * direction)
 }
@@ -292,7 +298,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 0 of 3 (level 0): reads grad, m, v; writes m, v, temp0; reduces Sum(adam * adam); 24 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -355,6 +361,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var tmp8 = Vector512.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp10 = adam * adam;
                 tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
                 mNew.StoreUnsafe(ref mRef, i);
@@ -401,6 +408,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var tmp8 = Vector256.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp10 = adam * adam;
                 tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
                 mNew.StoreUnsafe(ref mRef, i);
@@ -447,6 +455,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var tmp8 = Vector128.Sqrt(tmp7);
                 var tmp9 = eps + tmp8;
                 var adam = tmp6 / tmp9;
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp10 = adam * adam;
                 tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
                 mNew.StoreUnsafe(ref mRef, i);
@@ -486,6 +495,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float tmp8 = global::System.MathF.Sqrt(tmp7);
                 float tmp9 = eps + tmp8;
                 float adam = tmp6 / tmp9;
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 float tmp10 = adam * adam;
                 reduce0[i] = tmp10; // operand of Sum(adam * adam)
                 m[i] = mNew;
@@ -495,7 +505,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 1 of 3 (level 1): reads temp0; writes nothing; reduces Sum(direction * direction); 4 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -531,6 +541,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var direction = Vector512.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp = direction * direction;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
             }
@@ -547,6 +558,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var direction = Vector256.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp = direction * direction;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
             }
@@ -563,6 +575,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var direction = Vector128.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp = direction * direction;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
             }
@@ -575,13 +588,14 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float direction = temp0[i]; // Precondition(grad), from the matrix pass
+                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 float tmp = direction * direction;
                 reduce0[i] = tmp; // operand of Sum(direction * direction)
             }
         }
 
         /// <summary>Pass 2 of 3 (level 2): reads param, temp0; writes param; 12 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
         public static void Pass2(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));

@@ -61,13 +61,17 @@ namespace Fused.Catalog
             public const int StateBytesPerParameter = 4;
             /// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>
             public const string ScalarStateNames = "";
+            /// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>
+            public const string RowStateNames = "";
+            /// <summary>Column state names (one float32 per column), comma separated.</summary>
+            public const string ColumnStateNames = "";
             /// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>
             public const int LevelCount = 2;
             /// <summary>Element-wise passes over memory per step.</summary>
             public const int PassCount = 2;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 24;
-            /// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>
+            /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
             public const int MatrixPassCount = 0;
@@ -130,6 +134,7 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const int i = get_global_id(0);
     if (i >= n) return;
     const float paramIn = param[i];
+    // var scaledLr = lr * Rms(param);
     const float tmp = paramIn * paramIn;
     reduce0[i] = tmp; // operand of Sum(param * param)
 }
@@ -208,7 +213,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
         }
 
         /// <summary>Pass 0 of 2 (level 0): reads param; writes nothing; reduces Sum(param * param); 4 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -242,6 +247,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                // var scaledLr = lr * Rms(param);
                 var tmp = paramIn * paramIn;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
             }
@@ -258,6 +264,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                // var scaledLr = lr * Rms(param);
                 var tmp = paramIn * paramIn;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
             }
@@ -274,6 +281,7 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                // var scaledLr = lr * Rms(param);
                 var tmp = paramIn * paramIn;
                 tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
             }
@@ -286,13 +294,14 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
+                // var scaledLr = lr * Rms(param);
                 float tmp = paramIn * paramIn;
                 reduce0[i] = tmp; // operand of Sum(param * param)
             }
         }
 
         /// <summary>Pass 1 of 2 (level 1): reads param, grad, momentum; writes param, momentum; 20 bytes per element.
-        /// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));

@@ -39,7 +39,7 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition))
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors)
             {
                 var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue));
                 Assert.Contains("run this rule on the CPU executor", error.Message);

@@ -221,6 +221,17 @@ namespace Fused.Generator.Tests
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
+        // ---------------- FUSED016: tensor intrinsics outside a rule ----------------
+
+        [Fact]
+        public void FUSED016_shape_scalar_outside_a_rule() =>
+            AssertDiagnostics("using static Fused.Intrinsics;\npublic static class Helpers\n{\n    public static float Scale(float x) => x / [|Rows|];\n}\n", "FUSED016");
+
+        [Fact]
+        public void FUSED016_whole_tensor_mean_outside_a_rule_but_not_linq_sum() =>
+            AssertDiagnostics("using System.Linq;\nusing static Fused.Intrinsics;\npublic static class Helpers\n{\n" +
+                "    public static float Center(float x) => x - [|Mean|](x);\n    public static int Total(int[] a) => a.Sum();\n}\n", "FUSED016");
+
         // ---------------- FUSED010 / FUSED011 / FUSED012: class shape ----------------
 
         private const string ValidUpdate = "static void Update(ref float param, float grad) { param -= 0.1f * grad; }";

@@ -272,36 +272,39 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[2048];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[32];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
-                var reduce1 = scratch.Slice(1024, count);
+                lanes.Slice(0, 16).Fill(0.0);
+                lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0, reduce1);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0, reduce1);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0, reduce1);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), reduce0.Slice(done), reduce1.Slice(done));
-                partials[block * 2 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(param * param)
-                partials[block * 2 + 1] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce1, max: false); // RowSum(g2)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), lanes);
+                partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
+                partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // RowSum(g2)
             }
         }
 
-        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector512.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            var sum1Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 24);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
@@ -310,69 +313,211 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
                 var g2 = eps1 + tmp;
                 // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
                 var tmp2 = paramIn * paramIn;
-                tmp2.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                g2.StoreUnsafe(ref reduce1Ref, i); // operand of RowSum(g2)
+                var (low, high) = Vector512.Widen(tmp2); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+                var (low2, high2) = Vector512.Widen(g2); // RowSum(g2)
+                sum1Lanes0To7 += low2;
+                sum1Lanes8To15 += high2;
                 g2.StoreUnsafe(ref colSumOperand0Ref, i);
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector256.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            var sum1Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 20);
+            var sum1Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 24);
+            var sum1Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 28);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                // var g2 = grad * grad + eps1;
-                var tmp = gradIn * gradIn;
-                var g2 = eps1 + tmp;
-                // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
-                var tmp2 = paramIn * paramIn;
-                tmp2.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                g2.StoreUnsafe(ref reduce1Ref, i); // operand of RowSum(g2)
-                g2.StoreUnsafe(ref colSumOperand0Ref, i);
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    var (low2, high2) = Vector256.Widen(g2); // RowSum(g2)
+                    sum1Lanes0To3 += low2;
+                    sum1Lanes4To7 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    var (low2, high2) = Vector256.Widen(g2); // RowSum(g2)
+                    sum1Lanes8To11 += low2;
+                    sum1Lanes12To15 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            sum1Lanes0To3.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
+            sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
+            sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector128.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            var sum1Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 18);
+            var sum1Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 20);
+            var sum1Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 22);
+            var sum1Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 24);
+            var sum1Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 26);
+            var sum1Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 28);
+            var sum1Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 30);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                // var g2 = grad * grad + eps1;
-                var tmp = gradIn * gradIn;
-                var g2 = eps1 + tmp;
-                // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
-                var tmp2 = paramIn * paramIn;
-                tmp2.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                g2.StoreUnsafe(ref reduce1Ref, i); // operand of RowSum(g2)
-                g2.StoreUnsafe(ref colSumOperand0Ref, i);
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    var (low2, high2) = Vector128.Widen(g2); // RowSum(g2)
+                    sum1Lanes0To1 += low2;
+                    sum1Lanes2To3 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    var (low2, high2) = Vector128.Widen(g2); // RowSum(g2)
+                    sum1Lanes4To5 += low2;
+                    sum1Lanes6To7 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    var (low2, high2) = Vector128.Widen(g2); // RowSum(g2)
+                    sum1Lanes8To9 += low2;
+                    sum1Lanes10To11 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    // var g2 = grad * grad + eps1;
+                    var tmp = gradIn * gradIn;
+                    var g2 = eps1 + tmp;
+                    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+                    var tmp2 = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp2); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    var (low2, high2) = Vector128.Widen(g2); // RowSum(g2)
+                    sum1Lanes12To13 += low2;
+                    sum1Lanes14To15 += high2;
+                    g2.StoreUnsafe(ref colSumOperand0Ref, at);
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            sum1Lanes0To1.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes2To3.StoreUnsafe(ref lanesRef, 18);
+            sum1Lanes4To5.StoreUnsafe(ref lanesRef, 20);
+            sum1Lanes6To7.StoreUnsafe(ref lanesRef, 22);
+            sum1Lanes8To9.StoreUnsafe(ref lanesRef, 24);
+            sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
+            sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
+            sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<float> reduce0, Span<float> reduce1)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             float eps1 = uniforms[0];
             for (int i = 0; i < param.Length; i++)
@@ -384,8 +529,8 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
                 float g2 = eps1 + tmp;
                 // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
                 float tmp2 = paramIn * paramIn;
-                reduce0[i] = tmp2; // operand of Sum(param * param)
-                reduce1[i] = g2; // operand of RowSum(g2)
+                lanes[i & 15] += tmp2; // Sum(param * param)
+                lanes[16 + (i & 15)] += g2; // RowSum(g2)
                 colSumOperand0[i] = g2;
             }
         }
@@ -401,32 +546,34 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), reduce0);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(u * u)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
+                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(u * u)
             }
         }
 
-        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector512.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var colMeansNew2 = Vector512.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
@@ -436,61 +583,161 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
                 var u = gradIn * tmp2;
                 // u = u / Max(1f, Rms(u) / clipThreshold);
                 var tmp3 = u * u;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(u * u)
+                var (low, high) = Vector512.Widen(tmp3); // Sum(u * u)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector256.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
-                // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
-                var tmp = colMeansNew2 * u27;
-                var tmp2 = Vector256<float>.One / Vector256.Sqrt(tmp);
-                var u = gradIn * tmp2;
-                // u = u / Max(1f, Rms(u) / clipThreshold);
-                var tmp3 = u * u;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(u * u)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector256<float>.One / Vector256.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector256<float>.One / Vector256.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector128.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
-                // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
-                var tmp = colMeansNew2 * u27;
-                var tmp2 = Vector128<float>.One / Vector128.Sqrt(tmp);
-                var u = gradIn * tmp2;
-                // u = u / Max(1f, Rms(u) / clipThreshold);
-                var tmp3 = u * u;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(u * u)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector128<float>.One / Vector128.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector128<float>.One / Vector128.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector128<float>.One / Vector128.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+                    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+                    var tmp = colMeansNew2 * u27;
+                    var tmp2 = Vector128<float>.One / Vector128.Sqrt(tmp);
+                    var u = gradIn * tmp2;
+                    // u = u / Max(1f, Rms(u) / clipThreshold);
+                    var tmp3 = u * u;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(u * u)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<float> reduce0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             float u27 = uniforms[27]; // rowMeans' / (Sum(rowMeans') / Numel)
             for (int i = 0; i < param.Length; i++)
@@ -503,7 +750,7 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
                 float u = gradIn * tmp2;
                 // u = u / Max(1f, Rms(u) / clipThreshold);
                 float tmp3 = u * u;
-                reduce0[i] = tmp3; // operand of Sum(u * u)
+                lanes[i & 15] += tmp3; // Sum(u * u)
             }
         }
 

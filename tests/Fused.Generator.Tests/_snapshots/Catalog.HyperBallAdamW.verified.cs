@@ -335,26 +335,26 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[2048];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[32];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
-                var reduce1 = scratch.Slice(1024, count);
+                lanes.Slice(0, 16).Fill(0.0);
+                lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0, reduce1);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0, reduce1);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0, reduce1);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done), reduce1.Slice(done));
-                partials[block * 2 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(param * param)
-                partials[block * 2 + 1] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce1, max: false); // Sum(u * u)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
+                partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // Sum(u * u)
             }
         }
 
-        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -368,11 +368,14 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            var sum1Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 24);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
@@ -397,17 +400,25 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var u = tmp7 / tmp10;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 var tmp11 = u * u;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                tmp11.StoreUnsafe(ref reduce1Ref, i); // operand of Sum(u * u)
+                var (low, high) = Vector512.Widen(tmp); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+                var (low2, high2) = Vector512.Widen(tmp11); // Sum(u * u)
+                sum1Lanes0To7 += low2;
+                sum1Lanes8To15 += high2;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
                 u.StoreUnsafe(ref temp0Ref, i);
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -421,46 +432,105 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            var sum1Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 20);
+            var sum1Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 24);
+            var sum1Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 28);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                var mIn = Vector256.LoadUnsafe(ref mRef, i);
-                var vIn = Vector256.LoadUnsafe(ref vRef, i);
-                // radius = t == 1 ? Norm(param) : radius;
-                var tmp = paramIn * paramIn;
-                // m = beta1 * m + (1 - beta1) * grad;
-                var tmp2 = beta1 * mIn;
-                var tmp3 = gradIn * u11;
-                var mNew = tmp2 + tmp3;
-                // v = beta2 * v + (1 - beta2) * grad * grad;
-                var tmp4 = beta2 * vIn;
-                var tmp5 = gradIn * u14;
-                var tmp6 = gradIn * tmp5;
-                var vNew = tmp4 + tmp6;
-                // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp7 = mNew / u13;
-                var tmp8 = vNew / u16;
-                var tmp9 = Vector256.Sqrt(tmp8);
-                var tmp10 = eps + tmp9;
-                var u = tmp7 / tmp10;
-                // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
-                var tmp11 = u * u;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                tmp11.StoreUnsafe(ref reduce1Ref, i); // operand of Sum(u * u)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
-                u.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector256.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector256.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector256.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    var (low2, high2) = Vector256.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes0To3 += low2;
+                    sum1Lanes4To7 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector256.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector256.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector256.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    var (low2, high2) = Vector256.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes8To11 += low2;
+                    sum1Lanes12To15 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            sum1Lanes0To3.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
+            sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
+            sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0, Span<float> reduce1)
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -474,46 +544,193 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
-            ref float reduce1Ref = ref MemoryMarshal.GetReference(reduce1);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            var sum1Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 16);
+            var sum1Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 18);
+            var sum1Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 20);
+            var sum1Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 22);
+            var sum1Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 24);
+            var sum1Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 26);
+            var sum1Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 28);
+            var sum1Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 30);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                var mIn = Vector128.LoadUnsafe(ref mRef, i);
-                var vIn = Vector128.LoadUnsafe(ref vRef, i);
-                // radius = t == 1 ? Norm(param) : radius;
-                var tmp = paramIn * paramIn;
-                // m = beta1 * m + (1 - beta1) * grad;
-                var tmp2 = beta1 * mIn;
-                var tmp3 = gradIn * u11;
-                var mNew = tmp2 + tmp3;
-                // v = beta2 * v + (1 - beta2) * grad * grad;
-                var tmp4 = beta2 * vIn;
-                var tmp5 = gradIn * u14;
-                var tmp6 = gradIn * tmp5;
-                var vNew = tmp4 + tmp6;
-                // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp7 = mNew / u13;
-                var tmp8 = vNew / u16;
-                var tmp9 = Vector128.Sqrt(tmp8);
-                var tmp10 = eps + tmp9;
-                var u = tmp7 / tmp10;
-                // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
-                var tmp11 = u * u;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                tmp11.StoreUnsafe(ref reduce1Ref, i); // operand of Sum(u * u)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
-                u.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector128.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    var (low2, high2) = Vector128.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes0To1 += low2;
+                    sum1Lanes2To3 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector128.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    var (low2, high2) = Vector128.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes4To5 += low2;
+                    sum1Lanes6To7 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector128.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    var (low2, high2) = Vector128.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes8To9 += low2;
+                    sum1Lanes10To11 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp2 = beta1 * mIn;
+                    var tmp3 = gradIn * u11;
+                    var mNew = tmp2 + tmp3;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp4 = beta2 * vIn;
+                    var tmp5 = gradIn * u14;
+                    var tmp6 = gradIn * tmp5;
+                    var vNew = tmp4 + tmp6;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp7 = mNew / u13;
+                    var tmp8 = vNew / u16;
+                    var tmp9 = Vector128.Sqrt(tmp8);
+                    var tmp10 = eps + tmp9;
+                    var u = tmp7 / tmp10;
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp11 = u * u;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    var (low2, high2) = Vector128.Widen(tmp11); // Sum(u * u)
+                    sum1Lanes12To13 += low2;
+                    sum1Lanes14To15 += high2;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            sum1Lanes0To1.StoreUnsafe(ref lanesRef, 16);
+            sum1Lanes2To3.StoreUnsafe(ref lanesRef, 18);
+            sum1Lanes4To5.StoreUnsafe(ref lanesRef, 20);
+            sum1Lanes6To7.StoreUnsafe(ref lanesRef, 22);
+            sum1Lanes8To9.StoreUnsafe(ref lanesRef, 24);
+            sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
+            sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
+            sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0, Span<float> reduce1)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -547,8 +764,8 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float u = tmp7 / tmp10;
                 // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
                 float tmp11 = u * u;
-                reduce0[i] = tmp; // operand of Sum(param * param)
-                reduce1[i] = tmp11; // operand of Sum(u * u)
+                lanes[i & 15] += tmp; // Sum(param * param)
+                lanes[16 + (i & 15)] += tmp11; // Sum(u * u)
                 m[i] = mNew;
                 v[i] = vNew;
                 temp0[i] = u;
@@ -566,33 +783,35 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(moved * moved)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
-        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var u = Vector512.LoadUnsafe(ref temp0Ref, i); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
@@ -602,63 +821,163 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                var (low, high) = Vector512.Widen(tmp3); // Sum(moved * moved)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var u = Vector256.LoadUnsafe(ref temp0Ref, i); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
-                // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
-                var tmp = u10 * u;
-                var tmp2 = tmp / u19;
-                var moved = paramIn - tmp2;
-                // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var u = Vector256.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var u = Vector256.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var u = Vector128.LoadUnsafe(ref temp0Ref, i); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
-                // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
-                var tmp = u10 * u;
-                var tmp2 = tmp / u19;
-                var moved = paramIn - tmp2;
-                // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var u = Vector128.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var u = Vector128.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var u = Vector128.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var u = Vector128.LoadUnsafe(ref temp0Ref, at); // m' / (1f - Pow(beta1, t)) / (eps + Sqrt(v' / (1f - Pow(beta2, t)))), stored by an earlier pass (fewer bytes than recomputing it)
+                    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+                    var tmp = u10 * u;
+                    var tmp2 = tmp / u19;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             float u10 = uniforms[10]; // lr * radius'
             float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -672,7 +991,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 float tmp3 = moved * moved;
-                reduce0[i] = tmp3; // operand of Sum(moved * moved)
+                lanes[i & 15] += tmp3; // Sum(moved * moved)
             }
         }
 

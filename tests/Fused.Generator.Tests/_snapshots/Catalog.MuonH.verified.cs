@@ -288,34 +288,36 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(param * param)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
             }
         }
 
-        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
         {
             var beta = Vector512.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
@@ -328,77 +330,197 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 // var orthogonal = Orthogonalize(grad + beta * momentum);
                 var tmp3 = beta * momentumNew;
                 var temp0Out = gradIn + tmp3;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var (low, high) = Vector512.Widen(tmp); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
                 momentumNew.StoreUnsafe(ref momentumRef, i);
                 temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
         {
             var beta = Vector256.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
-                // radius = t == 1 ? Norm(param) : radius;
-                var tmp = paramIn * paramIn;
-                // momentum = beta * momentum + grad;
-                var tmp2 = beta * momentumIn;
-                var momentumNew = gradIn + tmp2;
-                // var orthogonal = Orthogonalize(grad + beta * momentum);
-                var tmp3 = beta * momentumNew;
-                var temp0Out = gradIn + tmp3;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                momentumNew.StoreUnsafe(ref momentumRef, i);
-                temp0Out.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
         {
             var beta = Vector128.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
-                // radius = t == 1 ? Norm(param) : radius;
-                var tmp = paramIn * paramIn;
-                // momentum = beta * momentum + grad;
-                var tmp2 = beta * momentumIn;
-                var momentumNew = gradIn + tmp2;
-                // var orthogonal = Orthogonalize(grad + beta * momentum);
-                var tmp3 = beta * momentumNew;
-                var temp0Out = gradIn + tmp3;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
-                momentumNew.StoreUnsafe(ref momentumRef, i);
-                temp0Out.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    momentumNew.StoreUnsafe(ref momentumRef, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<float> reduce0)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
         {
             float beta = uniforms[1];
             for (int i = 0; i < param.Length; i++)
@@ -414,7 +536,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 // var orthogonal = Orthogonalize(grad + beta * momentum);
                 float tmp3 = beta * momentumNew;
                 float temp0Out = gradIn + tmp3;
-                reduce0[i] = tmp; // operand of Sum(param * param)
+                lanes[i & 15] += tmp; // Sum(param * param)
                 momentum[i] = momentumNew;
                 temp0[i] = temp0Out;
             }
@@ -430,82 +552,164 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(orthogonal * orthogonal)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(orthogonal * orthogonal)
             }
         }
 
-        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 var tmp = orthogonal * orthogonal;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                var (low, high) = Vector512.Widen(tmp); // Sum(orthogonal * orthogonal)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var tmp = orthogonal * orthogonal;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var tmp = orthogonal * orthogonal;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(orthogonal * orthogonal)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             for (int i = 0; i < param.Length; i++)
             {
                 float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
                 // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
                 float tmp = orthogonal * orthogonal;
-                reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
+                lanes[i & 15] += tmp; // Sum(orthogonal * orthogonal)
             }
         }
 
@@ -519,33 +723,35 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass2Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(moved * moved)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass2Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
-        /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
@@ -555,63 +761,163 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 var moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                var (low, high) = Vector512.Widen(tmp3); // Sum(moved * moved)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var tmp = u8 * orthogonal;
-                var tmp2 = tmp / u11;
-                var moved = paramIn - tmp2;
-                // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
-                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
-                var tmp = u8 * orthogonal;
-                var tmp2 = tmp / u11;
-                var moved = paramIn - tmp2;
-                // param = radius * moved / Max(Norm(moved), 1e-12f);
-                var tmp3 = moved * moved;
-                tmp3.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(moved * moved)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             float u8 = uniforms[8]; // lr * radius'
             float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -625,7 +931,7 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
                 float moved = paramIn - tmp2;
                 // param = radius * moved / Max(Norm(moved), 1e-12f);
                 float tmp3 = moved * moved;
-                reduce0[i] = tmp3; // operand of Sum(moved * moved)
+                lanes[i & 15] += tmp3; // Sum(moved * moved)
             }
         }
 

@@ -308,24 +308,24 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(adam * adam)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(adam * adam)
             }
         }
 
-        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -338,10 +338,12 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
                 var mIn = Vector512.LoadUnsafe(ref mRef, i);
@@ -363,16 +365,20 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 var adam = tmp6 / tmp9;
                 // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp10 = adam * adam;
-                tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
+                var (low, high) = Vector512.Widen(tmp10); // Sum(adam * adam)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
                 gradIn.StoreUnsafe(ref temp0Ref, i);
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -385,41 +391,85 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
-                var mIn = Vector256.LoadUnsafe(ref mRef, i);
-                var vIn = Vector256.LoadUnsafe(ref vRef, i);
-                // m = beta1 * m + (1 - beta1) * grad;
-                var tmp = beta1 * mIn;
-                var tmp2 = gradIn * u6;
-                var mNew = tmp + tmp2;
-                // v = beta2 * v + (1 - beta2) * grad * grad;
-                var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u9;
-                var tmp5 = gradIn * tmp4;
-                var vNew = tmp3 + tmp5;
-                // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew / u8;
-                var tmp7 = vNew / u11;
-                var tmp8 = Vector256.Sqrt(tmp7);
-                var tmp9 = eps + tmp8;
-                var adam = tmp6 / tmp9;
-                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                var tmp10 = adam * adam;
-                tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
-                gradIn.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector256.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector256.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector256.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector256.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector256.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector256.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector256.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector256.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -432,41 +482,153 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
-                var mIn = Vector128.LoadUnsafe(ref mRef, i);
-                var vIn = Vector128.LoadUnsafe(ref vRef, i);
-                // m = beta1 * m + (1 - beta1) * grad;
-                var tmp = beta1 * mIn;
-                var tmp2 = gradIn * u6;
-                var mNew = tmp + tmp2;
-                // v = beta2 * v + (1 - beta2) * grad * grad;
-                var tmp3 = beta2 * vIn;
-                var tmp4 = gradIn * u9;
-                var tmp5 = gradIn * tmp4;
-                var vNew = tmp3 + tmp5;
-                // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
-                var tmp6 = mNew / u8;
-                var tmp7 = vNew / u11;
-                var tmp8 = Vector128.Sqrt(tmp7);
-                var tmp9 = eps + tmp8;
-                var adam = tmp6 / tmp9;
-                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                var tmp10 = adam * adam;
-                tmp10.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(adam * adam)
-                mNew.StoreUnsafe(ref mRef, i);
-                vNew.StoreUnsafe(ref vRef, i);
-                gradIn.StoreUnsafe(ref temp0Ref, i);
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector128.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector128.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector128.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = Vector128.LoadUnsafe(ref mRef, at);
+                    var vIn = Vector128.LoadUnsafe(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var adam = tmp6 / tmp9;
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp10 = adam * adam;
+                    var (low, high) = Vector128.Widen(tmp10); // Sum(adam * adam)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    mNew.StoreUnsafe(ref mRef, at);
+                    vNew.StoreUnsafe(ref vRef, at);
+                    gradIn.StoreUnsafe(ref temp0Ref, at);
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<float> reduce0)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -497,7 +659,7 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
                 float adam = tmp6 / tmp9;
                 // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 float tmp10 = adam * adam;
-                reduce0[i] = tmp10; // operand of Sum(adam * adam)
+                lanes[i & 15] += tmp10; // Sum(adam * adam)
                 m[i] = mNew;
                 v[i] = vNew;
                 temp0[i] = gradIn;
@@ -515,82 +677,164 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), reduce0);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(direction * direction)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
+                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(direction * direction)
             }
         }
 
-        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var direction = Vector512.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
                 // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 var tmp = direction * direction;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
+                var (low, high) = Vector512.Widen(tmp); // Sum(direction * direction)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var direction = Vector256.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
-                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                var tmp = direction * direction;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var direction = Vector256.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var direction = Vector256.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var direction = Vector128.LoadUnsafe(ref temp0Ref, i); // Precondition(grad), from the matrix pass
-                // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
-                var tmp = direction * direction;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(direction * direction)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var direction = Vector128.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var direction = Vector128.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var direction = Vector128.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var direction = Vector128.LoadUnsafe(ref temp0Ref, at); // Precondition(grad), from the matrix pass
+                    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+                    var tmp = direction * direction;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(direction * direction)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<float> reduce0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
         {
             for (int i = 0; i < param.Length; i++)
             {
                 float direction = temp0[i]; // Precondition(grad), from the matrix pass
                 // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
                 float tmp = direction * direction;
-                reduce0[i] = tmp; // operand of Sum(direction * direction)
+                lanes[i & 15] += tmp; // Sum(direction * direction)
             }
         }
 

@@ -221,82 +221,164 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
-            // Each block's reduction operands go to scratch and are reduced in the one fixed order,
-            // so the sums do not depend on the SIMD width or on how ranges are split.
-            Span<float> scratch = stackalloc float[1024];
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
             for (int block = 0; block < blocks; block++)
             {
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
-                var reduce0 = scratch.Slice(0, count);
+                lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), reduce0);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), reduce0);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), reduce0.Slice(done));
-                partials[block * 1 + 0] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock(reduce0, max: false); // Sum(param * param)
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
+                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), lanes);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
             }
         }
 
-        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
         {
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
                 // var scaledLr = lr * Rms(param);
                 var tmp = paramIn * paramIn;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                var (low, high) = Vector512.Widen(tmp); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
             }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
         {
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                // var scaledLr = lr * Rms(param);
-                var tmp = paramIn * paramIn;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
             }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
             return (int)i;
         }
 
-        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<float> reduce0)
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
         {
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float reduce0Ref = ref MemoryMarshal.GetReference(reduce0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
             nuint length = (nuint)param.Length;
             nuint i = 0;
-            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            for (; i + 16 <= length; i += 16)
             {
-                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                // var scaledLr = lr * Rms(param);
-                var tmp = paramIn * paramIn;
-                tmp.StoreUnsafe(ref reduce0Ref, i); // operand of Sum(param * param)
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
             }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
             return (int)i;
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<float> reduce0)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
         {
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
                 // var scaledLr = lr * Rms(param);
                 float tmp = paramIn * paramIn;
-                reduce0[i] = tmp; // operand of Sum(param * param)
+                lanes[i & 15] += tmp; // Sum(param * param)
             }
         }
 

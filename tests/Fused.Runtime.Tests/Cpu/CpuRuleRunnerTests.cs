@@ -94,10 +94,19 @@ namespace Fused.Runtime.Tests.Cpu
             using var runner = new CpuRuleRunner(CautiousAdamW.Rule, pool);
             var buffers = Enumerable.Range(0, 4).Select(_ => new Memory<float>(new float[n])).ToArray();
             var hypers = CautiousAdamW.Rule.DefaultHyperparameters();
-            for (int t = 1; t <= 3; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int t = 4; t <= 20; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            int t = 1;
+            for (; t <= 50; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers); // warm-up: temporaries, JIT tiers
+            // The runtime's tiered compilation allocates a few bytes once, at a moment that depends on timing
+            // (seen: 24 B at step 2, 33 or 44; never with DOTNET_TieredCompilation=0). A step that allocates
+            // does so in every window, so the least over windows of 10 steps must be zero.
+            long least = long.MaxValue;
+            for (int window = 0; window < 10 && least != 0; window++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < 10; k++, t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.Equal(0, least);
         }
     }
 }

@@ -53,6 +53,14 @@ namespace Fused.Generator
             {
                 foreach (var d in list) spc.ReportDiagnostic(d.ToDiagnostic());
             });
+
+            var outsideRuleUses = context.SyntaxProvider
+                .CreateSyntaxProvider(
+                    predicate: static (node, _) => TensorIntrinsicUse.IsCandidate(node),
+                    transform: static (ctx, ct) => TensorIntrinsicUse.Check(ctx, ct))
+                .Where(static d => d is not null)
+                .WithTrackingName(TrackingNames.OutsideRuleUses);
+            context.RegisterSourceOutput(outsideRuleUses, static (spc, d) => spc.ReportDiagnostic(d!.ToDiagnostic()));
         }
     }
 }

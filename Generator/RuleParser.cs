@@ -33,6 +33,8 @@ namespace Fused.Generator
         private readonly Dictionary<ISymbol, Node> _inputs = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<ISymbol, string> _readOnlyKind = new(SymbolEqualityComparer.Default);
         private readonly List<Statement> _statements = new();
+        private readonly List<LocationInfo?> _statementLocations = new();
+        private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
         private readonly List<(Node node, string function, string argument, LocationInfo? location)> _guarded = new();
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
@@ -149,7 +151,8 @@ namespace Fused.Generator
             }
             catch (PlanningException e)
             {
-                Report(DiagnosticDescriptors.CannotPlan, syntax.Identifier.GetLocation(), ruleName, e.Message);
+                _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CannotPlan,
+                    LocationOf(e) ?? LocationInfo.From(syntax.Identifier.GetLocation()), ruleName, e.Message));
                 return Fail();
             }
 
@@ -159,6 +162,22 @@ namespace Fused.Generator
             string hint = (ns.Length > 0 ? ns + "." : "") + className + ".g.cs";
             var spec = new RuleSpec(new RuleClassInfo(ns, className, file), plan, hint);
             return new ParseResult(spec, _diagnostics.ToEquatableArray());
+        }
+
+        /// <summary>
+        /// Where a planning problem is: the last assignment of the buffer it is about, else the expression
+        /// that first produced the node, else the first statement whose value contains it.
+        /// </summary>
+        private LocationInfo? LocationOf(PlanningException e)
+        {
+            if (e.Buffer is int buffer)
+                for (int i = _statements.Count - 1; i >= 0; i--)
+                    if (_statements[i].Buffer == buffer) return _statementLocations[i];
+            if (e.At is null) return null;
+            if (_origins.TryGetValue(e.At, out var origin)) return origin;
+            for (int i = 0; i < _statements.Count; i++)
+                if (Node.TopologicalOrder(new[] { _statements[i].Value }).Any(n => n.Equals(e.At))) return _statementLocations[i];
+            return null;
         }
 
         /// <summary>Members the emitter adds to the rule class; a class of that name could not contain them (CS0542).</summary>
@@ -306,6 +325,7 @@ namespace Fused.Generator
                         if (value is null) continue;
                         _current[symbol] = value;
                         _statements.Add(new Statement(symbol.Name, -1, value, statement.ToString().Trim()));
+                        _statementLocations.Add(LocationInfo.From(v));
                     }
                     break;
                 case ExpressionStatementSyntax expr:
@@ -371,6 +391,7 @@ namespace Fused.Generator
             int buffer = _bufferOf.TryGetValue(target, out var bi) ? bi : -1;
             if (buffer >= 0) _buffersWritten.Add(buffer);
             _statements.Add(new Statement(target.Name, buffer, value, statement.ToString().Trim()));
+            _statementLocations.Add(LocationInfo.From(statement));
         }
 
         private bool TypeMatches(ISymbol target, Node value, SyntaxNode at)
@@ -394,7 +415,15 @@ namespace Fused.Generator
 
         // ---------------- expressions ----------------
 
+        /// <summary>Lowers an expression and remembers where each value first appears, to place planning diagnostics.</summary>
         private Node? Lower(ExpressionSyntax e)
+        {
+            var node = LowerCore(e);
+            if (node is not null && !_origins.ContainsKey(node)) _origins[node] = LocationInfo.From(e);
+            return node;
+        }
+
+        private Node? LowerCore(ExpressionSyntax e)
         {
             _ct.ThrowIfCancellationRequested();
             // Anything the compiler folds to a constant (literals, 1f / 3, const fields) is a literal.
@@ -541,7 +570,7 @@ namespace Fused.Generator
                 // Qualify the name: "Math.Sqrt is not a Fused intrinsic" reads better than "Sqrt is not".
                 string shown = symbol?.ContainingType is { } owner ? owner.Name + "." + symbol.Name : call.Expression.ToString();
                 Report(DiagnosticDescriptors.NotAnIntrinsic, call, shown,
-                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, Orthogonalize, Precondition");
+                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, RowMean, ColMean, RowSum, ColSum, Orthogonalize, Precondition");
                 return null;
             }
             // Arguments in parameter order: a named argument binds by name (Clamp(hi: 1f, x: g, lo: 0f)).
@@ -600,10 +629,17 @@ namespace Fused.Generator
                 "Norm" => _b.Make(Op.Sqrt, _b.Make(Op.ReduceSum, _b.Mul(args[0], args[0]))),
                 "Rms" => _b.Make(Op.Sqrt, _b.Div(_b.Make(Op.ReduceSum, _b.Mul(args[0], args[0])), _b.Shape(ShapeScalar.Numel))),
                 "MaxAbs" => _b.Make(Op.ReduceMax, _b.Make(Op.Abs, args[0])),
+                "RowSum" => _b.Make(Op.RowSum, args[0]),
+                "ColSum" => _b.Make(Op.ColSum, args[0]),
+                "RowMean" => _b.Div(_b.Make(Op.RowSum, args[0]), _b.Shape(ShapeScalar.Cols)),
+                "ColMean" => _b.Div(_b.Make(Op.ColSum, args[0]), _b.Shape(ShapeScalar.Rows)),
                 "Orthogonalize" => _b.Make(Op.Orthogonalize, args[0]),
                 "Precondition" => _b.Make(Op.Precondition, args[0]),
                 _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
             };
+            // The nodes an intrinsic expands into (Mean is Sum / Numel) belong to the call.
+            foreach (var n in Node.TopologicalOrder(new[] { result }))
+                if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
                 _guarded.Add((args[0], name, byParameter[0]!.Expression.ToString(), LocationInfo.From(call)));
             return result;

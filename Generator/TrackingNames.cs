@@ -6,5 +6,6 @@ namespace Fused.Generator
         public const string Parse = nameof(Parse);
         public const string Specs = nameof(Specs);
         public const string Diagnostics = nameof(Diagnostics);
+        public const string OutsideRuleUses = nameof(OutsideRuleUses);
     }
 }

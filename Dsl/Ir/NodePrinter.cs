@@ -40,6 +40,8 @@ namespace Fused.Ir
         {
             Op.ReduceSum => "Sum",
             Op.ReduceMax => "MaxOf",
+            Op.RowSum => "RowSum",
+            Op.ColSum => "ColSum",
             _ => op.ToString(),
         };
 

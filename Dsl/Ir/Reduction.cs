@@ -11,6 +11,13 @@ namespace Fused.Ir
     /// Threads own whole blocks, so the split never changes the order. Kernels write a block's
     /// operands to a small scratch array and reduce it with <see cref="SumBlock"/> (or the runtime's
     /// vectorised twin, which performs the same additions), so the SIMD width never enters the order.
+    /// <para>Row-wise passes (rules with per-row or per-column values) block each row on its own: row r
+    /// has <c>BlockCount(cols)</c> blocks starting at its first column, and a whole-tensor reduction folds
+    /// all (row, block) partials row-major. RowSum of row r folds that row's partials. ColSum accumulates
+    /// each column in float64 over consecutive groups of <see cref="RowGroupSize"/> rows (in row order
+    /// inside a group), then folds the groups' sums pairwise like blocks. Reductions of per-row or
+    /// per-column values reduce the vector in this same block order; a sum counts each row value once per
+    /// column (and each column value once per row), as though broadcast to every element.</para>
     /// </summary>
     public static class Reduction
     {
@@ -18,6 +25,26 @@ namespace Fused.Ir
         public const int Lanes = 16;
 
         public static long BlockCount(long length) => (length + BlockSize - 1) / BlockSize;
+
+        /// <summary>ColSum accumulates over at most this many groups of consecutive rows.</summary>
+        public const int MaxRowGroups = 64;
+
+        /// <summary>Rows per ColSum group: a function of the row count alone, never of the thread count.</summary>
+        public static long RowGroupSize(long rows) => Math.Max(1, (rows + MaxRowGroups - 1) / MaxRowGroups);
+
+        /// <summary>The canonical reduction of a whole vector (blocks, then blocks folded).</summary>
+        public static double ReduceVector(ReadOnlySpan<float> values, bool max)
+        {
+            int blocks = (int)BlockCount(values.Length);
+            if (blocks == 0) return Identity(max);
+            Span<double> partials = blocks <= 256 ? stackalloc double[blocks] : new double[blocks];
+            for (int b = 0; b < blocks; b++)
+            {
+                int start = b * BlockSize;
+                partials[b] = ReduceBlock(values.Slice(start, Math.Min(BlockSize, values.Length - start)), max);
+            }
+            return FoldBlocks(partials, max);
+        }
 
         /// <summary>The canonical reduction of one block's operands (at most <see cref="BlockSize"/>).</summary>
         public static double ReduceBlock(ReadOnlySpan<float> values, bool max)

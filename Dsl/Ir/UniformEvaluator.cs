@@ -5,7 +5,8 @@ namespace Fused.Ir
 {
     /// <summary>
     /// Computes a plan's uniform values of one level in float64: hyperparameters, the step, shape
-    /// scalars and hoisted expressions. Reduction results are written by the passes, not here.
+    /// scalars and hoisted expressions. Reduction results are written by the passes (or by
+    /// <see cref="VectorValues"/>), per-row slots by the runtime before each row, not here.
     /// The generated C# prologue does the same operations in the same order.
     /// </summary>
     public static class UniformEvaluator
@@ -24,7 +25,7 @@ namespace Fused.Ir
             for (int i = 0; i < slots.Count; i++)
             {
                 var slot = slots[i];
-                if (slot.Level != level) continue;
+                if (slot.Level != level || slot.PerRow) continue;
                 var n = slot.Node;
                 switch (n.Op)
                 {

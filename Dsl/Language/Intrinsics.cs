@@ -50,6 +50,18 @@ namespace Fused
         public static float MaxAbs(float x) => ScalarMath.Abs(x);
 
         /// <summary>
+        /// Mean of x over the element's row of the tensor viewed as a Rows×Cols matrix: one value per row
+        /// (assign it to a <c>[State(StateShape.Row)]</c> or use it per element). A vector is one row.
+        /// </summary>
+        public static float RowMean(float x) => x;
+        /// <summary>Mean of x over the element's column (one value per column). For a vector, x itself.</summary>
+        public static float ColMean(float x) => x;
+        /// <summary>Sum of x over the element's row: RowMean(x) · Cols.</summary>
+        public static float RowSum(float x) => x;
+        /// <summary>Sum of x over the element's column: ColMean(x) · Rows.</summary>
+        public static float ColSum(float x) => x;
+
+        /// <summary>
         /// The orthogonal polar factor U·Vᵀ of the tensor viewed as a Rows×Cols matrix (Muon), computed
         /// by a Newton-Schulz matrix pass between element passes. For one element it is Sign(x).
         /// </summary>

@@ -85,6 +85,11 @@ namespace Fused.Generator.Diagnostics
             "Rule class '{0}' has the name of a member the generator adds to it; rename the class",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor TensorIntrinsicOutsideRule = new(
+            "FUSED016", "Whole-tensor or shape intrinsic used outside a rule",
+            "'{0}' has no tensor here: only inside an [Optimizer] rule does it see the whole parameter; outside one it {1}",
+            Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -107,6 +112,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED013" => CannotPlan,
             "FUSED014" => StateNeverRead,
             "FUSED015" => ClassNameClashes,
+            "FUSED016" => TensorIntrinsicOutsideRule,
             "FUSED099" => InternalError,
             _ => null,
         };

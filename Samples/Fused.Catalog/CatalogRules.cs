@@ -11,7 +11,7 @@ namespace Fused.Catalog
             Sgd.Rule, SgdMomentum.Rule, Nesterov.Rule, AdaGrad.Rule, RmsProp.Rule, Adam.Rule, AdamW.Rule,
             SignSgd.Rule, Lion.Rule, Tiger.Rule, Adopt.Rule,
             CautiousAdamW.Rule, CautiousLion.Rule, Lamb.Rule, TigerFull.Rule, HyperBallAdamW.Rule,
-            Muon.Rule, MuonH.Rule, Shampoo.Rule,
+            Adafactor.Rule, Muon.Rule, MuonH.Rule, Shampoo.Rule,
         };
     }
 }

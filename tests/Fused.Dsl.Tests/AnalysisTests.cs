@@ -163,11 +163,19 @@ namespace Fused.Dsl.Tests
         public void UnsupportedShapesAreReported()
         {
             var b = new IrBuilder();
-            var rowState = new RuleProgram("rows",
+            RuleProgram RowState(params Output[] outputs) => new RuleProgram("rows",
                 new[] { new BufferDecl("p", BufferRole.Param), new BufferDecl("g", BufferRole.Grad), new BufferDecl("r", BufferRole.State, StateShape.Row) }.ToEquatableArray(),
-                EquatableArray<HyperDecl>.Empty,
-                new[] { Out(0, b.Sub(b.Load(0), b.Load(2))) }.ToEquatableArray(), EquatableArray<Statement>.Empty);
-            Assert.Throws<PlanningException>(() => Planner.Plan(rowState));
+                EquatableArray<HyperDecl>.Empty, outputs.ToEquatableArray(), EquatableArray<Statement>.Empty);
+            // A row state read per element plans into a row-wise pass ...
+            var reads = Planner.Plan(RowState(Out(0, b.Sub(b.Load(0), b.Load(2))), Out(2, b.Make(Op.RowSum, b.Mul(b.Load(1), b.Load(1))))));
+            Assert.All(reads.Passes, p => Assert.True(p.RowWise));
+            // ... but it cannot hold a value per element, and RowSum of a per-row value is meaningless.
+            var elementIntoRow = Assert.Throws<PlanningException>(() => Planner.Plan(RowState(Out(0, b.Load(1)), Out(2, b.Mul(b.Load(1), b.Load(1))))));
+            Assert.Equal(2, elementIntoRow.Buffer);
+            Assert.Contains("row state 'r'", elementIntoRow.Message);
+            var rowOfRow = b.Make(Op.RowSum, b.Load(2));
+            var nested = Assert.Throws<PlanningException>(() => Planner.Plan(RowState(Out(0, b.Sub(b.Load(0), rowOfRow)), Out(2, b.Make(Op.RowSum, b.Load(1))))));
+            Assert.Same(rowOfRow, nested.At);
             var uniformReduction = Make("u", new string[0], new[] { ("lr", 0.1) },
                 new[] { Out(0, b.Sub(b.Load(0), b.Make(Op.ReduceSum, b.Hyper(0)))) });
             Assert.Throws<PlanningException>(() => Planner.Plan(uniformReduction));

@@ -221,6 +221,17 @@ namespace Fused.Generator.Tests
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
+        // ---------------- FUSED016: tensor intrinsics outside a rule ----------------
+
+        [Fact]
+        public void FUSED016_shape_scalar_outside_a_rule() =>
+            AssertDiagnostics("using static Fused.Intrinsics;\npublic static class Helpers\n{\n    public static float Scale(float x) => x / [|Rows|];\n}\n", "FUSED016");
+
+        [Fact]
+        public void FUSED016_whole_tensor_mean_outside_a_rule_but_not_linq_sum() =>
+            AssertDiagnostics("using System.Linq;\nusing static Fused.Intrinsics;\npublic static class Helpers\n{\n" +
+                "    public static float Center(float x) => x - [|Mean|](x);\n    public static int Total(int[] a) => a.Sum();\n}\n", "FUSED016");
+
         // ---------------- FUSED010 / FUSED011 / FUSED012: class shape ----------------
 
         private const string ValidUpdate = "static void Update(ref float param, float grad) { param -= 0.1f * grad; }";
@@ -256,11 +267,25 @@ namespace Fused.Generator.Tests
         // ---------------- FUSED013: cannot plan ----------------
 
         [Fact]
-        public void FUSED013_row_shaped_state_is_reported_on_the_class_identifier()
+        public void FUSED013_row_state_assigned_a_value_per_element_is_reported_on_the_assignment()
         {
-            string marked = "using Fused;\n[Optimizer]\npublic static partial class [|RowState|]\n{\n" +
+            string marked = "using Fused;\n[Optimizer]\npublic static partial class RowState\n{\n" +
                 "    static void Update(ref float param, float grad, [State(StateShape.Row)] ref float r)\n" +
-                "    {\n        r = r + grad * grad;\n        param -= grad / (r + 1f);\n    }\n}\n";
+                "    {\n        [|r = r + grad * grad;|]\n        param -= grad / (r + 1f);\n    }\n}\n";
+            AssertDiagnostics(marked, "FUSED013");
+        }
+
+        [Fact]
+        public void FUSED013_whole_tensor_mean_of_a_hyperparameter_is_reported_on_the_call()
+        {
+            var marked = Rule("param -= grad * [|Mean(lr)|];", "ref float param, float grad, [Hyper(0.01)] float lr");
+            AssertDiagnostics(marked, "FUSED013");
+        }
+
+        [Fact]
+        public void FUSED013_row_mean_of_a_row_state_is_reported_on_the_call()
+        {
+            var marked = Rule("r = [|RowMean(r)|];\nparam -= grad * r;", "ref float param, float grad, [State(StateShape.Row)] ref float r");
             AssertDiagnostics(marked, "FUSED013");
         }
 

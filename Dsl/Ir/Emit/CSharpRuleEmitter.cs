@@ -123,13 +123,17 @@ namespace Fused.Ir.Emit
             w.Line($"public const int StateBytesPerParameter = {4 * elementStates};");
             w.Line("/// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>");
             w.Line($"public const string ScalarStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Scalar).Select(s => s.Name)))};");
+            w.Line("/// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>");
+            w.Line($"public const string RowStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Row).Select(s => s.Name)))};");
+            w.Line("/// <summary>Column state names (one float32 per column), comma separated.</summary>");
+            w.Line($"public const string ColumnStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Column).Select(s => s.Name)))};");
             w.Line("/// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>");
             w.Line($"public const int LevelCount = {plan.LevelCount};");
             w.Line("/// <summary>Element-wise passes over memory per step.</summary>");
             w.Line($"public const int PassCount = {plan.PassCount};");
             w.Line("/// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>");
             w.Line($"public const int BytesMovedPerParameter = {plan.BytesPerParameter};");
-            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (sources of matrix passes).</summary>");
+            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>");
             w.Line($"public const int TempBufferCount = {plan.TempCount};");
             w.Line("/// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>");
             w.Line($"public const int MatrixPassCount = {plan.MatrixStages.Count};");
@@ -174,7 +178,7 @@ namespace Fused.Ir.Emit
                 w.Line($"case {level}:");
                 w.Open("");
                 var done = new HashSet<int>();
-                var atLevel = plan.Uniforms.Where(u => u.Level == level).ToList();
+                var atLevel = plan.Uniforms.Where(u => u.Level == level && !u.PerRow).ToList();
                 foreach (var u in atLevel.Where(u => u.Node.IsLeaf || OpInfo.Group(u.Node.Op) == OpGroup.Reduction).OrderBy(u => u.Slot))
                 {
                     done.Add(u.Slot);
@@ -184,7 +188,11 @@ namespace Fused.Ir.Emit
                         case Op.Step: w.Line($"uniforms[{u.Slot}] = step;"); break;
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
                         case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
-                        default: w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: reduced by the runtime from the previous pass's partials"); break;
+                        default:
+                            w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: " + (plan.VectorOf(u.Node.Sources[0]) != null
+                                ? "reduced by the runtime over the per-row or per-column values"
+                                : "reduced by the runtime from the previous pass's partials"));
+                            break;
                     }
                 }
                 var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
@@ -199,6 +207,8 @@ namespace Fused.Ir.Emit
                 }
                 foreach (var u in computed.Where(u => emitted.Add(u.Node)))
                     w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}");
+                foreach (var u in plan.Uniforms.Where(u => u.Level == level && u.PerRow))
+                    w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: one value per row, written by the runtime before each row");
                 w.Line("break;");
                 w.Close();
             }
@@ -239,20 +249,20 @@ namespace Fused.Ir.Emit
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
             var names = BufferParameterNames(plan);
             int reductions = pass.Reductions.Count;
-            var reduceNames = Enumerable.Range(0, reductions).Select(k => "reduce" + k.ToString(CultureInfo.InvariantCulture)).ToList();
             string BufferParams() => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<float> " : "ReadOnlySpan<float> ") + names[b]));
-            string Signature(string method, string returns, bool withScratch) =>
-                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" +
-                (withScratch ? string.Concat(reduceNames.Select(r => ", Span<float> " + r)) : "") + ")";
-            string Args(Func<int, string> buffer, Func<int, string> scratch) =>
-                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + string.Concat(Enumerable.Range(0, reductions).Select(k => ", " + scratch(k)));
+            string Signature(string method, string returns, bool withLanes) =>
+                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" + (withLanes && reductions > 0 ? ", Span<double> lanes" : "") + ")";
+            string Args(Func<int, string> buffer) =>
+                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + (reductions > 0 ? ", lanes" : "");
             string first = names[elementBuffers[0]];
 
-            string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.IsTemp(i.Buffer) ? "" : "'")));
+            string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.ExtraOf(i.Buffer) != null ? "" : "'")));
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, PassSchedule.StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
-            w.Line("/// Buffers must all have the parameter's length; the widest SIMD path the machine has runs, then the scalar tail." +
+            if (pass.RowWise)
+                w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
+            w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
             w.Open("public static " + Signature($"Pass{pass.Index}", "void", false).TrimEnd(')') + (reductions > 0 ? ", Span<double> partials)" : ")"));
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
@@ -261,32 +271,33 @@ namespace Fused.Ir.Emit
             if (reductions == 0)
             {
                 w.Line("int done = 0;");
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(b => names[b], k => "")});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(b => names[b], k => "")});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(b => names[b], k => "")});");
-                w.Line($"if (done < {first}.Length) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(done)", k => "")});");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(b => names[b])});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(b => names[b])});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(b => names[b])});");
+                w.Line($"if (done < {first}.Length) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(done)")});");
             }
             else
             {
                 const int bs = Reduction.BlockSize;
                 w.Line($"int blocks = ({first}.Length + {bs - 1}) / {bs};");
                 w.Line($"if (partials.Length < blocks * {reductions}) throw new ArgumentException(\"need \" + (blocks * {reductions}) + \" partials\", nameof(partials));");
-                w.Line($"// Each block's reduction operands go to scratch and are reduced in the one fixed order,");
-                w.Line($"// so the sums do not depend on the SIMD width or on how ranges are split.");
-                w.Line($"Span<float> scratch = stackalloc float[{reductions * bs}];");
+                w.Line($"// Lane j of {Reduction.Lanes} accumulates a block's elements j, j+{Reduction.Lanes}, ... in float64, in order, in every path,");
+                w.Line($"// so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).");
+                w.Line($"Span<double> lanes = stackalloc double[{reductions * Reduction.Lanes}];");
                 w.Open("for (int block = 0; block < blocks; block++)");
                 w.Line($"int start = block * {bs}, count = Math.Min({bs}, {first}.Length - start);");
-                for (int k = 0; k < reductions; k++) w.Line($"var {reduceNames[k]} = scratch.Slice({k * bs}, count);");
+                for (int k = 0; k < reductions; k++)
+                    w.Line($"lanes.Slice({k * Reduction.Lanes}, {Reduction.Lanes}).Fill({(pass.Reductions[k].Op == Op.ReduceMax ? "double.NegativeInfinity" : "0.0")});");
                 w.Line("int done = 0;");
                 Func<int, string> slice = b => $"{names[b]}.Slice(start, count)";
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(slice, k => reduceNames[k])});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(slice, k => reduceNames[k])});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(slice, k => reduceNames[k])});");
-                w.Line($"if (done < count) Pass{pass.Index}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)", k => reduceNames[k] + ".Slice(done)")});");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(slice)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(slice)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(slice)});");
+                w.Line($"if (done < count) Pass{pass.Index}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)")});");
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
-                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Runtime.Kernels.KernelReduction.ReduceBlock({reduceNames[k]}, max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p, PassSchedule.StatementNames(p))}");
+                    w.Line($"partials[block * {reductions} + {k}] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice({k * Reduction.Lanes}, {Reduction.Lanes}), max: {(max ? "true" : "false")}); // {NodePrinter.Print(pass.Reductions[k], p, PassSchedule.StatementNames(p))}");
                 }
                 w.Close();
             }
@@ -295,36 +306,42 @@ namespace Fused.Ir.Emit
             foreach (var width in Widths)
             {
                 w.Line();
-                w.Line($"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>");
+                w.Line(reductions == 0
+                    ? $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>"
+                    : $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of {Reduction.Lanes}), accumulated into <paramref name=\"lanes\"/>.</summary>");
                 w.Open("public static " + Signature($"Pass{pass.Index}{width}", "int", true));
-                EmitBody(w, plan, pass, names, reduceNames, width);
+                EmitBody(w, plan, pass, names, width);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
             w.Open("public static " + Signature($"Pass{pass.Index}Scalar", "void", true));
-            EmitBody(w, plan, pass, names, reduceNames, null);
+            EmitBody(w, plan, pass, names, null);
             w.Close();
         }
 
         /// <summary>Parameter names of the element buffers, by buffer index.</summary>
         private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
-            var table = new NameTable(new[] { "uniforms", "done", "partials", "scratch", "blocks", "block", "start", "count" }.Concat(NamesUsedInKernels).ToArray());
+            var table = new NameTable(new[] { "uniforms", "done", "partials", "lanes", "blocks", "block", "start", "count" }.Concat(NamesUsedInKernels).ToArray());
             return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.BufferName(b)));
         }
 
-        /// <summary>The loop of one pass; <paramref name="width"/> null means scalar.</summary>
-        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, List<string> reduceNames, string? width)
+        /// <summary>
+        /// The loop of one pass; <paramref name="width"/> null means scalar. A pass with reductions adds each
+        /// operand to its lane accumulators (lane j takes elements j, j+16, ... in float64): vector paths
+        /// step 16 elements at a time, one widened vector of doubles per 2–8 lanes, so the additions are
+        /// those of the scalar definition whatever the width.
+        /// </summary>
+        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, string? width)
         {
             var p = plan.Program;
             bool vector = width != null;
+            int reductions = pass.Reductions.Count;
             var slots = UniformEvaluator.SlotMap(plan);
-            var names = new NameTable(new[] { "uniforms", "i", "length", "done" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).Concat(reduceNames).ToArray());
+            var names = new NameTable(new[] { "uniforms", "i", "length", "done", "lanes", "at" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).ToArray());
             // Claimed before the DSL's names so a local called "paramRef" cannot collide with a buffer's ref.
             var refNames = bufferNames.ToDictionary(kv => kv.Key, kv => vector ? names.Claim(kv.Value + "Ref") : "");
-            var reduceRefs = reduceNames.Select(r => vector ? names.Claim(r + "Ref") : "").ToList();
-            var valueOf = new Dictionary<Node, string>(); // structural: a Load built here equals the program's
             string first = bufferNames[plan.ElementBuffers[0]];
 
             // Preferred names: the DSL's locals, then "<buffer>Out" for stored values.
@@ -337,10 +354,11 @@ namespace Fused.Ir.Emit
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
             // Uniform inputs, broadcast once before the loop.
+            var uniformValues = new Dictionary<Node, string>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
             {
                 string name = names.Claim(UniformName(u, p, preferred, slots[u]));
-                valueOf[u] = name;
+                uniformValues[u] = name;
                 string src = $"uniforms[{slots[u]}]";
                 string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p, readable);
                 if (u.Type == IrType.Bool)
@@ -348,60 +366,134 @@ namespace Fused.Ir.Emit
                 else
                     w.Line((vector ? $"var {name} = {width}.Create({src});" : $"float {name} = {src};") + comment);
             }
+
+            int floatsPerVector = width switch { "Vector512" => 16, "Vector256" => 8, "Vector128" => 4, _ => 1 };
+            int doublesPerVector = Math.Max(1, floatsPerVector / 2);
+            int vectorsPerStep = vector && reductions > 0 ? Reduction.Lanes / floatsPerVector : 1;
+            var accumulators = new string[reductions, Reduction.Lanes / doublesPerVector];
+            string lanesRef = "";
             if (vector)
             {
                 foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
                     w.Line($"ref float {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
-                for (int k = 0; k < reduceNames.Count; k++) w.Line($"ref float {reduceRefs[k]} = ref MemoryMarshal.GetReference({reduceNames[k]});");
+                if (reductions > 0)
+                {
+                    lanesRef = names.Claim("lanesRef");
+                    w.Line($"ref double {lanesRef} = ref MemoryMarshal.GetReference(lanes);");
+                    for (int k = 0; k < reductions; k++)
+                        for (int a = 0; a < accumulators.GetLength(1); a++)
+                        {
+                            accumulators[k, a] = names.Claim($"sum{k}Lanes{a * doublesPerVector}To{(a + 1) * doublesPerVector - 1}");
+                            w.Line($"var {accumulators[k, a]} = {width}.LoadUnsafe(ref {lanesRef}, {k * Reduction.Lanes + a * doublesPerVector});");
+                        }
+                }
                 w.Line($"nuint length = (nuint){first}.Length;");
                 w.Line("nuint i = 0;");
-                w.Open($"for (; i + (nuint){width}<float>.Count <= length; i += (nuint){width}<float>.Count)");
+                string step = reductions > 0 ? Reduction.Lanes.ToString(CultureInfo.InvariantCulture) : $"(nuint){width}<float>.Count";
+                w.Open($"for (; i + {step} <= length; i += {step})");
             }
             else
             {
                 w.Open($"for (int i = 0; i < {first}.Length; i++)");
             }
+
+            for (int j = 0; j < vectorsPerStep; j++)
+            {
+                // Several vectors per step of 16 elements: each in its own block, under the same names.
+                var scope = vectorsPerStep > 1 ? names.Scope() : names;
+                string index = "i";
+                if (vectorsPerStep > 1)
+                {
+                    w.Open($"// elements i + {j * floatsPerVector} .. i + {(j + 1) * floatsPerVector - 1}: lanes {j * floatsPerVector}..{(j + 1) * floatsPerVector - 1}");
+                    index = "at";
+                    w.Line(j == 0 ? "nuint at = i;" : $"nuint at = i + {j * floatsPerVector};");
+                }
+                var emitted = EmitElements(w, plan, pass, bufferNames, refNames, width, index, scope, preferred, readable, uniformValues, Lit);
+                for (int k = 0; k < reductions; k++)
+                {
+                    bool max = pass.Reductions[k].Op == Op.ReduceMax;
+                    string value = emitted.Operands[k];
+                    string comment = " // " + NodePrinter.Print(pass.Reductions[k], p, readable);
+                    if (!vector)
+                    {
+                        string lane = k == 0 ? $"lanes[i & {Reduction.Lanes - 1}]" : $"lanes[{k * Reduction.Lanes} + (i & {Reduction.Lanes - 1})]";
+                        w.Line((max ? $"{lane} = global::Fused.Ir.Reduction.Combine({lane}, {value}, max: true);" : $"{lane} += {value};") + comment);
+                        continue;
+                    }
+                    string lo = scope.Claim("low"), hi = scope.Claim("high");
+                    w.Line($"var ({lo}, {hi}) = {width}.Widen({value});" + comment);
+                    foreach (var (half, a) in new[] { (lo, 2 * j), (hi, 2 * j + 1) })
+                    {
+                        string acc = accumulators[k, a];
+                        // The scalar definition's max: acc > x ? acc : x (a NaN operand wins, a NaN sum loses).
+                        w.Line(max ? $"{acc} = {width}.ConditionalSelect({width}.GreaterThan({acc}, {half}), {acc}, {half});" : $"{acc} += {half};");
+                    }
+                }
+                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, vector, index);
+                if (vectorsPerStep > 1) w.Close();
+            }
+            w.Close();
+            if (vector)
+            {
+                for (int k = 0; k < reductions; k++)
+                    for (int a = 0; a < accumulators.GetLength(1); a++)
+                        w.Line($"{accumulators[k, a]}.StoreUnsafe(ref {lanesRef}, {k * Reduction.Lanes + a * doublesPerVector});");
+                w.Line("return (int)i;");
+            }
+        }
+
+        /// <summary>What one copy of a pass's body computed: the names of the reduction operands and of the stored values.</summary>
+        private sealed record EmittedElements(string[] Operands, string[] Stores);
+
+        /// <summary>Loads, computed nodes (under their DSL lines) for one vector or element at <paramref name="index"/>.</summary>
+        private static EmittedElements EmitElements(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames,
+            string? width, string index, NameTable names, Dictionary<Node, string> preferred, Dictionary<Node, string> readable,
+            Dictionary<Node, string> uniformValues, Func<float, string> lit)
+        {
+            var p = plan.Program;
+            bool vector = width != null;
+            var valueOf = new Dictionary<Node, string>(uniformValues); // structural: a Load built here equals the program's
             foreach (var input in pass.Inputs)
             {
                 int b = input.Buffer;
                 string name = names.Claim(input.Value.Op != Op.Load && preferred.TryGetValue(input.Value, out var local)
                     ? local : plan.BufferName(b) + (input.Value.Op == Op.Load ? "In" : "New"));
                 valueOf[input.Value] = name;
-                string comment = input.Value.Op == Op.Load ? "" : plan.IsTemp(b)
-                    ? $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass"
-                    : $" // {plan.BufferName(b)}' stored by an earlier pass";
-                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, i);" : $"float {name} = {bufferNames[b]}[i];") + comment);
+                string comment = input.Value.Op == Op.Load ? "" : plan.ExtraOf(b)?.Kind switch
+                {
+                    ExtraKind.Temp when OpInfo.Group(input.Value.Op) == OpGroup.Matrix => $" // {NodePrinter.Print(input.Value, p, readable)}, from the matrix pass",
+                    ExtraKind.Temp => $" // {NodePrinter.Print(input.Value, p, readable)}, stored by an earlier pass (fewer bytes than recomputing it)",
+                    ExtraKind.Column => $" // {NodePrinter.Print(input.Value, p, readable)}, one value per column",
+                    _ => $" // {plan.BufferName(b)}' stored by an earlier pass",
+                };
+                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, {index});" : $"float {name} = {bufferNames[b]}[{index}];") + comment);
             }
-            string Operand(Node n) => n.Op == Op.Const ? Lit(n.Value) : valueOf[n];
-            void EmitNode(Node n)
-            {
-                var t = CSharpRenderTable.Get(n.Op);
-                string expr = Fill(vector ? t.Vector : t.Scalar, width, n.Sources.Select(Operand).ToArray());
-                string name = names.Claim(preferred.TryGetValue(n, out var pref) ? pref : "tmp");
-                valueOf[n] = name;
-                string type = vector ? "var" : (n.Type == IrType.Bool ? "bool" : "float");
-                w.Line($"{type} {name} = {expr};");
-            }
-
+            string Operand(Node n) => n.Op == Op.Const ? lit(n.Value) : valueOf[n];
             foreach (var block in PassSchedule.Blocks(p, pass))
             {
                 if (block.Comment != null) w.Line("// " + block.Comment);
-                foreach (var n in block.Nodes) EmitNode(n);
+                foreach (var n in block.Nodes)
+                {
+                    var t = CSharpRenderTable.Get(n.Op);
+                    string expr = Fill(vector ? t.Vector : t.Scalar, width, n.Sources.Select(Operand).ToArray());
+                    string name = names.Claim(preferred.TryGetValue(n, out var pref) ? pref : "tmp");
+                    valueOf[n] = name;
+                    string type = vector ? "var" : (n.Type == IrType.Bool ? "bool" : "float");
+                    w.Line($"{type} {name} = {expr};");
+                }
             }
-            for (int k = 0; k < pass.Reductions.Count; k++)
+            return new EmittedElements(pass.Reductions.Select(r => Operand(r.Sources[0])).ToArray(), pass.Stores.Select(o => Operand(o.Value)).ToArray());
+        }
+
+        private static void EmitStores(CodeWriter w, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, bool vector, string index)
+        {
+            for (int s = 0; s < pass.Stores.Count; s++)
             {
-                string value = Operand(pass.Reductions[k].Sources[0]);
-                string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p, readable);
-                w.Line((vector ? $"{value}.StoreUnsafe(ref {reduceRefs[k]}, i);" : $"{reduceNames[k]}[i] = {value};") + comment);
-            }
-            foreach (var o in pass.Stores)
-            {
-                string value = Operand(o.Value);
+                var o = pass.Stores[s];
+                string value = values[s];
                 if (vector && o.Value.Op == Op.Const) value = "(" + value + ")";
-                w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, i);" : $"{bufferNames[o.Buffer]}[i] = {value};");
+                w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, {index});" : $"{bufferNames[o.Buffer]}[{index}] = {value};");
             }
-            w.Close();
-            if (vector) w.Line("return (int)i;");
         }
 
         private static string UniformName(Node u, RuleProgram p, Dictionary<Node, string> preferred, int slot) => u.Op switch

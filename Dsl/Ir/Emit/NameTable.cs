@@ -23,6 +23,14 @@ namespace Fused.Ir.Emit
             foreach (var r in reserved) _taken.Add(r);
         }
 
+        /// <summary>A nested scope: everything taken here stays taken there (C# forbids shadowing an outer local).</summary>
+        public NameTable Scope()
+        {
+            var inner = new NameTable();
+            inner._taken.UnionWith(_taken);
+            return inner;
+        }
+
         public string Claim(string wanted)
         {
             var name = Keywords.Contains(wanted) ? wanted + "_" : wanted;

@@ -30,7 +30,9 @@ namespace Fused.Ir.Emit
             var blocks = new List<Block>();
             foreach (var stmt in program.Statements)
             {
-                var nodes = Node.TopologicalOrder(new[] { stmt.Value }, n => !passNodes.Contains(n)).Where(n => emitted.Add(n)).ToList();
+                // Walk through nodes of other levels too: a pass may compute part of a statement whose
+                // result belongs to a later pass (C-AdamW stores u * mask for the division after the cut).
+                var nodes = Node.TopologicalOrder(new[] { stmt.Value }).Where(n => passNodes.Contains(n) && emitted.Add(n)).ToList();
                 if (nodes.Count > 0) blocks.Add(new Block(OneLine(stmt.Source), nodes));
             }
             var rest = pass.Nodes.Where(n => emitted.Add(n)).ToList();

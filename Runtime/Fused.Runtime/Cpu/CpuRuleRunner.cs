@@ -33,6 +33,8 @@ namespace Fused.Runtime.Cpu
         private float[][] _temps;
         private double[] _partials = Array.Empty<double>();
         private double[] _fold = Array.Empty<double>();
+        private readonly VectorValues? _vectors;   // rules with per-row / per-column values
+        private readonly RowWisePass? _rowWise;
 
         /// <summary>Below this many elements a pass runs on the calling thread alone.</summary>
         public const int ParallelThreshold = 1 << 15;
@@ -53,12 +55,16 @@ namespace Fused.Runtime.Cpu
             _pointers = GC.AllocateArray<nint>(_elementBuffers.Length, pinned: true);
             _handles = new MemoryHandle[_elementBuffers.Length];
             var slots = UniformEvaluator.SlotMap(_plan);
-            _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
+            // Row-wise passes (RowSum has no slot) fold in RowWisePass.
+            _reductions = _plan.Passes.Select(p => p.RowWise ? Array.Empty<(int, bool)>() : p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
             _matrix = new MatrixPasses(matrix, shampoo);
             _temps = new float[_plan.TempCount][];
             for (int k = 0; k < _temps.Length; k++) _temps[k] = Array.Empty<float>();
-            if (_plan.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
-                throw new NotSupportedException($"{rule.Name}: row and column state is not supported by the CPU runner yet");
+            if (_plan.HasVectors)
+            {
+                _vectors = new VectorValues(_plan);
+                _rowWise = new RowWisePass(rule);
+            }
         }
 
         public FusedRule Rule => _rule;
@@ -76,9 +82,17 @@ namespace Fused.Runtime.Cpu
             if (hypers.Length != program.Hypers.Count)
                 throw new ArgumentException($"{_rule.Name} takes {program.Hypers.Count} hyperparameters ({string.Join(", ", program.Hypers.Select(h => h.Name))}), got {hypers.Length}", nameof(hypers));
             if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "steps count from 1");
+            if (shape.Rows * shape.Cols != shape.Numel)
+                throw new ArgumentException($"{_rule.Name}: shape {shape.Rows}×{shape.Cols} does not hold {shape.Numel} elements", nameof(shape));
             for (int b = 0; b < buffers.Length; b++)
             {
-                long expected = program.Buffers[b].Shape == StateShape.Scalar ? 1 : shape.Numel;
+                long expected = program.Buffers[b].Shape switch
+                {
+                    StateShape.Scalar => 1,
+                    StateShape.Row => shape.Rows,
+                    StateShape.Column => shape.Cols,
+                    _ => shape.Numel,
+                };
                 if (buffers[b].Length != expected)
                     throw new ArgumentException($"{_rule.Name}: buffer '{program.Buffers[b].Name}' has {buffers[b].Length} elements, expected {expected}", nameof(buffers));
             }
@@ -91,10 +105,19 @@ namespace Fused.Runtime.Cpu
                 for (int i = 0; i < _elementBuffers.Length; i++)
                 {
                     int b = _elementBuffers[i];
+                    // Column values and ColSum operands are the row-wise pass's own business.
+                    if (b >= programBuffers && !_plan.IsTemp(b)) { _handles[i] = default; _pointers[i] = 0; continue; }
                     _handles[i] = b < programBuffers ? buffers[b].Pin() : _temps[b - programBuffers].AsMemory().Pin();
                     _pointers[i] = (nint)_handles[i].Pointer;
                 }
+                if (_vectors != null)
+                {
+                    _vectors.Begin(shape);
+                    foreach (var b in _plan.VectorBuffers) _vectors.LoadState(b, buffers[b].Span);
+                }
                 Run(hypers, step, shape, buffers[0]);
+                if (_vectors != null)
+                    foreach (var b in _plan.VectorBuffers) _vectors.StoreState(b, _uniforms, buffers[b].Span);
             }
             finally
             {
@@ -134,9 +157,15 @@ namespace Fused.Runtime.Cpu
                     else _matrix.Precondition(matrix, rows, cols, step, parameter);
                 }
                 _rule.ComputeUniforms(level, hypers, step, shape, _scalars, _uniforms);
+                _vectors?.Evaluate(level, _uniforms);
                 int pass = PassAt(level);
                 if (pass < 0) continue;
                 for (int i = 0; i < _uniforms.Length; i++) _uniformsF[i] = (float)_uniforms[i];
+                if (_plan.Passes[pass].RowWise)
+                {
+                    _rowWise!.Run(pass, shape, _uniformsF, _uniforms, _pointers, _vectors!, _pool);
+                    continue;
+                }
                 var reductions = _reductions[pass];
                 long blocks = Reduction.BlockCount(n);
                 if (reductions.Length > 0 && _partials.Length < blocks * reductions.Length)

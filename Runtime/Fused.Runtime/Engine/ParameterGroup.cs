@@ -85,6 +85,8 @@ namespace Fused.Runtime.Engine
             Members = members.ToArray();
 
             var program = _plan.Program;
+            if (_plan.HasVectors)
+                throw new NotSupportedException($"{rule.Name}: the engine does not run rules with per-row or per-column state yet; step it with CpuRuleRunner");
             var elementBuffers = _plan.ElementBuffers.ToArray();
             if (elementBuffers.Length < 2 || elementBuffers[0] != RuleProgram.ParamBuffer || elementBuffers[1] != RuleProgram.GradBuffer)
                 throw new NotSupportedException($"{rule.Name}: expected the parameter and gradient as its first two element buffers");

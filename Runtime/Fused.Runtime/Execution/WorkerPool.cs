@@ -145,6 +145,10 @@ namespace Fused.Runtime.Execution
                 _workerCpus[k] = pin ? allowed![(k + 1) % allowed.Length] : -1;
             }
 
+            // The caller's event creates its kernel handle lazily, on the first wait that has to block:
+            // create it now, or a steady-state step under load would allocate it.
+            _ = _done.WaitHandle;
+
             using var started = new CountdownEvent(workerCount == 0 ? 1 : workerCount);
             if (workerCount == 0)
             {

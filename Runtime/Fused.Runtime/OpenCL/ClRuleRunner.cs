@@ -48,6 +48,8 @@ namespace Fused.Runtime.OpenCL
             foreach (var stage in _plan.MatrixStages)
                 if (stage.Op != Op.Orthogonalize)
                     throw new NotSupportedException($"{rule.Name}: the {stage.Op} matrix pass (Shampoo) has no OpenCL implementation yet; run this rule on the CPU executor");
+            if (_plan.HasVectors)
+                throw new NotSupportedException($"{rule.Name}: per-row and per-column values (RowMean, ColMean, row/column state) have no OpenCL implementation yet; run this rule on the CPU executor");
             Kernels = ClKernelChoice.Resolve(queue.Device, kernels, vectorWidth);
             // Both kernels of every pass are in the program; the build options only fix the vector width.
             var built = queue.Context.Programs.GetOrBuild(OpenClRuleEmitter.Emit(_plan),

@@ -39,7 +39,9 @@ namespace Fused.Search.Evaluation
             {
                 if (computedSet.Contains(s) || regs.ContainsKey(s)) return;
                 regs[s] = inputs.Count;
-                if (s.Op == Op.Load && plan.Program.Buffers[s.Index].Shape == StateShape.Element) inputs.Add((InputKind.Load, elementOrdinal[s.Index], 0f));
+                // Loads, and values read back from a temporary (or a column buffer), come from a kernel buffer.
+                var input = pass.Inputs.FirstOrDefault(x => ReferenceEquals(x.Value, s) || x.Value.Equals(s));
+                if (input != null) inputs.Add((InputKind.Load, elementOrdinal[input.Buffer], 0f));
                 else if (s.Op == Op.Const) inputs.Add((InputKind.Const, 0, s.Value));
                 else inputs.Add((InputKind.Uniform, slots.TryGetValue(s, out var slot) ? slot : throw new IrException($"no uniform slot for {s}"), 0f));
             }

@@ -23,11 +23,16 @@ namespace Fused.Search.Evaluation
         private readonly (int slot, bool max)[][] _reductions;
         private double[] _partials = Array.Empty<double>();
         private double[] _fold = Array.Empty<double>();
+        private readonly float[][] _temps;
 
         public RuleStepper(FusedRule rule)
         {
             _rule = rule;
             _plan = rule.Plan;
+            if (_plan.HasVectors || _plan.MatrixStages.Count > 0)
+                throw new NotSupportedException($"{rule.Name} has per-row values or matrix passes, which the search's programs never have; step it with CpuRuleRunner");
+            _temps = new float[_plan.TempCount][];
+            for (int k = 0; k < _temps.Length; k++) _temps[k] = Array.Empty<float>();
             _uniforms = new double[rule.UniformCount];
             _uniformsF = new float[rule.UniformCount];
             _elementBuffers = _plan.ElementBuffers.ToArray();
@@ -45,6 +50,8 @@ namespace Fused.Search.Evaluation
         public void Step(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, float[][] buffers)
         {
             long n = shape.Numel;
+            for (int k = 0; k < _temps.Length; k++)
+                if (_temps[k].Length < n) _temps[k] = new float[n]; // values one pass stores for a later one; grows once
             for (int k = 0; k < _scalarBuffers.Length; k++) _scalars[k] = buffers[_scalarBuffers[k]][0];
             for (int level = 0; level < _plan.LevelCount; level++)
             {
@@ -60,7 +67,8 @@ namespace Fused.Search.Evaluation
                     _fold = new double[blocks];
                 }
                 var kb = new KernelBuffers();
-                foreach (var b in _elementBuffers) kb.Add(buffers[b].AsSpan(0, (int)n));
+                int programBuffers = _plan.Program.Buffers.Count;
+                foreach (var b in _elementBuffers) kb.Add(b < programBuffers ? buffers[b].AsSpan(0, (int)n) : _temps[b - programBuffers].AsSpan(0, (int)n));
                 _rule.RunPass(pass, _uniformsF, in kb, _partials.AsSpan(0, reductions.Length * blocks));
                 for (int k = 0; k < reductions.Length; k++)
                 {

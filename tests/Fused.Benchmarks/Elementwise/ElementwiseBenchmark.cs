@@ -109,6 +109,26 @@ namespace Fused.Benchmarks.Elementwise
                 yield return new[] { parent.Name, sz, threads.ToString(), "1", bytesParent.ToString(), Harness.F(tp.MedianSeconds / n * 1e9, 3), "1.00" };
                 yield return new[] { child.Name, sz, threads.ToString(), passesChild.ToString(), bytesChild.ToString(), Harness.F(tc.MedianSeconds / n * 1e9, 3), Harness.F(tc.MedianSeconds / tp.MedianSeconds) };
             }
+
+            // Adafactor keeps Rows + Cols floats instead of AdamW's 2 per parameter; on a square matrix,
+            // next to AdamW on the same buffers.
+            int side = (int)Math.Sqrt(n);
+            var shape = ShapeInfo.Matrix(side, n / side);
+            using var adamw = new CpuRuleRunner(AdamW.Rule, pool);
+            using var adafactor = new CpuRuleRunner(Adafactor.Rule, pool);
+            var rowState = new float[shape.Rows];
+            var colState = new float[shape.Cols];
+            int used = (int)shape.Numel;
+            var pa = p.AsMemory(0, used); var ga = g.AsMemory(0, used);
+            var ha = AdamW.Rule.DefaultHyperparameters();
+            var hf = Adafactor.Rule.DefaultHyperparameters();
+            var adamwBuffers = new[] { pa, ga, m.AsMemory(0, used), v.AsMemory(0, used) };
+            var adafactorBuffers = new Memory<float>[] { pa, ga, rowState, colState };
+            var ta = Harness.Time("AdamW", () => adamw.Step(ha, 10, shape, adamwBuffers));
+            var tf = Harness.Time("Adafactor", () => adafactor.Step(hf, 10, shape, adafactorBuffers));
+            string square = $"{shape.Rows}x{shape.Cols}";
+            yield return new[] { "AdamW", square, threads.ToString(), "1", AdamW.Layout.BytesMovedPerParameter.ToString(), Harness.F(ta.MedianSeconds / used * 1e9, 3), "1.00" };
+            yield return new[] { "Adafactor", square, threads.ToString(), Adafactor.Layout.PassCount.ToString(), Adafactor.Layout.BytesMovedPerParameter.ToString(), Harness.F(tf.MedianSeconds / used * 1e9, 3), Harness.F(tf.MedianSeconds / ta.MedianSeconds) };
         }
 
         private static IEnumerable<string[]> Rows(string rule, int bytes, string sz, int threads, int n, double copyGBs, List<(string name, Harness.Measurement m)> results)

@@ -20,12 +20,12 @@ namespace Fused.Runtime.Tests.Cpu
 
         private static FusedRule ByName(string name) => CatalogRules.All.Single(r => r.Name == name);
 
-        private static float[][] Buffers(FusedRule rule, int n, int seed)
+        private static float[][] Buffers(FusedRule rule, ShapeInfo shape, int seed)
         {
             var rnd = new Random(seed);
             return rule.Program.Buffers.Select(b =>
             {
-                int len = b.Shape == StateShape.Scalar ? 1 : n;
+                int len = (int)(b.Shape switch { StateShape.Scalar => 1, StateShape.Row => shape.Rows, StateShape.Column => shape.Cols, _ => shape.Numel });
                 var a = new float[len];
                 for (int i = 0; i < len; i++)
                     a[i] = b.Role == BufferRole.State ? (float)Math.Abs(rnd.NextDouble() * 0.01) : (float)(rnd.NextDouble() - 0.5);
@@ -38,10 +38,19 @@ namespace Fused.Runtime.Tests.Cpu
         public void Runner_matches_interpreter_bit_for_bit_at_any_thread_count_and_width(string name)
         {
             var rule = ByName(name);
-            var shape = ShapeInfo.Matrix(37, 1001); // several blocks, a tail, and enough to go parallel
+            // Several blocks, a tail, and enough to go parallel; rules with per-row values also get
+            // several rows per ColSum group and rows longer than one unit of work.
+            foreach (var shape in rule.Plan.HasVectors
+                ? new[] { ShapeInfo.Matrix(37, 1001), ShapeInfo.Matrix(130, 4500), ShapeInfo.Vector(70001) }
+                : new[] { ShapeInfo.Matrix(37, 1001) })
+                MatchesInterpreter(rule, name, shape);
+        }
+
+        private static void MatchesInterpreter(FusedRule rule, string name, ShapeInfo shape)
+        {
             int n = (int)shape.Numel;
             var hypers = rule.DefaultHyperparameters();
-            var expected = Buffers(rule, n, 11);
+            var expected = Buffers(rule, shape, 11);
             var interpreter = new Interpreter(rule.Plan, new Fused.Runtime.Matrix.MatrixPasses());
             for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, shape, expected);
 
@@ -52,14 +61,14 @@ namespace Fused.Runtime.Tests.Cpu
                 foreach (int width in new[] { 512, 256, 128, 0 })
                 {
                     KernelDispatch.MaxVectorBits = width;
-                    var actual = Buffers(rule, n, 11);
+                    var actual = Buffers(rule, shape, 11);
                     using var pool = new WorkerPool(threads, pinThreads: false);
                     using var runner = new CpuRuleRunner(rule, pool);
                     for (int t = 1; t <= 3; t++) runner.Step(hypers, t, shape, actual);
                     for (int b = 0; b < actual.Length; b++)
                         for (int i = 0; i < actual[b].Length; i++)
                             if (BitConverter.SingleToInt32Bits(actual[b][i]) != BitConverter.SingleToInt32Bits(expected[b][i]))
-                                Assert.Fail($"{name}, {threads} thread(s), width {width}: buffer {rule.Program.Buffers[b].Name}[{i}] = {actual[b][i]:R}, interpreter {expected[b][i]:R}");
+                                Assert.Fail($"{name} {shape.Rows}x{shape.Cols}, {threads} thread(s), width {width}: buffer {rule.Program.Buffers[b].Name}[{i}] = {actual[b][i]:R}, interpreter {expected[b][i]:R}");
                 }
             }
             finally
@@ -85,10 +94,19 @@ namespace Fused.Runtime.Tests.Cpu
             using var runner = new CpuRuleRunner(CautiousAdamW.Rule, pool);
             var buffers = Enumerable.Range(0, 4).Select(_ => new Memory<float>(new float[n])).ToArray();
             var hypers = CautiousAdamW.Rule.DefaultHyperparameters();
-            for (int t = 1; t <= 3; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int t = 4; t <= 20; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            int t = 1;
+            for (; t <= 50; t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers); // warm-up: temporaries, JIT tiers
+            // The runtime's tiered compilation allocates a few bytes once, at a moment that depends on timing
+            // (seen: 24 B at step 2, 33 or 44; never with DOTNET_TieredCompilation=0). A step that allocates
+            // does so in every window, so the least over windows of 10 steps must be zero.
+            long least = long.MaxValue;
+            for (int window = 0; window < 10 && least != 0; window++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int k = 0; k < 10; k++, t++) runner.Step(hypers, t, ShapeInfo.Vector(n), buffers);
+                least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
+            Assert.Equal(0, least);
         }
     }
 }

@@ -51,7 +51,7 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition))
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors)
             {
                 var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue, kernels: kernels));
                 Assert.Contains("run this rule on the CPU executor", error.Message);
@@ -66,7 +66,7 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition)) return;
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors) return; // no OpenCL implementation (asserted above)
             MatchesCpu(rule, ShapeInfo.Matrix(37, 101), ClKernelShape.Vector, width);
         }
 

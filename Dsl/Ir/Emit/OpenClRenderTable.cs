@@ -8,6 +8,13 @@ namespace Fused.Ir.Emit
     /// Built-in sqrt/exp/log are within a few ulp (the program is built with correctly rounded
     /// divide and sqrt, and FP_CONTRACT off), so results agree with the C# kernels to ~1e-6 relative.
     /// An op without an entry cannot be emitted: <see cref="Get"/> throws.
+    /// <para>
+    /// The vector kernels (<c>floatv</c>/<c>intv</c>, see <see cref="OpenClRuleEmitter"/>) use the same
+    /// templates except where a vector needs another spelling (<see cref="GetVector"/>): a vector comparison
+    /// gives a mask of -1 (all bits) or 0 per lane, so booleans combine bitwise and choose with
+    /// <c>select(ifFalse, ifTrue, mask)</c>, which reads each lane's top bit. The operation order is the
+    /// scalar one: <c>select(b, a, a &lt; b)</c> is <c>a &lt; b ? a : b</c> lane by lane.
+    /// </para>
     /// </summary>
     public static class OpenClRenderTable
     {
@@ -39,8 +46,28 @@ namespace Fused.Ir.Emit
             [Op.Where] = "{0} ? {1} : {2}",
         };
 
+        /// <summary>
+        /// Vector spellings that differ from <see cref="Table"/>. <c>Widen</c>: every operand must be a vector
+        /// of its lane type (built-ins such as <c>select</c> do not widen a scalar), so the emitter casts
+        /// uniform values and literals to <c>floatv</c>/<c>intv</c>.
+        /// </summary>
+        private static readonly Dictionary<Op, (string Template, bool Widen)> VectorTable = new Dictionary<Op, (string, bool)>
+        {
+            [Op.Sign] = ("fused_sign_v({0})", true),
+            [Op.Min] = ("select({1}, {0}, {0} < {1})", true),
+            [Op.Max] = ("select({1}, {0}, {0} > {1})", true),
+            [Op.And] = ("{0} & {1}", false),
+            [Op.Or] = ("{0} | {1}", false),
+            [Op.Not] = ("~{0}", false),
+            [Op.Where] = ("select({2}, {1}, {0})", true),
+        };
+
         public static string Get(Op op) =>
             Table.TryGetValue(op, out var t) ? t : throw new IrException($"the OpenCL backend has no rendering for {op}");
+
+        /// <summary>The template of <paramref name="op"/> in a vector kernel, and whether its operands must all be vectors.</summary>
+        public static (string Template, bool Widen) GetVector(Op op) =>
+            VectorTable.TryGetValue(op, out var v) ? v : (Get(op), false);
 
         public static string Literal(float value)
         {

@@ -5,15 +5,35 @@ using System.Linq;
 namespace Fused.Ir.Emit
 {
     /// <summary>
-    /// Emits the OpenCL C source of a plan: one kernel per element pass (<c>fused_pass{k}</c>), one
-    /// work-item per element. Arguments: the element buffers in plan order (temporaries last), then
-    /// one operand buffer per reduction of the pass, then <c>__constant float* uniforms</c> and
-    /// <c>int n</c>. Reductions are not summed here: the runtime reduces the operand buffers in the same
-    /// fixed block order as the CPU. Comments quote the DSL statement each block comes from.
+    /// Emits the OpenCL C source of a plan: two kernels per element pass over the same arguments.
+    /// <c>fused_pass{k}</c> computes one element per work-item (what GPUs want);
+    /// <c>fused_pass{k}_vec</c> computes <c>FUSED_VW</c> consecutive elements per work-item through
+    /// <c>vloadN</c>/<c>vstoreN</c> (what CPU devices want: PoCL turns the bounds check of a one-element
+    /// work-item into masked loads and stores), covering the first <c>n / FUSED_VW</c> vectors; the
+    /// runtime runs the scalar kernel over the rest. <c>FUSED_VW</c> (2, 4, 8 or 16) comes from the build
+    /// options (<see cref="BuildOptionsFor"/>). Both kernels evaluate the same nodes in the same order.
+    /// Arguments: the element buffers in plan order (temporaries last), then one operand buffer per
+    /// reduction of the pass, then <c>__constant float* uniforms</c> and <c>int n</c>. Reductions are not
+    /// summed here: the runtime reduces the operand buffers in the same fixed block order as the CPU.
+    /// Comments quote the DSL statement each block comes from.
     /// </summary>
     public static class OpenClRuleEmitter
     {
         public const string BuildOptions = "-cl-fp32-correctly-rounded-divide-sqrt";
+
+        /// <summary>Vector widths the vector kernels can be built for.</summary>
+        public static readonly IReadOnlyList<int> VectorWidths = new[] { 2, 4, 8, 16 };
+
+        /// <summary>Names the emitted code defines itself; no buffer or value may take them.</summary>
+        private static readonly string[] Reserved = { "i", "n", "uniforms", "floatv", "intv", "vloadv", "vstorev", "fused_sign", "fused_sign_v", "select" };
+
+        /// <summary><see cref="BuildOptions"/> with the width of the vector kernels defined.</summary>
+        public static string BuildOptionsFor(int vectorWidth)
+        {
+            if (!VectorWidths.Contains(vectorWidth))
+                throw new System.ArgumentOutOfRangeException(nameof(vectorWidth), vectorWidth, "the vector kernels are 2, 4, 8 or 16 floats wide");
+            return BuildOptions + " -D FUSED_VW=" + vectorWidth.ToString(CultureInfo.InvariantCulture);
+        }
 
         public static string Emit(KernelPlan plan)
         {
@@ -29,24 +49,51 @@ namespace Fused.Ir.Emit
                 w.Line("#error \"Fused: rules with per-row or per-column values (RowMean, ColMean, row/column state) do not run on OpenCL yet\"");
                 return w.ToString();
             }
+            w.Line("// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,");
+            w.Line("// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW");
+            w.Line("// vectors (the runtime runs fused_passK over the rest).");
+            w.Line("// The vector width comes from the build options; masks are -1 (true) or 0 per lane.");
+            w.Line("#ifndef FUSED_VW");
+            w.Line("#define FUSED_VW 8");
+            w.Line("#endif");
+            for (int k = 0; k < VectorWidths.Count; k++)
+            {
+                string width = VectorWidths[k].ToString(CultureInfo.InvariantCulture);
+                w.Line((k == 0 ? "#if" : "#elif") + " FUSED_VW == " + width);
+                w.Line($"typedef float{width} floatv;");
+                w.Line($"typedef int{width} intv;");
+                w.Line($"#define vloadv vload{width}");
+                w.Line($"#define vstorev vstore{width}");
+            }
+            w.Line("#else");
+            w.Line("#error FUSED_VW must be 2, 4, 8 or 16");
+            w.Line("#endif");
+            w.Line();
             w.Line("// +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).");
             w.Line("inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }");
+            w.Line("inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }");
             foreach (var pass in plan.Passes)
             {
                 w.Line();
-                EmitPass(w, plan, pass);
+                EmitPass(w, plan, pass, vector: false);
+                w.Line();
+                EmitPass(w, plan, pass, vector: true);
             }
             return w.ToString();
         }
 
+        /// <summary>The one-element-per-work-item kernel of pass <paramref name="pass"/>.</summary>
         public static string KernelName(int pass) => "fused_pass" + pass.ToString(CultureInfo.InvariantCulture);
 
-        private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass)
+        /// <summary>The <c>FUSED_VW</c>-elements-per-work-item kernel of pass <paramref name="pass"/>.</summary>
+        public static string VectorKernelName(int pass) => KernelName(pass) + "_vec";
+
+        private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass, bool vector)
         {
             var p = plan.Program;
             var slots = UniformEvaluator.SlotMap(plan);
             var readable = PassSchedule.StatementNames(p);
-            var names = new NameTable("i", "n", "uniforms");
+            var names = new NameTable(Reserved);
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
@@ -54,37 +101,68 @@ namespace Fused.Ir.Emit
                 .Concat(reduceNames.Select(r => "__global float* restrict " + r))
                 .Concat(new[] { "__constant float* uniforms", "const int n" });
 
-            w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}).");
-            w.Open($"__kernel void {KernelName(pass.Index)}({string.Join(", ", args)})");
-            w.Line("const int i = get_global_id(0);");
-            w.Line("if (i >= n) return;");
+            string floatType = vector ? "floatv" : "float", boolType = vector ? "intv" : "int";
+            if (vector)
+            {
+                w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}), FUSED_VW elements per work-item; {KernelName(pass.Index)} runs the last n % FUSED_VW.");
+                w.Open($"__kernel void {VectorKernelName(pass.Index)}({string.Join(", ", args)})");
+                w.Line("const int i = get_global_id(0);");
+                w.Line("if (i >= n / FUSED_VW) return;");
+            }
+            else
+            {
+                w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}).");
+                w.Open($"__kernel void {KernelName(pass.Index)}({string.Join(", ", args)})");
+                w.Line("const int i = get_global_id(0);");
+                w.Line("if (i >= n) return;");
+            }
 
+            // Uniform values stay scalars (arithmetic widens them); in a vector kernel a uniform boolean is a
+            // -1/0 mask like a lane of a vector comparison. Computed values are vectors there.
             var valueOf = new Dictionary<Node, string>();
+            var isVector = new HashSet<Node>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
             {
                 string name = names.Claim(u.Op == Op.Hyper ? p.Hypers[u.Index].Name : u.Op == Op.Step ? "step" : "u" + slots[u].ToString(CultureInfo.InvariantCulture));
                 valueOf[u] = name;
                 string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p, readable);
-                w.Line(u.Type == IrType.Bool
-                    ? $"const int {name} = uniforms[{slots[u]}] != 0.0f;{comment}"
-                    : $"const float {name} = uniforms[{slots[u]}];{comment}");
+                w.Line(u.Type != IrType.Bool ? $"const float {name} = uniforms[{slots[u]}];{comment}"
+                    : vector ? $"const int {name} = uniforms[{slots[u]}] != 0.0f ? -1 : 0;{comment}"
+                    : $"const int {name} = uniforms[{slots[u]}] != 0.0f;{comment}");
             }
             foreach (var input in pass.Inputs)
             {
                 string name = names.Claim(plan.BufferName(input.Buffer) + (input.Value.Op == Op.Load ? "In" : plan.IsTemp(input.Buffer) ? "" : "New"));
                 valueOf[input.Value] = name;
-                w.Line($"const float {name} = {bufferNames[input.Buffer]}[i];");
+                isVector.Add(input.Value);
+                w.Line(vector ? $"const floatv {name} = vloadv(i, {bufferNames[input.Buffer]});" : $"const float {name} = {bufferNames[input.Buffer]}[i];");
             }
             string Operand(Node n) => n.Op == Op.Const ? OpenClRenderTable.Literal(n.Value) : valueOf[n];
+            // A value as a vector of its lane type: uniform values and literals are cast (a cast widens a scalar).
+            string AsVector(Node n) => isVector.Contains(n) ? Operand(n) : "(" + (n.Type == IrType.Bool ? "intv" : "floatv") + ")" + Operand(n);
             void EmitNode(Node n)
             {
-                string expr = OpenClRenderTable.Get(n.Op);
-                var ops = n.Sources.Select(Operand).ToArray();
+                string expr;
+                string[] ops;
+                if (vector)
+                {
+                    var (template, widen) = OpenClRenderTable.GetVector(n.Op);
+                    // A node of uniform operands only would be hoisted; if one appears, it is still computed as a vector.
+                    widen |= !n.Sources.Any(isVector.Contains);
+                    expr = template;
+                    ops = n.Sources.Select(s => widen ? AsVector(s) : Operand(s)).ToArray();
+                    isVector.Add(n);
+                }
+                else
+                {
+                    expr = OpenClRenderTable.Get(n.Op);
+                    ops = n.Sources.Select(Operand).ToArray();
+                }
                 for (int k = 0; k < ops.Length; k++)
                     expr = expr.Replace("{" + k.ToString(CultureInfo.InvariantCulture) + "}", ops[k].IndexOf(' ') >= 0 ? "(" + ops[k] + ")" : ops[k]);
                 string name = names.Claim("tmp");
                 valueOf[n] = name;
-                w.Line($"const {(n.Type == IrType.Bool ? "int" : "float")} {name} = {expr};");
+                w.Line($"const {(n.Type == IrType.Bool ? boolType : floatType)} {name} = {expr};");
             }
             foreach (var block in PassSchedule.Blocks(p, pass))
             {
@@ -92,9 +170,13 @@ namespace Fused.Ir.Emit
                 foreach (var n in block.Nodes) EmitNode(n);
             }
             for (int k = 0; k < pass.Reductions.Count; k++)
-                w.Line($"{reduceNames[k]}[i] = {Operand(pass.Reductions[k].Sources[0])}; // operand of {NodePrinter.Print(pass.Reductions[k], p, readable)}");
+            {
+                var operand = pass.Reductions[k].Sources[0];
+                string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p, readable);
+                w.Line(vector ? $"vstorev({AsVector(operand)}, i, {reduceNames[k]});{comment}" : $"{reduceNames[k]}[i] = {Operand(operand)};{comment}");
+            }
             foreach (var o in pass.Stores)
-                w.Line($"{bufferNames[o.Buffer]}[i] = {Operand(o.Value)};");
+                w.Line(vector ? $"vstorev({AsVector(o.Value)}, i, {bufferNames[o.Buffer]});" : $"{bufferNames[o.Buffer]}[i] = {Operand(o.Value)};");
             w.Close();
         }
     }

@@ -154,7 +154,21 @@ namespace Fused.Runtime.OpenCL
                 "clEnqueueNDRangeKernel");
         }
 
-        /// <summary>Like <see cref="Launch"/> but returns the completion event (for waiting or profiling).</summary>
+        /// <summary>
+        /// Enqueues a 1-D launch whose work-items have global ids <paramref name="globalOffset"/> to
+        /// <paramref name="globalOffset"/> + <paramref name="globalSize"/> - 1 (a kernel's tail after another kernel covered the start).
+        /// </summary>
+        public void Launch(ClKernel kernel, long globalSize, long localSize, long globalOffset)
+        {
+            nuint global = (nuint)globalSize;
+            nuint local = (nuint)localSize;
+            nuint offset = (nuint)globalOffset;
+            ClApi.Check(
+                ClApi.EnqueueNDRangeKernel(Handle, kernel.Handle, 1, globalOffset == 0 ? null : &offset, &global, localSize == 0 ? null : &local, 0, null, null),
+                "clEnqueueNDRangeKernel");
+        }
+
+        /// <summary>Like <see cref="Launch(ClKernel, long, long)"/> but returns the completion event (for waiting or profiling).</summary>
         public ClEvent EnqueueLaunch(ClKernel kernel, long globalSize, long localSize = 0, ReadOnlySpan<ClEvent> waitFor = default)
         {
             nuint global = (nuint)globalSize;

@@ -15,6 +15,11 @@ namespace Fused.Runtime.OpenCL
     /// the same fixed block order and are folded on the host; matrix passes (Orthogonalize) run on the
     /// device with <see cref="ClNewtonSchulz"/>. Works the same for rules generated at compile time and
     /// programs built at run time (the search): both are plans.
+    /// <para>
+    /// Each pass has a scalar kernel (one element per work-item) and a vector kernel (<see cref="ClKernelChoice.VectorWidth"/>
+    /// elements per work-item, the scalar kernel on the tail); <see cref="Kernels"/> says which runs and why
+    /// (<see cref="ClKernelChoice.Resolve"/>: vector kernels on CPU devices, scalar ones on GPUs, unless told).
+    /// </para>
     /// </summary>
     public sealed class ClRuleRunner : IDisposable
     {
@@ -22,13 +27,20 @@ namespace Fused.Runtime.OpenCL
         private readonly KernelPlan _plan;
         private readonly ClQueue _queue;
         private readonly ClKernel[] _passes;
+        private readonly ClKernel[]? _vectorPasses;
+        private readonly long _localSize;
         private readonly ClKernel _reduce;
         private readonly ClNewtonSchulz? _newtonSchulz;
         private readonly double[] _uniforms;
         private readonly float[] _uniformsF;
         private readonly (int slot, bool max)[][] _reductions;
 
-        public ClRuleRunner(FusedRule rule, ClQueue queue, NewtonSchulzOptions? matrix = null)
+        /// <param name="rule">The rule (its plan is emitted as OpenCL C and built once per device).</param>
+        /// <param name="queue">The queue every step runs on.</param>
+        /// <param name="matrix">Newton-Schulz options for rules with an Orthogonalize pass.</param>
+        /// <param name="kernels">Scalar or vector kernels; <see cref="ClKernelShape.Auto"/> decides from the environment and the device.</param>
+        /// <param name="vectorWidth">Width of the vector kernels (2, 4, 8, 16); 0 takes the device's preferred width.</param>
+        public ClRuleRunner(FusedRule rule, ClQueue queue, NewtonSchulzOptions? matrix = null, ClKernelShape kernels = ClKernelShape.Auto, int vectorWidth = 0)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _queue = queue ?? throw new ArgumentNullException(nameof(queue));
@@ -38,9 +50,15 @@ namespace Fused.Runtime.OpenCL
                     throw new NotSupportedException($"{rule.Name}: the {stage.Op} matrix pass (Shampoo) has no OpenCL implementation yet; run this rule on the CPU executor");
             if (_plan.HasVectors)
                 throw new NotSupportedException($"{rule.Name}: per-row and per-column values (RowMean, ColMean, row/column state) have no OpenCL implementation yet; run this rule on the CPU executor");
-            var built = queue.Context.Programs.GetOrBuild(OpenClRuleEmitter.Emit(_plan), OpenClRuleEmitter.BuildOptions);
+            Kernels = ClKernelChoice.Resolve(queue.Device, kernels, vectorWidth);
+            // Both kernels of every pass are in the program; the build options only fix the vector width.
+            var built = queue.Context.Programs.GetOrBuild(OpenClRuleEmitter.Emit(_plan),
+                OpenClRuleEmitter.BuildOptionsFor(Kernels.IsVector ? Kernels.VectorWidth : DefaultVectorWidth));
             ProgramOrigin = built.Origin;
             _passes = _plan.Passes.Select(p => built.Program.CreateKernel(OpenClRuleEmitter.KernelName(p.Index))).ToArray();
+            if (Kernels.IsVector) _vectorPasses = _plan.Passes.Select(p => built.Program.CreateKernel(OpenClRuleEmitter.VectorKernelName(p.Index))).ToArray();
+            var main = _vectorPasses ?? _passes;
+            _localSize = main.Length == 0 ? 1 : main.Min(ClElementwise.ChooseLocalSize);
             _reduce = queue.Context.Programs.Get(ClSupportKernels.Source).CreateKernel("fused_block_reduce");
             if (_plan.MatrixStages.Count > 0) _newtonSchulz = new ClNewtonSchulz(queue, matrix);
             _uniforms = new double[_plan.Uniforms.Count];
@@ -49,8 +67,17 @@ namespace Fused.Runtime.OpenCL
             _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
         }
 
+        /// <summary>Vector width the program is built with when the scalar kernels run (so the source and options, hence the cache entry, stay the same).</summary>
+        private const int DefaultVectorWidth = 8;
+
         public FusedRule Rule => _rule;
         public ClQueue Queue => _queue;
+
+        /// <summary>Which kernels run (scalar or vector, the width) and why.</summary>
+        public ClKernelChoice Kernels { get; }
+
+        /// <summary>Work-group size of the main launch of every pass.</summary>
+        public long LocalSize => _localSize;
 
         /// <summary>Where the rule's program came from: built now, loaded from the disk cache, or already in memory.</summary>
         public ProgramOrigin ProgramOrigin { get; }
@@ -77,20 +104,55 @@ namespace Fused.Runtime.OpenCL
                 if (pass < 0 || n == 0) continue;
                 for (int i = 0; i < _uniforms.Length; i++) _uniformsF[i] = (float)_uniforms[i];
                 _queue.Write<float>(tensor.UniformBuffer, _uniformsF);
-                var kernel = _passes[pass];
-                int arg = 0;
-                foreach (var b in _plan.ElementBuffers) kernel.SetArg(arg++, tensor.Buffer(b));
                 var reductions = _reductions[pass];
-                for (int k = 0; k < reductions.Length; k++) kernel.SetArg(arg++, tensor.ReductionOperand(k));
-                kernel.SetArg(arg++, tensor.UniformBuffer);
-                kernel.SetArg(arg, n);
-                _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
+                LaunchPass(pass, tensor, n);
                 for (int k = 0; k < reductions.Length; k++)
                     _uniforms[reductions[k].slot] = ReduceOnDevice(_queue, _reduce, tensor.ReductionOperand(k), n, reductions[k].max, tensor.Partials, tensor.HostPartials);
             }
             _rule.StoreScalars(_uniforms, tensor.Scalars);
             _queue.Finish();
         }
+
+        /// <summary>
+        /// Scalar kernels: one launch over n rounded up to the local size. Vector kernels: one launch over the n / width
+        /// whole vectors, then the scalar kernel over the last n % width elements (global ids from n - n % width).
+        /// </summary>
+        private void LaunchPass(int pass, ClTensorState tensor, int n)
+        {
+            var scalar = _passes[pass];
+            if (_vectorPasses == null)
+            {
+                SetArgs(scalar, pass, tensor, n);
+                _queue.Launch(scalar, RoundUp(n, _localSize), _localSize);
+                return;
+            }
+            int width = Kernels.VectorWidth;
+            int vectors = n / width;
+            if (vectors > 0)
+            {
+                var vector = _vectorPasses[pass];
+                SetArgs(vector, pass, tensor, n);
+                _queue.Launch(vector, RoundUp(vectors, _localSize), _localSize);
+            }
+            int done = vectors * width;
+            if (done < n)
+            {
+                SetArgs(scalar, pass, tensor, n);
+                long local = Math.Min(width, scalar.WorkGroupSize);
+                _queue.Launch(scalar, RoundUp(n - done, local), local, globalOffset: done);
+            }
+        }
+
+        private void SetArgs(ClKernel kernel, int pass, ClTensorState tensor, int n)
+        {
+            int arg = 0;
+            foreach (var b in _plan.ElementBuffers) kernel.SetArg(arg++, tensor.Buffer(b));
+            for (int k = 0; k < _reductions[pass].Length; k++) kernel.SetArg(arg++, tensor.ReductionOperand(k));
+            kernel.SetArg(arg++, tensor.UniformBuffer);
+            kernel.SetArg(arg, n);
+        }
+
+        private static long RoundUp(long count, long multiple) => (count + multiple - 1) / multiple * multiple;
 
         /// <summary>The canonical block reduction on the device, folded on the host in fixed order.</summary>
         internal static double ReduceOnDevice(ClQueue queue, ClKernel reduce, ClBuffer values, int n, bool max, ClBuffer partials, double[] host)
@@ -110,6 +172,7 @@ namespace Fused.Runtime.OpenCL
         public void Dispose()
         {
             foreach (var k in _passes) k.Dispose();
+            if (_vectorPasses != null) foreach (var k in _vectorPasses) k.Dispose();
             _reduce.Dispose();
             _newtonSchulz?.Dispose();
         }

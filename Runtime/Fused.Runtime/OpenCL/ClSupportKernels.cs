@@ -12,18 +12,34 @@ namespace Fused.Runtime.OpenCL
 #pragma OPENCL FP_CONTRACT OFF
 
 // One work-item per block of 1024 operands: lane j sums elements j, j+16, ... in float64, in order;
-// the 16 lanes fold by halving. Fused.Ir.Reduction.ReduceBlock defines the same order.
+// the 16 lanes fold by halving. Fused.Ir.Reduction.ReduceBlock defines the same order. The lanes are one
+// double16 over the block's whole rows of 16 (a vector add or select per row: the same operations lane by
+// lane), then an array for the last block's partial row and the fold.
 __kernel void fused_block_reduce(__global const float* values, const int n, const int take_max, __global double* partials)
 {
     const int block = get_global_id(0);
     const int start = block * 1024;
     if (start >= n) return;
     const int end = min(n, start + 1024);
-    double lanes[16];
-    for (int j = 0; j < 16; j++) lanes[j] = take_max ? -INFINITY : 0.0;
-    for (int i = start; i < end; i++)
+    const int rows_end = start + (end - start) / 16 * 16;
+    double16 acc = take_max ? (double16)(-INFINITY) : (double16)(0.0);
+    if (take_max)
     {
-        const int j = (i - start) & 15;
+        for (int i = start; i < rows_end; i += 16)
+        {
+            const double16 x = convert_double16(vload16(0, values + i));
+            acc = select(x, acc, acc > x); // lane > x ? lane : x
+        }
+    }
+    else
+    {
+        for (int i = start; i < rows_end; i += 16) acc += convert_double16(vload16(0, values + i));
+    }
+    double lanes[16];
+    vstore16(acc, 0, lanes);
+    for (int i = rows_end; i < end; i++)
+    {
+        const int j = i - rows_end;
         const double x = (double)values[i];
         lanes[j] = take_max ? (lanes[j] > x ? lanes[j] : x) : lanes[j] + x;
     }

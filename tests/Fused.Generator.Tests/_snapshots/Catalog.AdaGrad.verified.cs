@@ -109,8 +109,40 @@ stmt 0 %11 ""param"" ""param -= lr * grad / Sqrt(sumSquares + eps);""
 // Fused: OpenCL C for the rule AdaGrad: 1 pass(es), 20 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 1 (level 0).
 __kernel void fused_pass0(__global float* restrict param, __global const float* restrict grad, __global float* restrict sumSquares, __constant float* uniforms, const int n)
@@ -133,6 +165,29 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     const float tmp7 = paramIn - tmp6;
     param[i] = tmp7;
     sumSquares[i] = tmp2;
+}
+
+// Pass 0 of 1 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global float* restrict param, __global const float* restrict grad, __global float* restrict sumSquares, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float eps = uniforms[1];
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv sumSquaresIn = vloadv(i, sumSquares);
+    // sumSquares += grad * grad;
+    const floatv tmp = gradIn * gradIn;
+    const floatv tmp2 = sumSquaresIn + tmp;
+    // param -= lr * grad / Sqrt(sumSquares + eps);
+    const floatv tmp3 = lr * gradIn;
+    const floatv tmp4 = eps + tmp2;
+    const floatv tmp5 = sqrt(tmp4);
+    const floatv tmp6 = tmp3 / tmp5;
+    const floatv tmp7 = paramIn - tmp6;
+    vstorev(tmp7, i, param);
+    vstorev(tmp2, i, sumSquares);
 }
 ";
 

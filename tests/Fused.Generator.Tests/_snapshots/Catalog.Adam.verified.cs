@@ -153,8 +153,40 @@ stmt 0 %32 ""param"" ""param -= lr * mHat / (Sqrt(vHat) + eps);""
 // Fused: OpenCL C for the rule Adam: 1 pass(es), 28 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 1 (level 0).
 __kernel void fused_pass0(__global float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __constant float* uniforms, const int n)
@@ -199,6 +231,51 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     param[i] = tmp16;
     m[i] = tmp5;
     v[i] = tmp9;
+}
+
+// Pass 0 of 1 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
+    const float eps = uniforms[3];
+    const float weightDecay = uniforms[4];
+    const float u6 = uniforms[6]; // 1f - beta1
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv mIn = vloadv(i, m);
+    const floatv vIn = vloadv(i, v);
+    // var g = grad + weightDecay * param;
+    const floatv tmp = weightDecay * paramIn;
+    const floatv tmp2 = gradIn + tmp;
+    // m = beta1 * m + (1 - beta1) * g;
+    const floatv tmp3 = beta1 * mIn;
+    const floatv tmp4 = u6 * tmp2;
+    const floatv tmp5 = tmp3 + tmp4;
+    // v = beta2 * v + (1 - beta2) * g * g;
+    const floatv tmp6 = beta2 * vIn;
+    const floatv tmp7 = u9 * tmp2;
+    const floatv tmp8 = tmp2 * tmp7;
+    const floatv tmp9 = tmp6 + tmp8;
+    // var mHat = m / (1 - Pow(beta1, t));
+    const floatv tmp10 = tmp5 / u8;
+    // var vHat = v / (1 - Pow(beta2, t));
+    const floatv tmp11 = tmp9 / u11;
+    // param -= lr * mHat / (Sqrt(vHat) + eps);
+    const floatv tmp12 = lr * tmp10;
+    const floatv tmp13 = sqrt(tmp11);
+    const floatv tmp14 = eps + tmp13;
+    const floatv tmp15 = tmp12 / tmp14;
+    const floatv tmp16 = paramIn - tmp15;
+    vstorev(tmp16, i, param);
+    vstorev(tmp5, i, m);
+    vstorev(tmp9, i, v);
 }
 ";
 

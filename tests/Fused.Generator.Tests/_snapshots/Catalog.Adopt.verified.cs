@@ -158,8 +158,40 @@ stmt 3 %37 ""v"" ""v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * gr
 // Fused: OpenCL C for the rule ADOPT: 1 pass(es), 28 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 1 (level 0).
 __kernel void fused_pass0(__global float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __constant float* uniforms, const int n)
@@ -206,6 +238,53 @@ __kernel void fused_pass0(__global float* restrict param, __global const float* 
     param[i] = tmp14;
     m[i] = tmp9;
     v[i] = tmp20;
+}
+
+// Pass 0 of 1 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float beta2 = uniforms[2];
+    const float eps = uniforms[3];
+    const float weightDecay = uniforms[4];
+    const int u6 = uniforms[6] != 0.0f ? -1 : 0; // 1f == t
+    const float u7 = uniforms[7]; // 1f - beta1
+    const float u9 = uniforms[9]; // Pow(t - 1f, 0.25f)
+    const float u10 = uniforms[10]; // -limit
+    const float u11 = uniforms[11]; // 1f - beta2
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv mIn = vloadv(i, m);
+    const floatv vIn = vloadv(i, v);
+    // var normed = Clamp(grad / Max(Sqrt(v), eps), -limit, limit);
+    const floatv tmp = sqrt(vIn);
+    const floatv tmp2 = select((floatv)eps, tmp, tmp > (floatv)eps);
+    const floatv tmp3 = gradIn / tmp2;
+    const floatv tmp4 = select((floatv)u10, tmp3, tmp3 > (floatv)u10);
+    const floatv tmp5 = select((floatv)u9, tmp4, tmp4 < (floatv)u9);
+    // m = first ? m : Lerp(m, normed, 1 - beta1);
+    const floatv tmp6 = tmp5 - mIn;
+    const floatv tmp7 = u7 * tmp6;
+    const floatv tmp8 = mIn + tmp7;
+    const floatv tmp9 = select(tmp8, mIn, (intv)u6);
+    // param = first ? param : param - lr * (m + weightDecay * param);
+    const floatv tmp10 = weightDecay * paramIn;
+    const floatv tmp11 = tmp10 + tmp9;
+    const floatv tmp12 = lr * tmp11;
+    const floatv tmp13 = paramIn - tmp12;
+    const floatv tmp14 = select(tmp13, paramIn, (intv)u6);
+    // v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * grad;
+    const floatv tmp15 = gradIn * gradIn;
+    const floatv tmp16 = beta2 * vIn;
+    const floatv tmp17 = gradIn * u11;
+    const floatv tmp18 = gradIn * tmp17;
+    const floatv tmp19 = tmp16 + tmp18;
+    const floatv tmp20 = select(tmp19, tmp15, (intv)u6);
+    vstorev(tmp14, i, param);
+    vstorev(tmp9, i, m);
+    vstorev(tmp20, i, v);
 }
 ";
 

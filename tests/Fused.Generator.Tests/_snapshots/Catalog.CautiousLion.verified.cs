@@ -142,8 +142,40 @@ stmt 2 %31 ""momentum"" ""momentum = beta2 * momentum + (1 - beta2) * grad;""
 // Fused: OpenCL C for the rule C-Lion: 2 pass(es), 28 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 2 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global float* restrict reduce0, __constant float* uniforms, const int n)
@@ -164,6 +196,27 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     const int tmp6 = tmp5 > (0.0f);
     const float tmp7 = tmp6 ? (1.0f) : (0.0f);
     reduce0[i] = tmp7; // operand of Sum(mask)
+}
+
+// Pass 0 of 2 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta1 = uniforms[1];
+    const float u5 = uniforms[5]; // 1f - beta1
+    const floatv gradIn = vloadv(i, grad);
+    const floatv momentumIn = vloadv(i, momentum);
+    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+    const floatv tmp = beta1 * momentumIn;
+    const floatv tmp2 = gradIn * u5;
+    const floatv tmp3 = tmp + tmp2;
+    const floatv tmp4 = fused_sign_v(tmp3);
+    // var mask = Where(u * grad > 0, 1f, 0f);
+    const floatv tmp5 = gradIn * tmp4;
+    const intv tmp6 = tmp5 > (0.0f);
+    const floatv tmp7 = select((floatv)(0.0f), (floatv)(1.0f), tmp6);
+    vstorev(tmp7, i, reduce0); // operand of Sum(mask)
 }
 
 // Pass 1 of 2 (level 1).
@@ -204,6 +257,46 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp16 = tmp14 + tmp15;
     param[i] = tmp13;
     momentum[i] = tmp16;
+}
+
+// Pass 1 of 2 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
+    const float weightDecay = uniforms[3];
+    const float u5 = uniforms[5]; // 1f - beta1
+    const float u9 = uniforms[9]; // Max(Sum(mask) / Numel, 0.001f)
+    const float u10 = uniforms[10]; // 1f - beta2
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv momentumIn = vloadv(i, momentum);
+    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+    const floatv tmp = beta1 * momentumIn;
+    const floatv tmp2 = gradIn * u5;
+    const floatv tmp3 = tmp + tmp2;
+    const floatv tmp4 = fused_sign_v(tmp3);
+    // var mask = Where(u * grad > 0, 1f, 0f);
+    const floatv tmp5 = gradIn * tmp4;
+    const intv tmp6 = tmp5 > (0.0f);
+    const floatv tmp7 = select((floatv)(0.0f), (floatv)(1.0f), tmp6);
+    // u = u * mask / Max(Mean(mask), 1e-3f);
+    const floatv tmp8 = tmp4 * tmp7;
+    const floatv tmp9 = tmp8 / u9;
+    // param -= lr * (u + weightDecay * param);
+    const floatv tmp10 = weightDecay * paramIn;
+    const floatv tmp11 = tmp10 + tmp9;
+    const floatv tmp12 = lr * tmp11;
+    const floatv tmp13 = paramIn - tmp12;
+    // momentum = beta2 * momentum + (1 - beta2) * grad;
+    const floatv tmp14 = beta2 * momentumIn;
+    const floatv tmp15 = gradIn * u10;
+    const floatv tmp16 = tmp14 + tmp15;
+    vstorev(tmp13, i, param);
+    vstorev(tmp16, i, momentum);
 }
 ";
 

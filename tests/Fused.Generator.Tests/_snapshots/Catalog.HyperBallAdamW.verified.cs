@@ -168,8 +168,40 @@ stmt 0 %48 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
 // Fused: OpenCL C for the rule HyperBall-AdamW: 3 pass(es), 48 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 3 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __global float* restrict reduce1, __constant float* uniforms, const int n)
@@ -213,6 +245,48 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     temp0[i] = tmp13;
 }
 
+// Pass 0 of 3 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __global float* restrict reduce1, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
+    const float eps = uniforms[3];
+    const float u11 = uniforms[11]; // 1f - beta1
+    const float u13 = uniforms[13]; // 1f - Pow(beta1, t)
+    const float u14 = uniforms[14]; // 1f - beta2
+    const float u16 = uniforms[16]; // 1f - Pow(beta2, t)
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv mIn = vloadv(i, m);
+    const floatv vIn = vloadv(i, v);
+    // radius = t == 1 ? Norm(param) : radius;
+    const floatv tmp = paramIn * paramIn;
+    // m = beta1 * m + (1 - beta1) * grad;
+    const floatv tmp2 = beta1 * mIn;
+    const floatv tmp3 = gradIn * u11;
+    const floatv tmp4 = tmp2 + tmp3;
+    // v = beta2 * v + (1 - beta2) * grad * grad;
+    const floatv tmp5 = beta2 * vIn;
+    const floatv tmp6 = gradIn * u14;
+    const floatv tmp7 = gradIn * tmp6;
+    const floatv tmp8 = tmp5 + tmp7;
+    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+    const floatv tmp9 = tmp4 / u13;
+    const floatv tmp10 = tmp8 / u16;
+    const floatv tmp11 = sqrt(tmp10);
+    const floatv tmp12 = eps + tmp11;
+    const floatv tmp13 = tmp9 / tmp12;
+    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+    const floatv tmp14 = tmp13 * tmp13;
+    vstorev(tmp, i, reduce0); // operand of Sum(param * param)
+    vstorev(tmp14, i, reduce1); // operand of Sum(u * u)
+    vstorev(tmp4, i, m);
+    vstorev(tmp8, i, v);
+    vstorev(tmp13, i, temp0);
+}
+
 // Pass 1 of 3 (level 1).
 __kernel void fused_pass1(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
 {
@@ -229,6 +303,24 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     // param = radius * moved / Max(Norm(moved), 1e-12f);
     const float tmp4 = tmp3 * tmp3;
     reduce0[i] = tmp4; // operand of Sum(moved * moved)
+}
+
+// Pass 1 of 3 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float u10 = uniforms[10]; // lr * radius'
+    const float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+    const floatv tmp = u10 * temp02;
+    const floatv tmp2 = tmp / u19;
+    const floatv tmp3 = paramIn - tmp2;
+    // param = radius * moved / Max(Norm(moved), 1e-12f);
+    const floatv tmp4 = tmp3 * tmp3;
+    vstorev(tmp4, i, reduce0); // operand of Sum(moved * moved)
 }
 
 // Pass 2 of 3 (level 2).
@@ -250,6 +342,27 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
     const float tmp4 = u9 * tmp3;
     const float tmp5 = tmp4 / u22;
     param[i] = tmp5;
+}
+
+// Pass 2 of 3 (level 2), FUSED_VW elements per work-item; fused_pass2 runs the last n % FUSED_VW.
+__kernel void fused_pass2_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float u9 = uniforms[9]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
+    const float u10 = uniforms[10]; // lr * radius'
+    const float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
+    const float u22 = uniforms[22]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // var moved = param - lr * radius * u / Max(Norm(u), 1e-12f);
+    const floatv tmp = u10 * temp02;
+    const floatv tmp2 = tmp / u19;
+    const floatv tmp3 = paramIn - tmp2;
+    // param = radius * moved / Max(Norm(moved), 1e-12f);
+    const floatv tmp4 = u9 * tmp3;
+    const floatv tmp5 = tmp4 / u22;
+    vstorev(tmp5, i, param);
 }
 ";
 

@@ -167,8 +167,40 @@ stmt 0 %45 ""param"" ""param -= lr * trust * r;""
 // Fused: OpenCL C for the rule LAMB: 2 pass(es), 40 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 2 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __global float* restrict reduce1, __constant float* uniforms, const int n)
@@ -215,6 +247,51 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     temp0[i] = tmp14;
 }
 
+// Pass 0 of 2 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __global float* restrict reduce1, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
+    const float eps = uniforms[3];
+    const float weightDecay = uniforms[4];
+    const float u6 = uniforms[6]; // 1f - beta1
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv mIn = vloadv(i, m);
+    const floatv vIn = vloadv(i, v);
+    // m = beta1 * m + (1 - beta1) * grad;
+    const floatv tmp = beta1 * mIn;
+    const floatv tmp2 = gradIn * u6;
+    const floatv tmp3 = tmp + tmp2;
+    // v = beta2 * v + (1 - beta2) * grad * grad;
+    const floatv tmp4 = beta2 * vIn;
+    const floatv tmp5 = gradIn * u9;
+    const floatv tmp6 = gradIn * tmp5;
+    const floatv tmp7 = tmp4 + tmp6;
+    // var r = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps) + weightDecay * param;
+    const floatv tmp8 = weightDecay * paramIn;
+    const floatv tmp9 = tmp3 / u8;
+    const floatv tmp10 = tmp7 / u11;
+    const floatv tmp11 = sqrt(tmp10);
+    const floatv tmp12 = eps + tmp11;
+    const floatv tmp13 = tmp9 / tmp12;
+    const floatv tmp14 = tmp8 + tmp13;
+    // var paramNorm = Norm(param);
+    const floatv tmp15 = paramIn * paramIn;
+    // var updateNorm = Norm(r);
+    const floatv tmp16 = tmp14 * tmp14;
+    vstorev(tmp15, i, reduce0); // operand of Sum(param * param)
+    vstorev(tmp16, i, reduce1); // operand of Sum(r * r)
+    vstorev(tmp3, i, m);
+    vstorev(tmp7, i, v);
+    vstorev(tmp14, i, temp0);
+}
+
 // Pass 1 of 2 (level 1).
 __kernel void fused_pass1(__global float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __constant float* uniforms, const int n)
 {
@@ -227,6 +304,20 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp = temp02 * u21;
     const float tmp2 = paramIn - tmp;
     param[i] = tmp2;
+}
+
+// Pass 1 of 2 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float u21 = uniforms[21]; // lr * trust
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // param -= lr * trust * r;
+    const floatv tmp = temp02 * u21;
+    const floatv tmp2 = paramIn - tmp;
+    vstorev(tmp2, i, param);
 }
 ";
 

@@ -148,8 +148,40 @@ stmt 0 %32 ""param"" ""param -= lr * (scale * orthogonal + weightDecay * param);
 // Fused: OpenCL C for the rule Muon: 2 pass(es), 28 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 2 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __global float* restrict temp0, __constant float* uniforms, const int n)
@@ -171,6 +203,26 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     temp0[i] = tmp5;
 }
 
+// Pass 0 of 2 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __global float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta = uniforms[1];
+    const int u16 = uniforms[16] != 0.0f ? -1 : 0; // nesterov > 0f
+    const floatv gradIn = vloadv(i, grad);
+    const floatv momentumIn = vloadv(i, momentum);
+    // momentum = beta * momentum + grad;
+    const floatv tmp = beta * momentumIn;
+    const floatv tmp2 = gradIn + tmp;
+    // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
+    const floatv tmp3 = beta * tmp2;
+    const floatv tmp4 = gradIn + tmp3;
+    const floatv tmp5 = select(tmp2, tmp4, (intv)u16);
+    vstorev(tmp2, i, momentum);
+    vstorev(tmp5, i, temp0);
+}
+
 // Pass 1 of 2 (level 1).
 __kernel void fused_pass1(__global float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __constant float* uniforms, const int n)
 {
@@ -188,6 +240,25 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp4 = lr * tmp3;
     const float tmp5 = paramIn - tmp4;
     param[i] = tmp5;
+}
+
+// Pass 1 of 2 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float weightDecay = uniforms[2];
+    const float u15 = uniforms[15]; // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // param -= lr * (scale * orthogonal + weightDecay * param);
+    const floatv tmp = weightDecay * paramIn;
+    const floatv tmp2 = u15 * temp02;
+    const floatv tmp3 = tmp + tmp2;
+    const floatv tmp4 = lr * tmp3;
+    const floatv tmp5 = paramIn - tmp4;
+    vstorev(tmp5, i, param);
 }
 ";
 

@@ -137,8 +137,40 @@ stmt 0 %32 ""param"" ""param = radius * moved / Max(Norm(moved), 1e-12f);""
 // Fused: OpenCL C for the rule MuonH: 4 pass(es), 44 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 4 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __global float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
@@ -162,6 +194,28 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     temp0[i] = tmp5;
 }
 
+// Pass 0 of 4 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __global float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta = uniforms[1];
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv momentumIn = vloadv(i, momentum);
+    // radius = t == 1 ? Norm(param) : radius;
+    const floatv tmp = paramIn * paramIn;
+    // momentum = beta * momentum + grad;
+    const floatv tmp2 = beta * momentumIn;
+    const floatv tmp3 = gradIn + tmp2;
+    // var orthogonal = Orthogonalize(grad + beta * momentum);
+    const floatv tmp4 = beta * tmp3;
+    const floatv tmp5 = gradIn + tmp4;
+    vstorev(tmp, i, reduce0); // operand of Sum(param * param)
+    vstorev(tmp3, i, momentum);
+    vstorev(tmp5, i, temp0);
+}
+
 // Pass 1 of 4 (level 1).
 __kernel void fused_pass1(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
 {
@@ -171,6 +225,17 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
     const float tmp = temp02 * temp02;
     reduce0[i] = tmp; // operand of Sum(orthogonal * orthogonal)
+}
+
+// Pass 1 of 4 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const floatv temp02 = vloadv(i, temp0);
+    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+    const floatv tmp = temp02 * temp02;
+    vstorev(tmp, i, reduce0); // operand of Sum(orthogonal * orthogonal)
 }
 
 // Pass 2 of 4 (level 2).
@@ -189,6 +254,24 @@ __kernel void fused_pass2(__global const float* restrict param, __global const f
     // param = radius * moved / Max(Norm(moved), 1e-12f);
     const float tmp4 = tmp3 * tmp3;
     reduce0[i] = tmp4; // operand of Sum(moved * moved)
+}
+
+// Pass 2 of 4 (level 2), FUSED_VW elements per work-item; fused_pass2 runs the last n % FUSED_VW.
+__kernel void fused_pass2_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float u8 = uniforms[8]; // lr * radius'
+    const float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+    const floatv tmp = u8 * temp02;
+    const floatv tmp2 = tmp / u11;
+    const floatv tmp3 = paramIn - tmp2;
+    // param = radius * moved / Max(Norm(moved), 1e-12f);
+    const floatv tmp4 = tmp3 * tmp3;
+    vstorev(tmp4, i, reduce0); // operand of Sum(moved * moved)
 }
 
 // Pass 3 of 4 (level 3).
@@ -210,6 +293,27 @@ __kernel void fused_pass3(__global float* restrict param, __global const float* 
     const float tmp4 = u7 * tmp3;
     const float tmp5 = tmp4 / u14;
     param[i] = tmp5;
+}
+
+// Pass 3 of 4 (level 3), FUSED_VW elements per work-item; fused_pass3 runs the last n % FUSED_VW.
+__kernel void fused_pass3_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global const float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float u7 = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
+    const float u8 = uniforms[8]; // lr * radius'
+    const float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+    const float u14 = uniforms[14]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+    const floatv tmp = u8 * temp02;
+    const floatv tmp2 = tmp / u11;
+    const floatv tmp3 = paramIn - tmp2;
+    // param = radius * moved / Max(Norm(moved), 1e-12f);
+    const floatv tmp4 = u7 * tmp3;
+    const floatv tmp5 = tmp4 / u14;
+    vstorev(tmp5, i, param);
 }
 ";
 

@@ -164,8 +164,40 @@ stmt 0 %43 ""param"" ""param -= lr * (graft * direction + weightDecay * param);"
 // Fused: OpenCL C for the rule Shampoo: 3 pass(es), 40 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 3 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
@@ -205,6 +237,44 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     temp0[i] = gradIn;
 }
 
+// Pass 0 of 3 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global float* restrict m, __global float* restrict v, __global float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta1 = uniforms[1];
+    const float beta2 = uniforms[2];
+    const float eps = uniforms[3];
+    const float u6 = uniforms[6]; // 1f - beta1
+    const float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+    const float u9 = uniforms[9]; // 1f - beta2
+    const float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+    const floatv gradIn = vloadv(i, grad);
+    const floatv mIn = vloadv(i, m);
+    const floatv vIn = vloadv(i, v);
+    // m = beta1 * m + (1 - beta1) * grad;
+    const floatv tmp = beta1 * mIn;
+    const floatv tmp2 = gradIn * u6;
+    const floatv tmp3 = tmp + tmp2;
+    // v = beta2 * v + (1 - beta2) * grad * grad;
+    const floatv tmp4 = beta2 * vIn;
+    const floatv tmp5 = gradIn * u9;
+    const floatv tmp6 = gradIn * tmp5;
+    const floatv tmp7 = tmp4 + tmp6;
+    // var adam = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+    const floatv tmp8 = tmp3 / u8;
+    const floatv tmp9 = tmp7 / u11;
+    const floatv tmp10 = sqrt(tmp9);
+    const floatv tmp11 = eps + tmp10;
+    const floatv tmp12 = tmp8 / tmp11;
+    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+    const floatv tmp13 = tmp12 * tmp12;
+    vstorev(tmp13, i, reduce0); // operand of Sum(adam * adam)
+    vstorev(tmp3, i, m);
+    vstorev(tmp7, i, v);
+    vstorev(gradIn, i, temp0);
+}
+
 // Pass 1 of 3 (level 1).
 __kernel void fused_pass1(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
 {
@@ -214,6 +284,17 @@ __kernel void fused_pass1(__global const float* restrict param, __global const f
     // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
     const float tmp = temp02 * temp02;
     reduce0[i] = tmp; // operand of Sum(direction * direction)
+}
+
+// Pass 1 of 3 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const floatv temp02 = vloadv(i, temp0);
+    // var graft = Norm(adam) / Max(Norm(direction), 1e-30f);
+    const floatv tmp = temp02 * temp02;
+    vstorev(tmp, i, reduce0); // operand of Sum(direction * direction)
 }
 
 // Pass 2 of 3 (level 2).
@@ -233,6 +314,25 @@ __kernel void fused_pass2(__global float* restrict param, __global const float* 
     const float tmp4 = lr * tmp3;
     const float tmp5 = paramIn - tmp4;
     param[i] = tmp5;
+}
+
+// Pass 2 of 3 (level 2), FUSED_VW elements per work-item; fused_pass2 runs the last n % FUSED_VW.
+__kernel void fused_pass2_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict m, __global const float* restrict v, __global const float* restrict temp0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float lr = uniforms[0];
+    const float weightDecay = uniforms[4];
+    const float u17 = uniforms[17]; // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
+    const floatv paramIn = vloadv(i, param);
+    const floatv temp02 = vloadv(i, temp0);
+    // param -= lr * (graft * direction + weightDecay * param);
+    const floatv tmp = weightDecay * paramIn;
+    const floatv tmp2 = temp02 * u17;
+    const floatv tmp3 = tmp + tmp2;
+    const floatv tmp4 = lr * tmp3;
+    const floatv tmp5 = paramIn - tmp4;
+    vstorev(tmp5, i, param);
 }
 ";
 

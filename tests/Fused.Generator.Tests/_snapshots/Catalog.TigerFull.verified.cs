@@ -125,8 +125,40 @@ stmt 0 %21 ""param"" ""param -= scaledLr * (Sign(momentum) + weightDecay * param
 // Fused: OpenCL C for the rule Tiger (full): 2 pass(es), 24 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
 // +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
 inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
 
 // Pass 0 of 2 (level 0).
 __kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global float* restrict reduce0, __constant float* uniforms, const int n)
@@ -137,6 +169,17 @@ __kernel void fused_pass0(__global const float* restrict param, __global const f
     // var scaledLr = lr * Rms(param);
     const float tmp = paramIn * paramIn;
     reduce0[i] = tmp; // operand of Sum(param * param)
+}
+
+// Pass 0 of 2 (level 0), FUSED_VW elements per work-item; fused_pass0 runs the last n % FUSED_VW.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict momentum, __global float* restrict reduce0, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const floatv paramIn = vloadv(i, param);
+    // var scaledLr = lr * Rms(param);
+    const floatv tmp = paramIn * paramIn;
+    vstorev(tmp, i, reduce0); // operand of Sum(param * param)
 }
 
 // Pass 1 of 2 (level 1).
@@ -163,6 +206,32 @@ __kernel void fused_pass1(__global float* restrict param, __global const float* 
     const float tmp8 = paramIn - tmp7;
     param[i] = tmp8;
     momentum[i] = tmp3;
+}
+
+// Pass 1 of 2 (level 1), FUSED_VW elements per work-item; fused_pass1 runs the last n % FUSED_VW.
+__kernel void fused_pass1_vec(__global float* restrict param, __global const float* restrict grad, __global float* restrict momentum, __constant float* uniforms, const int n)
+{
+    const int i = get_global_id(0);
+    if (i >= n / FUSED_VW) return;
+    const float beta = uniforms[1];
+    const float weightDecay = uniforms[2];
+    const float u4 = uniforms[4]; // 1f - beta
+    const float u9 = uniforms[9]; // lr * Sqrt(Sum(param * param) / Numel)
+    const floatv paramIn = vloadv(i, param);
+    const floatv gradIn = vloadv(i, grad);
+    const floatv momentumIn = vloadv(i, momentum);
+    // momentum = beta * momentum + (1 - beta) * grad;
+    const floatv tmp = beta * momentumIn;
+    const floatv tmp2 = gradIn * u4;
+    const floatv tmp3 = tmp + tmp2;
+    // param -= scaledLr * (Sign(momentum) + weightDecay * param);
+    const floatv tmp4 = weightDecay * paramIn;
+    const floatv tmp5 = fused_sign_v(tmp3);
+    const floatv tmp6 = tmp4 + tmp5;
+    const floatv tmp7 = tmp6 * u9;
+    const floatv tmp8 = paramIn - tmp7;
+    vstorev(tmp8, i, param);
+    vstorev(tmp3, i, momentum);
 }
 ";
 

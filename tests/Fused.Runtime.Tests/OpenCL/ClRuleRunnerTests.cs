@@ -30,24 +30,51 @@ namespace Fused.Runtime.Tests.OpenCL
 
         public static IEnumerable<object[]> Rules() => CatalogRules.All.Select(r => new object[] { r.Name });
 
+        /// <summary>Every rule with the scalar kernels and with the vector kernels of the device's width.</summary>
+        public static IEnumerable<object[]> RulesAndKernels() =>
+            CatalogRules.All.SelectMany(r => new[] { new object[] { r.Name, ClKernelShape.Scalar }, new object[] { r.Name, ClKernelShape.Vector } });
+
+        /// <summary>Every rule with the vector kernels at the widths the device does not choose by itself.</summary>
+        public static IEnumerable<object[]> RulesAndWidths() =>
+            CatalogRules.All.SelectMany(r => new[] { new object[] { r.Name, 4 }, new object[] { r.Name, 16 } });
+
         // Sign decisions at near ties (|x| within rounding of 0) may differ between devices.
         private static readonly HashSet<string> SignRules = new() { "SignSGD", "Lion", "Tiger", "C-Lion", "Tiger (full)", "C-AdamW" };
 
+        // 37x101 = 3737 elements leaves a tail for every vector width (3737 = 16·233 + 9); 1x5 is shorter than one
+        // vector (only the scalar tail runs); 16x64 is whole vectors only.
+        private static readonly ShapeInfo[] Shapes = { ShapeInfo.Matrix(37, 101), ShapeInfo.Matrix(1, 5), ShapeInfo.Matrix(16, 64) };
+
         [Theory]
-        [MemberData(nameof(Rules))]
-        public void Rule_on_OpenCL_matches_the_CPU_kernels(string name)
+        [MemberData(nameof(RulesAndKernels))]
+        public void Rule_on_OpenCL_matches_the_CPU_kernels(string name, ClKernelShape kernels)
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
             if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors)
             {
-                var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue));
+                var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue, kernels: kernels));
                 Assert.Contains("run this rule on the CPU executor", error.Message);
                 return;
             }
-            var shape = ShapeInfo.Matrix(37, 101);
+            foreach (var shape in Shapes) MatchesCpu(rule, shape, kernels, vectorWidth: 0);
+        }
+
+        [Theory]
+        [MemberData(nameof(RulesAndWidths))]
+        public void Vector_kernels_of_every_width_match_the_CPU_kernels(string name, int width)
+        {
+            if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
+            var rule = CatalogRules.All.Single(r => r.Name == name);
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors) return; // no OpenCL implementation (asserted above)
+            MatchesCpu(rule, ShapeInfo.Matrix(37, 101), ClKernelShape.Vector, width);
+        }
+
+        private void MatchesCpu(FusedRule rule, ShapeInfo shape, ClKernelShape kernels, int vectorWidth)
+        {
+            string name = rule.Name;
             int n = (int)shape.Numel;
-            var rnd = new Random(name.Length * 7919 + 5);
+            var rnd = new Random(name.Length * 7919 + 5 + n);
             var program = rule.Program;
             var cpu = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : n]).ToArray();
             for (int i = 0; i < n; i++) cpu[0][i] = (float)(rnd.NextDouble() - 0.5);
@@ -57,7 +84,10 @@ namespace Fused.Runtime.Tests.OpenCL
 
             using var pool = new WorkerPool(1);
             using var cpuRunner = new CpuRuleRunner(rule, pool);
-            using var clRunner = new ClRuleRunner(rule, _fixture.Queue);
+            using var clRunner = new ClRuleRunner(rule, _fixture.Queue, kernels: kernels, vectorWidth: vectorWidth);
+            Assert.Equal(kernels, clRunner.Kernels.Shape);
+            if (vectorWidth != 0) Assert.Equal(vectorWidth, clRunner.Kernels.VectorWidth);
+            string where = $"{name} ({clRunner.Kernels.Description}), {shape.Rows}x{shape.Cols}";
             using var tensor = clRunner.Allocate(shape);
             for (int step = 1; step <= 4; step++)
             {
@@ -82,7 +112,7 @@ namespace Fused.Runtime.Tests.OpenCL
                         }
                     }
                     int allowed = SignRules.Contains(name) ? Math.Max(1, device.Length / 500) : 0;
-                    Assert.True(bad <= allowed, $"{name} step {step} buffer {program.Buffers[b].Name}: {bad} element(s) off, first {first}");
+                    Assert.True(bad <= allowed, $"{where} step {step} buffer {program.Buffers[b].Name}: {bad} element(s) off, first {first}");
                 }
             }
         }

@@ -85,7 +85,7 @@ namespace Fused.Ir
                     var parts = Tokenize(line);
                     switch (parts[0])
                     {
-                        case "rule": name = parts[1]; break;
+                        case "rule": name = line.Substring("rule ".Length); break; // the rest of the line: names may hold spaces ("Tiger (full)")
                         case "buffer":
                             buffers.Add(new BufferDecl(parts[1], (BufferRole)Enum.Parse(typeof(BufferRole), parts[2]), (StateShape)Enum.Parse(typeof(StateShape), parts[3])));
                             break;

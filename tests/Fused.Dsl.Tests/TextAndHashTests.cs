@@ -42,7 +42,7 @@ namespace Fused.Dsl.Tests
             var consts = new[] { -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, float.MaxValue, 1e-8f, 0.1f };
             Node e = b.Load(1);
             foreach (var c in consts) e = b.Make(Op.Max, e, b.Const(c));
-            var p = Make("Odd_Name", new[] { "m" }, new[] { ("lr", 0.1), ("tiny", 1e-300), ("third", 1.0 / 3.0) },
+            var p = Make("Odd Name (with spaces)", new[] { "m" }, new[] { ("lr", 0.1), ("tiny", 1e-300), ("third", 1.0 / 3.0) },
                 new[] { Out(0, b.Sub(b.Load(0), e)) },
                 new[] { new Statement("param", 0, b.Sub(b.Load(0), e), "param -= Max(grad, \"q\" \\ x);\n// two lines\ttab") });
             var back = IrText.Parse(IrText.Write(p));

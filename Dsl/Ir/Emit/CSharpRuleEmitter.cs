@@ -516,6 +516,7 @@ namespace Fused.Ir.Emit
             w.Open("private sealed class GeneratedRule : global::Fused.Runtime.Kernels.FusedRule");
             w.Line($"public override string Name => {CSharpLiteral.String(p.Name)};");
             w.Line("public override string IrSource => IrText;");
+            w.Line($"public override string? OpenClSource => {info.ClassName}.OpenClSource;");
             w.Line();
             w.Line("public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)");
             w.Line($"    => {info.ClassName}.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);");

@@ -21,6 +21,13 @@ namespace Fused.Runtime.Kernels
         /// <summary>The rule's IR in <see cref="IrText"/> form.</summary>
         public abstract string IrSource { get; }
 
+        /// <summary>
+        /// The OpenCL C of the rule's passes when it was emitted ahead of time (the generator's
+        /// <c>OpenClSource</c> constant), so the OpenCL runner need not emit it again; null for rules built
+        /// at run time, whose source the runner emits from <see cref="Plan"/>.
+        /// </summary>
+        public virtual string? OpenClSource => null;
+
         /// <summary>The plan every backend executes (parsed once from <see cref="IrSource"/>).</summary>
         public KernelPlan Plan => _plan ??= Planner.Plan(IrText.Parse(IrSource));
 

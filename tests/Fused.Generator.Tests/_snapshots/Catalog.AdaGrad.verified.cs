@@ -359,6 +359,7 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "AdaGrad";
             public override string IrSource => IrText;
+            public override string? OpenClSource => AdaGrad.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => AdaGrad.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

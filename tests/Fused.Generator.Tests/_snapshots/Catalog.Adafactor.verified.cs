@@ -903,6 +903,7 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
         {
             public override string Name => "Adafactor";
             public override string IrSource => IrText;
+            public override string? OpenClSource => Adafactor.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => Adafactor.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

@@ -796,6 +796,7 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "C-Lion";
             public override string IrSource => IrText;
+            public override string? OpenClSource => CautiousLion.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => CautiousLion.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

@@ -1234,6 +1234,7 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "HyperBall-AdamW";
             public override string IrSource => IrText;
+            public override string? OpenClSource => HyperBallAdamW.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => HyperBallAdamW.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

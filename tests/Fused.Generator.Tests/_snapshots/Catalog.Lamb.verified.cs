@@ -950,6 +950,7 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "LAMB";
             public override string IrSource => IrText;
+            public override string? OpenClSource => Lamb.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => Lamb.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

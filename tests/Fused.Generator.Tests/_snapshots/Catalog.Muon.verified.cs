@@ -549,6 +549,7 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "Muon";
             public override string IrSource => IrText;
+            public override string? OpenClSource => Muon.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => Muon.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

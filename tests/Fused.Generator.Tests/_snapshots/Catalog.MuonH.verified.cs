@@ -1164,6 +1164,7 @@ __kernel void fused_pass3_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "MuonH";
             public override string IrSource => IrText;
+            public override string? OpenClSource => MuonH.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => MuonH.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

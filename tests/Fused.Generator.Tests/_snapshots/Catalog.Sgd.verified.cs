@@ -283,6 +283,7 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "SGD";
             public override string IrSource => IrText;
+            public override string? OpenClSource => Sgd.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => Sgd.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

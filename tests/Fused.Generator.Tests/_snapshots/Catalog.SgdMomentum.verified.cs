@@ -338,6 +338,7 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "SGD-Momentum";
             public override string IrSource => IrText;
+            public override string? OpenClSource => SgdMomentum.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => SgdMomentum.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

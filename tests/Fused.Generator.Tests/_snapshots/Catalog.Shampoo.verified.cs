@@ -1056,6 +1056,7 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "Shampoo";
             public override string IrSource => IrText;
+            public override string? OpenClSource => Shampoo.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => Shampoo.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

@@ -598,6 +598,7 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
         {
             public override string Name => "Tiger (full)";
             public override string IrSource => IrText;
+            public override string? OpenClSource => TigerFull.OpenClSource;
 
             public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
                 => TigerFull.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);

@@ -25,6 +25,22 @@ namespace Fused.Dsl.Tests
             Assert.Same(x, Simplifier.Fold(b, b.Sub(x, b.Const(0f))));
             Assert.Same(x, Simplifier.Fold(b, b.Neg(b.Neg(x))));
             Assert.Same(x, Simplifier.Fold(b, b.Where(b.Make(Op.Lt, b.Load(0), b.Load(1)), x, x)));
+            Assert.Same(x, Simplifier.Fold(b, b.Make(Op.Min, x, x)));
+            Assert.Same(x, Simplifier.Fold(b, b.Make(Op.Max, x, x)));
+            var abs = b.Make(Op.Abs, x);
+            Assert.Same(abs, Simplifier.Fold(b, b.Make(Op.Abs, abs)));
+            Assert.Same(abs, Simplifier.Fold(b, b.Make(Op.Abs, b.Neg(x))));
+            var sign = b.Make(Op.Sign, x);
+            Assert.Same(sign, Simplifier.Fold(b, b.Make(Op.Sign, sign)));
+            // ... and they are exact: the same bits for every special value.
+            foreach (var v in new[] { 0f, -0f, 1.5f, -2f, float.Epsilon, -float.Epsilon, float.PositiveInfinity, float.NegativeInfinity, float.NaN, -float.NaN, BitConverter.Int32BitsToSingle(0x7fc00001) })
+            {
+                Assert.Equal(Bits(v), Bits(Semantics.Float(Op.Min, v, v)));
+                Assert.Equal(Bits(v), Bits(Semantics.Float(Op.Max, v, v)));
+                Assert.Equal(Bits(Semantics.Float(Op.Abs, v)), Bits(Semantics.Float(Op.Abs, Semantics.Float(Op.Abs, v))));
+                Assert.Equal(Bits(Semantics.Float(Op.Abs, v)), Bits(Semantics.Float(Op.Abs, Semantics.Float(Op.Neg, v))));
+                Assert.Equal(Bits(Semantics.Float(Op.Sign, v)), Bits(Semantics.Float(Op.Sign, Semantics.Float(Op.Sign, v))));
+            }
             // Through the whole pass as well.
             var s = Simplifier.Run(ParamOnly(b.Sub(b.Div(b.Mul(x, b.Const(1f)), b.Const(1f)), b.Const(0f))));
             Assert.Equal(x, s.OutputOf(0));

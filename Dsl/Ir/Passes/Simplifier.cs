@@ -59,6 +59,11 @@ namespace Fused.Ir.Passes
                 case Op.Div when IsConst(n[1], 1f): return n[0];
                 case Op.Sub when IsConst(n[1], 0f) && !IsNegativeZero(n[1]): return n[0];
                 case Op.Neg when n[0].Op == Op.Neg: return n[0][0];
+                // Selects of a value with itself, and idempotent unary ops (same bits for every input, NaN included).
+                case Op.Min when n[0].Equals(n[1]): return n[0];
+                case Op.Max when n[0].Equals(n[1]): return n[0];
+                case Op.Abs when n[0].Op is Op.Abs or Op.Neg: return b.Make(Op.Abs, n[0][0]);
+                case Op.Sign when n[0].Op == Op.Sign: return n[0];
                 case Op.Not when n[0].Op == Op.Not: return n[0][0];
                 case Op.Where when n[1].Equals(n[2]): return n[1];
                 case Op.Where when n[0].Sources.Length > 0 && n[0].Sources.All(IsConstLike) && OpInfo.Group(n[0].Op) == OpGroup.Compare:

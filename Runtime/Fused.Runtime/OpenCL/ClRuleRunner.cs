@@ -169,6 +169,45 @@ namespace Fused.Runtime.OpenCL
             return Reduction.FoldBlocks(view, max);
         }
 
+        /// <summary>
+        /// The row-wise block reduction on the device: each row of <paramref name="cols"/> operands blocked on its own;
+        /// returns the (row, block) partials, row-major, in <paramref name="host"/> (rows · BlockCount(cols) of them).
+        /// </summary>
+        internal static Span<double> RowPartialsOnDevice(ClQueue queue, ClKernel reduce, ClBuffer values, int n, int cols, bool max, ClBuffer partials, double[] host)
+        {
+            if (n == 0) return Span<double>.Empty;
+            int count = checked((int)(n / cols * Reduction.BlockCount(cols)));
+            reduce.SetArg(0, values);
+            reduce.SetArg(1, n);
+            reduce.SetArg(2, cols);
+            reduce.SetArg(3, max ? 1 : 0);
+            reduce.SetArg(4, partials);
+            queue.Launch(reduce, RoundUp(count, 16), 16);
+            var view = host.AsSpan(0, count);
+            queue.Read<double>(partials, view);
+            return view;
+        }
+
+        /// <summary>
+        /// ColSum on the device: column j of a rows×cols operand summed in float64 over groups of
+        /// <see cref="Reduction.RowGroupSize"/> rows, the groups folded pairwise; the float results are read into
+        /// <paramref name="sums"/>. <paramref name="columnSums"/> is <c>fused_column_sums</c> (a column per work-item,
+        /// <paramref name="columnsPerItem"/> 1) or <c>fused_column_sums16</c> (16).
+        /// </summary>
+        internal static void ColumnSumsOnDevice(ClQueue queue, ClKernel columnSums, int columnsPerItem, ClBuffer values, int rows, int cols, ClBuffer result, Span<float> sums)
+        {
+            if (cols == 0) return;
+            columnSums.SetArg(0, values);
+            columnSums.SetArg(1, rows);
+            columnSums.SetArg(2, cols);
+            columnSums.SetArg(3, checked((int)Reduction.RowGroupSize(rows)));
+            columnSums.SetArg(4, result);
+            long items = (cols + columnsPerItem - 1) / columnsPerItem;
+            long local = Math.Min(Math.Min(16, columnSums.WorkGroupSize), items);
+            queue.Launch(columnSums, RoundUp(items, local), local);
+            queue.Read(result, sums.Slice(0, cols));
+        }
+
         public void Dispose()
         {
             foreach (var k in _passes) k.Dispose();

@@ -31,7 +31,8 @@ namespace Fused.Runtime.OpenCL
     /// (row, block) partials folded on the host, all of them row-major for a whole-tensor sum, each row's
     /// for RowSum; ColSum operands are summed per column on the device over groups of
     /// <see cref="Reduction.RowGroupSize"/> rows in float64, the groups folded pairwise
-    /// (<c>fused_column_sums</c>). RowSum and ColSum results go back into <see cref="VectorValues"/>; row and
+    /// (<c>fused_column_sums16</c>, 16 columns per work-item, beside the vector kernels; <c>fused_column_sums</c>,
+    /// one, beside the scalar ones). RowSum and ColSum results go back into <see cref="VectorValues"/>; row and
     /// column states are written after the last level.
     /// </para>
     /// </summary>

@@ -16,6 +16,20 @@ namespace Fused.Ir.Emit
     /// reduction of the pass, then <c>__constant float* uniforms</c> and <c>int n</c>. Reductions are not
     /// summed here: the runtime reduces the operand buffers in the same fixed block order as the CPU.
     /// Comments quote the DSL statement each block comes from.
+    /// <para>
+    /// A row-wise pass (<see cref="ElementPass.RowWise"/>: per-row or per-column values, RowSum, ColSum) sees
+    /// the tensor as rows of <c>cols</c> elements. Its extra buffers are the plan's: a column value is
+    /// <c>cols</c> floats indexed by column; a ColSum operand is tensor-sized like a reduction operand
+    /// (the runtime sums each column in the canonical order). The per-row values (the plan's
+    /// <see cref="UniformSlot.PerRow"/> slots, in slot order) come packed row by row in
+    /// <c>__global const float* row_values</c>, after the reduction operands; <c>int cols</c> follows
+    /// <c>n</c>. Work-item t of the scalar kernel takes element <c>first_col + t % width</c> of row
+    /// <c>t / width</c>, <c>width = cols - first_col</c> (its last argument): <c>first_col</c> is 0 when it
+    /// covers the tensor, or the first column the vector kernel left in each row. A vector never crosses a
+    /// row: work-item t of the vector kernel takes the (t % (cols / FUSED_VW))-th whole vector of row
+    /// t / (cols / FUSED_VW), so a row's values are one scalar and column values one aligned vector load,
+    /// and the runtime runs the scalar kernel over the last <c>cols % FUSED_VW</c> columns of every row.
+    /// </para>
     /// </summary>
     public static class OpenClRuleEmitter
     {
@@ -26,6 +40,9 @@ namespace Fused.Ir.Emit
 
         /// <summary>Names the emitted code defines itself; no buffer or value may take them.</summary>
         private static readonly string[] Reserved = { "i", "n", "uniforms", "floatv", "intv", "vloadv", "vstorev", "fused_sign", "fused_sign_v", "select" };
+
+        /// <summary>Names a row-wise pass's kernels define besides (reserved there only, so other rules' names stay as they were).</summary>
+        private static readonly string[] RowWiseReserved = { "t", "row", "col", "v", "at", "cols", "first_col", "width", "vectors_per_row", "row_values" };
 
         /// <summary><see cref="BuildOptions"/> with the width of the vector kernels defined.</summary>
         public static string BuildOptionsFor(int vectorWidth)
@@ -43,16 +60,17 @@ namespace Fused.Ir.Emit
             w.Line($"// Fused: OpenCL C for the rule {p.Name}: {plan.PassCount} pass(es), {plan.BytesPerParameter} bytes per parameter.");
             w.Line("#pragma OPENCL FP_CONTRACT OFF");
             w.Line();
-            if (plan.Passes.Any(pass => pass.RowWise))
-            {
-                // Building this program fails with the message in its build log (ClRuleRunner says so up front).
-                w.Line("#error \"Fused: rules with per-row or per-column values (RowMean, ColMean, row/column state) do not run on OpenCL yet\"");
-                return w.ToString();
-            }
             w.Line("// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,");
             w.Line("// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW");
             w.Line("// vectors (the runtime runs fused_passK over the rest).");
             w.Line("// The vector width comes from the build options; masks are -1 (true) or 0 per lane.");
+            if (plan.Passes.Any(pass => pass.RowWise))
+            {
+                w.Line("// Row-wise passes see the tensor as rows of cols elements: column values are indexed by column,");
+                w.Line($"// per-row values come from row_values ({PerRowSlots(plan).Count} per row, row by row); a vector never crosses a row, so");
+                w.Line("// fused_passK_vec covers the whole vectors of every row and fused_passK, which takes one more");
+                w.Line("// argument (first_col), the columns from first_col on.");
+            }
             w.Line("#ifndef FUSED_VW");
             w.Line("#define FUSED_VW 8");
             w.Line("#endif");
@@ -82,6 +100,9 @@ namespace Fused.Ir.Emit
             return w.ToString();
         }
 
+        /// <summary>The plan's per-row slots in the order <c>row_values</c> packs them (each row's values together).</summary>
+        public static IReadOnlyList<UniformSlot> PerRowSlots(KernelPlan plan) => plan.Uniforms.Where(u => u.PerRow).OrderBy(u => u.Slot).ToList();
+
         /// <summary>The one-element-per-work-item kernel of pass <paramref name="pass"/>.</summary>
         public static string KernelName(int pass) => "fused_pass" + pass.ToString(CultureInfo.InvariantCulture);
 
@@ -93,49 +114,91 @@ namespace Fused.Ir.Emit
             var p = plan.Program;
             var slots = UniformEvaluator.SlotMap(plan);
             var readable = PassSchedule.StatementNames(p);
-            var names = new NameTable(Reserved);
+            var names = new NameTable(pass.RowWise ? Reserved.Concat(RowWiseReserved).ToArray() : Reserved);
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
+            bool rowWise = pass.RowWise;
+            var perRow = PerRowSlots(plan);
             var args = plan.ElementBuffers.Select(b => (written.Contains(b) ? "__global float* restrict " : "__global const float* restrict ") + bufferNames[b])
                 .Concat(reduceNames.Select(r => "__global float* restrict " + r))
-                .Concat(new[] { "__constant float* uniforms", "const int n" });
+                .Concat(rowWise ? new[] { "__global const float* restrict row_values" } : new string[0])
+                .Concat(new[] { "__constant float* uniforms", "const int n" })
+                .Concat(!rowWise ? new string[0] : vector ? new[] { "const int cols" } : new[] { "const int cols", "const int first_col" });
 
             string floatType = vector ? "floatv" : "float", boolType = vector ? "intv" : "int";
+            string level = $"Pass {pass.Index} of {plan.PassCount} (level {pass.Level}){(rowWise ? ", row-wise" : "")}";
             if (vector)
             {
-                w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}), FUSED_VW elements per work-item; {KernelName(pass.Index)} runs the last n % FUSED_VW.");
+                w.Line(rowWise
+                    ? $"// {level}, FUSED_VW elements per work-item: the cols / FUSED_VW whole vectors of every row; {KernelName(pass.Index)} runs the rest of each row."
+                    : $"// {level}, FUSED_VW elements per work-item; {KernelName(pass.Index)} runs the last n % FUSED_VW.");
                 w.Open($"__kernel void {VectorKernelName(pass.Index)}({string.Join(", ", args)})");
-                w.Line("const int i = get_global_id(0);");
-                w.Line("if (i >= n / FUSED_VW) return;");
+                if (rowWise)
+                {
+                    w.Line("const int t = get_global_id(0);");
+                    w.Line("const int vectors_per_row = cols / FUSED_VW;");
+                    w.Line("if (t >= n / cols * vectors_per_row) return;");
+                    w.Line("const int row = t / vectors_per_row;");
+                    w.Line("const int v = t - row * vectors_per_row; // the vector's index in its row");
+                    w.Line("const int at = row * cols + v * FUSED_VW; // its first element");
+                }
+                else
+                {
+                    w.Line("const int i = get_global_id(0);");
+                    w.Line("if (i >= n / FUSED_VW) return;");
+                }
             }
             else
             {
-                w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}).");
+                w.Line($"// {level}.");
                 w.Open($"__kernel void {KernelName(pass.Index)}({string.Join(", ", args)})");
-                w.Line("const int i = get_global_id(0);");
-                w.Line("if (i >= n) return;");
+                if (rowWise)
+                {
+                    w.Line("const int t = get_global_id(0);");
+                    w.Line("const int width = cols - first_col; // columns this launch covers in each row");
+                    w.Line("if (t >= n / cols * width) return;");
+                    w.Line("const int row = t / width;");
+                    w.Line("const int col = first_col + (t - row * width);");
+                    w.Line("const int i = row * cols + col;");
+                }
+                else
+                {
+                    w.Line("const int i = get_global_id(0);");
+                    w.Line("if (i >= n) return;");
+                }
             }
 
             // Uniform values stay scalars (arithmetic widens them); in a vector kernel a uniform boolean is a
-            // -1/0 mask like a lane of a vector comparison. Computed values are vectors there.
+            // -1/0 mask like a lane of a vector comparison. Computed values are vectors there. A row's value
+            // is a uniform of the work-item: a vector never crosses a row.
             var valueOf = new Dictionary<Node, string>();
             var isVector = new HashSet<Node>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
             {
-                string name = names.Claim(u.Op == Op.Hyper ? p.Hypers[u.Index].Name : u.Op == Op.Step ? "step" : "u" + slots[u].ToString(CultureInfo.InvariantCulture));
+                int slot = slots[u];
+                int packed = IndexOfSlot(perRow, slot);
+                string name = names.Claim(u.Op == Op.Hyper ? p.Hypers[u.Index].Name : u.Op == Op.Step ? "step" : "u" + slot.ToString(CultureInfo.InvariantCulture));
                 valueOf[u] = name;
-                string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p, readable);
-                w.Line(u.Type != IrType.Bool ? $"const float {name} = uniforms[{slots[u]}];{comment}"
-                    : vector ? $"const int {name} = uniforms[{slots[u]}] != 0.0f ? -1 : 0;{comment}"
-                    : $"const int {name} = uniforms[{slots[u]}] != 0.0f;{comment}");
+                string source = packed < 0 ? $"uniforms[{slot}]"
+                    : perRow.Count == 1 ? "row_values[row]" : $"row_values[row * {perRow.Count} + {packed}]";
+                string comment = u.IsLeaf && packed < 0 ? "" : " // " + NodePrinter.Print(u, p, readable) + (packed < 0 ? "" : ", one value per row");
+                w.Line(u.Type != IrType.Bool ? $"const float {name} = {source};{comment}"
+                    : vector ? $"const int {name} = {source} != 0.0f ? -1 : 0;{comment}"
+                    : $"const int {name} = {source} != 0.0f;{comment}");
             }
             foreach (var input in pass.Inputs)
             {
-                string name = names.Claim(plan.BufferName(input.Buffer) + (input.Value.Op == Op.Load ? "In" : plan.IsTemp(input.Buffer) ? "" : "New"));
+                var kind = plan.ExtraOf(input.Buffer)?.Kind;
+                string name = names.Claim(plan.BufferName(input.Buffer) + (input.Value.Op == Op.Load ? "In" : kind is ExtraKind.Temp or ExtraKind.Column ? "" : "New"));
                 valueOf[input.Value] = name;
                 isVector.Add(input.Value);
-                w.Line(vector ? $"const floatv {name} = vloadv(i, {bufferNames[input.Buffer]});" : $"const float {name} = {bufferNames[input.Buffer]}[i];");
+                string buffer = bufferNames[input.Buffer];
+                string load = kind == ExtraKind.Column
+                    ? (vector ? $"vloadv(v, {buffer})" : $"{buffer}[col]")
+                    : (vector ? (rowWise ? $"vloadv(0, {buffer} + at)" : $"vloadv(i, {buffer})") : $"{buffer}[i]");
+                string comment = kind == ExtraKind.Column ? " // " + NodePrinter.Print(input.Value, p, readable) + ", one value per column" : "";
+                w.Line($"const {floatType} {name} = {load};{comment}");
             }
             string Operand(Node n) => n.Op == Op.Const ? OpenClRenderTable.Literal(n.Value) : valueOf[n];
             // A value as a vector of its lane type: uniform values and literals are cast (a cast widens a scalar).
@@ -169,15 +232,26 @@ namespace Fused.Ir.Emit
                 if (block.Comment != null) w.Line("// " + block.Comment);
                 foreach (var n in block.Nodes) EmitNode(n);
             }
+            string Store(string value, string buffer) =>
+                !vector ? $"{buffer}[i] = {value};" : rowWise ? $"vstorev({value}, 0, {buffer} + at);" : $"vstorev({value}, i, {buffer});";
             for (int k = 0; k < pass.Reductions.Count; k++)
             {
                 var operand = pass.Reductions[k].Sources[0];
                 string comment = " // operand of " + NodePrinter.Print(pass.Reductions[k], p, readable);
-                w.Line(vector ? $"vstorev({AsVector(operand)}, i, {reduceNames[k]});{comment}" : $"{reduceNames[k]}[i] = {Operand(operand)};{comment}");
+                w.Line(Store(vector ? AsVector(operand) : Operand(operand), reduceNames[k]) + comment);
             }
             foreach (var o in pass.Stores)
-                w.Line(vector ? $"vstorev({AsVector(o.Value)}, i, {bufferNames[o.Buffer]});" : $"{bufferNames[o.Buffer]}[i] = {Operand(o.Value)};");
+            {
+                string comment = plan.ExtraOf(o.Buffer) is { Kind: ExtraKind.ColumnSumOperand } sum ? " // operand of " + NodePrinter.Print(sum.Node, p, readable) : "";
+                w.Line(Store(vector ? AsVector(o.Value) : Operand(o.Value), bufferNames[o.Buffer]) + comment);
+            }
             w.Close();
+        }
+
+        private static int IndexOfSlot(IReadOnlyList<UniformSlot> perRow, int slot)
+        {
+            for (int k = 0; k < perRow.Count; k++) if (perRow[k].Slot == slot) return k;
+            return -1;
         }
     }
 }

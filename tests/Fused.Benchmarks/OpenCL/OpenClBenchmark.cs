@@ -22,11 +22,14 @@ namespace Fused.Benchmarks.OpenCL
     /// sizes) against the host's C copy and clEnqueueCopyBuffer;</item>
     /// <item>the generated AdamW and Lion steps (<see cref="ClRuleRunner"/>, scalar and vector kernels) against the C
     /// OpenMP fused kernels and the generated C# kernels on the host, and the device's copy kernels;</item>
+    /// <item>Adafactor (per-row and per-column values, three row-wise passes) on a square matrix next to AdamW on the
+    /// same number of parameters, device and host;</item>
     /// <item>SGEMM.</item>
     /// </list>
     /// Cases of one table run interleaved, one sample each per round, so a burst of load on a shared machine hits
     /// them alike; the table gives medians. Options: <c>--sizes 16,64</c> (millions of floats), <c>--rounds N</c>,
-    /// <c>--gemm N</c> (0 skips), <c>--no-variants</c>, <c>--no-startup</c>, <c>--cautious</c> (C-AdamW too: two passes and a reduction).
+    /// <c>--gemm N</c> (0 skips), <c>--no-variants</c>, <c>--no-startup</c>, <c>--cautious</c> (C-AdamW too: two passes and a reduction),
+    /// <c>--factored N</c> (the side of Adafactor's matrix, 4096 by default; 0 skips), <c>--no-rules</c> (skips the tables per size).
     /// </summary>
     public static class OpenClBenchmark
     {
@@ -107,6 +110,8 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
             bool variants = !args.Contains("--no-variants");
             bool startup = !args.Contains("--no-startup");
             bool cautious = args.Contains("--cautious");
+            bool rules = !args.Contains("--no-rules");
+            int factoredSide = 4096;
             for (int i = 0; i + 1 < args.Length; i++)
             {
                 switch (args[i])
@@ -120,6 +125,9 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                         break;
                     case "--gemm":
                         gemmSize = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                        break;
+                    case "--factored":
+                        factoredSide = int.Parse(args[++i], CultureInfo.InvariantCulture);
                         break;
                 }
             }
@@ -161,7 +169,14 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                     {
                         MeasureCopyVariants(context, queue, n, rounds);
                     }
-                    MeasureRules(context, queue, n, rounds, cautious);
+                    if (rules)
+                    {
+                        MeasureRules(context, queue, n, rounds, cautious);
+                    }
+                }
+                if (factoredSide > 0)
+                {
+                    MeasureFactored(context, queue, factoredSide, rounds);
                 }
                 if (gemmSize > 0)
                 {
@@ -505,6 +520,88 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                 {
                     tensor.Dispose();
                     runner.Dispose();
+                }
+            }
+        }
+
+        /// <summary>
+        /// Adafactor on a side×side matrix next to AdamW on as many parameters, scalar and vector kernels, with the
+        /// generated C# kernels on the host and the device's vector copy kernel for scale. Adafactor's minimal traffic is
+        /// 24 B/param (3 row-wise passes; rows and columns of state not counted); on the device its reductions also write
+        /// their operands and read them back (pass 0: Sum(param²), RowSum(g²), ColSum(g²); pass 1: Sum(u²)), 32 B more.
+        /// </summary>
+        private static void MeasureFactored(ClContext context, ClQueue queue, int side, int rounds)
+        {
+            int n = checked(side * side);
+            var matrix = ShapeInfo.Matrix(side, side);
+            var rnd = new Random(5);
+            var p = new float[n];
+            var g = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                p[i] = (float)(rnd.NextDouble() - 0.5);
+                g[i] = (float)((rnd.NextDouble() - 0.5) * 0.01);
+            }
+            int threads = Environment.ProcessorCount;
+            using var pool = new WorkerPool(threads);
+            var cases = new List<Case>();
+            var disposables = new List<IDisposable>();
+            try
+            {
+                ClBuffer copySource = context.CreateBuffer<float>(g);
+                ClBuffer copyBuffer = context.CreateBuffer<float>(n);
+                ClKernel vector = context.Programs.Get(CopySource).CreateKernel("copy_vload8");
+                disposables.AddRange(new IDisposable[] { copySource, copyBuffer, vector });
+                cases.Add(DeviceCopy(queue, vector, copySource, copyBuffer, n, 8, "copy kernel, vload8"));
+                foreach (var (rule, bytes, shape, states) in new[]
+                {
+                    (AdamW.Rule, 28, ShapeInfo.Vector(n), new[] { new float[n], new float[n] }),
+                    (Adafactor.Rule, 24, matrix, new[] { new float[side], new float[side] }),
+                })
+                {
+                    var hypers = rule.DefaultHyperparameters();
+                    foreach (var kernels in new[] { ClKernelShape.Vector, ClKernelShape.Scalar })
+                    {
+                        var runner = new ClRuleRunner(rule, queue, kernels: kernels);
+                        var tensor = runner.Allocate(shape);
+                        disposables.Add(runner);
+                        disposables.Add(tensor);
+                        tensor.Upload("param", p);
+                        tensor.Upload("grad", g);
+                        cases.Add(new Case($"{rule.Name}: device, {kernels.ToString().ToLowerInvariant()} kernels", bytes, Counted(t => runner.Step(hypers, t, tensor)),
+                            runner.Kernels.Description + ", " + runner.Rule.PassCount + " pass(es)"));
+                    }
+                    var cpu = new CpuRuleRunner(rule, pool);
+                    disposables.Add(cpu);
+                    var buffers = new[] { (float[])p.Clone(), g }.Concat(states).ToArray();
+                    cases.Add(new Case($"{rule.Name}: host, generated C# kernels", bytes, Counted(t => cpu.Step(hypers, t, shape, buffers)),
+                        KernelDispatch.Describe() + ", " + threads + " threads"));
+                }
+                var results = Measure(cases, rounds);
+                double Median(string name) => results.First(r => r.Case.Name == name).Median;
+                Console.WriteLine($"### Adafactor {side}×{side} next to AdamW on {n >> 20}M parameters ({rounds} rounds; load {LoadAverage()})");
+                Console.WriteLine();
+                Console.WriteLine("GB/s counts the minimal bytes (Adafactor 24 B/param over 3 row-wise passes, AdamW 28 B, copy 8 B). Adafactor ÷ AdamW");
+                Console.WriteLine("compares the medians of the same kind of run (device vector, device scalar, host).");
+                Console.WriteLine();
+                Harness.Table(new[] { "case", "median ms", "min ms", "GB/s", "Adafactor ÷ AdamW (time)", "notes" }, results.Select(r =>
+                {
+                    string ratio = "";
+                    if (r.Case.Name.StartsWith("Adafactor: ", StringComparison.Ordinal))
+                    {
+                        ratio = Harness.F(r.Median / Median("AdamW: " + r.Case.Name.Substring("Adafactor: ".Length)), 2) + "×";
+                    }
+                    return new[]
+                    {
+                        r.Case.Name, Harness.F(r.Median * 1e3, 2), Harness.F(r.Min * 1e3, 2), Harness.F(r.Case.BytesPerElement * n / r.Median / 1e9, 1), ratio, r.Case.Notes,
+                    };
+                }));
+            }
+            finally
+            {
+                for (int i = disposables.Count - 1; i >= 0; i--)
+                {
+                    disposables[i].Dispose();
                 }
             }
         }

@@ -182,7 +182,190 @@ stmt 0 %54 ""param"" ""param -= alpha * (u + weightDecay * param);""
 // Fused: OpenCL C for the rule Adafactor: 3 pass(es), 24 bytes per parameter.
 #pragma OPENCL FP_CONTRACT OFF
 
-#error ""Fused: rules with per-row or per-column values (RowMean, ColMean, row/column state) do not run on OpenCL yet""
+// Each pass has two kernels over the same arguments: fused_passK, one element per work-item,
+// and fused_passK_vec, FUSED_VW consecutive elements per work-item over the first n / FUSED_VW
+// vectors (the runtime runs fused_passK over the rest).
+// The vector width comes from the build options; masks are -1 (true) or 0 per lane.
+// Row-wise passes see the tensor as rows of cols elements: column values are indexed by column,
+// per-row values come from row_values (1 per row, row by row); a vector never crosses a row, so
+// fused_passK_vec covers the whole vectors of every row and fused_passK, which takes one more
+// argument (first_col), the columns from first_col on.
+#ifndef FUSED_VW
+#define FUSED_VW 8
+#endif
+#if FUSED_VW == 2
+typedef float2 floatv;
+typedef int2 intv;
+#define vloadv vload2
+#define vstorev vstore2
+#elif FUSED_VW == 4
+typedef float4 floatv;
+typedef int4 intv;
+#define vloadv vload4
+#define vstorev vstore4
+#elif FUSED_VW == 8
+typedef float8 floatv;
+typedef int8 intv;
+#define vloadv vload8
+#define vstorev vstore8
+#elif FUSED_VW == 16
+typedef float16 floatv;
+typedef int16 intv;
+#define vloadv vload16
+#define vstorev vstore16
+#else
+#error FUSED_VW must be 2, 4, 8 or 16
+#endif
+
+// +1, -1, or x itself for +-0 and NaN (a NaN is never hidden).
+inline float fused_sign(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); }
+inline floatv fused_sign_v(floatv x) { return select(select(x, (floatv)(-1.0f), x < 0.0f), (floatv)(1.0f), x > 0.0f); }
+
+// Pass 0 of 3 (level 0), row-wise.
+__kernel void fused_pass0(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global float* restrict colSumOperand0, __global float* restrict reduce0, __global float* restrict reduce1, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols, const int first_col)
+{
+    const int t = get_global_id(0);
+    const int width = cols - first_col; // columns this launch covers in each row
+    if (t >= n / cols * width) return;
+    const int row = t / width;
+    const int col = first_col + (t - row * width);
+    const int i = row * cols + col;
+    const float eps1 = uniforms[0];
+    const float paramIn = param[i];
+    const float gradIn = grad[i];
+    // var g2 = grad * grad + eps1;
+    const float tmp = gradIn * gradIn;
+    const float tmp2 = eps1 + tmp;
+    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+    const float tmp3 = paramIn * paramIn;
+    reduce0[i] = tmp3; // operand of Sum(param * param)
+    reduce1[i] = tmp2; // operand of RowSum(g2)
+    colSumOperand0[i] = tmp2; // operand of ColSum(g2)
+}
+
+// Pass 0 of 3 (level 0), row-wise, FUSED_VW elements per work-item: the cols / FUSED_VW whole vectors of every row; fused_pass0 runs the rest of each row.
+__kernel void fused_pass0_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global float* restrict colSumOperand0, __global float* restrict reduce0, __global float* restrict reduce1, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols)
+{
+    const int t = get_global_id(0);
+    const int vectors_per_row = cols / FUSED_VW;
+    if (t >= n / cols * vectors_per_row) return;
+    const int row = t / vectors_per_row;
+    const int v = t - row * vectors_per_row; // the vector's index in its row
+    const int at = row * cols + v * FUSED_VW; // its first element
+    const float eps1 = uniforms[0];
+    const floatv paramIn = vloadv(0, param + at);
+    const floatv gradIn = vloadv(0, grad + at);
+    // var g2 = grad * grad + eps1;
+    const floatv tmp = gradIn * gradIn;
+    const floatv tmp2 = eps1 + tmp;
+    // var alpha = Min(maxStep, Rsqrt(t)) * Max(eps2, Rms(param));
+    const floatv tmp3 = paramIn * paramIn;
+    vstorev(tmp3, 0, reduce0 + at); // operand of Sum(param * param)
+    vstorev(tmp2, 0, reduce1 + at); // operand of RowSum(g2)
+    vstorev(tmp2, 0, colSumOperand0 + at); // operand of ColSum(g2)
+}
+
+// Pass 1 of 3 (level 2), row-wise.
+__kernel void fused_pass1(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global const float* restrict colSumOperand0, __global float* restrict reduce0, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols, const int first_col)
+{
+    const int t = get_global_id(0);
+    const int width = cols - first_col; // columns this launch covers in each row
+    if (t >= n / cols * width) return;
+    const int row = t / width;
+    const int col = first_col + (t - row * width);
+    const int i = row * cols + col;
+    const float u27 = row_values[row]; // rowMeans' / (Sum(rowMeans') / Numel), one value per row
+    const float gradIn = grad[i];
+    const float colMeansNew2 = colMeansNew[col]; // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+    const float tmp = colMeansNew2 * u27;
+    const float tmp2 = 1.0f / sqrt(tmp);
+    const float tmp3 = gradIn * tmp2;
+    // u = u / Max(1f, Rms(u) / clipThreshold);
+    const float tmp4 = tmp3 * tmp3;
+    reduce0[i] = tmp4; // operand of Sum(u * u)
+}
+
+// Pass 1 of 3 (level 2), row-wise, FUSED_VW elements per work-item: the cols / FUSED_VW whole vectors of every row; fused_pass1 runs the rest of each row.
+__kernel void fused_pass1_vec(__global const float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global const float* restrict colSumOperand0, __global float* restrict reduce0, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols)
+{
+    const int t = get_global_id(0);
+    const int vectors_per_row = cols / FUSED_VW;
+    if (t >= n / cols * vectors_per_row) return;
+    const int row = t / vectors_per_row;
+    const int v = t - row * vectors_per_row; // the vector's index in its row
+    const int at = row * cols + v * FUSED_VW; // its first element
+    const float u27 = row_values[row]; // rowMeans' / (Sum(rowMeans') / Numel), one value per row
+    const floatv gradIn = vloadv(0, grad + at);
+    const floatv colMeansNew2 = vloadv(v, colMeansNew); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+    const floatv tmp = colMeansNew2 * u27;
+    const floatv tmp2 = 1.0f / sqrt(tmp);
+    const floatv tmp3 = gradIn * tmp2;
+    // u = u / Max(1f, Rms(u) / clipThreshold);
+    const floatv tmp4 = tmp3 * tmp3;
+    vstorev(tmp4, 0, reduce0 + at); // operand of Sum(u * u)
+}
+
+// Pass 2 of 3 (level 3), row-wise.
+__kernel void fused_pass2(__global float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global const float* restrict colSumOperand0, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols, const int first_col)
+{
+    const int t = get_global_id(0);
+    const int width = cols - first_col; // columns this launch covers in each row
+    if (t >= n / cols * width) return;
+    const int row = t / width;
+    const int col = first_col + (t - row * width);
+    const int i = row * cols + col;
+    const float weightDecay = uniforms[5];
+    const float u14 = uniforms[14]; // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
+    const float u26 = uniforms[26]; // Max(1f, Sqrt(Sum(u * u) / Numel) / clipThreshold)
+    const float u27 = row_values[row]; // rowMeans' / (Sum(rowMeans') / Numel), one value per row
+    const float paramIn = param[i];
+    const float gradIn = grad[i];
+    const float colMeansNew2 = colMeansNew[col]; // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+    const float tmp = colMeansNew2 * u27;
+    const float tmp2 = 1.0f / sqrt(tmp);
+    const float tmp3 = gradIn * tmp2;
+    // u = u / Max(1f, Rms(u) / clipThreshold);
+    const float tmp4 = tmp3 / u26;
+    // param -= alpha * (u + weightDecay * param);
+    const float tmp5 = weightDecay * paramIn;
+    const float tmp6 = tmp5 + tmp4;
+    const float tmp7 = u14 * tmp6;
+    const float tmp8 = paramIn - tmp7;
+    param[i] = tmp8;
+}
+
+// Pass 2 of 3 (level 3), row-wise, FUSED_VW elements per work-item: the cols / FUSED_VW whole vectors of every row; fused_pass2 runs the rest of each row.
+__kernel void fused_pass2_vec(__global float* restrict param, __global const float* restrict grad, __global const float* restrict colMeansNew, __global const float* restrict colSumOperand0, __global const float* restrict row_values, __constant float* uniforms, const int n, const int cols)
+{
+    const int t = get_global_id(0);
+    const int vectors_per_row = cols / FUSED_VW;
+    if (t >= n / cols * vectors_per_row) return;
+    const int row = t / vectors_per_row;
+    const int v = t - row * vectors_per_row; // the vector's index in its row
+    const int at = row * cols + v * FUSED_VW; // its first element
+    const float weightDecay = uniforms[5];
+    const float u14 = uniforms[14]; // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
+    const float u26 = uniforms[26]; // Max(1f, Sqrt(Sum(u * u) / Numel) / clipThreshold)
+    const float u27 = row_values[row]; // rowMeans' / (Sum(rowMeans') / Numel), one value per row
+    const floatv paramIn = vloadv(0, param + at);
+    const floatv gradIn = vloadv(0, grad + at);
+    const floatv colMeansNew2 = vloadv(v, colMeansNew); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
+    // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
+    const floatv tmp = colMeansNew2 * u27;
+    const floatv tmp2 = 1.0f / sqrt(tmp);
+    const floatv tmp3 = gradIn * tmp2;
+    // u = u / Max(1f, Rms(u) / clipThreshold);
+    const floatv tmp4 = tmp3 / u26;
+    // param -= alpha * (u + weightDecay * param);
+    const floatv tmp5 = weightDecay * paramIn;
+    const floatv tmp6 = tmp5 + tmp4;
+    const floatv tmp7 = u14 * tmp6;
+    const floatv tmp8 = paramIn - tmp7;
+    vstorev(tmp8, 0, param + at);
+}
 ";
 
         /// <summary>

@@ -45,19 +45,28 @@ namespace Fused.Runtime.Tests.OpenCL
         // vector (only the scalar tail runs); 16x64 is whole vectors only.
         private static readonly ShapeInfo[] Shapes = { ShapeInfo.Matrix(37, 101), ShapeInfo.Matrix(1, 5), ShapeInfo.Matrix(16, 64) };
 
+        // Rules with per-row / per-column values, in addition: 130 rows are 3 per ColSum group (44 groups, the last one
+        // short) with rows of 1001 (a tail in every row at every width, not a whole block); a vector longer than 4096
+        // columns (69 blocks in its one row); 3 rows of 5003 columns (more than 4096, 5 blocks per row); rows narrower
+        // than any vector (only the scalar kernel runs); 200 rows of 2048 (whole blocks and vectors, 4 per group).
+        private static readonly ShapeInfo[] RowShapes =
+        {
+            ShapeInfo.Matrix(130, 1001), ShapeInfo.Vector(70001), ShapeInfo.Matrix(3, 5003), ShapeInfo.Matrix(200, 3), ShapeInfo.Matrix(200, 2048),
+        };
+
         [Theory]
         [MemberData(nameof(RulesAndKernels))]
         public void Rule_on_OpenCL_matches_the_CPU_kernels(string name, ClKernelShape kernels)
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors)
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition))
             {
                 var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue, kernels: kernels));
                 Assert.Contains("run this rule on the CPU executor", error.Message);
                 return;
             }
-            foreach (var shape in Shapes) MatchesCpu(rule, shape, kernels, vectorWidth: 0);
+            foreach (var shape in rule.Plan.HasVectors ? Shapes.Concat(RowShapes) : Shapes) MatchesCpu(rule, shape, kernels, vectorWidth: 0);
         }
 
         [Theory]
@@ -66,8 +75,9 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition) || rule.Plan.HasVectors) return; // no OpenCL implementation (asserted above)
+            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition)) return; // no OpenCL implementation (asserted above)
             MatchesCpu(rule, ShapeInfo.Matrix(37, 101), ClKernelShape.Vector, width);
+            if (rule.Plan.HasVectors) MatchesCpu(rule, ShapeInfo.Matrix(130, 1001), ClKernelShape.Vector, width);
         }
 
         private void MatchesCpu(FusedRule rule, ShapeInfo shape, ClKernelShape kernels, int vectorWidth)
@@ -76,7 +86,13 @@ namespace Fused.Runtime.Tests.OpenCL
             int n = (int)shape.Numel;
             var rnd = new Random(name.Length * 7919 + 5 + n);
             var program = rule.Program;
-            var cpu = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : n]).ToArray();
+            var cpu = program.Buffers.Select(b => new float[b.Shape switch
+            {
+                StateShape.Scalar => 1,
+                StateShape.Row => shape.Rows,
+                StateShape.Column => shape.Cols,
+                _ => n,
+            }]).ToArray();
             for (int i = 0; i < n; i++) cpu[0][i] = (float)(rnd.NextDouble() - 0.5);
             var hypers = rule.DefaultHyperparameters();
             bool matrix = rule.Plan.MatrixStages.Count > 0;
@@ -113,6 +129,12 @@ namespace Fused.Runtime.Tests.OpenCL
                     }
                     int allowed = SignRules.Contains(name) ? Math.Max(1, device.Length / 500) : 0;
                     Assert.True(bad <= allowed, $"{where} step {step} buffer {program.Buffers[b].Name}: {bad} element(s) off, first {first}");
+                    // Row and column states are sums of the same float32 operands in the same order on both sides (Adafactor's
+                    // g² + eps1 is exact arithmetic), folded by the same VectorValues: the same bits, not just close.
+                    if (program.Buffers[b].Shape is StateShape.Row or StateShape.Column)
+                        for (int i = 0; i < device.Length; i++)
+                            Assert.True(BitConverter.SingleToInt32Bits(device[i]) == BitConverter.SingleToInt32Bits(cpu[b][i]),
+                                $"{where} step {step} {program.Buffers[b].Name}[{i}]: device {device[i]:R}, cpu {cpu[b][i]:R}");
                 }
             }
         }
@@ -135,6 +157,18 @@ namespace Fused.Runtime.Tests.OpenCL
             var ex = Assert.Throws<ArgumentException>(() => tensor.Upload("m", new float[9]));
             Assert.Contains("'m' holds 10 elements, got 9", ex.Message);
             Assert.Throws<ArgumentException>(() => tensor.Upload("nope", new float[10]));
+
+            // Row and column states hold one float per row / column of the tensor.
+            using var adafactor = new ClRuleRunner(Adafactor.Rule, _fixture.Queue);
+            using var matrix = adafactor.Allocate(ShapeInfo.Matrix(3, 5));
+            ex = Assert.Throws<ArgumentException>(() => matrix.Upload("rowMeans", new float[5]));
+            Assert.Contains("'rowMeans' holds 3 rows, got 5", ex.Message);
+            ex = Assert.Throws<ArgumentException>(() => matrix.Download("colMeans", new float[3]));
+            Assert.Contains("'colMeans' holds 5 columns, got 3", ex.Message);
+            matrix.Upload("colMeans", new float[] { 1, 2, 3, 4, 5 });
+            var back = new float[5];
+            matrix.Download("colMeans", back);
+            Assert.Equal(new float[] { 1, 2, 3, 4, 5 }, back);
         }
     }
 }

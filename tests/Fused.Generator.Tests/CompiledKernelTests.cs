@@ -47,6 +47,18 @@ namespace Compiled
         }
     }
 
+    // States read directly per element: a scalar state and a row state are uniform (per-row) inputs of the pass.
+    [Optimizer]
+    public static partial class DirectStates
+    {
+        static void Update(ref float param, float grad, [State(StateShape.Scalar)] ref float scale, [State(StateShape.Row)] ref float r, [Hyper(0.01)] float lr)
+        {
+            param -= lr * (grad * scale + r * param);
+            scale = 0.5f * scale + Rms(grad);
+            r = 0.9f * r + RowMean(grad);
+        }
+    }
+
     [Optimizer]
     public static partial class RowScaled
     {
@@ -89,6 +101,7 @@ namespace Compiled
         [InlineData("MaxNormalized", false)]
         [InlineData("MaxGate", true)]
         [InlineData("RowScaled", false)]
+        [InlineData("DirectStates", false)]
         public void Runs_at_every_width_and_thread_count_bit_for_bit_like_the_interpreter(string name, bool special)
         {
             var rule = Rule(name);

@@ -18,7 +18,8 @@ namespace Fused.Ir.Emit
         {
             var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
             return pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
-                .Where(n => !passNodes.Contains(n) && n.Op != Op.Load && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
+                // A Load of an element buffer is an input; a Load of a scalar or row state is a uniform (per-row) slot.
+                .Where(n => !passNodes.Contains(n) && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
                 .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
         }
 

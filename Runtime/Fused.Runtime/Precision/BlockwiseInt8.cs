@@ -43,7 +43,8 @@ namespace Fused.Runtime.Precision
         private readonly float[] _codes;
         private readonly double[] _midpoints;
         private readonly float[] _thresholds;   // 256: x <= thresholds[i] ⟺ x <= midpoint i (as double); [255] = +∞
-        private readonly byte[] _bucketCode;    // 2 × BucketsPerSign (+3 padding bytes for 32-bit gathers)
+        private readonly byte[] _bucketCode;    // 2 × BucketsPerSign
+        private readonly int[] _bucketEntry;    // 2 × BucketsPerSign: code | threshold key << 8 (see BucketEntries)
         private readonly int _zeroCode;
 
         private DynamicQuantizationMap(bool signed)
@@ -108,7 +109,8 @@ namespace Fused.Runtime.Precision
 
             _thresholds[255] = float.PositiveInfinity;
 
-            _bucketCode = new byte[2 * BucketsPerSign + 3];
+            _bucketCode = new byte[2 * BucketsPerSign];
+            _bucketEntry = new int[2 * BucketsPerSign];
             for (int sign = 0; sign < 2; sign++)
             {
                 for (int k = 0; k < BucketsPerSign; k++)
@@ -126,6 +128,23 @@ namespace Fused.Runtime.Precision
                     }
 
                     _bucketCode[sign * BucketsPerSign + k] = (byte)first;
+
+                    // The same decision from 16 bits: inside one bucket the upper 16 bits of every value are the
+                    // same (bar the two clamped end buckets, which hold no midpoint), so x > threshold compares the
+                    // low 16 bits, reversed for negative values (larger magnitude, smaller value).
+                    int key = NoThreshold;
+                    if (last != first)
+                    {
+                        uint t = BitConverter.SingleToUInt32Bits(_thresholds[first]);
+                        if (k == 0 || k == BucketsPerSign - 1 || BucketOf(t) != sign * BucketsPerSign + k)
+                        {
+                            throw new InvalidOperationException($"quantisation bucket {sign}/{k}: midpoint {_thresholds[first]} cannot be compared by its low bits");
+                        }
+
+                        key = (int)((t & 0xFFFF) ^ (sign == 0 ? 0u : 0xFFFFu));
+                    }
+
+                    _bucketEntry[sign * BucketsPerSign + k] = first | (key << 8);
                 }
             }
         }
@@ -179,6 +198,16 @@ namespace Fused.Runtime.Precision
         }
 
         internal byte[] BucketCodes => _bucketCode;
+
+        /// <summary>Threshold key of a bucket without a midpoint: above every 16-bit value.</summary>
+        internal const int NoThreshold = 0x1_0000;
+
+        /// <summary>
+        /// Per bucket: its lowest code in bits 0–7 and, above, the key k of the midpoint to the next code: a value x of
+        /// the bucket takes the next code when (low 16 bits of x, complemented if x is negative) &gt; k.
+        /// One 32-bit load per value, for gathers.
+        /// </summary>
+        internal int[] BucketEntries => _bucketEntry;
 
         internal float[] Thresholds => _thresholds;
 
@@ -316,7 +345,7 @@ namespace Fused.Runtime.Precision
             ref byte code = ref MemoryMarshal.GetReference(codes);
             ref byte bucketCode = ref MemoryMarshal.GetArrayDataReference(map.BucketCodes);
             ref float thresholds = ref MemoryMarshal.GetArrayDataReference(map.Thresholds);
-            int i = Avx2.IsSupported ? EncodeAvx2(ref value, ref code, block.Length, absMax, ref bucketCode, ref thresholds) : 0;
+            int i = Avx2.IsSupported ? EncodeAvx2(ref value, ref code, block.Length, absMax, ref MemoryMarshal.GetArrayDataReference(map.BucketEntries)) : 0;
             for (; i < block.Length; i++)
             {
                 Unsafe.Add(ref code, i) = DynamicQuantizationMap.EncodeFinite(Unsafe.Add(ref value, i) / absMax, ref bucketCode, ref thresholds);
@@ -365,22 +394,21 @@ namespace Fused.Runtime.Precision
         private static int MaxLane(Vector128<int> v) => Math.Max(Math.Max(v[0], v[1]), Math.Max(v[2], v[3]));
 
         /// <summary>
-        /// <see cref="DynamicQuantizationMap.EncodeFinite"/> of value / absMax, 32 values per step with AVX2 gathers
-        /// (bucket code, then the threshold above it). Returns how many leading values it encoded.
+        /// <see cref="DynamicQuantizationMap.EncodeFinite"/> of value / absMax, 32 values per step with one AVX2
+        /// gather per 8 (the bucket entry: lowest code and threshold key). Returns how many leading values it encoded.
         /// </summary>
-        private static unsafe int EncodeAvx2(ref float value, ref byte code, int length, float absMax, ref byte bucketCode, ref float thresholds)
+        private static unsafe int EncodeAvx2(ref float value, ref byte code, int length, float absMax, ref int bucketEntries)
         {
             var divisor = Vector256.Create(absMax);
             int i = 0;
-            fixed (byte* table = &bucketCode)
-            fixed (float* threshold = &thresholds)
+            fixed (int* entries = &bucketEntries)
             {
                 for (; i <= length - 4 * Vector256<int>.Count; i += 4 * Vector256<int>.Count)
                 {
-                    var c0 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)i) / divisor, table, threshold);
-                    var c1 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 8)) / divisor, table, threshold);
-                    var c2 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 16)) / divisor, table, threshold);
-                    var c3 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 24)) / divisor, table, threshold);
+                    var c0 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)i) / divisor, entries);
+                    var c1 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 8)) / divisor, entries);
+                    var c2 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 16)) / divisor, entries);
+                    var c3 = Encode8(Vector256.LoadUnsafe(ref value, (nuint)(i + 24)) / divisor, entries);
                     Vector256.Narrow(Vector256.Narrow(c0, c1), Vector256.Narrow(c2, c3)).StoreUnsafe(ref code, (nuint)i);
                 }
             }
@@ -389,16 +417,17 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static unsafe Vector256<uint> Encode8(Vector256<float> x, byte* bucketCode, float* thresholds)
+        private static unsafe Vector256<uint> Encode8(Vector256<float> x, int* bucketEntries)
         {
             var bits = x.AsInt32();
+            var negative = bits >> 31;
             var k = Vector256.Min(
                 Vector256.Max(((bits & Vector256.Create(0x7FFF_FFFF)) >>> 16) - Vector256.Create(DynamicQuantizationMap.BucketBase), Vector256<int>.Zero),
                 Vector256.Create(DynamicQuantizationMap.BucketsPerSign - 1));
-            var index = k + ((bits >> 31) & Vector256.Create(DynamicQuantizationMap.BucketsPerSign));
-            var c = Avx2.GatherVector256((int*)bucketCode, index, 1) & Vector256.Create(0xFF);
-            var above = Vector256.GreaterThan(x, Avx2.GatherVector256(thresholds, c, sizeof(float)));
-            return (c - above.AsInt32()).AsUInt32();
+            var entry = Avx2.GatherVector256(bucketEntries, k + (negative & Vector256.Create(DynamicQuantizationMap.BucketsPerSign)), sizeof(int));
+            var key = (bits ^ negative) & Vector256.Create(0xFFFF);
+            var next = Vector256.GreaterThan(key, entry >> 8);
+            return ((entry & Vector256.Create(0xFF)) - next).AsUInt32();
         }
 
         private static void CheckBlockSize(int blockSize)

@@ -256,22 +256,52 @@ namespace Fused.Runtime.Precision
             var k0 = Vector256.Create(key.K0);
             var highKey = Vector256.Create((uint)((ulong)firstPair >> 32) ^ key.K1);
             var counter = Vector256.Create((uint)firstPair) + Vector256<uint>.Indices;
-            var counterStep = Vector256.Create((uint)Vector256<uint>.Count);
             var magnitude = Vector256.Create(AbsMask);
             var largest = Vector256<int>.Zero;
-            for (int i = 0; i < count; i += Vector256<ushort>.Count)
+            int Step = 2 * Vector256<uint>.Count; // elements per vector of draws (a JIT-time constant)
+            int i = 0;
+            // Four independent hash chains per iteration: the hash is a long dependency chain of multiplies, and
+            // one chain per iteration leaves the vector units waiting on its latency.
+            for (; i <= count - 4 * Step; i += 4 * Step)
             {
-                // One draw per pair of elements; 16-bit lane j of the draws belongs to element j.
+                var d0 = LowBias32(counter ^ k0);
+                var d1 = LowBias32((counter + Vector256.Create(1u * (uint)Vector256<uint>.Count)) ^ k0);
+                var d2 = LowBias32((counter + Vector256.Create(2u * (uint)Vector256<uint>.Count)) ^ k0);
+                var d3 = LowBias32((counter + Vector256.Create(3u * (uint)Vector256<uint>.Count)) ^ k0);
+                d0 = LowBias32(d0 ^ highKey);
+                d1 = LowBias32(d1 ^ highKey);
+                d2 = LowBias32(d2 ^ highKey);
+                d3 = LowBias32(d3 ^ highKey);
+                counter += Vector256.Create((uint)(4 * Vector256<uint>.Count));
+                largest = RoundFast(ref src, ref dst, i, d0, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 1 * Step, d1, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 2 * Step, d2, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 3 * Step, d3, largest, magnitude);
+            }
+
+            for (; i < count; i += Step)
+            {
                 var draws = LowBias32(LowBias32(counter ^ k0) ^ highKey);
-                counter += counterStep;
-                var (randomLower, randomUpper) = Vector256.Widen(draws.AsUInt16());
-                var a = Vector256.LoadUnsafe(ref src, (nuint)i);
-                var b = Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<uint>.Count));
-                largest = Vector256.Max(largest, Vector256.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
-                Vector256.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+                counter += Vector256.Create((uint)Vector256<uint>.Count);
+                largest = RoundFast(ref src, ref dst, i, draws, largest, magnitude);
             }
 
             return !Vector256.GreaterThanAny(largest, Vector256.Create((int)PositiveInfinity32));
+        }
+
+        /// <summary>
+        /// Stochastic rounding of the 2 × lanes elements at <paramref name="i"/> with the 16-bit lanes of
+        /// <paramref name="draws"/>, without NaN handling; folds their magnitudes into <paramref name="largest"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<int> RoundFast(ref uint src, ref ushort dst, int i, Vector256<uint> draws, Vector256<int> largest, Vector256<uint> magnitude)
+        {
+            // 16-bit lane j of the draws belongs to element i + j.
+            var (randomLower, randomUpper) = Vector256.Widen(draws.AsUInt16());
+            var a = Vector256.LoadUnsafe(ref src, (nuint)i);
+            var b = Vector256.LoadUnsafe(ref src, (nuint)(i + Vector256<uint>.Count));
+            Vector256.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+            return Vector256.Max(largest, Vector256.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>
@@ -394,22 +424,46 @@ namespace Fused.Runtime.Precision
             var k0 = Vector512.Create(key.K0);
             var highKey = Vector512.Create((uint)((ulong)firstPair >> 32) ^ key.K1);
             var counter = Vector512.Create((uint)firstPair) + Vector512<uint>.Indices;
-            var counterStep = Vector512.Create((uint)Vector512<uint>.Count);
             var magnitude = Vector512.Create(AbsMask);
             var largest = Vector512<int>.Zero;
-            for (int i = 0; i < count; i += Vector512<ushort>.Count)
+            int Step = 2 * Vector512<uint>.Count; // elements per vector of draws (a JIT-time constant)
+            int i = 0;
+            // two independent hash chains per iteration: the hash is a long dependency chain of multiplies, and
+            // one chain per iteration leaves the vector units waiting on its latency.
+            for (; i <= count - 2 * Step; i += 2 * Step)
             {
-                // One draw per pair of elements; 16-bit lane j of the draws belongs to element j.
+                var d0 = LowBias32(counter ^ k0);
+                var d1 = LowBias32((counter + Vector512.Create(1u * (uint)Vector512<uint>.Count)) ^ k0);
+                d0 = LowBias32(d0 ^ highKey);
+                d1 = LowBias32(d1 ^ highKey);
+                counter += Vector512.Create((uint)(2 * Vector512<uint>.Count));
+                largest = RoundFast(ref src, ref dst, i, d0, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 1 * Step, d1, largest, magnitude);
+            }
+
+            for (; i < count; i += Step)
+            {
                 var draws = LowBias32(LowBias32(counter ^ k0) ^ highKey);
-                counter += counterStep;
-                var (randomLower, randomUpper) = Vector512.Widen(draws.AsUInt16());
-                var a = Vector512.LoadUnsafe(ref src, (nuint)i);
-                var b = Vector512.LoadUnsafe(ref src, (nuint)(i + Vector512<uint>.Count));
-                largest = Vector512.Max(largest, Vector512.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
-                Vector512.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+                counter += Vector512.Create((uint)Vector512<uint>.Count);
+                largest = RoundFast(ref src, ref dst, i, draws, largest, magnitude);
             }
 
             return !Vector512.GreaterThanAny(largest, Vector512.Create((int)PositiveInfinity32));
+        }
+
+        /// <summary>
+        /// Stochastic rounding of the 2 × lanes elements at <paramref name="i"/> with the 16-bit lanes of
+        /// <paramref name="draws"/>, without NaN handling; folds their magnitudes into <paramref name="largest"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector512<int> RoundFast(ref uint src, ref ushort dst, int i, Vector512<uint> draws, Vector512<int> largest, Vector512<uint> magnitude)
+        {
+            // 16-bit lane j of the draws belongs to element i + j.
+            var (randomLower, randomUpper) = Vector512.Widen(draws.AsUInt16());
+            var a = Vector512.LoadUnsafe(ref src, (nuint)i);
+            var b = Vector512.LoadUnsafe(ref src, (nuint)(i + Vector512<uint>.Count));
+            Vector512.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+            return Vector512.Max(largest, Vector512.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>
@@ -528,22 +582,52 @@ namespace Fused.Runtime.Precision
             var k0 = Vector128.Create(key.K0);
             var highKey = Vector128.Create((uint)((ulong)firstPair >> 32) ^ key.K1);
             var counter = Vector128.Create((uint)firstPair) + Vector128<uint>.Indices;
-            var counterStep = Vector128.Create((uint)Vector128<uint>.Count);
             var magnitude = Vector128.Create(AbsMask);
             var largest = Vector128<int>.Zero;
-            for (int i = 0; i < count; i += Vector128<ushort>.Count)
+            int Step = 2 * Vector128<uint>.Count; // elements per vector of draws (a JIT-time constant)
+            int i = 0;
+            // Four independent hash chains per iteration: the hash is a long dependency chain of multiplies, and
+            // one chain per iteration leaves the vector units waiting on its latency.
+            for (; i <= count - 4 * Step; i += 4 * Step)
             {
-                // One draw per pair of elements; 16-bit lane j of the draws belongs to element j.
+                var d0 = LowBias32(counter ^ k0);
+                var d1 = LowBias32((counter + Vector128.Create(1u * (uint)Vector128<uint>.Count)) ^ k0);
+                var d2 = LowBias32((counter + Vector128.Create(2u * (uint)Vector128<uint>.Count)) ^ k0);
+                var d3 = LowBias32((counter + Vector128.Create(3u * (uint)Vector128<uint>.Count)) ^ k0);
+                d0 = LowBias32(d0 ^ highKey);
+                d1 = LowBias32(d1 ^ highKey);
+                d2 = LowBias32(d2 ^ highKey);
+                d3 = LowBias32(d3 ^ highKey);
+                counter += Vector128.Create((uint)(4 * Vector128<uint>.Count));
+                largest = RoundFast(ref src, ref dst, i, d0, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 1 * Step, d1, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 2 * Step, d2, largest, magnitude);
+                largest = RoundFast(ref src, ref dst, i + 3 * Step, d3, largest, magnitude);
+            }
+
+            for (; i < count; i += Step)
+            {
                 var draws = LowBias32(LowBias32(counter ^ k0) ^ highKey);
-                counter += counterStep;
-                var (randomLower, randomUpper) = Vector128.Widen(draws.AsUInt16());
-                var a = Vector128.LoadUnsafe(ref src, (nuint)i);
-                var b = Vector128.LoadUnsafe(ref src, (nuint)(i + Vector128<uint>.Count));
-                largest = Vector128.Max(largest, Vector128.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
-                Vector128.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+                counter += Vector128.Create((uint)Vector128<uint>.Count);
+                largest = RoundFast(ref src, ref dst, i, draws, largest, magnitude);
             }
 
             return !Vector128.GreaterThanAny(largest, Vector128.Create((int)PositiveInfinity32));
+        }
+
+        /// <summary>
+        /// Stochastic rounding of the 2 × lanes elements at <paramref name="i"/> with the 16-bit lanes of
+        /// <paramref name="draws"/>, without NaN handling; folds their magnitudes into <paramref name="largest"/>.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<int> RoundFast(ref uint src, ref ushort dst, int i, Vector128<uint> draws, Vector128<int> largest, Vector128<uint> magnitude)
+        {
+            // 16-bit lane j of the draws belongs to element i + j.
+            var (randomLower, randomUpper) = Vector128.Widen(draws.AsUInt16());
+            var a = Vector128.LoadUnsafe(ref src, (nuint)i);
+            var b = Vector128.LoadUnsafe(ref src, (nuint)(i + Vector128<uint>.Count));
+            Vector128.Narrow((a + randomLower) >> 16, (b + randomUpper) >> 16).StoreUnsafe(ref dst, (nuint)i);
+            return Vector128.Max(largest, Vector128.Max((a & magnitude).AsInt32(), (b & magnitude).AsInt32()));
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>

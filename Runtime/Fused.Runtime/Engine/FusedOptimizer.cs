@@ -69,7 +69,7 @@ namespace Fused.Runtime.Engine
 
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
-            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads)
+            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -98,7 +98,7 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, scratchElements);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 

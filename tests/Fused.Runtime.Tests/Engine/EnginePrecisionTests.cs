@@ -30,6 +30,26 @@ namespace Fused.Runtime.Tests.Engine
             }
         }
 
+        [Theory]
+        [InlineData(StatePrecision.BFloat16)]
+        [InlineData(StatePrecision.Int8Blockwise)]
+        public void Low_precision_runs_are_bit_identical_at_any_scratch_chunk_size(StatePrecision precision)
+        {
+            float[]? first = null;
+            foreach (var (chunk, threads) in new[] { (1024, 1), (256, 2), (512, 1), (4096, 2), (8192, 3) })
+            {
+                var model = new EngineTestModel().Add("big", 300, 250).Add("odd", 1037).Add("lamb", 90, 700).Add("tiny", 3);
+                using var opt = model.Builder()
+                    .Route("adam", p => p.Name != "lamb", AdamW.Rule, g => g.State(precision))
+                    .Route("lamb", p => p.Name == "lamb", Lamb.Rule, g => g.State(precision))
+                    .ScratchElements(chunk).Seed(5).Threads(threads).Build();
+                for (int s = 1; s <= 3; s++) { model.SetGradients(s); opt.Step(); }
+                var snapshot = EngineTestModel.Snapshot(model, opt);
+                if (first == null) first = snapshot;
+                else EngineTests.AssertBits(first, snapshot, $"{precision} with {chunk}-element chunks at {threads} threads");
+            }
+        }
+
         [Fact]
         public void Bf16_stochastic_rounding_keeps_small_increments_that_round_to_nearest_would_lose()
         {

@@ -24,8 +24,15 @@ namespace Fused.Runtime.Engine
         /// <summary>Elements per unit of work (4 reduction blocks).</summary>
         public const int UnitElements = 4 * Reduction.BlockSize;
 
-        /// <summary>Default elements per widened scratch chunk.</summary>
-        public const int DefaultScratchElements = Reduction.BlockSize;
+        /// <summary>Floats between the end of one state's scratch slice and the start of the next: one cache line.</summary>
+        private const int ScratchSkew = 16;
+
+        /// <summary>
+        /// Default elements per widened scratch chunk. Measured on the 2-core Zen 3 machine, bf16 AdamW over 32M
+        /// parameters: 2048 about 15% faster than 512 (longer runs per stream for DRAM), about the same as 4096;
+        /// cache-resident tensors run one core's compute about 15% faster at 512, a case not worth a second setting.
+        /// </summary>
+        public const int DefaultScratchElements = 2048;
 
         /// <summary>Elements per widened scratch chunk (a multiple of the int8 block size; passes with reductions round it up to whole reduction blocks).</summary>
         public int ScratchElements { get; }
@@ -347,7 +354,11 @@ namespace Fused.Runtime.Engine
             int chunk = R == 0 ? ScratchElements : Math.Max(Reduction.BlockSize, ScratchElements / Reduction.BlockSize * Reduction.BlockSize);
             bool[] loads = _loadsState[pass], stores = _storesState[pass];
             bool bf16 = Precision == StatePrecision.BFloat16;
-            Span<float> scratch = stackalloc float[S * chunk];
+            int stateWidth = bf16 ? sizeof(ushort) : sizeof(byte);
+            // Slices one cache line apart modulo 4 KiB: state k's element i and state k+1's element i must not alias
+            // in the low 12 address bits, or loads wait on unrelated stores (4K aliasing).
+            int stride = chunk + ScratchSkew;
+            Span<float> scratch = stackalloc float[S * stride];
             Span<CounterRngKey> keys = stackalloc CounterRngKey[S];
             fixed (float* uniformBase = _uniformsF)
             fixed (double* partialBase = _partials)
@@ -377,7 +388,7 @@ namespace Fused.Runtime.Engine
                         buffers.Add(new Span<float>((float*)pointers[1] + element, n));
                         for (int k = 0; k < S; k++)
                         {
-                            var wide = scratch.Slice(k * chunk, n);
+                            var wide = scratch.Slice(k * stride, n);
                             if (loads[k])
                             {
                                 if (bf16) BFloat16.Widen(new ReadOnlySpan<ushort>((ushort*)statePointers[t * S + k] + element, n), wide);
@@ -390,10 +401,15 @@ namespace Fused.Runtime.Engine
                             buffers.Add(new Span<float>((float*)pointers[2 + S + k] + element, n));
                         var partials = R == 0 ? default : new Span<double>(partialBase + (_unitBlock[u] + offset / Reduction.BlockSize) * R, (int)Reduction.BlockCount(n) * R);
                         _rule.RunPass(pass, uniforms, in buffers, partials);
+                        // The stored states' lines were read by the widening above, but the kernel's streams have since
+                        // pushed them out of L1; without this the narrowing stores miss one line at a time (measured:
+                        // bf16 AdamW 45 -> 37 ms, 8-bit 98 -> 69 ms per step at 32M parameters on 2 threads).
+                        for (int k = 0; k < S; k++)
+                            if (stores[k]) PrefetchLines((byte*)statePointers[t * S + k] + element * stateWidth, n * stateWidth);
                         for (int k = 0; k < S; k++)
                         {
                             if (!stores[k]) continue;
-                            var wide = scratch.Slice(k * chunk, n);
+                            var wide = scratch.Slice(k * stride, n);
                             if (bf16) BFloat16.NarrowStochastic(wide, new Span<ushort>((ushort*)statePointers[t * S + k] + element, n), keys[k], element);
                             else BlockwiseInt8.Quantize(wide, new Span<byte>((byte*)statePointers[t * S + k] + element, n),
                                 ScalesOf(scalePointers[t * S + k], element, n), _maps[k], FusedOptimizer.Int8BlockSize);
@@ -401,6 +417,13 @@ namespace Fused.Runtime.Engine
                     }
                 }
             }
+        }
+
+        /// <summary>Brings the cache lines of [start, start + bytes) towards L1 (x86; elsewhere nothing).</summary>
+        private static void PrefetchLines(byte* start, int bytes)
+        {
+            if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+            for (int b = 0; b < bytes; b += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + b);
         }
 
         private static Span<float> ScalesOf(nint scales, long element, int n)

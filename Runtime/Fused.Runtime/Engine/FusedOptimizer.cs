@@ -204,6 +204,17 @@ namespace Fused.Runtime.Engine
             destination[0] = g.Scalars(t)[j];
         }
 
+        /// <summary>The float32 buffer of an element state (the engine's own memory, not a copy); for benchmarks.</summary>
+        internal float[] Float32StateBuffer(string parameter, string state)
+        {
+            int p = IndexOf(parameter);
+            var g = _groups[_groupOfParameter[p]];
+            if (g.Precision != StatePrecision.Float32) throw new InvalidOperationException($"'{parameter}' has {g.Precision} state");
+            int k = g.ElementStateNames.ToList().IndexOf(state);
+            if (k < 0) throw new ArgumentException($"{g.Rule.Name} has no element state '{state}'", nameof(state));
+            return g.Float32State(g.LocalIndexOf(p), k);
+        }
+
         /// <summary>
         /// Adds the caller's current gradients into the accumulation buffers (see remarks on <see cref="FusedOptimizer"/>).
         /// The first call allocates the buffers.

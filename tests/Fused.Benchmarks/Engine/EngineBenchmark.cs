@@ -22,8 +22,11 @@ namespace Fused.Benchmarks.Engine
     /// The cases are measured interleaved: each round runs a few steps of every case in turn (after a pause, so threads
     /// spinning after the previous case have gone to sleep), and ratios are taken within a round and reported as the
     /// median over rounds. A load change on a shared machine then hits both sides of a ratio alike.
+    /// <para>On a shared Linux machine each round waits until the other processes have left the CPUs idle for a
+    /// second, and a round during which they used more than 5% of the CPU time is discarded and run again (up to
+    /// --max-minutes); the report counts them. Disable with --no-wait.</para>
     /// Args: [--elements N] (default 64M) [--threads P] (default all) [--rounds R] (default 7) [--steps S] (per case
-    /// and round, default 4) [--only fp32|low|tensors].
+    /// and round, default 4) [--only fp32|low|tensors] [--no-wait] [--max-minutes M] (default 20).
     /// </remarks>
     public static unsafe class EngineBenchmark
     {
@@ -51,8 +54,14 @@ namespace Fused.Benchmarks.Engine
             int elements = 64 << 20;
             int threads = 0, rounds = 7, steps = 4;
             string only = "";
+            for (int i = 0; i < args.Length; i++)
+            {
+                if (args[i] == "--no-wait") _wait = false;
+            }
             for (int i = 0; i + 1 < args.Length; i += 2)
             {
+                if (args[i] == "--no-wait") { i--; continue; }
+                if (args[i] == "--max-minutes") _deadline = TimeSpan.FromMinutes(double.Parse(args[i + 1], CultureInfo.InvariantCulture));
                 if (args[i] == "--elements") elements = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
                 else if (args[i] == "--threads") threads = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
                 else if (args[i] == "--rounds") rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -62,7 +71,9 @@ namespace Fused.Benchmarks.Engine
             using var pool = new WorkerPool(threads);
             int p = pool.DegreeOfParallelism;
             Console.WriteLine($"# Engine benchmark: {elements:N0} parameters, {p} threads ({pool.PinningStatus}: {pool.PinningDetail}), Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}");
-            Console.WriteLine($"load average at start: {LoadAverage()}; {rounds} rounds × {steps} steps per case, interleaved");
+            _clock.Restart();
+            Console.WriteLine($"load average at start: {LoadAverage()}; {rounds} rounds × {steps} steps per case, interleaved" +
+                (_wait && CpuSample.Available ? "; rounds wait for idle CPUs and are discarded if other processes ran" : ""));
             Console.WriteLine();
 
             if (only is "" or "fp32" or "low") FullSteps(pool, elements, rounds, steps, only);
@@ -88,31 +99,32 @@ namespace Fused.Benchmarks.Engine
             var destination = new float[elements];
             cases.Add(new Case("copy (Vector256, pool)", () => Copy(pool, destination, param), 8, elements));
             if (NativeKernel.TryLoad()) cases.Add(new Case("copy (C OpenMP)", () => NativeKernel.Copy(destination, param, p), 8, elements));
+            // The baselines run on the engine's own state buffers (same memory on both sides of each ratio: the same
+            // loop on two freshly allocated buffer sets differs by up to 9% on this machine). They take turns with the
+            // engine on those buffers, which only moves the moments along a little faster.
+            var adamW = Engine(AdamW.Rule, StatePrecision.Float32);
+            var lion = Engine(Lion.Rule, StatePrecision.Float32);
+            var m = adamW.Float32StateBuffer("w", "m");
+            var v = adamW.Float32StateBuffer("w", "v");
+            var ml = lion.Float32StateBuffer("w", "momentum");
             Case? handAdamW = null, handLion = null, nativeAdamW = null;
             if (only != "low")
             {
-                var m = new float[elements];
-                var v = new float[elements];
                 long t = 0;
                 cases.Add(handAdamW = new Case("hand-written fused AdamW (Vector256, pool)", () => HandAdamW(pool, param, grad, m, v, ++t), 28, elements));
                 if (NativeKernel.TryLoad())
                 {
-                    var mc = new float[elements];
-                    var vc = new float[elements];
                     long tc = 0;
                     cases.Add(nativeAdamW = new Case("C OpenMP AdamW", () =>
                     {
                         tc++;
-                        NativeKernel.AdamW(param, grad, mc, vc, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1 - MathF.Pow(0.9f, tc), 1 - MathF.Pow(0.999f, tc), p);
+                        NativeKernel.AdamW(param, grad, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1 - MathF.Pow(0.9f, tc), 1 - MathF.Pow(0.999f, tc), p);
                     }, 28, elements));
                 }
                 else Console.WriteLine($"(C OpenMP skipped: {NativeKernel.Error})");
-                var ml = new float[elements];
                 cases.Add(handLion = new Case("hand-written fused Lion (Vector256, pool)", () => HandLion(pool, param, grad, ml), 20, elements));
             }
 
-            var adamW = Engine(AdamW.Rule, StatePrecision.Float32);
-            var lion = Engine(Lion.Rule, StatePrecision.Float32);
             Case engineAdamW, engineLion;
             cases.Add(engineAdamW = new Case("engine AdamW fp32", () => adamW.Step(), 28, elements));
             cases.Add(engineLion = new Case("engine Lion fp32", () => lion.Step(), 20, elements));
@@ -189,25 +201,92 @@ namespace Fused.Benchmarks.Engine
             many.Dispose();
         }
 
+        private static bool _wait = true;
+        private static TimeSpan _deadline = TimeSpan.FromMinutes(20);
+        private static readonly Stopwatch _clock = new();
+
         private static void Measure(List<Case> cases, int rounds, int steps)
         {
             foreach (var c in cases)
                 for (int i = 0; i < 3; i++) c.Step();
-            for (int r = 0; r < rounds; r++)
+            bool wait = _wait && CpuSample.Available;
+            int discarded = 0, kept = 0;
+            while (kept < rounds)
             {
-                foreach (var c in cases)
+                bool late = _clock.Elapsed > _deadline;
+                if (wait && !late) WaitForIdle();
+                var before = CpuSample.Take();
+                var round = cases.Select(_ => new List<double>()).ToList();
+                for (int k = 0; k < cases.Count; k++)
                 {
                     Thread.Sleep(20);
-                    var round = new List<double>();
                     for (int s = 0; s < steps; s++)
                     {
                         long start = Stopwatch.GetTimestamp();
-                        c.Step();
-                        round.Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
+                        cases[k].Step();
+                        round[k].Add(Stopwatch.GetElapsedTime(start).TotalSeconds);
                     }
-                    c.Samples.AddRange(round);
-                    c.RoundMedians.Add(MedianOf(round));
                 }
+                double others = CpuSample.OthersBusyFraction(before, CpuSample.Take());
+                if (wait && !late && others > 0.05)
+                {
+                    discarded++;
+                    continue;
+                }
+                kept++;
+                for (int k = 0; k < cases.Count; k++)
+                {
+                    cases[k].Samples.AddRange(round[k]);
+                    cases[k].RoundMedians.Add(MedianOf(round[k]));
+                }
+            }
+            if (wait) Console.WriteLine($"({kept} rounds kept, {discarded} discarded because other processes used the CPUs{(_clock.Elapsed > _deadline ? "; deadline reached, later rounds taken as they came" : "")})");
+        }
+
+        /// <summary>Waits until other processes have used under 3% of the CPU time for one second (or the deadline).</summary>
+        private static void WaitForIdle()
+        {
+            while (_clock.Elapsed < _deadline)
+            {
+                var a = CpuSample.Take();
+                Thread.Sleep(1000);
+                if (CpuSample.OthersBusyFraction(a, CpuSample.Take()) < 0.03) return;
+            }
+        }
+
+        /// <summary>Busy and total CPU time of the machine (/proc/stat) and this process's own CPU time (/proc/self/stat), in clock ticks.</summary>
+        private readonly struct CpuSample
+        {
+            private CpuSample(long busy, long total, long self)
+            {
+                Busy = busy;
+                Total = total;
+                Self = self;
+            }
+
+            public long Busy { get; }
+            public long Total { get; }
+            public long Self { get; }
+
+            public static bool Available { get; } = File.Exists("/proc/stat") && File.Exists("/proc/self/stat");
+
+            public static CpuSample Take()
+            {
+                if (!Available) return default;
+                var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+                long busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6] + (cpu.Length > 7 ? cpu[7] : 0);
+                long total = busy + cpu[3] + cpu[4];
+                // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+                string self = File.ReadAllText("/proc/self/stat");
+                var fields = self.Substring(self.LastIndexOf(')') + 2).Split(' ');
+                return new CpuSample(busy, total, long.Parse(fields[11]) + long.Parse(fields[12]));
+            }
+
+            /// <summary>Share of all CPU time between the samples used by processes other than this one.</summary>
+            public static double OthersBusyFraction(CpuSample a, CpuSample b)
+            {
+                long total = b.Total - a.Total;
+                return total <= 0 ? 0 : Math.Max(0, (b.Busy - a.Busy) - (b.Self - a.Self)) / (double)total;
             }
         }
 

@@ -13,18 +13,16 @@ namespace Fused.Runtime.Precision
     /// relative precision.
     /// </summary>
     /// <remarks>
-    /// The tables are bitsandbytes' <c>create_dynamic_map(signed, max_exponent_bits=7, total_bits=8)</c>
+    /// <para>The tables are bitsandbytes' <c>create_dynamic_map(signed, max_exponent_bits=7, total_bits=8)</c>
     /// ("dynamic tree" quantisation, Dettmers 2016/2022): for decades i = 0..6 the midpoints of
     /// linspace(0.1, 1, 2^i + 1) (signed) or linspace(0.1, 1, 2^(i+1) + 1) (unsigned) scaled by 10^(i−6),
     /// mirrored for the signed map, plus 0 and 1. The signed map therefore contains +1 but not −1 (its most
     /// negative code is −0.99297). Values are computed in double and stored as float, so they can differ from
-    /// bitsandbytes' float32 table in the last bit.
-    /// </remarks>
-    /// <remarks>
-    /// <para>Encoding is exact nearest-code search without a search: a table indexed by the sign, exponent and top
+    /// bitsandbytes' float32 table in the last bit.</para>
+    /// <para>Encoding is the exact nearest code without a search: a table indexed by the sign, exponent and top
     /// <see cref="MantissaBits"/> mantissa bits of the value gives the lowest code any value of that bucket can
     /// have, and one comparison with the next midpoint decides between it and the code above. The constructor
-    /// proves, bucket by bucket, that no bucket holds more than one midpoint.</para>
+    /// checks, bucket by bucket, that no bucket holds more than one midpoint.</para>
     /// </remarks>
     public sealed class DynamicQuantizationMap
     {

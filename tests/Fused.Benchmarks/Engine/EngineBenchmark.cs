@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading;
 using Fused.Benchmarks.Elementwise;
@@ -16,7 +17,8 @@ namespace Fused.Benchmarks.Engine
     /// <summary>
     /// Full optimizer steps through <see cref="FusedOptimizer"/> against hand-written pinned fused AdamW and Lion loops
     /// on the same <see cref="WorkerPool"/>, a copy-bandwidth ceiling and (if gcc is present) the C OpenMP AdamW, all in
-    /// one run; then bf16 and 8-bit state against fp32, and 1000 tensors × 4K against one 4M tensor.
+    /// one run; then bf16 and 8-bit state against fp32 (and, for scale, hand-written loops with the bf16 conversion
+    /// fused in), and 1000 tensors × 4K against one 4M tensor.
     /// </summary>
     /// <remarks>
     /// The cases are measured interleaved: each round runs a few steps of every case in turn (after a pause, so threads
@@ -133,6 +135,20 @@ namespace Fused.Benchmarks.Engine
                 var checkedAdamW = Engine(AdamW.Rule, StatePrecision.Float32, skipNonFinite: true);
                 cases.Add(new Case("engine AdamW fp32 + non-finite check", () => checkedAdamW.Step(), 32, elements));
             }
+            // What fusing the conversion into the kernel's own loop would give: the hand-written AdamW and Lion loops with
+            // bf16 state widened on load and stochastically rounded on store (the engine's rounding definition, NaN
+            // handling left out) in the same loop. Compare them with the hand-written fp32 loops (same math).
+            Case? handAdamWBf16 = null, handLionBf16 = null;
+            if (only != "fp32")
+            {
+                var m16 = new ushort[elements];
+                var v16 = new ushort[elements];
+                long t16 = 0;
+                cases.Add(handAdamWBf16 = new Case("hand-written fused AdamW, bf16 state in the loop", () => HandAdamWBf16(pool, param, grad, m16, v16, ++t16), 20, elements));
+                var l16 = new ushort[elements];
+                long tl16 = 0;
+                cases.Add(handLionBf16 = new Case("hand-written fused Lion, bf16 state in the loop", () => HandLionBf16(pool, param, grad, l16, ++tl16), 16, elements));
+            }
             Case? adamBf16 = null, adamInt8 = null, lionBf16 = null, lionInt8 = null;
             if (only != "fp32")
             {
@@ -170,6 +186,8 @@ namespace Fused.Benchmarks.Engine
             Ratio("engine AdamW fp32 vs C OpenMP AdamW", engineAdamW, nativeAdamW, " (target >= 0.91, i.e. within 10%)");
             Ratio("hand-written AdamW vs C OpenMP AdamW", handAdamW, nativeAdamW);
             Ratio("AdamW bf16 state vs fp32 state", adamBf16, engineAdamW, " (issue target >= 1.5; byte bound 28/20 = 1.40)");
+            Ratio("hand-written fused AdamW: bf16 state in the loop vs fp32 state", handAdamWBf16, handAdamW, " (what a kernel with the conversion fused in reaches)");
+            Ratio("hand-written fused Lion: bf16 state in the loop vs fp32 state", handLionBf16, handLion, " (same, Lion)");
             Ratio("Lion bf16 state vs fp32 state", lionBf16, engineLion, " (issue target >= 1.5; byte bound 20/16 = 1.25)");
             Ratio("AdamW 8-bit state vs fp32 state", adamInt8, engineAdamW, $" (byte bound 28/{Harness.F(Int8Bytes(2), 2)} = {Harness.F(28 / Int8Bytes(2), 2)})");
             Ratio("Lion 8-bit state vs fp32 state", lionInt8, engineLion, $" (byte bound 20/{Harness.F(Int8Bytes(1), 2)} = {Harness.F(20 / Int8Bytes(1), 2)})");
@@ -391,6 +409,144 @@ namespace Fused.Benchmarks.Engine
                     P[i] -= Lr * ((m / Bc1) / (MathF.Sqrt(v / Bc2) + Eps) + Wd * P[i]);
                     M[i] = m;
                     V[i] = v;
+                }
+            }
+        }
+
+        // ---- hand-written fused AdamW with bf16 state converted inside the loop ----
+
+        private static void HandAdamWBf16(WorkerPool pool, float[] p, float[] g, ushort[] m, ushort[] v, long t)
+        {
+            fixed (float* pp = p, pg = g)
+            fixed (ushort* pm = m, pv = v)
+            {
+                var work = new HandAdamWBf16Work
+                {
+                    P = pp, G = pg, M = pm, V = pv, Lr = 1e-3f, B1 = 0.9f, B2 = 0.999f, Eps = 1e-8f, Wd = 0.01f,
+                    Bc1 = 1 - MathF.Pow(0.9f, t), Bc2 = 1 - MathF.Pow(0.999f, t),
+                    KeyM = new Fused.Runtime.Precision.CounterRngKey(7, t, 2), KeyV = new Fused.Runtime.Precision.CounterRngKey(7, t, 3),
+                };
+                pool.Run(ref work, p.Length, 64 * 1024);
+            }
+        }
+
+        private struct HandAdamWBf16Work : IRangeWork
+        {
+            public float* P, G;
+            public ushort* M, V;
+            public float Lr, B1, B2, Eps, Wd, Bc1, Bc2;
+            public Fused.Runtime.Precision.CounterRngKey KeyM, KeyV;
+
+            public void Execute(long start, long end)
+            {
+                var b1 = Vector256.Create(B1);
+                var b2 = Vector256.Create(B2);
+                var omb1 = Vector256.Create(1 - B1);
+                var omb2 = Vector256.Create(1 - B2);
+                var ibc1 = Vector256.Create(1 / Bc1);
+                var ibc2 = Vector256.Create(1 / Bc2);
+                var lr = Vector256.Create(Lr);
+                var eps = Vector256.Create(Eps);
+                var wd = Vector256.Create(Wd);
+                var m0 = Vector256.Create(KeyM.K0);
+                var m1 = Vector256.Create(KeyM.K1);
+                var v0 = Vector256.Create(KeyV.K0);
+                var v1 = Vector256.Create(KeyV.K1);
+                // start is a multiple of 64 and the tensor far below 2^33 elements: the pair counters' high half is 0.
+                var pair = Vector256.Create((uint)(start >> 1)) + Vector256<uint>.Indices;
+                for (long i = start; i + 16 <= end; i += 16)
+                {
+                    var (mLo, mHi) = Vector256.Widen(Vector256.Load(M + i));
+                    var (vLo, vHi) = Vector256.Widen(Vector256.Load(V + i));
+                    var (ma, va, pa) = Update(Vector256.Load(P + i), Vector256.Load(G + i), (mLo << 16).AsSingle(), (vLo << 16).AsSingle());
+                    var (mb, vb, pb) = Update(Vector256.Load(P + i + 8), Vector256.Load(G + i + 8), (mHi << 16).AsSingle(), (vHi << 16).AsSingle());
+                    pa.Store(P + i);
+                    pb.Store(P + i + 8);
+                    Round(ma, mb, Draws(pair, m0, m1)).Store(M + i);
+                    Round(va, vb, Draws(pair, v0, v1)).Store(V + i);
+                    pair += Vector256.Create(8u);
+                }
+
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                (Vector256<float>, Vector256<float>, Vector256<float>) Update(Vector256<float> p, Vector256<float> g, Vector256<float> m, Vector256<float> v)
+                {
+                    m = b1 * m + omb1 * g;
+                    v = b2 * v + omb2 * g * g;
+                    var update = (m * ibc1) / (Vector256.Sqrt(v * ibc2) + eps) + wd * p;
+                    return (m, v, p - lr * update);
+                }
+            }
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            internal static Vector256<uint> Draws(Vector256<uint> pair, Vector256<uint> k0, Vector256<uint> k1)
+                => LowBias32(LowBias32(pair ^ k0) ^ k1);
+
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            private static Vector256<uint> LowBias32(Vector256<uint> x)
+            {
+                x ^= x >> 16;
+                x *= Vector256.Create(0x7FEB352Du);
+                x ^= x >> 15;
+                x *= Vector256.Create(0x846CA68Bu);
+                return x ^ (x >> 16);
+            }
+
+            /// <summary>Stochastic rounding of 16 values with the 16-bit lanes of the draws (NaN handling left out).</summary>
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            internal static Vector256<ushort> Round(Vector256<float> a, Vector256<float> b, Vector256<uint> draws)
+            {
+                var (ra, rb) = Vector256.Widen(draws.AsUInt16());
+                return Vector256.Narrow((a.AsUInt32() + ra) >> 16, (b.AsUInt32() + rb) >> 16);
+            }
+        }
+
+        private static void HandLionBf16(WorkerPool pool, float[] p, float[] g, ushort[] m, long t)
+        {
+            fixed (float* pp = p, pg = g)
+            fixed (ushort* pm = m)
+            {
+                var work = new HandLionBf16Work { P = pp, G = pg, M = pm, Lr = 1e-4f, B1 = 0.9f, B2 = 0.99f, Wd = 0f, Key = new Fused.Runtime.Precision.CounterRngKey(7, t, 2) };
+                pool.Run(ref work, p.Length, 64 * 1024);
+            }
+        }
+
+        private struct HandLionBf16Work : IRangeWork
+        {
+            public float* P, G;
+            public ushort* M;
+            public float Lr, B1, B2, Wd;
+            public Fused.Runtime.Precision.CounterRngKey Key;
+
+            public void Execute(long start, long end)
+            {
+                var b1 = Vector256.Create(B1);
+                var b2 = Vector256.Create(B2);
+                var omb1 = Vector256.Create(1 - B1);
+                var omb2 = Vector256.Create(1 - B2);
+                var lr = Vector256.Create(Lr);
+                var wd = Vector256.Create(Wd);
+                var one = Vector256.Create(1f);
+                var signBit = Vector256.Create(-0f);
+                var k0 = Vector256.Create(Key.K0);
+                var k1 = Vector256.Create(Key.K1);
+                var pair = Vector256.Create((uint)(start >> 1)) + Vector256<uint>.Indices;
+                for (long i = start; i + 16 <= end; i += 16)
+                {
+                    var (mLo, mHi) = Vector256.Widen(Vector256.Load(M + i));
+                    var (pa, ma) = Update(Vector256.Load(P + i), Vector256.Load(G + i), (mLo << 16).AsSingle());
+                    var (pb, mb) = Update(Vector256.Load(P + i + 8), Vector256.Load(G + i + 8), (mHi << 16).AsSingle());
+                    pa.Store(P + i);
+                    pb.Store(P + i + 8);
+                    HandAdamWBf16Work.Round(ma, mb, HandAdamWBf16Work.Draws(pair, k0, k1)).Store(M + i);
+                    pair += Vector256.Create(8u);
+                }
+
+                [MethodImpl(MethodImplOptions.AggressiveInlining)]
+                (Vector256<float>, Vector256<float>) Update(Vector256<float> p, Vector256<float> g, Vector256<float> m)
+                {
+                    var c = b1 * m + omb1 * g;
+                    var sign = ((c & signBit) | one) & ~Vector256.Equals(c, Vector256<float>.Zero);
+                    return (p - lr * (sign + wd * p), b2 * m + omb2 * g);
                 }
             }
         }

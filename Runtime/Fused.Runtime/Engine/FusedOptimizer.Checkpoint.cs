@@ -72,7 +72,7 @@ namespace Fused.Runtime.Engine
             writer.AddMetadata(KeyClip, _clipNorm.ToString("R", CultureInfo.InvariantCulture));
             writer.AddMetadata(KeySkipNonFinite, _skipNonFinite ? "true" : "false");
             writer.AddMetadata(KeyInt8Block, Int8BlockSize.ToString(CultureInfo.InvariantCulture));
-            writer.AddMetadata(KeyRng, "bf16 stochastic rounding: CounterRng(seed, step, parameterIndex*64 + ruleBufferIndex), counter = element index");
+            writer.AddMetadata(KeyRng, "bf16 stochastic rounding: CounterRng.NextUInt16(key(seed, step, parameterIndex*64 + ruleBufferIndex), element index), the low or high half of NextUInt32 at element index / 2");
             writer.AddMetadata(KeyParameters, JsonSerializer.Serialize(_parameters.Select(p => new Dictionary<string, object>
             {
                 ["name"] = p.Name,

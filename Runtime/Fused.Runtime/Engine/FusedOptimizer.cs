@@ -69,7 +69,7 @@ namespace Fused.Runtime.Engine
 
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
-            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads)
+            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -98,7 +98,7 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, scratchElements);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
@@ -202,6 +202,17 @@ namespace Fused.Runtime.Engine
             int j = g.ScalarStateNames.ToList().IndexOf(state);
             if (j < 0) throw new ArgumentException($"{g.Rule.Name} has no state '{state}'; states: {string.Join(", ", StateNames(parameter))}", nameof(state));
             destination[0] = g.Scalars(t)[j];
+        }
+
+        /// <summary>The float32 buffer of an element state (the engine's own memory, not a copy); for benchmarks.</summary>
+        internal float[] Float32StateBuffer(string parameter, string state)
+        {
+            int p = IndexOf(parameter);
+            var g = _groups[_groupOfParameter[p]];
+            if (g.Precision != StatePrecision.Float32) throw new InvalidOperationException($"'{parameter}' has {g.Precision} state");
+            int k = g.ElementStateNames.ToList().IndexOf(state);
+            if (k < 0) throw new ArgumentException($"{g.Rule.Name} has no element state '{state}'", nameof(state));
+            return g.Float32State(g.LocalIndexOf(p), k);
         }
 
         /// <summary>

@@ -30,6 +30,7 @@ namespace Fused.Runtime.Engine
         private ulong _seed = 0x5EED;
         private WorkerPool? _pool;
         private int _threads;
+        private int _scratchElements = ParameterGroup.DefaultScratchElements;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -133,6 +134,18 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// Elements per low-precision scratch chunk (a positive multiple of <see cref="FusedOptimizer.Int8BlockSize"/>).
+        /// Results do not depend on it; tests and benchmarks vary it.
+        /// </summary>
+        internal OptimizerBuilder ScratchElements(int elements)
+        {
+            if (elements <= 0 || elements % FusedOptimizer.Int8BlockSize != 0)
+                throw new ArgumentOutOfRangeException(nameof(elements), elements, $"a positive multiple of {FusedOptimizer.Int8BlockSize}");
+            _scratchElements = elements;
+            return this;
+        }
+
         /// <summary>Resolves routes, allocates state and returns the optimizer.</summary>
         /// <exception cref="OptimizerConfigurationException">No parameters or routes, or parameters claimed by
         /// no route or by several (all listed).</exception>
@@ -159,7 +172,7 @@ namespace Fused.Runtime.Engine
                 if (multiple.Count > 0) message.Append($" claimed by more than one route: {string.Join("; ", multiple)}.");
                 throw new OptimizerConfigurationException(message.ToString());
             }
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements);
         }
     }
 }

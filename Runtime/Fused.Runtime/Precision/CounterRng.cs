@@ -60,6 +60,8 @@ namespace Fused.Runtime.Precision
     /// counters below 2^32 never collide. It uses only 32-bit multiplies so it vectorises on AVX2
     /// (see <see cref="BFloat16.NarrowStochastic"/>). It is not cryptographic; it is meant for stochastic rounding
     /// and dropout-style noise.</para>
+    /// <para><see cref="NextUInt16"/> splits each 32-bit draw into two 16-bit ones (counter 2j: low half of draw j,
+    /// counter 2j + 1: high half), which is what stochastic rounding to bfloat16 consumes.</para>
     /// <para><see cref="NextUInt64"/> is SplitMix64's finaliser over (key + counter·φ), an independent function for
     /// scalar uses that need 64 bits.</para>
     /// </remarks>
@@ -72,6 +74,16 @@ namespace Fused.Runtime.Precision
             uint h = LowBias32((uint)counter ^ key.K0);
             return LowBias32(h ^ (uint)((ulong)counter >> 32) ^ key.K1);
         }
+
+        /// <summary>
+        /// 16 random bits for <paramref name="counter"/> in stream <paramref name="key"/>: counters 2j and 2j + 1 share
+        /// the draw <see cref="NextUInt32"/>(key, j), the even counter taking its low half and the odd one its high
+        /// half. One hash serves two elements, and in SIMD code the 16-bit lanes of a vector of draws are already in
+        /// element order.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort NextUInt16(in CounterRngKey key, long counter)
+            => (ushort)(NextUInt32(key, counter >> 1) >> (int)((counter & 1) << 4));
 
         /// <summary>64 random bits for <paramref name="counter"/> in stream <paramref name="key"/>.</summary>
         public static ulong NextUInt64(in CounterRngKey key, long counter)

@@ -184,10 +184,21 @@ namespace Fused.Runtime.Tests.Precision
             return values;
         }
 
+        private float[] FiniteFloats(int length)
+        {
+            var values = new float[length];
+            for (int i = 0; i < length; i++)
+            {
+                values[i] = (float)(_rng.NextDouble() * 2 - 1) * MathF.Pow(2, _rng.Next(-140, 127));
+            }
+
+            return values;
+        }
+
         public static TheoryData<int, int> LengthsAndOffsets()
         {
             var data = new TheoryData<int, int>();
-            foreach (int length in new[] { 0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 65, 1001 })
+            foreach (int length in new[] { 0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97, 1001, 4099 })
             {
                 foreach (int offset in new[] { 0, 1, 3 })
                 {
@@ -198,27 +209,53 @@ namespace Fused.Runtime.Tests.Precision
             return data;
         }
 
+        /// <summary>
+        /// Stochastic rounding by its definition: the 16 random bits of element e are
+        /// <see cref="CounterRngTests.Reference.Draw16"/> of counter e; they are added to the float's bits and the
+        /// upper half kept; NaN keeps its upper half with the quiet bit set.
+        /// </summary>
+        private static ushort ReferenceStochastic(float value, CounterRngKey key, long element)
+        {
+            uint bits = BitConverter.SingleToUInt32Bits(value);
+            if ((bits & 0x7FFF_FFFF) > 0x7F80_0000)
+            {
+                return (ushort)((bits >> 16) | 0x40);
+            }
+
+            return (ushort)((bits + CounterRngTests.Reference.Draw16(key.Seed, key.Step, key.TensorId, element)) >> 16);
+        }
+
         [Theory]
         [MemberData(nameof(LengthsAndOffsets))]
         public void SimdPaths_AreBitIdenticalToScalar(int length, int offset)
         {
-            float[] input = RandomFloats(length + offset);
-            var src = input.AsSpan(offset, length);
-            var key = new CounterRngKey((ulong)_rng.NextInt64(), _rng.Next(), _rng.Next());
-            // Also straddle the 2^32 counter boundary, to exercise the carry between counter halves.
-            foreach (long first in new[] { _rng.Next(1000), (1L << 32) - _rng.Next(1, 40) })
+            // With NaN/Inf among the values (the vector paths' checked loop) and without (their fast loop).
+            foreach (bool finite in new[] { false, true })
             {
-                CheckSimdAgainstScalar(src, key, first);
+                float[] input = finite ? FiniteFloats(length + offset) : RandomFloats(length + offset);
+                var src = input.AsSpan(offset, length);
+                var key = new CounterRngKey((ulong)_rng.NextInt64(), _rng.Next(), _rng.Next());
+                // Even and odd first elements; also straddle 2^32 in the pair counter (element 2^33), to exercise the
+                // carry between the counter's halves.
+                foreach (long first in new[] { 2 * _rng.Next(1000), 2 * _rng.Next(1000) + 1, (1L << 33) - _rng.Next(1, 80) })
+                {
+                    CheckSimdAgainstScalar(src, key, first);
+                }
             }
 
+            float[] values = RandomFloats(length + offset);
+            var span = values.AsSpan(offset, length);
             ushort[] rneScalar = new ushort[length];
-            BFloat16.NarrowToNearestEvenScalar(src, rneScalar, 0);
+            BFloat16.NarrowToNearestEvenScalar(span, rneScalar, 0);
+            ushort[] rne128 = new ushort[length];
+            BFloat16.NarrowToNearestEvenVector128(span, rne128);
             ushort[] rne256 = new ushort[length];
-            BFloat16.NarrowToNearestEvenVector256(src, rne256);
+            BFloat16.NarrowToNearestEvenVector256(span, rne256);
             ushort[] rne512 = new ushort[length];
-            BFloat16.NarrowToNearestEvenVector512(src, rne512);
+            BFloat16.NarrowToNearestEvenVector512(span, rne512);
             ushort[] rneDispatched = new ushort[length];
-            BFloat16.NarrowToNearestEven(src, rneDispatched);
+            BFloat16.NarrowToNearestEven(span, rneDispatched);
+            Assert.Equal(rneScalar, rne128);
             Assert.Equal(rneScalar, rne256);
             Assert.Equal(rneScalar, rne512);
             Assert.Equal(rneScalar, rneDispatched);
@@ -227,6 +264,8 @@ namespace Fused.Runtime.Tests.Precision
             var hsrc = halves.AsSpan(offset, length);
             float[] wScalar = new float[length];
             BFloat16.WidenScalar(hsrc, wScalar, 0);
+            float[] w128 = new float[length];
+            BFloat16.WidenVector128(hsrc, w128);
             float[] w256 = new float[length];
             BFloat16.WidenVector256(hsrc, w256);
             float[] w512 = new float[length];
@@ -237,6 +276,7 @@ namespace Fused.Runtime.Tests.Precision
             {
                 uint expected = (uint)hsrc[i] << 16;
                 Assert.Equal(expected, BitConverter.SingleToUInt32Bits(wScalar[i]));
+                Assert.Equal(expected, BitConverter.SingleToUInt32Bits(w128[i]));
                 Assert.Equal(expected, BitConverter.SingleToUInt32Bits(w256[i]));
                 Assert.Equal(expected, BitConverter.SingleToUInt32Bits(w512[i]));
                 Assert.Equal(expected, BitConverter.SingleToUInt32Bits(wDispatched[i]));
@@ -249,19 +289,24 @@ namespace Fused.Runtime.Tests.Precision
             int offset = 2; // misaligned destination for the public entry point
             ushort[] scalar = new ushort[length];
             BFloat16.NarrowStochasticScalar(src, scalar, key, first, 0);
+            ushort[] v128 = new ushort[length];
+            BFloat16.NarrowStochasticVector128(src, v128, key, first);
             ushort[] v256 = new ushort[length];
             BFloat16.NarrowStochasticVector256(src, v256, key, first);
             ushort[] v512 = new ushort[length];
             BFloat16.NarrowStochasticVector512(src, v512, key, first);
             ushort[] dispatched = new ushort[length + offset];
             BFloat16.NarrowStochastic(src, dispatched.AsSpan(offset), key, first);
+            for (int i = 0; i < length; i++)
+            {
+                Assert.Equal(ReferenceStochastic(src[i], key, first + i), scalar[i]);
+                Assert.Equal(scalar[i], BFloat16.FromSingleStochastic(src[i], key, first + i));
+            }
+
+            Assert.Equal(scalar, v128);
             Assert.Equal(scalar, v256);
             Assert.Equal(scalar, v512);
             Assert.Equal(scalar, dispatched.AsSpan(offset).ToArray());
-            for (int i = 0; i < length; i++)
-            {
-                Assert.Equal(BFloat16.FromSingleStochastic(src[i], CounterRng.NextUInt32(key, first + i)), scalar[i]);
-            }
         }
 
         [Fact]

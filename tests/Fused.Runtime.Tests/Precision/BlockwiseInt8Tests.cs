@@ -76,6 +76,84 @@ namespace Fused.Runtime.Tests.Precision
             }
         }
 
+        [Theory]
+        [InlineData(true)]
+        [InlineData(false)]
+        public void Encode_AgreesWithBinarySearch_AtEveryMidpointAndBucketEdge(bool signed)
+        {
+            // The table encoder's hard cases: values at, just below and just above every midpoint between codes,
+            // and the first and last float of every table bucket, of both signs.
+            var map = signed ? DynamicQuantizationMap.Signed : DynamicQuantizationMap.Unsigned;
+            var probes = new List<float> { 0f, -0f, 1f, -1f, 2f, -2f, float.PositiveInfinity, float.NegativeInfinity, float.Epsilon, -float.Epsilon };
+            for (int i = 0; i < 255; i++)
+            {
+                float mid = (float)(((double)map.Codes[i] + map.Codes[i + 1]) / 2);
+                for (float x = MathF.BitDecrement(MathF.BitDecrement(mid)); x <= MathF.BitIncrement(MathF.BitIncrement(mid)); x = MathF.BitIncrement(x))
+                {
+                    probes.Add(x);
+                }
+            }
+
+            for (int key = DynamicQuantizationMap.BucketBase; key <= 127 << DynamicQuantizationMap.MantissaBits; key++)
+            {
+                float first = BitConverter.UInt32BitsToSingle((uint)key << 16);
+                probes.Add(first);
+                probes.Add(MathF.BitDecrement(first));
+                probes.Add(-first);
+                probes.Add(-MathF.BitDecrement(first));
+            }
+
+            foreach (float x in probes)
+            {
+                byte code = map.Encode(x);
+                Assert.Equal(map.EncodeBySearch(x), code);
+                if (float.IsInfinity(x))
+                {
+                    Assert.Equal(x > 0 ? 255 : 0, code);
+                    continue;
+                }
+
+                // Nearest by exhaustive search in float64; an exact tie goes to the lower code.
+                double best = Enumerable.Range(0, 256).Min(c => Math.Abs((double)map.Codes[c] - x));
+                Assert.Equal(best, Math.Abs((double)map.Codes[code] - x));
+                Assert.True(code == 0 || Math.Abs((double)map.Codes[code - 1] - x) > best, $"{x:R}: code {code} but {code - 1} is as near");
+            }
+        }
+
+        [Theory]
+        [InlineData(true, 256, 256)]
+        [InlineData(true, 4096, 256)]
+        [InlineData(false, 4096, 256)]
+        [InlineData(true, 1000, 100)]   // blocks that are not multiples of the 32-value vector step
+        [InlineData(false, 77, 256)]
+        public void Vectorised_quantise_and_dequantise_equal_the_per_value_definition(bool signed, int length, int blockSize)
+        {
+            var map = signed ? DynamicQuantizationMap.Signed : DynamicQuantizationMap.Unsigned;
+            float[] values = RandomValues(length, nonNegative: !signed);
+            int blocks = BlockwiseInt8.BlockCount(length, blockSize);
+            byte[] codes = new byte[length];
+            float[] scales = new float[blocks];
+            BlockwiseInt8.Quantize(values, codes, scales, map, blockSize);
+            float[] restored = new float[length];
+            BlockwiseInt8.Dequantize(codes, scales, restored, map, blockSize);
+            for (int b = 0; b < blocks; b++)
+            {
+                int start = b * blockSize, end = Math.Min(start + blockSize, length);
+                float absMax = 0;
+                for (int i = start; i < end; i++)
+                {
+                    absMax = MathF.Max(absMax, MathF.Abs(values[i]));
+                }
+
+                Assert.Equal(absMax, scales[b]);
+                for (int i = start; i < end; i++)
+                {
+                    Assert.Equal(map.EncodeBySearch(values[i] / absMax), codes[i]);
+                    Assert.Equal(BitConverter.SingleToInt32Bits(map.Codes[codes[i]] * absMax), BitConverter.SingleToInt32Bits(restored[i]));
+                }
+            }
+        }
+
         private float[] RandomValues(int length, bool nonNegative)
         {
             var values = new float[length];

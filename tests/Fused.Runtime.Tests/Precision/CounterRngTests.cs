@@ -9,6 +9,88 @@ namespace Fused.Runtime.Tests.Precision
     {
         private readonly Random _rng = new Random(Environment.TickCount ^ 0x2c1);
 
+        /// <summary>
+        /// The definition, written out here from the documentation rather than calling the library: the key is
+        /// SplitMix64(SplitMix64(SplitMix64(seed) ⊕ step) ⊕ tensor) split into K0 (low half) and K1 (high half);
+        /// a 32-bit draw is lowbias32(lowbias32(lo(c) ⊕ K0) ⊕ hi(c) ⊕ K1); a 16-bit draw for counter c is the low
+        /// (c even) or high (c odd) half of the 32-bit draw for ⌊c / 2⌋.
+        /// </summary>
+        internal static class Reference
+        {
+            private static ulong SplitMix64(ulong z)
+            {
+                unchecked
+                {
+                    z += 0x9E3779B97F4A7C15UL;
+                    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+                    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+                    return z ^ (z >> 31);
+                }
+            }
+
+            private static uint LowBias32(uint x)
+            {
+                unchecked
+                {
+                    x ^= x >> 16;
+                    x *= 0x7FEB352Du;
+                    x ^= x >> 15;
+                    x *= 0x846CA68Bu;
+                    x ^= x >> 16;
+                    return x;
+                }
+            }
+
+            public static uint Draw32(ulong seed, long step, long tensor, long counter)
+            {
+                ulong k = SplitMix64(SplitMix64(SplitMix64(seed) ^ (ulong)step) ^ (ulong)tensor);
+                uint k0 = (uint)(k & 0xFFFF_FFFF), k1 = (uint)(k >> 32);
+                ulong c = (ulong)counter;
+                return LowBias32(LowBias32((uint)(c & 0xFFFF_FFFF) ^ k0) ^ (uint)(c >> 32) ^ k1);
+            }
+
+            public static ushort Draw16(ulong seed, long step, long tensor, long counter)
+            {
+                long pair = counter >= 0 ? counter / 2 : -((1 - counter) / 2); // ⌊c / 2⌋
+                uint draw = Draw32(seed, step, tensor, pair);
+                return (ushort)(counter - 2 * pair == 0 ? draw & 0xFFFF : draw >> 16);
+            }
+        }
+
+        [Fact]
+        public void Draws_match_known_answers_computed_outside_dotnet()
+        {
+            // From a Python transcription of the same definition (seed 42, step 7, tensor 3·64 + 2).
+            var key = new CounterRngKey(42, 7, 3 * 64 + 2);
+            Assert.Equal(0xE9D49015u, CounterRng.NextUInt32(key, 0));
+            Assert.Equal(0x03F9DF0Bu, CounterRng.NextUInt32(key, 1));
+            Assert.Equal(0x8D69DBB8u, CounterRng.NextUInt32(key, 2));
+            Assert.Equal(0x8767C6BDu, CounterRng.NextUInt32(key, (1L << 32) + 5));
+            Assert.Equal((ushort)0x9015, CounterRng.NextUInt16(key, 0));
+            Assert.Equal((ushort)0xE9D4, CounterRng.NextUInt16(key, 1));
+            Assert.Equal((ushort)0xDF0B, CounterRng.NextUInt16(key, 2));
+            Assert.Equal((ushort)0x03F9, CounterRng.NextUInt16(key, 3));
+            Assert.Equal((ushort)0x8D24, CounterRng.NextUInt16(key, (1L << 33) + 1));
+        }
+
+        [Fact]
+        public void Draws_match_the_reference_definition()
+        {
+            for (int trial = 0; trial < 200; trial++)
+            {
+                ulong seed = (ulong)_rng.NextInt64();
+                long step = _rng.NextInt64(0, 1L << 40);
+                long tensor = _rng.NextInt64(0, 1L << 20);
+                var key = new CounterRngKey(seed, step, tensor);
+                long first = trial % 2 == 0 ? _rng.NextInt64(0, 1L << 34) : (1L << 33) - 50;
+                for (long c = first; c < first + 100; c++)
+                {
+                    Assert.Equal(Reference.Draw32(seed, step, tensor, c), CounterRng.NextUInt32(key, c));
+                    Assert.Equal(Reference.Draw16(seed, step, tensor, c), CounterRng.NextUInt16(key, c));
+                }
+            }
+        }
+
         [Fact]
         public void IsAPureFunctionOfKeyAndCounter()
         {
@@ -23,17 +105,21 @@ namespace Fused.Runtime.Tests.Precision
             }
         }
 
-        [Fact]
-        public void Low16Bits_AreUniform_ChiSquare()
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void SixteenBitDraws_AreUniform_ChiSquare(bool halvesOfOneDraw)
         {
-            // 2^20 draws into 64 buckets of the low 16 bits (what stochastic rounding consumes).
+            // 2^20 draws into 64 buckets: the low 16 bits of 32-bit draws, or the 16-bit draws stochastic rounding
+            // consumes (both halves of each 32-bit draw).
             var key = new CounterRngKey((ulong)_rng.NextInt64(), _rng.Next(), _rng.Next());
             const int buckets = 64, draws = 1 << 20;
             long[] counts = new long[buckets];
             long first = _rng.NextInt64(0, 1L << 40);
             for (long i = 0; i < draws; i++)
             {
-                counts[(CounterRng.NextUInt32(key, first + i) & 0xFFFF) >> 10]++;
+                uint bits = halvesOfOneDraw ? CounterRng.NextUInt16(key, first + i) : CounterRng.NextUInt32(key, first + i) & 0xFFFF;
+                counts[bits >> 10]++;
             }
 
             double expected = (double)draws / buckets, chi2 = 0;
@@ -79,6 +165,15 @@ namespace Fused.Runtime.Tests.Precision
             }
 
             Assert.InRange(adjacentAgree, 32L * n / 2 - 2400, 32L * n / 2 + 2400);
+
+            // The two halves of one 32-bit draw (elements 2j and 2j + 1 round with them): Binomial(320000, 1/2), sd ≈ 283.
+            long halvesAgree = 0;
+            for (long c = 0; c < n; c++)
+            {
+                halvesAgree += 16 - BitOperations.PopCount((uint)(CounterRng.NextUInt16(keys[0], 2 * c) ^ CounterRng.NextUInt16(keys[0], 2 * c + 1)));
+            }
+
+            Assert.InRange(halvesAgree, 16L * n / 2 - 1700, 16L * n / 2 + 1700);
         }
 
         [Fact]

@@ -24,9 +24,9 @@ namespace Fused.Runtime.Cpu
         private readonly double[] _uniforms;
         private readonly float[] _uniformsF;
         private readonly nint[] _pointers;
-        private readonly MemoryHandle[] _handles;
         private readonly int[] _elementBuffers;
         private readonly int[] _scalarBuffers;
+        private readonly int[] _vectorBuffers;
         private readonly float[] _scalars;
         private readonly (int slot, bool max)[][] _reductions; // per pass
         private readonly MatrixPasses _matrix;
@@ -51,9 +51,9 @@ namespace Fused.Runtime.Cpu
             _uniformsF = GC.AllocateArray<float>(rule.UniformCount, pinned: true);
             _elementBuffers = _plan.ElementBuffers.ToArray();
             _scalarBuffers = _plan.ScalarBuffers.ToArray();
+            _vectorBuffers = _plan.VectorBuffers.ToArray(); // the plan computes these lists on every call
             _scalars = new float[_scalarBuffers.Length];
             _pointers = GC.AllocateArray<nint>(_elementBuffers.Length, pinned: true);
-            _handles = new MemoryHandle[_elementBuffers.Length];
             var slots = UniformEvaluator.SlotMap(_plan);
             // Row-wise passes (RowSum has no slot) fold in RowWisePass.
             _reductions = _plan.Passes.Select(p => p.RowWise ? Array.Empty<(int, bool)>() : p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
@@ -96,35 +96,59 @@ namespace Fused.Runtime.Cpu
                 if (buffers[b].Length != expected)
                     throw new ArgumentException($"{_rule.Name}: buffer '{program.Buffers[b].Name}' has {buffers[b].Length} elements, expected {expected}", nameof(buffers));
             }
-            for (int k = 0; k < _scalarBuffers.Length; k++) _scalars[k] = buffers[_scalarBuffers[k]].Span[0];
-            int programBuffers = program.Buffers.Count;
-            for (int k = 0; k < _temps.Length; k++)
-                if (_temps[k].Length < shape.Numel) _temps[k] = GC.AllocateUninitializedArray<float>(checked((int)shape.Numel), pinned: true); // once per larger tensor
+            int count = buffers.Length;
+            var handles = ArrayPool<MemoryHandle>.Shared.Rent(count);
+            Span<nint> pointers = count <= 16 ? stackalloc nint[count] : new nint[count];
             try
             {
-                for (int i = 0; i < _elementBuffers.Length; i++)
+                for (int b = 0; b < count; b++)
                 {
-                    int b = _elementBuffers[i];
-                    // Column values and ColSum operands are the row-wise pass's own business.
-                    if (b >= programBuffers && !_plan.IsTemp(b)) { _handles[i] = default; _pointers[i] = 0; continue; }
-                    _handles[i] = b < programBuffers ? buffers[b].Pin() : _temps[b - programBuffers].AsMemory().Pin();
-                    _pointers[i] = (nint)_handles[i].Pointer;
+                    handles[b] = buffers[b].Pin();
+                    pointers[b] = (nint)handles[b].Pointer;
                 }
-                if (_vectors != null)
-                {
-                    _vectors.Begin(shape);
-                    foreach (var b in _plan.VectorBuffers) _vectors.LoadState(b, buffers[b].Span);
-                }
-                Run(hypers, step, shape, buffers[0]);
-                if (_vectors != null)
-                    foreach (var b in _plan.VectorBuffers) _vectors.StoreState(b, _uniforms, buffers[b].Span);
+                StepPinned(hypers, step, shape, pointers, _pool, buffers[0], tensorKey: -1);
             }
             finally
             {
-                for (int i = 0; i < _elementBuffers.Length; i++) _handles[i].Dispose();
+                for (int b = 0; b < count; b++) handles[b].Dispose();
+                Array.Clear(handles, 0, count);
+                ArrayPool<MemoryHandle>.Shared.Return(handles);
             }
-            for (int k = 0; k < _scalarBuffers.Length; k++) buffers[_scalarBuffers[k]].Span[0] = _scalars[k];
         }
+
+        /// <summary>
+        /// One step over pinned float32 buffers in the rule's order, each as long as its shape says (numel, rows,
+        /// cols or 1); nothing is validated. Shampoo statistics are keyed by <paramref name="tensorKey"/> when it is
+        /// not negative, else by <paramref name="parameter"/>'s memory. The engine's entry point.
+        /// </summary>
+        internal void StepPinned(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<nint> buffers, WorkerPool pool,
+            Memory<float> parameter, long tensorKey)
+        {
+            for (int k = 0; k < _scalarBuffers.Length; k++) _scalars[k] = *(float*)buffers[_scalarBuffers[k]];
+            int programBuffers = _plan.Program.Buffers.Count;
+            for (int k = 0; k < _temps.Length; k++)
+                if (_temps[k].Length < shape.Numel) _temps[k] = GC.AllocateUninitializedArray<float>(checked((int)shape.Numel), pinned: true); // once per larger tensor
+            for (int i = 0; i < _elementBuffers.Length; i++)
+            {
+                int b = _elementBuffers[i];
+                // Column values and ColSum operands are the row-wise pass's own business.
+                if (b >= programBuffers && !_plan.IsTemp(b)) { _pointers[i] = 0; continue; }
+                if (b < programBuffers) _pointers[i] = buffers[b];
+                else fixed (float* t = _temps[b - programBuffers]) _pointers[i] = (nint)t; // pinned array
+            }
+            if (_vectors != null)
+            {
+                _vectors.Begin(shape);
+                foreach (var b in _vectorBuffers) _vectors.LoadState(b, VectorState(b, shape, buffers));
+            }
+            Run(hypers, step, shape, pool, parameter, tensorKey);
+            if (_vectors != null)
+                foreach (var b in _vectorBuffers) _vectors.StoreState(b, _uniforms, VectorState(b, shape, buffers));
+            for (int k = 0; k < _scalarBuffers.Length; k++) *(float*)buffers[_scalarBuffers[k]] = _scalars[k];
+        }
+
+        private Span<float> VectorState(int buffer, ShapeInfo shape, ReadOnlySpan<nint> buffers)
+            => new Span<float>((float*)buffers[buffer], checked((int)(_plan.Program.Buffers[buffer].Shape == StateShape.Row ? shape.Rows : shape.Cols)));
 
         /// <summary>Convenience overload for arrays.</summary>
         public void Step(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, params float[][] buffers)
@@ -142,7 +166,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
-        private void Run(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, Memory<float> parameter)
+        private void Run(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, WorkerPool pool, Memory<float> parameter, long tensorKey)
         {
             long n = shape.Numel;
             for (int level = 0; level < _plan.LevelCount; level++)
@@ -154,6 +178,7 @@ namespace Fused.Runtime.Cpu
                     int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
                     // Shampoo statistics belong to the tensor: its parameter memory identifies it.
                     if (m.Op == Op.Orthogonalize) _matrix.Orthogonalize(matrix, rows, cols);
+                    else if (tensorKey >= 0) _matrix.Precondition(matrix, rows, cols, step, tensorKey);
                     else _matrix.Precondition(matrix, rows, cols, step, parameter);
                 }
                 _rule.ComputeUniforms(level, hypers, step, shape, _scalars, _uniforms);
@@ -163,7 +188,7 @@ namespace Fused.Runtime.Cpu
                 for (int i = 0; i < _uniforms.Length; i++) _uniformsF[i] = (float)_uniforms[i];
                 if (_plan.Passes[pass].RowWise)
                 {
-                    _rowWise!.Run(pass, shape, _uniformsF, _uniforms, _pointers, _vectors!, _pool);
+                    _rowWise!.Run(pass, shape, _uniformsF, _uniforms, _pointers, _vectors!, pool);
                     continue;
                 }
                 var reductions = _reductions[pass];
@@ -180,14 +205,14 @@ namespace Fused.Runtime.Cpu
                     var work = new PassWork(_rule, pass, u, _uniformsF.Length, p, _pointers.Length, n, partials, reductions.Length);
                     if (reductions.Length == 0)
                     {
-                        if (n < ParallelThreshold || _pool.DegreeOfParallelism == 1) work.Execute(0, n);
-                        else _pool.Run(ref work, n);
+                        if (n < ParallelThreshold || pool.DegreeOfParallelism == 1) work.Execute(0, n);
+                        else pool.Run(ref work, n);
                     }
                     else
                     {
                         // Work over whole blocks so every partial is computed the same way at any split.
-                        if (n < ParallelThreshold || _pool.DegreeOfParallelism == 1) work.Execute(0, blocks);
-                        else _pool.Run(ref work, blocks, grain: 8);
+                        if (n < ParallelThreshold || pool.DegreeOfParallelism == 1) work.Execute(0, blocks);
+                        else pool.Run(ref work, blocks, grain: 8);
                     }
                 }
                 for (int k = 0; k < reductions.Length; k++)

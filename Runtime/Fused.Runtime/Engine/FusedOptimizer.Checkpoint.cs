@@ -25,7 +25,7 @@ namespace Fused.Runtime.Engine
         /// <summary>
         /// Saves the optimizer as a safetensors file: each parameter (the float32 master weights) as <c>"{param}"</c>,
         /// each state as <c>"{param}.{state}"</c> (F32, BF16, or U8 with its absmax scales as <c>"{param}.{state}.absmax"</c>
-        /// F32), scalar states as shape-[] F32, and <c>__metadata__</c> with the schema version, step, skipped steps,
+        /// F32), row and column states as shape-[rows] or [cols] F32, scalar states as shape-[] F32, and <c>__metadata__</c> with the schema version, step, skipped steps,
         /// seed, groups (rule, precision, hyperparameters, schedules and their current values), parameter shapes and
         /// the clipping settings. The write is atomic.
         /// </summary>
@@ -42,6 +42,7 @@ namespace Fused.Runtime.Engine
             {
                 var stateNames = g.ElementStateNames.ToArray();
                 var scalarNames = g.ScalarStateNames.ToArray();
+                var vectorNames = g.VectorStateNames.ToArray();
                 for (int t = 0; t < g.Members.Length; t++)
                 {
                     var p = g.Members[t];
@@ -59,6 +60,8 @@ namespace Fused.Runtime.Engine
                                 break;
                         }
                     }
+                    for (int v = 0; v < vectorNames.Length; v++)
+                        writer.Add($"{p.Name}.{vectorNames[v]}", new long[] { g.VectorState(t, v).Length }, g.VectorState(t, v));
                     var scalars = g.Scalars(t).ToArray();
                     for (int j = 0; j < scalarNames.Length; j++)
                         writer.Add($"{p.Name}.{scalarNames[j]}", ReadOnlySpan<long>.Empty, new[] { scalars[j] });
@@ -103,6 +106,7 @@ namespace Fused.Runtime.Engine
                 ["precision"] = g.Precision.ToString(),
                 ["states"] = g.ElementStateNames.ToArray(),
                 ["scalar_states"] = g.ScalarStateNames.ToArray(),
+                ["row_column_states"] = g.VectorStateNames.ToArray(),
                 ["hyperparameters"] = baseValues,
                 ["schedules"] = schedules,
                 ["schedule_position"] = StepCount,
@@ -208,6 +212,9 @@ namespace Fused.Runtime.Engine
                             expected[$"{p.Name}.{s}.absmax"] = (SafeTensorsDType.F32, new long[] { Fused.Runtime.Precision.BlockwiseInt8.BlockCount((int)p.Numel, Int8BlockSize) });
                     }
                     foreach (var s in g.ScalarStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, Array.Empty<long>());
+                    int t = g.LocalIndexOf(p.Index);
+                    int v = 0;
+                    foreach (var s in g.VectorStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, new long[] { g.VectorState(t, v++).Length });
                 }
             }
             foreach (var (name, want) in expected)
@@ -226,6 +233,7 @@ namespace Fused.Runtime.Engine
             {
                 var stateNames = g.ElementStateNames.ToArray();
                 var scalarNames = g.ScalarStateNames.ToArray();
+                var vectorNames = g.VectorStateNames.ToArray();
                 for (int t = 0; t < g.Members.Length; t++)
                 {
                     var p = g.Members[t];
@@ -243,6 +251,7 @@ namespace Fused.Runtime.Engine
                         }
                     }
                     for (int j = 0; j < scalarNames.Length; j++) g.Scalars(t)[j] = file[$"{p.Name}.{scalarNames[j]}"].AsSpan<float>()[0];
+                    for (int v = 0; v < vectorNames.Length; v++) file[$"{p.Name}.{vectorNames[v]}"].AsSpan<float>().CopyTo(g.VectorState(t, v));
                 }
             }
             StepCount = step;

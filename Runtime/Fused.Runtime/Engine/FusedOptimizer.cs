@@ -177,15 +177,15 @@ namespace Fused.Runtime.Engine
             return value;
         }
 
-        /// <summary>Names of the rule's state buffers for a parameter (element states, then scalar states).</summary>
+        /// <summary>Names of the rule's state buffers for a parameter (element states, then row/column states, then scalar states).</summary>
         public IReadOnlyList<string> StateNames(string parameter)
         {
             var g = _groups[_groupOfParameter[IndexOf(parameter)]];
-            return g.ElementStateNames.Concat(g.ScalarStateNames).ToArray();
+            return g.ElementStateNames.Concat(g.VectorStateNames).Concat(g.ScalarStateNames).ToArray();
         }
 
         /// <summary>Copies a state of a parameter, widened to float32, into <paramref name="destination"/>
-        /// (numel elements for element states, 1 for scalar states).</summary>
+        /// (numel elements for element states, rows or cols for row/column states, 1 for scalar states).</summary>
         public void ReadState(string parameter, string state, Span<float> destination)
         {
             int p = IndexOf(parameter);
@@ -197,6 +197,14 @@ namespace Fused.Runtime.Engine
             {
                 if (destination.Length < _parameters[p].Numel) throw new ArgumentException($"destination holds {destination.Length} elements, '{parameter}' has {_parameters[p].Numel}");
                 g.ReadState(t, k, destination);
+                return;
+            }
+            int v = g.VectorStateNames.ToList().IndexOf(state);
+            if (v >= 0)
+            {
+                var values = g.VectorState(t, v);
+                if (destination.Length < values.Length) throw new ArgumentException($"destination holds {destination.Length} elements, state '{state}' of '{parameter}' has {values.Length}");
+                values.CopyTo(destination);
                 return;
             }
             int j = g.ScalarStateNames.ToList().IndexOf(state);

@@ -8,12 +8,14 @@ using Fused.Runtime.Kernels;
 
 namespace Fused.Runtime.Engine
 {
-    /// <summary>What a rule keeps per tensor: element-state buffers (one value per parameter) and scalar states.</summary>
-    public sealed record StateLayout(string Name, int ElementStates, int ScalarStates)
+    /// <summary>What a rule keeps per tensor: element-state buffers (one value per parameter), scalar states, and
+    /// row/column states (one float per row or per column: Adafactor's factored second moment).</summary>
+    public sealed record StateLayout(string Name, int ElementStates, int ScalarStates, int RowColumnStates = 0)
     {
         /// <summary>The layout read from a rule's plan.</summary>
         public static StateLayout Of(FusedRule rule)
-            => new StateLayout(rule.Name, rule.Program.Buffers.Count(b => b.Role == BufferRole.State && b.Shape == StateShape.Element), rule.Plan.ScalarBuffers.Count);
+            => new StateLayout(rule.Name, rule.Program.Buffers.Count(b => b.Role == BufferRole.State && b.Shape == StateShape.Element),
+                rule.Plan.ScalarBuffers.Count, rule.Plan.VectorBuffers.Count);
 
         /// <summary>Muon (momentum only; Newton–Schulz runs on the momentum, no second moment). Muon is a matrix
         /// optimizer outside the fused-rule catalog, so its layout is declared here.</summary>
@@ -22,7 +24,7 @@ namespace Fused.Runtime.Engine
 
     /// <summary>Bytes per parameter of one (rule, precision) choice.</summary>
     public sealed record MemoryRow(string Rule, StatePrecision Precision, int ElementStates,
-        double StateBytesPerParameter, double MasterWeightBytesPerParameter, double GradientBytesPerParameter)
+        double StateBytesPerParameter, double MasterWeightBytesPerParameter, double GradientBytesPerParameter, int RowColumnStates = 0)
     {
         /// <summary>State + master weights + gradient (if counted).</summary>
         public double TotalBytesPerParameter => StateBytesPerParameter + MasterWeightBytesPerParameter + GradientBytesPerParameter;
@@ -35,7 +37,9 @@ namespace Fused.Runtime.Engine
     /// Optimizer-side memory per parameter, from the rules' layouts: element states × bytes per element of the
     /// precision (4 float32, 2 bfloat16, 1 + 4/<see cref="FusedOptimizer.Int8BlockSize"/> for 8-bit with its absmax),
     /// + 4 B float32 master weights, + 4 B gradient when asked. Scalar states (4 B per tensor) are negligible per
-    /// parameter and are counted only in model reports. Sizes are decimal (1 GB = 10⁹ B).
+    /// parameter and are counted only in model reports, as are row/column states (4 B per row or column of a tensor:
+    /// 4·(rows + cols) against 4·rows·cols, so they vanish per parameter for large matrices; the table marks them).
+    /// Sizes are decimal (1 GB = 10⁹ B).
     /// </summary>
     public sealed class MemoryReport
     {
@@ -65,7 +69,7 @@ namespace Fused.Runtime.Engine
 
         /// <summary>The row of one layout at one precision.</summary>
         public static MemoryRow RowOf(StateLayout layout, StatePrecision precision, bool includeGradients = false)
-            => new MemoryRow(layout.Name, precision, layout.ElementStates, layout.ElementStates * BytesPerStateElement(precision), 4, includeGradients ? 4 : 0);
+            => new MemoryRow(layout.Name, precision, layout.ElementStates, layout.ElementStates * BytesPerStateElement(precision), 4, includeGradients ? 4 : 0, layout.RowColumnStates);
 
         /// <summary>A report for the given layouts at every precision, with totals at <paramref name="modelSizes"/>
         /// (default <see cref="NominalModelSizes"/>).</summary>
@@ -90,7 +94,7 @@ namespace Fused.Runtime.Engine
             sb.AppendLine();
             foreach (var r in Rows)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"| {r.Rule} | {r.Precision} | {r.ElementStates} | {r.StateBytesPerParameter:0.###} | {r.MasterWeightBytesPerParameter:0} | {r.GradientBytesPerParameter:0} | {r.TotalBytesPerParameter:0.###} |");
+                sb.Append(CultureInfo.InvariantCulture, $"| {r.Rule} | {r.Precision} | {r.ElementStates}{(r.RowColumnStates > 0 ? $" (+{r.RowColumnStates} row/col)" : "")} | {r.StateBytesPerParameter:0.###} | {r.MasterWeightBytesPerParameter:0} | {r.GradientBytesPerParameter:0} | {r.TotalBytesPerParameter:0.###} |");
                 foreach (var n in ModelSizes) sb.Append(CultureInfo.InvariantCulture, $" {r.TotalBytes(n) / 1e9:0.#} GB |");
                 sb.AppendLine();
             }
@@ -102,10 +106,10 @@ namespace Fused.Runtime.Engine
 
     /// <summary>One group of a model memory report.</summary>
     public sealed record GroupMemory(string Group, string Rule, StatePrecision Precision, int Tensors, long Elements,
-        long StateBytes, long MasterWeightBytes, long GradientBytes, long AccumulationBytes)
+        long StateBytes, long MasterWeightBytes, long GradientBytes, long AccumulationBytes, long ScratchBytes)
     {
         /// <summary>All bytes of the group.</summary>
-        public long TotalBytes => StateBytes + MasterWeightBytes + GradientBytes + AccumulationBytes;
+        public long TotalBytes => StateBytes + MasterWeightBytes + GradientBytes + AccumulationBytes + ScratchBytes;
     }
 
     /// <summary>Memory of the registered parameters, per group, as allocated (exact byte counts).</summary>
@@ -123,11 +127,11 @@ namespace Fused.Runtime.Engine
         public string ToTable()
         {
             var sb = new StringBuilder();
-            sb.AppendLine("| group | rule | state | tensors | elements | state B | master B | grad B | accum B | total B |");
-            sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+            sb.AppendLine("| group | rule | state | tensors | elements | state B | master B | grad B | accum B | scratch B | total B |");
+            sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var g in Groups)
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Group} | {g.Rule} | {g.Precision} | {g.Tensors} | {g.Elements} | {g.StateBytes} | {g.MasterWeightBytes} | {g.GradientBytes} | {g.AccumulationBytes} | {g.TotalBytes} |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| total | | | {Groups.Sum(g => g.Tensors)} | {Groups.Sum(g => g.Elements)} | {Groups.Sum(g => g.StateBytes)} | {Groups.Sum(g => g.MasterWeightBytes)} | {Groups.Sum(g => g.GradientBytes)} | {Groups.Sum(g => g.AccumulationBytes)} | {TotalBytes} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Group} | {g.Rule} | {g.Precision} | {g.Tensors} | {g.Elements} | {g.StateBytes} | {g.MasterWeightBytes} | {g.GradientBytes} | {g.AccumulationBytes} | {g.ScratchBytes} | {g.TotalBytes} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| total | | | {Groups.Sum(g => g.Tensors)} | {Groups.Sum(g => g.Elements)} | {Groups.Sum(g => g.StateBytes)} | {Groups.Sum(g => g.MasterWeightBytes)} | {Groups.Sum(g => g.GradientBytes)} | {Groups.Sum(g => g.AccumulationBytes)} | {Groups.Sum(g => g.ScratchBytes)} | {TotalBytes} |");
             return sb.ToString();
         }
     }
@@ -135,8 +139,10 @@ namespace Fused.Runtime.Engine
     public sealed partial class FusedOptimizer
     {
         /// <summary>Memory of the registered parameters per group: state as allocated (8-bit includes its absmax
-        /// scales, scalar states 4 B per tensor), float32 master weights, gradients if <paramref name="includeGradients"/>,
-        /// and accumulation buffers if allocated.</summary>
+        /// scales, scalar states 4 B per tensor, row and column states 4 B per row or column), float32 master weights,
+        /// gradients if <paramref name="includeGradients"/>, accumulation buffers if allocated, and scratch: the
+        /// float32 temporaries the plan keeps between passes (e.g. C-AdamW's update, Muon's momentum copy) and the
+        /// widened state buffers of row/column rules at low precision.</summary>
         public ModelMemoryReport MemoryReport(bool includeGradients = false)
         {
             var rows = new List<GroupMemory>();
@@ -154,8 +160,10 @@ namespace Fused.Runtime.Engine
                     };
                     state += perState * g.ElementStateCount + 4L * g.ScalarStateCount;
                 }
+                for (int t = 0; t < g.Members.Length; t++)
+                    for (int v = 0; v < g.VectorStateCount; v++) state += 4L * g.VectorState(t, v).Length;
                 rows.Add(new GroupMemory(g.Name, g.Rule.Name, g.Precision, g.Members.Length, elements, state, 4 * elements,
-                    includeGradients ? 4 * elements : 0, _accumulators != null ? 4 * elements : 0));
+                    includeGradients ? 4 * elements : 0, _accumulators != null ? 4 * elements : 0, g.ScratchBytes));
             }
             return new ModelMemoryReport(rows);
         }

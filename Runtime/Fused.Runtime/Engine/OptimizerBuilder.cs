@@ -73,15 +73,12 @@ namespace Fused.Runtime.Engine
         /// <paramref name="groupName"/>, with settings from <paramref name="configure"/> (hyperparameters, schedules,
         /// state precision).
         /// </summary>
-        /// <exception cref="NotSupportedException">The rule keeps row- or column-shaped state.</exception>
         public OptimizerBuilder Route(string groupName, Func<ParameterInfo, bool> predicate, FusedRule rule, Action<GroupOptions>? configure = null)
         {
             if (string.IsNullOrWhiteSpace(groupName)) throw new OptimizerConfigurationException("group name must be non-empty");
             ArgumentNullException.ThrowIfNull(predicate);
             ArgumentNullException.ThrowIfNull(rule);
             if (_routes.Any(r => r.Name == groupName)) throw new OptimizerConfigurationException($"group '{groupName}' is defined twice");
-            if (rule.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column))
-                throw new NotSupportedException($"{rule.Name}: row- and column-shaped state is not supported by the engine yet");
             var options = new GroupOptions(rule);
             configure?.Invoke(options);
             _routes.Add(new RouteSpec(groupName, predicate, rule, options));

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Fused.Ir;
+using Fused.Runtime.Cpu;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
 using Fused.Runtime.Matrix;
@@ -49,6 +50,7 @@ namespace Fused.Runtime.Engine
         private readonly (int Slot, bool Max)[][] _reductions;
         private readonly bool[][] _loadsState, _storesState; // [pass][k]
         private readonly int _maxReductions;
+        private readonly bool[] _storedEver; // [k]: some pass stores element state k
 
         // Per tensor (local index t).
         private readonly int[] _parameterIndex;
@@ -78,6 +80,15 @@ namespace Fused.Runtime.Engine
         private readonly float[][] _temps;
         private readonly MatrixPasses _matrix;
 
+        // Rules with per-row/per-column values run tensor by tensor through a CpuRuleRunner (created at the first step
+        // on the engine's pool), on float32 views: program buffer b of tensor t at _programPointers[t·B + b].
+        private readonly GroupOptions _options;
+        private CpuRuleRunner? _vectorRunner;
+        private readonly int[] _vectorStateIndex = Array.Empty<int>(); // program buffer index of row/column state v
+        private readonly float[][] _vectorStates = Array.Empty<float[]>(); // t·V + v, always float32 (Rows or Cols floats)
+        private readonly nint[] _programPointers = Array.Empty<nint>();
+        private readonly float[][] _wideStates = Array.Empty<float[]>(); // per element state k: low precision widened, largest tensor
+
         private readonly float[] _baseHypers;
         private readonly ISchedule?[] _absolute, _factor;
         private readonly long _totalElements;
@@ -86,6 +97,7 @@ namespace Fused.Runtime.Engine
             int scratchElements = 0)
         {
             Name = name;
+            _options = options;
             ScratchElements = scratchElements > 0 ? scratchElements : DefaultScratchElements;
             _rule = rule;
             _plan = rule.Plan;
@@ -97,15 +109,14 @@ namespace Fused.Runtime.Engine
             Members = members.ToArray();
 
             var program = _plan.Program;
-            if (_plan.HasVectors)
-                throw new NotSupportedException($"{rule.Name}: the engine does not run rules with per-row or per-column state yet; step it with CpuRuleRunner");
             var elementBuffers = _plan.ElementBuffers.ToArray();
             if (elementBuffers.Length < 2 || elementBuffers[0] != RuleProgram.ParamBuffer || elementBuffers[1] != RuleProgram.GradBuffer)
                 throw new NotSupportedException($"{rule.Name}: expected the parameter and gradient as its first two element buffers");
             _elementBuffers = elementBuffers.Length;
             // Element buffers are the parameter, the gradient, the element states, then the plan's
             // temporaries (matrix-pass sources), which are float32 scratch, never state.
-            _stateBufferIndex = elementBuffers.Skip(2).Where(b => !_plan.IsTemp(b)).ToArray();
+            // Buffers past the program's (temporaries, column values, column-sum operands) are never state.
+            _stateBufferIndex = elementBuffers.Skip(2).Where(b => b < program.Buffers.Count).ToArray();
             _states = _stateBufferIndex.Length;
             _tempCount = _plan.TempCount;
             _matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
@@ -114,10 +125,12 @@ namespace Fused.Runtime.Engine
             _uniformCount = rule.UniformCount;
             _passAtLevel = Enumerable.Range(0, _plan.LevelCount).Select(l => IndexOfPassAt(_plan, l)).ToArray();
             var slots = UniformEvaluator.SlotMap(_plan);
-            _reductions = _plan.Passes.Select(p => p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
+            // Row-wise passes (row/column rules) fold their reductions in RowWisePass.
+            _reductions = _plan.Passes.Select(p => p.RowWise ? Array.Empty<(int, bool)>() : p.Reductions.Select(r => (slots[r], r.Op == Op.ReduceMax)).ToArray()).ToArray();
             _maxReductions = _reductions.Length == 0 ? 0 : _reductions.Max(r => r.Length);
             _loadsState = _plan.Passes.Select(p => _stateBufferIndex.Select(b => p.Loads.Contains(b)).ToArray()).ToArray();
             _storesState = _plan.Passes.Select(p => _stateBufferIndex.Select(b => p.Stores.Any(s => s.Buffer == b)).ToArray()).ToArray();
+            _storedEver = Enumerable.Range(0, _stateBufferIndex.Length).Select(k => _storesState.Any(p => p[k])).ToArray();
 
             var signs = new SignAnalysis(program);
             _maps = _stateBufferIndex.Select(b =>
@@ -139,7 +152,7 @@ namespace Fused.Runtime.Engine
             _scales = new float[T * _states][];
             _statePointers = GC.AllocateArray<nint>(Math.Max(1, T * _states), pinned: true);
             _scalePointers = GC.AllocateArray<nint>(Math.Max(1, T * _states), pinned: true);
-            _scalars = new float[T * _scalarCount];
+            _scalars = GC.AllocateArray<float>(Math.Max(1, T * _scalarCount), pinned: true);
             _uniforms = new double[T * _uniformCount];
             _uniformsF = GC.AllocateArray<float>(Math.Max(1, T * _uniformCount), pinned: true);
 
@@ -166,7 +179,7 @@ namespace Fused.Runtime.Engine
                 blocks += _tensorBlocks[t];
 
                 int p = Members[t].Index;
-                for (int k = 0; k < _tempCount; k++)
+                for (int k = 0; k < _tempCount && !_plan.HasVectors; k++) // vector rules: the runner's own temporaries
                 {
                     _temps[t * _tempCount + k] = GC.AllocateArray<float>((int)n, pinned: true);
                     fixed (float* f = _temps[t * _tempCount + k]) _pointers[t * _elementBuffers + 2 + _states + k] = (nint)f;
@@ -202,6 +215,34 @@ namespace Fused.Runtime.Engine
             _unitBlock = unitBlock.ToArray();
             _partials = GC.AllocateArray<double>((int)Math.Max(1, blocks * _maxReductions), pinned: true);
             _fold = new double[Math.Max(1, maxBlocks)];
+
+            if (_plan.HasVectors)
+            {
+                var buffers = program.Buffers;
+                int B = buffers.Count;
+                _vectorStateIndex = _plan.VectorBuffers.ToArray();
+                int V = _vectorStateIndex.Length;
+                _vectorStates = new float[T * V][];
+                _programPointers = GC.AllocateArray<nint>(Math.Max(1, T * B), pinned: true);
+                long largest = Members.Length == 0 ? 0 : Members.Max(m => m.Numel);
+                _wideStates = new float[Precision == StatePrecision.Float32 ? 0 : _states][];
+                for (int k = 0; k < _wideStates.Length; k++) _wideStates[k] = GC.AllocateArray<float>(checked((int)largest), pinned: true);
+                for (int t = 0; t < T; t++)
+                {
+                    for (int v = 0; v < V; v++)
+                    {
+                        long length = buffers[_vectorStateIndex[v]].Shape == StateShape.Row ? _shapes[t].Rows : _shapes[t].Cols;
+                        _vectorStates[t * V + v] = GC.AllocateArray<float>(checked((int)length), pinned: true);
+                        fixed (float* f = _vectorStates[t * V + v]) _programPointers[t * B + _vectorStateIndex[v]] = (nint)f;
+                    }
+                    _programPointers[t * B + RuleProgram.ParamBuffer] = _pointers[t * _elementBuffers];
+                    _programPointers[t * B + RuleProgram.GradBuffer] = _pointers[t * _elementBuffers + 1];
+                    for (int k = 0; k < _states; k++)
+                        _programPointers[t * B + _stateBufferIndex[k]] = Precision == StatePrecision.Float32 ? _pointers[t * _elementBuffers + 2 + k] : 0;
+                    for (int j = 0; j < _scalarCount; j++)
+                        fixed (float* f = &_scalars[t * _scalarCount + j]) _programPointers[t * B + _scalarBufferIndex[j]] = (nint)f;
+                }
+            }
         }
 
         public string Name { get; }
@@ -219,6 +260,27 @@ namespace Fused.Runtime.Engine
         public int ScalarStateCount => _scalarCount;
         public IEnumerable<string> ElementStateNames => _stateBufferIndex.Select(b => _plan.Program.Buffers[b].Name);
         public IEnumerable<string> ScalarStateNames => _scalarBufferIndex.Select(b => _plan.Program.Buffers[b].Name);
+        /// <summary>Per-row and per-column states (float32 at every precision: Rows or Cols floats per tensor).</summary>
+        public IEnumerable<string> VectorStateNames => _vectorStateIndex.Select(b => _plan.Program.Buffers[b].Name);
+        public int VectorStateCount => _vectorStateIndex.Length;
+
+        /// <summary>Float32 scratch the group holds between steps: per-tensor temporaries of the plan, or for row/column
+        /// rules the widened states (their runner's temporaries, sized to the largest tensor, are counted too).</summary>
+        public long ScratchBytes
+        {
+            get
+            {
+                long bytes = 0;
+                foreach (var t in _temps) bytes += 4L * (t?.Length ?? 0);
+                foreach (var w in _wideStates) bytes += 4L * w.Length;
+                if (_plan.HasVectors && Members.Length > 0) bytes += 4L * _tempCount * Members.Max(m => m.Numel);
+                return bytes;
+            }
+        }
+        /// <summary>Row (Rows floats) or column (Cols floats) state v of tensor t: the engine's own memory.</summary>
+        public float[] VectorState(int t, int v) => _vectorStates[t * _vectorStateIndex.Length + v];
+        /// <summary>Whether vector state v is per row (else per column).</summary>
+        public bool IsRowState(int v) => _plan.Program.Buffers[_vectorStateIndex[v]].Shape == StateShape.Row;
         public DynamicQuantizationMap MapOf(int k) => _maps[k];
 
         public int LocalIndexOf(int parameterIndex) => Array.IndexOf(_parameterIndex, parameterIndex);
@@ -245,7 +307,12 @@ namespace Fused.Runtime.Engine
         /// <summary>Points the gradient slots at the given buffers (the caller's or the accumulation buffers).</summary>
         public void SetGradientPointers(nint[] gradientPointers)
         {
-            for (int t = 0; t < _parameterIndex.Length; t++) _pointers[t * _elementBuffers + 1] = gradientPointers[_parameterIndex[t]];
+            int B = _plan.Program.Buffers.Count;
+            for (int t = 0; t < _parameterIndex.Length; t++)
+            {
+                _pointers[t * _elementBuffers + 1] = gradientPointers[_parameterIndex[t]];
+                if (_programPointers.Length > 1) _programPointers[t * B + RuleProgram.GradBuffer] = gradientPointers[_parameterIndex[t]];
+            }
         }
 
         /// <summary>Hyperparameter values at <paramref name="step"/> (schedules applied) into <see cref="Hypers"/>.</summary>
@@ -265,6 +332,11 @@ namespace Fused.Runtime.Engine
             int T = _parameterIndex.Length;
             if (T == 0) return;
             UpdateHypers(step);
+            if (_plan.HasVectors)
+            {
+                StepTensorByTensor(step, seed, pool);
+                return;
+            }
             for (int level = 0; level < _passAtLevel.Length; level++)
             {
                 foreach (var m in _plan.MatrixStages)
@@ -308,6 +380,44 @@ namespace Fused.Runtime.Engine
             }
             for (int t = 0; t < T; t++)
                 _rule.StoreScalars(_uniforms.AsSpan(t * _uniformCount, _uniformCount), _scalars.AsSpan(t * _scalarCount, _scalarCount));
+        }
+
+        /// <summary>
+        /// Rules with per-row/per-column values: each tensor in turn through the CpuRuleRunner (its passes split over
+        /// the pool; row and column reductions fold in their fixed orders). Low-precision element states are widened
+        /// whole into float32 buffers the size of the largest tensor, and the states the rule writes narrowed back
+        /// with the same rounding keys as the fused path.
+        /// </summary>
+        private void StepTensorByTensor(long step, ulong seed, WorkerPool pool)
+        {
+            _vectorRunner ??= new CpuRuleRunner(_rule, pool, _options.NewtonSchulz, _options.Shampoo);
+            int B = _plan.Program.Buffers.Count;
+            int S = _states;
+            for (int t = 0; t < _parameterIndex.Length; t++)
+            {
+                int n = checked((int)Members[t].Numel);
+                var pointers = new ReadOnlySpan<nint>(_programPointers, t * B, B);
+                if (Precision != StatePrecision.Float32)
+                {
+                    for (int k = 0; k < S; k++)
+                    {
+                        var wide = _wideStates[k].AsSpan(0, n);
+                        if (Precision == StatePrecision.BFloat16) BFloat16.Widen(_bf16[t * S + k], wide);
+                        else BlockwiseInt8.Dequantize(_codes[t * S + k], _scales[t * S + k], wide, _maps[k], FusedOptimizer.Int8BlockSize);
+                        fixed (float* f = _wideStates[k]) _programPointers[t * B + _stateBufferIndex[k]] = (nint)f;
+                    }
+                }
+                _vectorRunner.StepPinned(Hypers, step, _shapes[t], pointers, pool, default, _parameterIndex[t]);
+                if (Precision == StatePrecision.Float32) continue;
+                for (int k = 0; k < S; k++)
+                {
+                    if (!_storedEver[k]) continue;
+                    var wide = _wideStates[k].AsSpan(0, n);
+                    if (Precision == StatePrecision.BFloat16)
+                        BFloat16.NarrowStochastic(wide, _bf16[t * S + k], new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k])), 0);
+                    else BlockwiseInt8.Quantize(wide, _codes[t * S + k], _scales[t * S + k], _maps[k], FusedOptimizer.Int8BlockSize);
+                }
+            }
         }
 
         /// <summary>Below this many elements in a group a pass runs on the calling thread alone.</summary>
@@ -385,7 +495,7 @@ namespace Fused.Runtime.Engine
                     {
                         int n = Math.Min(chunk, count - offset);
                         long element = start + offset;
-                        var buffers = new KernelBuffers();
+                        scoped var buffers = new KernelBuffers(); // scoped: it holds stack scratch
                         buffers.Add(new Span<float>((float*)pointers[0] + element, n));
                         buffers.Add(new Span<float>((float*)pointers[1] + element, n));
                         for (int k = 0; k < S; k++)

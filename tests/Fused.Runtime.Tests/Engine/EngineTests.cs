@@ -312,10 +312,13 @@ namespace Fused.Runtime.Tests.Engine
         [InlineData(StatePrecision.Int8Blockwise)]
         public void Steady_state_steps_allocate_nothing(StatePrecision precision)
         {
-            var model = new EngineTestModel().Add("big", 128, 300).Add("mid", 5000).Add("small", 3, 7).Add("lamb", 100, 200);
+            var model = new EngineTestModel().Add("big", 128, 300).Add("mid", 5000).Add("small", 3, 7).Add("lamb", 100, 200)
+                .Add("factored", 150, 257).Add("factored.small", 9, 11).Add("adafactor", 40, 30);
             using var opt = model.Builder()
-                .Route("adam", p => p.Name != "lamb", AdamW.Rule, g => g.ScheduleFactor("lr", Schedule.WarmupCosine(5, 100)).Schedule("weightDecay", Schedule.StepDecay(3, 0.5).Times(0.1)).State(precision))
+                .Route("adam", p => p.Name != "lamb" && !p.Name.Contains("factor", StringComparison.Ordinal), AdamW.Rule, g => g.ScheduleFactor("lr", Schedule.WarmupCosine(5, 100)).Schedule("weightDecay", Schedule.StepDecay(3, 0.5).Times(0.1)).State(precision))
                 .Route("lamb", p => p.Name == "lamb", Lamb.Rule, g => g.State(precision))
+                .Route("factored", p => p.Name.StartsWith("factored", StringComparison.Ordinal), FactoredMomentum.Rule, g => g.State(precision))
+                .Route("adafactor", p => p.Name == "adafactor", Adafactor.Rule, g => g.State(precision))
                 .ClipGlobalNorm(0.5).Threads(2).Build();
             model.SetGradients(1);
             void Steps(int count)

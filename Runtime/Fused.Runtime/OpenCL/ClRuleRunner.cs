@@ -67,7 +67,8 @@ namespace Fused.Runtime.OpenCL
                     throw new NotSupportedException($"{rule.Name}: the {stage.Op} matrix pass (Shampoo) has no OpenCL implementation yet; run this rule on the CPU executor");
             Kernels = ClKernelChoice.Resolve(queue.Device, kernels, vectorWidth);
             // Both kernels of every pass are in the program; the build options only fix the vector width.
-            var built = queue.Context.Programs.GetOrBuild(OpenClRuleEmitter.Emit(_plan),
+            // Generated rules carry their OpenCL C (emitted at compile time); run-time rules are emitted here.
+            var built = queue.Context.Programs.GetOrBuild(rule.OpenClSource ?? OpenClRuleEmitter.Emit(_plan),
                 OpenClRuleEmitter.BuildOptionsFor(Kernels.IsVector ? Kernels.VectorWidth : DefaultVectorWidth));
             ProgramOrigin = built.Origin;
             _passes = _plan.Passes.Select(p => built.Program.CreateKernel(OpenClRuleEmitter.KernelName(p.Index))).ToArray();

@@ -39,7 +39,7 @@ namespace Fused.Catalog.Tests
             select new object[] { set, shape.rows, shape.cols };
 
         /// <summary>One step of Adafactor in float64; p, r, c are updated in place.</summary>
-        public static void Reference(double[] p, double[] g, double[] r, double[] c, int rows, int cols, Adafactor.Hyperparameters h, int t)
+        internal static void Reference(double[] p, double[] g, double[] r, double[] c, int rows, int cols, Adafactor.Hyperparameters h, int t)
         {
             double eps1 = h.Eps1, eps2 = h.Eps2, clip = h.ClipThreshold, decay = h.DecayRate, maxStep = h.MaxStep, wd = h.WeightDecay;
             double beta2 = 1 - Math.Pow(t, decay);

@@ -70,7 +70,7 @@ namespace Fused.Catalog.Tests
                 }
         }
 
-        public static void AssertBitEqual(RuleSpec spec, float[][] expected, float[][] got, string what)
+        internal static void AssertBitEqual(RuleSpec spec, float[][] expected, float[][] got, string what)
         {
             var names = spec.Rule.Program.Buffers.Select(b => b.Name).ToArray();
             for (int b = 0; b < expected.Length; b++)

@@ -51,7 +51,7 @@ namespace Fused.Search.Tests
             var sources = programs.Select((p, i) => RuleExporter.ToCSharp(p, "Found" + i)).ToList();
             var (assembly, diagnostics) = Compile(sources);
             Assert.True(assembly != null, string.Join("\n", diagnostics.Select(d => d + "\n" + sources[int.Parse(Path.GetFileNameWithoutExtension(d.Location.SourceTree?.FilePath ?? "Rule0").Replace("Rule", "")) ])));
-            Assert.Empty(diagnostics.Where(d => d.Id == "FUSED008"));
+            Assert.DoesNotContain(diagnostics, d => d.Id == "FUSED008");
 
             using var pool = new WorkerPool(1);
             for (int i = 0; i < programs.Count; i++)

@@ -34,7 +34,7 @@ namespace Fused.Demo.Console
             }
 
             AnsiConsole.Write(table);
-            AnsiConsole.MarkupLine("[grey]ms/step: forward + backward + optimizer; opt. ms: the optimizer alone; State: optimizer state from the generated Layout constants.[/]");
+            AnsiConsole.MarkupLine("[grey]ms/step: forward + backward + optimizer; opt. ms: the optimizer alone; State: optimizer state as the engine allocates it (the generated Layout per element, plus row/column and scalar states).[/]");
         }
     }
 }

@@ -6,8 +6,8 @@ using Fused.Demo.Model;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Schedules;
 
-// The demo's optimizer plumbing, kept in this one file on purpose: the full optimizer engine (with
-// parameter routing) will replace it. Everything the trainer needs is ITrainingOptimizer.
+// The demo's optimizer plumbing, kept in this one file on purpose: recipes over the runtime's optimizer
+// engine. Everything the trainer needs is ITrainingOptimizer.
 namespace Fused.Demo.Optimizers
 {
     /// <summary>Updates a model's parameters from their gradients, one call per training step.</summary>
@@ -21,7 +21,7 @@ namespace Fused.Demo.Optimizers
         /// <summary>Applies step <paramref name="step"/> (counting from 1) to every parameter.</summary>
         void Step(long step);
 
-        /// <summary>Optimizer-state bytes for the model, from the generated Layout constants × tensor sizes.</summary>
+        /// <summary>Optimizer-state bytes for the model as allocated (element states per the generated Layout, row/column and scalar states).</summary>
         long StateBytes { get; }
 
         /// <summary>Learning rate in force at <paramref name="step"/> (base × schedule).</summary>
@@ -89,6 +89,9 @@ namespace Fused.Demo.Optimizers
                 c => AllTensors("AdaGrad", "AdaGrad", c, ("lr", 0.01f))),
             new OptimizerRecipe("SignSGD", "SignSGD on every tensor, lr 1e-4",
                 c => AllTensors("SignSGD", "SignSGD", c, ("lr", 1e-4f))),
+            // No learning rate: Adafactor's relative step min(1e-2, 1/√t) × RMS(θ) is its own schedule.
+            new OptimizerRecipe("Adafactor", "Adafactor on every tensor (factored second moment: rows + cols floats per matrix; relative step, no lr)",
+                c => AllTensors("Adafactor", "Adafactor", c)),
         };
 
         /// <summary>The default side-by-side comparison of `fused train`.</summary>
@@ -121,11 +124,16 @@ namespace Fused.Demo.Optimizers
             foreach (var p in context.Parameters)
                 builder.AddParameter(p.Name, p.IsMatrix ? new[] { p.Rows, p.Cols } : new[] { p.Count }, p.Value, p.Gradient);
             foreach (var route in routes)
-                builder.Route(route.Group, info => route.Claims(byName[info.Name]), route.Rule.Rule,
-                    g => g.Set(route.Hypers).ScheduleFactor("lr", _factor));
+                builder.Route(route.Group, info => route.Claims(byName[info.Name]), route.Rule.Rule, g =>
+                {
+                    g.Set(route.Hypers);
+                    if (route.Rule.Rule.Hyperparameters.Any(h => h.Name == "lr")) g.ScheduleFactor("lr", _factor);
+                });
             _optimizer = builder.Build();
-            _baseLr = routes[0].Hypers.First(h => h.Name == "lr").Value;
-            StateBytes = routes.Sum(r => (long)r.Rule.StateBytesPerParameter * context.Parameters.Where(r.Claims).Sum(p => (long)p.Count));
+            var lr = routes[0].Hypers.Where(h => h.Name == "lr").ToArray();
+            _baseLr = lr.Length > 0 ? lr[0].Value : double.NaN;
+            // As allocated: element states from the generated layouts, plus row/column and scalar states.
+            StateBytes = _optimizer.MemoryReport().Groups.Sum(g => g.StateBytes);
             Description = string.Join("; ", routes.Select(r =>
                 $"{r.Rule.Name} ({string.Join(", ", r.Hypers.Select(h => $"{h.Name} {h.Value:G3}"))}) on {string.Join(", ", context.Parameters.Where(r.Claims).Select(p => p.Name))}"));
         }
@@ -134,6 +142,7 @@ namespace Fused.Demo.Optimizers
         public string Description { get; }
         public long StateBytes { get; }
 
+        /// <summary>NaN for rules without a learning rate (Adafactor).</summary>
         public double LearningRateAt(long step) => _baseLr * _factor.ValueAt(step);
 
         public void Step(long step)

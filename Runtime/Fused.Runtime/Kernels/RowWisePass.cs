@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Linq;
+using System.Runtime.Intrinsics;
 using Fused.Ir;
 using Fused.Runtime.Execution;
 
@@ -30,6 +31,7 @@ namespace Fused.Runtime.Kernels
         private double[] _partials = Array.Empty<double>();       // (row · blocksPerRow + block) · R + r
         private double[] _fold = Array.Empty<double>();
         private readonly MemoryHandle[] _vectorHandles;
+        private readonly bool[][] _writesOperand;                 // [pass][ColSum operand k]: the pass stores it
 
         public RowWisePass(FusedRule rule)
         {
@@ -41,6 +43,11 @@ namespace Fused.Runtime.Kernels
             _columnSums = new double[operands][];
             for (int k = 0; k < operands; k++) { _operands[k] = Array.Empty<float>(); _columnSums[k] = Array.Empty<double>(); }
             _vectorHandles = new MemoryHandle[_elementBuffers.Length];
+            // Every pass takes the same buffers, but only the pass that computes a ColSum operand may add it up:
+            // the others would add the stale scratch and overwrite the column sums with it.
+            var operandBuffers = Enumerable.Range(0, _plan.Extras.Count)
+                .Where(e => _plan.Extras[e].Kind == ExtraKind.ColumnSumOperand).Select(e => _plan.Program.Buffers.Count + e).ToArray();
+            _writesOperand = _plan.Passes.Select(p => operandBuffers.Select(b => p.Stores.Any(o => o.Buffer == b)).ToArray()).ToArray();
         }
 
         /// <summary>
@@ -77,7 +84,7 @@ namespace Fused.Runtime.Kernels
                     _operands[k] = GC.AllocateUninitializedArray<float>(checked((int)(groups * cols)), pinned: true);
                     _columnSums[k] = GC.AllocateUninitializedArray<double>(checked((int)(groups * cols)), pinned: true);
                 }
-                Array.Clear(_columnSums[k], 0, (int)(groups * cols));
+                if (_writesOperand[pass][k]) Array.Clear(_columnSums[k], 0, (int)(groups * cols));
             }
             for (int u = 0; u < units; u++) uniformsF.CopyTo(_uniformCopies.AsSpan(u * U, U));
 
@@ -150,6 +157,7 @@ namespace Fused.Runtime.Kernels
             foreach (var extra in _plan.Extras)
             {
                 if (extra.Kind != ExtraKind.ColumnSumOperand) continue;
+                if (!_writesOperand[pass][k2]) { k2++; continue; }
                 var sums = vectors.Values(vectors.IndexOf(extra.Node));
                 var acc = _columnSums[k2++];
                 for (long j = 0; j < cols; j++)
@@ -158,6 +166,22 @@ namespace Fused.Runtime.Kernels
                     sums[(int)j] = (float)Reduction.FoldBlocks(_fold.AsSpan(0, groups), max: false);
                 }
             }
+        }
+
+        /// <summary>target[j] += source[j] in float64 for each j: vectorised across j, the same additions as the scalar loop.</summary>
+        private static void AddWidened(float* source, double* target, int count)
+        {
+            int j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; j + 8 <= count; j += 8)
+                {
+                    var (lower, upper) = Vector256.Widen(Vector256.Load(source + j));
+                    Vector256.Store(Vector256.Load(target + j) + lower, target + j);
+                    Vector256.Store(Vector256.Load(target + j + 4) + upper, target + j + 4);
+                }
+            }
+            for (; j < count; j++) target[j] += source[j];
         }
 
         private readonly struct Work : IRangeWork
@@ -210,10 +234,10 @@ namespace Fused.Runtime.Kernels
                         _owner._rule.RunPass(_pass, uniforms, in kernelBuffers, partials);
                         for (int i = 0; i < buffers; i++)
                         {
-                            if (_kinds[i] != 2) continue;
+                            if (_kinds[i] != 2 || !_owner._writesOperand[_pass][_operandOf[i]]) continue;
                             var operand = (float*)_bases[i] + group * _cols;
                             fixed (double* acc = _owner._columnSums[_operandOf[i]])
-                                for (long j = c0; j < c1; j++) acc[group * _cols + j] += operand[j];
+                                AddWidened(operand + c0, acc + group * _cols + c0, count);
                         }
                     }
                 }

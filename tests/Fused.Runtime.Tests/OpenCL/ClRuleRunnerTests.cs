@@ -139,6 +139,17 @@ namespace Fused.Runtime.Tests.OpenCL
             }
         }
 
+        [Theory]
+        [InlineData(ClKernelShape.Scalar)]
+        [InlineData(ClKernelShape.Vector)]
+        public void Column_sum_state_matches_the_CPU(ClKernelShape kernels)
+        {
+            // A column state that is a ColSum itself, with two passes after the one that sums (the CPU side is checked
+            // against a float64 reference in RowWisePassTests).
+            if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
+            foreach (var shape in RowShapes) MatchesCpu(Fused.Runtime.Tests.Cpu.ColumnSquares.Rule, shape, kernels, vectorWidth: 0);
+        }
+
         [Fact]
         public void Second_runner_for_the_same_rule_reuses_the_built_program()
         {

@@ -29,7 +29,18 @@ namespace Fused.Runtime.Kernels
         public virtual string? OpenClSource => null;
 
         /// <summary>The plan every backend executes (parsed once from <see cref="IrSource"/>).</summary>
-        public KernelPlan Plan => _plan ??= Planner.Plan(IrText.Parse(IrSource));
+        /// <remarks>Planned on first use; every caller on every thread gets the same instance (the runtime keys
+        /// tables by the plan's nodes, so two plans of one rule must never meet).</remarks>
+        public KernelPlan Plan
+        {
+            get
+            {
+                var plan = System.Threading.Volatile.Read(ref _plan);
+                if (plan != null) return plan;
+                var created = Planner.Plan(IrText.Parse(IrSource));
+                return System.Threading.Interlocked.CompareExchange(ref _plan, created, null) ?? created;
+            }
+        }
 
         public RuleProgram Program => Plan.Program;
 

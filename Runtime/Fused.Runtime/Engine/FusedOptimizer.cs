@@ -69,7 +69,8 @@ namespace Fused.Runtime.Engine
 
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
-            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements)
+            double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
+            long waveElements = ParameterGroup.DefaultWaveElements)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -98,7 +99,7 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, scratchElements);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, scratchElements, waveElements);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 

@@ -31,6 +31,7 @@ namespace Fused.Runtime.Engine
         private WorkerPool? _pool;
         private int _threads;
         private int _scratchElements = ParameterGroup.DefaultScratchElements;
+        private long _waveElements = ParameterGroup.DefaultWaveElements;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -143,6 +144,18 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// Elements per wave of tensors (default <see cref="ParameterGroup.DefaultWaveElements"/>): a group steps its
+        /// tensors in waves of about this many elements, so the float32 temporaries some plans keep between passes
+        /// need room for one wave only. Results do not depend on it; tests vary it.
+        /// </summary>
+        internal OptimizerBuilder WaveElements(long elements)
+        {
+            if (elements <= 0) throw new ArgumentOutOfRangeException(nameof(elements), elements, "must be positive");
+            _waveElements = elements;
+            return this;
+        }
+
         /// <summary>Resolves routes, allocates state and returns the optimizer.</summary>
         /// <exception cref="OptimizerConfigurationException">No parameters or routes, or parameters claimed by
         /// no route or by several (all listed).</exception>
@@ -169,7 +182,7 @@ namespace Fused.Runtime.Engine
                 if (multiple.Count > 0) message.Append($" claimed by more than one route: {string.Join("; ", multiple)}.");
                 throw new OptimizerConfigurationException(message.ToString());
             }
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements);
         }
     }
 }

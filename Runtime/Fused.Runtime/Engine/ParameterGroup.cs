@@ -35,6 +35,16 @@ namespace Fused.Runtime.Engine
         /// </summary>
         public const int DefaultScratchElements = 2048;
 
+        /// <summary>
+        /// Default elements per wave (16M): enough to keep every worker streaming, and it bounds the float32
+        /// temporaries a plan keeps between passes (C-AdamW's update, Muon's momentum copy) to 64 MB each — or the
+        /// largest tensor — instead of 4 B per parameter of the whole group.
+        /// </summary>
+        public const long DefaultWaveElements = 1L << 24;
+
+        /// <summary>Elements per wave of tensors (a wave holds at least one tensor).</summary>
+        public long WaveElements { get; }
+
         /// <summary>Elements per widened scratch chunk (a multiple of the int8 block size; passes with reductions round it up to whole reduction blocks).</summary>
         public int ScratchElements { get; }
 
@@ -77,7 +87,13 @@ namespace Fused.Runtime.Engine
         private readonly double[] _partials;      // pinned, block-major: block·R + r
         private readonly double[] _fold;
         private readonly int _tempCount;
-        private readonly float[][] _temps;
+        private readonly float[][] _temps;        // per temporary k: one pinned pool shared by the waves
+        private readonly long[] _tempOffset;      // per tensor: where its temporaries start in the pool
+
+        // Waves: consecutive tensors whose elements add up to at most WaveElements (or one larger tensor). Each wave
+        // runs every level before the next starts, so temporaries only need room for one wave.
+        private readonly int[] _waveFirstTensor, _waveEndTensor, _waveFirstUnit, _waveEndUnit;
+        private readonly long[] _waveElements;
         private readonly MatrixPasses _matrix;
 
         // Rules with per-row/per-column values run tensor by tensor through a CpuRuleRunner (created at the first step
@@ -94,11 +110,12 @@ namespace Fused.Runtime.Engine
         private readonly long _totalElements;
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
-            int scratchElements = 0)
+            int scratchElements = 0, long waveElements = 0)
         {
             Name = name;
             _options = options;
             ScratchElements = scratchElements > 0 ? scratchElements : DefaultScratchElements;
+            WaveElements = waveElements > 0 ? waveElements : DefaultWaveElements;
             _rule = rule;
             _plan = rule.Plan;
             Precision = options.Precision;
@@ -146,7 +163,7 @@ namespace Fused.Runtime.Engine
             _tensorBlocks = new int[T];
             _pointers = GC.AllocateArray<nint>(Math.Max(1, T * _elementBuffers), pinned: true);
             _f32 = new float[T * _states][];
-            _temps = new float[T * _tempCount][];
+            _tempOffset = new long[T];
             _bf16 = new ushort[T * _states][];
             _codes = new byte[T * _states][];
             _scales = new float[T * _states][];
@@ -155,6 +172,27 @@ namespace Fused.Runtime.Engine
             _scalars = GC.AllocateArray<float>(Math.Max(1, T * _scalarCount), pinned: true);
             _uniforms = new double[T * _uniformCount];
             _uniformsF = GC.AllocateArray<float>(Math.Max(1, T * _uniformCount), pinned: true);
+
+            // Waves of consecutive tensors, each tensor's temporaries at an offset within its wave.
+            var waveFirst = new List<int>();
+            long waveFill = 0, tempElements = 0;
+            for (int t = 0; t < T; t++)
+            {
+                long n = Members[t].Numel;
+                if (waveFirst.Count == 0 || (waveFill > 0 && waveFill + n > WaveElements)) { waveFirst.Add(t); waveFill = 0; }
+                _tempOffset[t] = waveFill;
+                waveFill += n;
+                tempElements = Math.Max(tempElements, waveFill);
+            }
+            int W = waveFirst.Count;
+            _waveFirstTensor = waveFirst.ToArray();
+            _waveEndTensor = Enumerable.Range(0, W).Select(w => w + 1 < W ? waveFirst[w + 1] : T).ToArray();
+            _waveElements = Enumerable.Range(0, W).Select(w => Members.Skip(_waveFirstTensor[w]).Take(_waveEndTensor[w] - _waveFirstTensor[w]).Sum(m => m.Numel)).ToArray();
+            _waveFirstUnit = new int[W];
+            _waveEndUnit = new int[W];
+            bool pooledTemps = _tempCount > 0 && !_plan.HasVectors; // vector rules: the runner's own temporaries
+            _temps = new float[pooledTemps ? _tempCount : 0][];
+            for (int k = 0; k < _temps.Length; k++) _temps[k] = GC.AllocateArray<float>(checked((int)tempElements), pinned: true);
 
             var unitTensor = new List<int>();
             var unitStart = new List<long>();
@@ -179,11 +217,8 @@ namespace Fused.Runtime.Engine
                 blocks += _tensorBlocks[t];
 
                 int p = Members[t].Index;
-                for (int k = 0; k < _tempCount && !_plan.HasVectors; k++) // vector rules: the runner's own temporaries
-                {
-                    _temps[t * _tempCount + k] = GC.AllocateArray<float>((int)n, pinned: true);
-                    fixed (float* f = _temps[t * _tempCount + k]) _pointers[t * _elementBuffers + 2 + _states + k] = (nint)f;
-                }
+                for (int k = 0; k < _temps.Length; k++)
+                    fixed (float* f = _temps[k]) _pointers[t * _elementBuffers + 2 + _states + k] = (nint)(f + _tempOffset[t]);
                 _pointers[t * _elementBuffers + 0] = parameterPointers[p];
                 _pointers[t * _elementBuffers + 1] = gradientPointers[p];
                 for (int k = 0; k < _states; k++)
@@ -210,6 +245,12 @@ namespace Fused.Runtime.Engine
                 }
             }
             _unitTensor = unitTensor.ToArray();
+            for (int w = 0, u = 0; w < W; w++)
+            {
+                _waveFirstUnit[w] = u;
+                while (u < _unitTensor.Length && _unitTensor[u] < _waveEndTensor[w]) u++;
+                _waveEndUnit[w] = u;
+            }
             _unitStart = unitStart.ToArray();
             _unitCount = unitCount.ToArray();
             _unitBlock = unitBlock.ToArray();
@@ -271,7 +312,7 @@ namespace Fused.Runtime.Engine
             get
             {
                 long bytes = 0;
-                foreach (var t in _temps) bytes += 4L * (t?.Length ?? 0);
+                foreach (var t in _temps) bytes += 4L * t.Length;
                 foreach (var w in _wideStates) bytes += 4L * w.Length;
                 if (_plan.HasVectors && Members.Length > 0) bytes += 4L * _tempCount * Members.Max(m => m.Numel);
                 return bytes;
@@ -337,20 +378,29 @@ namespace Fused.Runtime.Engine
                 StepTensorByTensor(step, seed, pool);
                 return;
             }
+            for (int w = 0; w < _waveFirstTensor.Length; w++) StepWave(w, step, seed, pool);
+            for (int t = 0; t < T; t++)
+                _rule.StoreScalars(_uniforms.AsSpan(t * _uniformCount, _uniformCount), _scalars.AsSpan(t * _scalarCount, _scalarCount));
+        }
+
+        /// <summary>Every level of the rule over the tensors of wave <paramref name="w"/>.</summary>
+        private void StepWave(int w, long step, ulong seed, WorkerPool pool)
+        {
+            int first = _waveFirstTensor[w], end = _waveEndTensor[w];
             for (int level = 0; level < _passAtLevel.Length; level++)
             {
                 foreach (var m in _plan.MatrixStages)
                 {
                     if (m.Level != level) continue;
                     int k = m.SourceBuffer - _plan.Program.Buffers.Count;
-                    for (int t = 0; t < T; t++)
+                    for (int t = first; t < end; t++)
                     {
                         int rows = checked((int)_shapes[t].Rows), cols = checked((int)_shapes[t].Cols);
-                        if (m.Op == Op.Orthogonalize) _matrix.Orthogonalize(_temps[t * _tempCount + k].AsSpan(), rows, cols);
-                        else _matrix.Precondition(_temps[t * _tempCount + k].AsSpan(), rows, cols, step, _parameterIndex[t]);
+                        if (m.Op == Op.Orthogonalize) _matrix.Orthogonalize(TempOf(t, k), rows, cols);
+                        else _matrix.Precondition(TempOf(t, k), rows, cols, step, _parameterIndex[t]);
                     }
                 }
-                for (int t = 0; t < T; t++)
+                for (int t = first; t < end; t++)
                 {
                     var uniforms = _uniforms.AsSpan(t * _uniformCount, _uniformCount);
                     _rule.ComputeUniforms(level, Hypers, step, _shapes[t], _scalars.AsSpan(t * _scalarCount, _scalarCount), uniforms);
@@ -359,28 +409,29 @@ namespace Fused.Runtime.Engine
                 }
                 int pass = _passAtLevel[level];
                 if (pass < 0) continue;
-                var work = new PassWork(this, pass, step, seed);
-                long units = _unitTensor.Length;
+                var work = new PassWork(this, pass, step, seed, _waveFirstUnit[w]);
+                long units = _waveEndUnit[w] - _waveFirstUnit[w];
                 // Virtual length units·64: the pool's 64-aligned chunk boundaries fall on unit boundaries, grain 1 unit.
-                if (_totalElements < CpuParallelThreshold || pool.DegreeOfParallelism == 1) work.Execute(0, units * WorkerPool.ChunkAlignment);
+                if (_waveElements[w] < CpuParallelThreshold || pool.DegreeOfParallelism == 1) work.Execute(0, units * WorkerPool.ChunkAlignment);
                 else pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
 
                 var reductions = _reductions[pass];
                 int R = reductions.Length;
-                for (int t = 0; t < T && R > 0; t++)
+                for (int t = first; t < end && R > 0; t++)
                 {
-                    long first = _tensorFirstBlock[t];
+                    long firstBlock = _tensorFirstBlock[t];
                     int blocks = _tensorBlocks[t];
                     for (int r = 0; r < R; r++)
                     {
-                        for (int b = 0; b < blocks; b++) _fold[b] = _partials[(first + b) * R + r];
+                        for (int b = 0; b < blocks; b++) _fold[b] = _partials[(firstBlock + b) * R + r];
                         _uniforms[t * _uniformCount + reductions[r].Slot] = Reduction.FoldBlocks(_fold.AsSpan(0, blocks), reductions[r].Max);
                     }
                 }
             }
-            for (int t = 0; t < T; t++)
-                _rule.StoreScalars(_uniforms.AsSpan(t * _uniformCount, _uniformCount), _scalars.AsSpan(t * _scalarCount, _scalarCount));
         }
+
+        /// <summary>Temporary k of tensor t: its slice of the wave's pool.</summary>
+        private Span<float> TempOf(int t, int k) => _temps[k].AsSpan(checked((int)_tempOffset[t]), checked((int)Members[t].Numel));
 
         /// <summary>
         /// Rules with per-row/per-column values: each tensor in turn through the CpuRuleRunner (its passes split over
@@ -556,17 +607,20 @@ namespace Fused.Runtime.Engine
             private readonly int _pass;
             private readonly long _step;
             private readonly ulong _seed;
+            private readonly int _firstUnit;
 
-            public PassWork(ParameterGroup group, int pass, long step, ulong seed)
+            public PassWork(ParameterGroup group, int pass, long step, ulong seed, int firstUnit)
             {
                 _group = group;
                 _pass = pass;
                 _step = step;
                 _seed = seed;
+                _firstUnit = firstUnit;
             }
 
+            /// <summary>[start, end) counts the wave's units × <see cref="WorkerPool.ChunkAlignment"/>.</summary>
             public void Execute(long start, long end)
-                => _group.ExecuteUnits(_pass, _step, _seed, (int)(start / WorkerPool.ChunkAlignment), (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment));
+                => _group.ExecuteUnits(_pass, _step, _seed, _firstUnit + (int)(start / WorkerPool.ChunkAlignment), _firstUnit + (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment));
         }
     }
 }

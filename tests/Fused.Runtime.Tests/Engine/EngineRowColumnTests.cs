@@ -91,6 +91,34 @@ namespace Fused.Runtime.Tests.Engine
         }
 
         [Fact]
+        public void Accumulated_micro_batches_reach_row_and_column_rules()
+        {
+            // The row/column path reads gradients through its own pointer table: it must follow the switch to the
+            // accumulation buffers like the fused path does.
+            var accumulated = Model();
+            var direct = Model();
+            using var a = Build(accumulated, Adafactor.Rule, StatePrecision.Float32, threads: 2);
+            using var d = Build(direct, Adafactor.Rule, StatePrecision.Float32, threads: 2);
+            for (int step = 1; step <= 2; step++)
+            {
+                var sums = direct.Tensors.Select(t => new float[t.Grad.Length]).ToArray();
+                for (int micro = 0; micro < 2; micro++)
+                {
+                    accumulated.SetGradients(10 * step + micro);
+                    a.AccumulateGradients();
+                    for (int t = 0; t < sums.Length; t++)
+                        for (int i = 0; i < sums[t].Length; i++) sums[t][i] += accumulated.Tensors[t].Grad[i];
+                }
+                for (int t = 0; t < sums.Length; t++)
+                    for (int i = 0; i < sums[t].Length; i++) direct.Tensors[t].Grad[i] = sums[t][i] / 2f;
+                Array.ForEach(accumulated.Tensors.ToArray(), t => Array.Fill(t.Grad, float.NaN)); // must not be read
+                Assert.True(a.Step().Applied);
+                Assert.True(d.Step().Applied);
+            }
+            EngineTests.AssertBits(EngineTestModel.Snapshot(direct, d), EngineTestModel.Snapshot(accumulated, a), "accumulated vs direct");
+        }
+
+        [Fact]
         public void Memory_report_counts_row_and_column_state_as_allocated()
         {
             var model = Model();

@@ -51,13 +51,7 @@ namespace Fused.Ir
             var scalarBuffers = _plan.ScalarBuffers;
             for (int b = 0; b < buffers.Count; b++)
             {
-                long expected = p.Buffers[b].Shape switch
-                {
-                    StateShape.Scalar => 1,
-                    StateShape.Row => shape.Rows,
-                    StateShape.Column => shape.Cols,
-                    _ => n,
-                };
+                long expected = shape.LengthOf(p.Buffers[b].Shape);
                 if (buffers[b].Length != expected)
                     throw new ArgumentException($"buffer {p.Buffers[b].Name} has {buffers[b].Length} elements, expected {expected}");
             }

@@ -131,16 +131,17 @@ namespace Fused.Ir
         /// The buffers kernels take, in order: those with one value per element (parameter, gradient,
         /// element states), then the extras (temporaries, column values, ColSum operands).
         /// </summary>
-        public EquatableArray<int> ElementBuffers => Enumerable.Range(0, Program.Buffers.Count)
+        /// <remarks>Computed once with the plan (runners read these lists on every step).</remarks>
+        public EquatableArray<int> ElementBuffers { get; } = Enumerable.Range(0, Program.Buffers.Count)
             .Where(b => Program.Buffers[b].Shape == StateShape.Element)
             .Concat(Enumerable.Range(Program.Buffers.Count, Extras.Count)).ToEquatableArray();
 
         /// <summary>State buffers holding one value per tensor, in order.</summary>
-        public EquatableArray<int> ScalarBuffers => Enumerable.Range(0, Program.Buffers.Count)
+        public EquatableArray<int> ScalarBuffers { get; } = Enumerable.Range(0, Program.Buffers.Count)
             .Where(b => Program.Buffers[b].Shape == StateShape.Scalar).ToEquatableArray();
 
         /// <summary>State buffers holding one value per row or per column, in order.</summary>
-        public EquatableArray<int> VectorBuffers => Enumerable.Range(0, Program.Buffers.Count)
+        public EquatableArray<int> VectorBuffers { get; } = Enumerable.Range(0, Program.Buffers.Count)
             .Where(b => Program.Buffers[b].Shape is StateShape.Row or StateShape.Column).ToEquatableArray();
 
         /// <summary>True when some value has one float per row or per column (Adafactor's factored statistics).</summary>

@@ -13,12 +13,21 @@ namespace Fused
         /// <summary>A vector: one row of <paramref name="numel"/> columns.</summary>
         public static ShapeInfo Vector(long numel) => new ShapeInfo(numel, 1, numel);
 
-        /// <summary>A matrix (higher ranks fold their trailing dimensions into the columns).</summary>
+        /// <summary>A matrix (the engine views higher ranks as (product of the leading dimensions) × last dimension).</summary>
         public static ShapeInfo Matrix(long rows, long cols) => new ShapeInfo(rows * cols, rows, cols);
 
         public long Numel { get; }
         public long Rows { get; }
         public long Cols { get; }
+
+        /// <summary>How many floats a state of <paramref name="shape"/> holds for this tensor.</summary>
+        public long LengthOf(StateShape shape) => shape switch
+        {
+            StateShape.Scalar => 1,
+            StateShape.Row => Rows,
+            StateShape.Column => Cols,
+            _ => Numel,
+        };
 
         public double Get(Ir.ShapeScalar which) => which switch
         {

@@ -26,7 +26,6 @@ namespace Fused.Runtime.Cpu
         private readonly nint[] _pointers;
         private readonly int[] _elementBuffers;
         private readonly int[] _scalarBuffers;
-        private readonly int[] _vectorBuffers;
         private readonly float[] _scalars;
         private readonly (int slot, bool max)[][] _reductions; // per pass
         private readonly MatrixPasses _matrix;
@@ -51,7 +50,6 @@ namespace Fused.Runtime.Cpu
             _uniformsF = GC.AllocateArray<float>(rule.UniformCount, pinned: true);
             _elementBuffers = _plan.ElementBuffers.ToArray();
             _scalarBuffers = _plan.ScalarBuffers.ToArray();
-            _vectorBuffers = _plan.VectorBuffers.ToArray(); // the plan computes these lists on every call
             _scalars = new float[_scalarBuffers.Length];
             _pointers = GC.AllocateArray<nint>(_elementBuffers.Length, pinned: true);
             var slots = UniformEvaluator.SlotMap(_plan);
@@ -86,13 +84,7 @@ namespace Fused.Runtime.Cpu
                 throw new ArgumentException($"{_rule.Name}: shape {shape.Rows}×{shape.Cols} does not hold {shape.Numel} elements", nameof(shape));
             for (int b = 0; b < buffers.Length; b++)
             {
-                long expected = program.Buffers[b].Shape switch
-                {
-                    StateShape.Scalar => 1,
-                    StateShape.Row => shape.Rows,
-                    StateShape.Column => shape.Cols,
-                    _ => shape.Numel,
-                };
+                long expected = shape.LengthOf(program.Buffers[b].Shape);
                 if (buffers[b].Length != expected)
                     throw new ArgumentException($"{_rule.Name}: buffer '{program.Buffers[b].Name}' has {buffers[b].Length} elements, expected {expected}", nameof(buffers));
             }
@@ -139,16 +131,16 @@ namespace Fused.Runtime.Cpu
             if (_vectors != null)
             {
                 _vectors.Begin(shape);
-                foreach (var b in _vectorBuffers) _vectors.LoadState(b, VectorState(b, shape, buffers));
+                foreach (var b in _plan.VectorBuffers) _vectors.LoadState(b, VectorState(b, shape, buffers));
             }
             Run(hypers, step, shape, pool, parameter, tensorKey);
             if (_vectors != null)
-                foreach (var b in _vectorBuffers) _vectors.StoreState(b, _uniforms, VectorState(b, shape, buffers));
+                foreach (var b in _plan.VectorBuffers) _vectors.StoreState(b, _uniforms, VectorState(b, shape, buffers));
             for (int k = 0; k < _scalarBuffers.Length; k++) *(float*)buffers[_scalarBuffers[k]] = _scalars[k];
         }
 
         private Span<float> VectorState(int buffer, ShapeInfo shape, ReadOnlySpan<nint> buffers)
-            => new Span<float>((float*)buffers[buffer], checked((int)(_plan.Program.Buffers[buffer].Shape == StateShape.Row ? shape.Rows : shape.Cols)));
+            => new Span<float>((float*)buffers[buffer], checked((int)shape.LengthOf(_plan.Program.Buffers[buffer].Shape)));
 
         /// <summary>Convenience overload for arrays.</summary>
         public void Step(ReadOnlySpan<float> hypers, long step, ShapeInfo shape, params float[][] buffers)

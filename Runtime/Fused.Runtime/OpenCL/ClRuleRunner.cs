@@ -469,7 +469,7 @@ namespace Fused.Runtime.OpenCL
             Scalars = new float[plan.ScalarBuffers.Count];
             _vectorStates = new float[]?[plan.Program.Buffers.Count];
             foreach (var b in plan.VectorBuffers)
-                _vectorStates[b] = new float[plan.Program.Buffers[b].Shape == StateShape.Row ? shape.Rows : shape.Cols];
+                _vectorStates[b] = new float[shape.LengthOf(plan.Program.Buffers[b].Shape)];
             if (plan.Passes.Any(p => p.RowWise))
             {
                 int perRow = OpenClRuleEmitter.PerRowSlots(plan).Count;

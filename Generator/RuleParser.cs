@@ -498,13 +498,7 @@ namespace Fused.Generator
         private static ShapeScalar? ShapeScalarOf(ISymbol? symbol)
         {
             if (symbol is not IPropertySymbol property || property.ContainingType?.ToDisplayString() != IntrinsicsType) return null;
-            return property.Name switch
-            {
-                "Numel" => ShapeScalar.Numel,
-                "Rows" => ShapeScalar.Rows,
-                "Cols" => ShapeScalar.Cols,
-                _ => null,
-            };
+            return IntrinsicLowering.ShapeScalarNamed(property.Name);
         }
 
         private static string DescribeUnsupported(ExpressionSyntax e) => e switch
@@ -569,8 +563,7 @@ namespace Fused.Generator
             {
                 // Qualify the name: "Math.Sqrt is not a Fused intrinsic" reads better than "Sqrt is not".
                 string shown = symbol?.ContainingType is { } owner ? owner.Name + "." + symbol.Name : call.Expression.ToString();
-                Report(DiagnosticDescriptors.NotAnIntrinsic, call, shown,
-                    "Sign, Abs, Sqrt, Rsqrt, Exp, Log, Pow, Square, Min, Max, Clamp, Lerp, Where, Sum, Mean, Norm, Rms, MaxAbs, RowMean, ColMean, RowSum, ColSum, Orthogonalize, Precondition");
+                Report(DiagnosticDescriptors.NotAnIntrinsic, call, shown, string.Join(", ", IntrinsicLowering.Names));
                 return null;
             }
             // Arguments in parameter order: a named argument binds by name (Clamp(hi: 1f, x: g, lo: 0f)).
@@ -609,34 +602,8 @@ namespace Fused.Generator
                 var expected = name == "Where" && i == 0 ? IrType.Bool : IrType.F32;
                 if (!Expect(args[i], expected, byParameter[i]!)) return null;
             }
-            Node result = name switch
-            {
-                "Sign" => _b.Make(Op.Sign, args[0]),
-                "Abs" => _b.Make(Op.Abs, args[0]),
-                "Sqrt" => _b.Make(Op.Sqrt, args[0]),
-                "Rsqrt" => _b.Make(Op.Rsqrt, args[0]),
-                "Exp" => _b.Make(Op.Exp, args[0]),
-                "Log" => _b.Make(Op.Log, args[0]),
-                "Pow" => _b.Make(Op.Pow, args[0], args[1]),
-                "Square" => _b.Mul(args[0], args[0]),
-                "Min" => _b.Make(Op.Min, args[0], args[1]),
-                "Max" => _b.Make(Op.Max, args[0], args[1]),
-                "Clamp" => _b.Clamp(args[0], args[1], args[2]),
-                "Lerp" => _b.Lerp(args[0], args[1], args[2]),
-                "Where" => _b.Where(args[0], args[1], args[2]),
-                "Sum" => _b.Make(Op.ReduceSum, args[0]),
-                "Mean" => _b.Div(_b.Make(Op.ReduceSum, args[0]), _b.Shape(ShapeScalar.Numel)),
-                "Norm" => _b.Make(Op.Sqrt, _b.Make(Op.ReduceSum, _b.Mul(args[0], args[0]))),
-                "Rms" => _b.Make(Op.Sqrt, _b.Div(_b.Make(Op.ReduceSum, _b.Mul(args[0], args[0])), _b.Shape(ShapeScalar.Numel))),
-                "MaxAbs" => _b.Make(Op.ReduceMax, _b.Make(Op.Abs, args[0])),
-                "RowSum" => _b.Make(Op.RowSum, args[0]),
-                "ColSum" => _b.Make(Op.ColSum, args[0]),
-                "RowMean" => _b.Div(_b.Make(Op.RowSum, args[0]), _b.Shape(ShapeScalar.Cols)),
-                "ColMean" => _b.Div(_b.Make(Op.ColSum, args[0]), _b.Shape(ShapeScalar.Rows)),
-                "Orthogonalize" => _b.Make(Op.Orthogonalize, args[0]),
-                "Precondition" => _b.Make(Op.Precondition, args[0]),
-                _ => throw new InvalidOperationException($"intrinsic {name} has no lowering"),
-            };
+            Node result = IntrinsicLowering.Lower(_b, name, args)
+                ?? throw new InvalidOperationException($"intrinsic {name} has no lowering");
             // The nodes an intrinsic expands into (Mean is Sum / Numel) belong to the call.
             foreach (var n in Node.TopologicalOrder(new[] { result }))
                 if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);

@@ -1,0 +1,59 @@
+using System.Collections.Generic;
+
+namespace Fused.Ir
+{
+    /// <summary>
+    /// The intrinsic functions of <see cref="Intrinsics"/> as IR: one table from name to nodes, so every
+    /// front end (the generator's rule parser, tools that build rules) lowers them the same way. Composite
+    /// intrinsics expand here (Mean is Sum / Numel, RowMean is RowSum / Cols, Rms is √(Sum(x²) / Numel)).
+    /// </summary>
+    public static class IntrinsicLowering
+    {
+        /// <summary>Every intrinsic function name, in the order messages list them.</summary>
+        public static IReadOnlyList<string> Names { get; } = new[]
+        {
+            "Sign", "Abs", "Sqrt", "Rsqrt", "Exp", "Log", "Pow", "Square", "Min", "Max", "Clamp", "Lerp", "Where",
+            "Sum", "Mean", "Norm", "Rms", "MaxAbs", "RowMean", "ColMean", "RowSum", "ColSum", "Orthogonalize", "Precondition",
+        };
+
+        /// <summary>The nodes of <paramref name="name"/>(<paramref name="args"/>) (arguments in parameter order,
+        /// already type-checked), or null when <paramref name="name"/> is not an intrinsic function.</summary>
+        public static Node? Lower(IrBuilder b, string name, IReadOnlyList<Node> args) => name switch
+        {
+            "Sign" => b.Make(Op.Sign, args[0]),
+            "Abs" => b.Make(Op.Abs, args[0]),
+            "Sqrt" => b.Make(Op.Sqrt, args[0]),
+            "Rsqrt" => b.Make(Op.Rsqrt, args[0]),
+            "Exp" => b.Make(Op.Exp, args[0]),
+            "Log" => b.Make(Op.Log, args[0]),
+            "Pow" => b.Make(Op.Pow, args[0], args[1]),
+            "Square" => b.Mul(args[0], args[0]),
+            "Min" => b.Make(Op.Min, args[0], args[1]),
+            "Max" => b.Make(Op.Max, args[0], args[1]),
+            "Clamp" => b.Clamp(args[0], args[1], args[2]),
+            "Lerp" => b.Lerp(args[0], args[1], args[2]),
+            "Where" => b.Where(args[0], args[1], args[2]),
+            "Sum" => b.Make(Op.ReduceSum, args[0]),
+            "Mean" => b.Div(b.Make(Op.ReduceSum, args[0]), b.Shape(ShapeScalar.Numel)),
+            "Norm" => b.Make(Op.Sqrt, b.Make(Op.ReduceSum, b.Mul(args[0], args[0]))),
+            "Rms" => b.Make(Op.Sqrt, b.Div(b.Make(Op.ReduceSum, b.Mul(args[0], args[0])), b.Shape(ShapeScalar.Numel))),
+            "MaxAbs" => b.Make(Op.ReduceMax, b.Make(Op.Abs, args[0])),
+            "RowSum" => b.Make(Op.RowSum, args[0]),
+            "ColSum" => b.Make(Op.ColSum, args[0]),
+            "RowMean" => b.Div(b.Make(Op.RowSum, args[0]), b.Shape(ShapeScalar.Cols)),
+            "ColMean" => b.Div(b.Make(Op.ColSum, args[0]), b.Shape(ShapeScalar.Rows)),
+            "Orthogonalize" => b.Make(Op.Orthogonalize, args[0]),
+            "Precondition" => b.Make(Op.Precondition, args[0]),
+            _ => null,
+        };
+
+        /// <summary>The shape scalar an intrinsic property names (Numel, Rows, Cols), or null.</summary>
+        public static ShapeScalar? ShapeScalarNamed(string name) => name switch
+        {
+            "Numel" => ShapeScalar.Numel,
+            "Rows" => ShapeScalar.Rows,
+            "Cols" => ShapeScalar.Cols,
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,30 @@
+using System.Linq;
+using System.Reflection;
+using Fused.Ir;
+using Xunit;
+
+namespace Fused.Dsl.Tests
+{
+    /// <summary>The lowering table covers exactly the intrinsics users can call.</summary>
+    public class IntrinsicLoweringTests
+    {
+        [Fact]
+        public void Every_intrinsic_function_and_property_has_a_lowering_and_nothing_else_does()
+        {
+            var functions = typeof(Intrinsics).GetMethods(BindingFlags.Public | BindingFlags.Static)
+                .Where(m => !m.IsSpecialName).Select(m => m.Name).Distinct().OrderBy(n => n).ToArray();
+            Assert.Equal(functions, IntrinsicLowering.Names.OrderBy(n => n).ToArray());
+            foreach (var m in typeof(Intrinsics).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => !m.IsSpecialName))
+            {
+                var b = new IrBuilder();
+                var args = m.GetParameters().Select((p, i) => p.ParameterType == typeof(bool) ? b.Make(Op.Lt, b.Load(2), b.Const(i)) : b.Load(i)).ToArray();
+                Assert.NotNull(IntrinsicLowering.Lower(b, m.Name, args));
+            }
+            Assert.Null(IntrinsicLowering.Lower(new IrBuilder(), "Tanh", new[] { new IrBuilder().Const(1) }));
+
+            var properties = typeof(Intrinsics).GetProperties(BindingFlags.Public | BindingFlags.Static).Select(p => p.Name).ToArray();
+            Assert.All(properties, p => Assert.NotNull(IntrinsicLowering.ShapeScalarNamed(p)));
+            Assert.Equal(3, properties.Length);
+        }
+    }
+}

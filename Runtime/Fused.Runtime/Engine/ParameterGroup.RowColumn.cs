@@ -27,9 +27,7 @@ namespace Fused.Runtime.Engine
                 {
                     for (int k = 0; k < S; k++)
                     {
-                        var wide = _wideStates[k].AsSpan(0, n);
-                        if (Precision == StatePrecision.BFloat16) BFloat16.Widen(_bf16[t * S + k], wide);
-                        else BlockwiseInt8.Dequantize(_codes[t * S + k], _scales[t * S + k], wide, _maps[k], FusedOptimizer.Int8BlockSize);
+                        WidenState(t, k, 0, _wideStates[k].AsSpan(0, n));
                         fixed (float* f = _wideStates[k]) _programPointers[t * B + _stateBufferIndex[k]] = (nint)f;
                     }
                 }
@@ -38,10 +36,7 @@ namespace Fused.Runtime.Engine
                 for (int k = 0; k < S; k++)
                 {
                     if (!_storedEver[k]) continue;
-                    var wide = _wideStates[k].AsSpan(0, n);
-                    if (Precision == StatePrecision.BFloat16)
-                        BFloat16.NarrowStochastic(wide, _bf16[t * S + k], new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k])), 0);
-                    else BlockwiseInt8.Quantize(wide, _codes[t * S + k], _scales[t * S + k], _maps[k], FusedOptimizer.Int8BlockSize);
+                    NarrowState(t, k, 0, _wideStates[k].AsSpan(0, n), RoundingKey(t, k, seed, step));
                 }
             }
         }

@@ -132,7 +132,6 @@ namespace Fused.Runtime.Engine
             fixed (double* partialBase = _partials)
             fixed (nint* pointerBase = _pointers)
             fixed (nint* statePointers = _statePointers)
-            fixed (nint* scalePointers = _scalePointers)
             {
                 int keyedTensor = -1;
                 for (int u = firstUnit; u < endUnit; u++)
@@ -144,7 +143,7 @@ namespace Fused.Runtime.Engine
                     nint* pointers = pointerBase + t * E;
                     if (bf16 && t != keyedTensor)
                     {
-                        for (int k = 0; k < S; k++) keys[k] = new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k]));
+                        for (int k = 0; k < S; k++) keys[k] = RoundingKey(t, k, seed, step);
                         keyedTensor = t;
                     }
                     for (int offset = 0; offset < count; offset += chunk)
@@ -157,12 +156,7 @@ namespace Fused.Runtime.Engine
                         for (int k = 0; k < S; k++)
                         {
                             var wide = scratch.Slice(k * stride, n);
-                            if (loads[k])
-                            {
-                                if (bf16) BFloat16.Widen(new ReadOnlySpan<ushort>((ushort*)statePointers[t * S + k] + element, n), wide);
-                                else BlockwiseInt8.Dequantize(new ReadOnlySpan<byte>((byte*)statePointers[t * S + k] + element, n),
-                                    ScalesOf(scalePointers[t * S + k], element, n), wide, _maps[k], FusedOptimizer.Int8BlockSize);
-                            }
+                            if (loads[k]) WidenState(t, k, element, wide);
                             buffers.Add(wide);
                         }
                         for (int k = 0; k < _tempCount; k++)
@@ -177,10 +171,7 @@ namespace Fused.Runtime.Engine
                         for (int k = 0; k < S; k++)
                         {
                             if (!stores[k]) continue;
-                            var wide = scratch.Slice(k * stride, n);
-                            if (bf16) BFloat16.NarrowStochastic(wide, new Span<ushort>((ushort*)statePointers[t * S + k] + element, n), keys[k], element);
-                            else BlockwiseInt8.Quantize(wide, new Span<byte>((byte*)statePointers[t * S + k] + element, n),
-                                ScalesOf(scalePointers[t * S + k], element, n), _maps[k], FusedOptimizer.Int8BlockSize);
+                            NarrowState(t, k, element, scratch.Slice(k * stride, n), keys[k]);
                         }
                     }
                 }
@@ -193,9 +184,6 @@ namespace Fused.Runtime.Engine
             if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
             for (int b = 0; b < bytes; b += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(start + b);
         }
-
-        private static Span<float> ScalesOf(nint scales, long element, int n)
-            => new Span<float>((float*)scales + element / FusedOptimizer.Int8BlockSize, BlockwiseInt8.BlockCount(n, FusedOptimizer.Int8BlockSize));
 
         /// <summary>Stochastic-rounding stream of one state tensor: parameter index × 64 + the rule's buffer index.</summary>
         public static long RandomStream(int parameterIndex, int bufferIndex) => (long)parameterIndex * 64 + bufferIndex;

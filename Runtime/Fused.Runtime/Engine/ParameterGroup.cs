@@ -272,7 +272,7 @@ namespace Fused.Runtime.Engine
                 {
                     for (int v = 0; v < V; v++)
                     {
-                        long length = buffers[_vectorStateIndex[v]].Shape == StateShape.Row ? _shapes[t].Rows : _shapes[t].Cols;
+                        long length = _shapes[t].LengthOf(buffers[_vectorStateIndex[v]].Shape);
                         _vectorStates[t * V + v] = GC.AllocateArray<float>(checked((int)length), pinned: true);
                         fixed (float* f = _vectorStates[t * V + v]) _programPointers[t * B + _vectorStateIndex[v]] = (nint)f;
                     }
@@ -336,14 +336,36 @@ namespace Fused.Runtime.Engine
         /// <summary>Element state k of tensor t widened to float32.</summary>
         public void ReadState(int t, int k, Span<float> destination)
         {
-            int slot = t * _states + k;
-            switch (Precision)
-            {
-                case StatePrecision.Float32: _f32[slot].CopyTo(destination); break;
-                case StatePrecision.BFloat16: BFloat16.Widen(_bf16[slot], destination); break;
-                default: BlockwiseInt8.Dequantize(_codes[slot], _scales[slot], destination, _maps[k], FusedOptimizer.Int8BlockSize); break;
-            }
+            if (Precision == StatePrecision.Float32) _f32[t * _states + k].CopyTo(destination);
+            else WidenState(t, k, 0, destination.Slice(0, checked((int)Members[t].Numel)));
         }
+
+        // ---- low-precision element state: the one place it is widened and narrowed ----
+
+        /// <summary>Elements [element, element + wide.Length) of low-precision element state k of tensor t, as float32.</summary>
+        private void WidenState(int t, int k, long element, Span<float> wide)
+        {
+            int slot = t * _states + k, n = wide.Length;
+            if (Precision == StatePrecision.BFloat16) BFloat16.Widen(new ReadOnlySpan<ushort>((ushort*)_statePointers[slot] + element, n), wide);
+            else BlockwiseInt8.Dequantize(new ReadOnlySpan<byte>((byte*)_statePointers[slot] + element, n), ScalesOf(_scalePointers[slot], element, n),
+                wide, _maps[k], FusedOptimizer.Int8BlockSize);
+        }
+
+        /// <summary>Stores <paramref name="wide"/> into low-precision element state k of tensor t from <paramref name="element"/> on:
+        /// bf16 by stochastic rounding with <paramref name="key"/>, 8-bit by blockwise quantisation (whole blocks).</summary>
+        private void NarrowState(int t, int k, long element, ReadOnlySpan<float> wide, in CounterRngKey key)
+        {
+            int slot = t * _states + k, n = wide.Length;
+            if (Precision == StatePrecision.BFloat16) BFloat16.NarrowStochastic(wide, new Span<ushort>((ushort*)_statePointers[slot] + element, n), key, element);
+            else BlockwiseInt8.Quantize(wide, new Span<byte>((byte*)_statePointers[slot] + element, n), ScalesOf(_scalePointers[slot], element, n),
+                _maps[k], FusedOptimizer.Int8BlockSize);
+        }
+
+        /// <summary>The stochastic-rounding key of element state k of tensor t at <paramref name="step"/>.</summary>
+        private CounterRngKey RoundingKey(int t, int k, ulong seed, long step) => new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k]));
+
+        private static Span<float> ScalesOf(nint scales, long element, int n)
+            => new Span<float>((float*)scales + element / FusedOptimizer.Int8BlockSize, BlockwiseInt8.BlockCount(n, FusedOptimizer.Int8BlockSize));
 
         /// <summary>Points the gradient slots at the given buffers (the caller's or the accumulation buffers).</summary>
         public void SetGradientPointers(nint[] gradientPointers)

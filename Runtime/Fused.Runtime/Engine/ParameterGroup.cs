@@ -107,7 +107,6 @@ namespace Fused.Runtime.Engine
 
         private readonly float[] _baseHypers;
         private readonly ISchedule?[] _absolute, _factor;
-        private readonly long _totalElements;
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
             int scratchElements = 0, long waveElements = 0)
@@ -175,19 +174,19 @@ namespace Fused.Runtime.Engine
 
             // Waves of consecutive tensors, each tensor's temporaries at an offset within its wave.
             var waveFirst = new List<int>();
-            long waveFill = 0, tempElements = 0;
+            var waveSizes = new List<long>(); // elements of each wave so far
             for (int t = 0; t < T; t++)
             {
                 long n = Members[t].Numel;
-                if (waveFirst.Count == 0 || (waveFill > 0 && waveFill + n > WaveElements)) { waveFirst.Add(t); waveFill = 0; }
-                _tempOffset[t] = waveFill;
-                waveFill += n;
-                tempElements = Math.Max(tempElements, waveFill);
+                if (waveFirst.Count == 0 || (waveSizes[^1] > 0 && waveSizes[^1] + n > WaveElements)) { waveFirst.Add(t); waveSizes.Add(0); }
+                _tempOffset[t] = waveSizes[^1];
+                waveSizes[^1] += n;
             }
             int W = waveFirst.Count;
+            long tempElements = W == 0 ? 0 : waveSizes.Max();
             _waveFirstTensor = waveFirst.ToArray();
             _waveEndTensor = Enumerable.Range(0, W).Select(w => w + 1 < W ? waveFirst[w + 1] : T).ToArray();
-            _waveElements = Enumerable.Range(0, W).Select(w => Members.Skip(_waveFirstTensor[w]).Take(_waveEndTensor[w] - _waveFirstTensor[w]).Sum(m => m.Numel)).ToArray();
+            _waveElements = waveSizes.ToArray();
             _waveFirstUnit = new int[W];
             _waveEndUnit = new int[W];
             bool pooledTemps = _tempCount > 0 && !_plan.HasVectors; // vector rules: the runner's own temporaries
@@ -203,7 +202,6 @@ namespace Fused.Runtime.Engine
             for (int t = 0; t < T; t++)
             {
                 long n = Members[t].Numel;
-                _totalElements += n;
                 _tensorFirstBlock[t] = blocks;
                 _tensorBlocks[t] = checked((int)Reduction.BlockCount(n));
                 maxBlocks = Math.Max(maxBlocks, _tensorBlocks[t]);

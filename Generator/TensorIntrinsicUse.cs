@@ -2,6 +2,7 @@ using System.Linq;
 using System.Threading;
 using Fused.Generator.Diagnostics;
 using Fused.Generator.Model;
+using Fused.Ir;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -16,17 +17,19 @@ namespace Fused.Generator
     {
         private const string IntrinsicsType = "Fused.Intrinsics";
 
+        // Which members need a tensor is the IR's knowledge (their lowerings); only the wording is ours.
         public static bool IsCandidate(SyntaxNode node) =>
-            node is IdentifierNameSyntax id && What(id.Identifier.ValueText) is not null;
+            node is IdentifierNameSyntax id && IntrinsicLowering.NeedsTensor(id.Identifier.ValueText);
 
-        /// <summary>What the member does without a tensor, or null when it is not a whole-tensor or shape member.</summary>
-        private static string? What(string name) => name switch
+        /// <summary>What the member's one-element stand-in in Fused.Intrinsics does without a tensor.</summary>
+        private static string What(string name) => name switch
         {
             "Numel" or "Rows" or "Cols" => "is always 1",
             "Sum" or "Mean" or "RowMean" or "ColMean" or "RowSum" or "ColSum" => "returns its argument",
             "Norm" or "Rms" or "MaxAbs" => "returns the absolute value of its argument",
             "Orthogonalize" => "returns the sign of its argument",
-            _ => null,
+            "Precondition" => "throws (it keeps per-tensor statistics)",
+            _ => "has no tensor to work on",
         };
 
         public static DiagnosticInfo? Check(GeneratorSyntaxContext context, CancellationToken ct)
@@ -40,7 +43,7 @@ namespace Fused.Generator
                     named.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == FusedGenerator.OptimizerAttributeName))
                     return null; // inside a rule: the rule parser owns it
             }
-            return DiagnosticInfo.Create(DiagnosticDescriptors.TensorIntrinsicOutsideRule, LocationInfo.From(id), symbol!.Name, What(symbol.Name)!);
+            return DiagnosticInfo.Create(DiagnosticDescriptors.TensorIntrinsicOutsideRule, LocationInfo.From(id), symbol!.Name, What(symbol.Name));
         }
     }
 }

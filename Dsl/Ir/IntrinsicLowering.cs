@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Fused.Ir
 {
@@ -46,6 +47,22 @@ namespace Fused.Ir
             "Precondition" => b.Make(Op.Precondition, args[0]),
             _ => null,
         };
+
+        /// <summary>
+        /// True when the intrinsic function or property needs a whole tensor — its lowering holds a reduction, a
+        /// matrix pass or a shape scalar — so that outside a rule it has no meaning. A set lookup (the generator
+        /// asks it of every identifier it sees).
+        /// </summary>
+        public static bool NeedsTensor(string name) => TensorNames.Contains(name);
+
+        private static readonly HashSet<string> TensorNames = new HashSet<string>(
+            System.Enum.GetNames(typeof(ShapeScalar)).Concat(Names.Where(name =>
+            {
+                if (name == "Where") return false; // its first argument is a condition
+                var b = new IrBuilder();
+                var lowered = Lower(b, name, new[] { b.Load(0), b.Load(1), b.Load(2) })!;
+                return Node.TopologicalOrder(new[] { lowered }).Any(n => n.Op == Op.Shape || OpInfo.IsStageBoundary(n.Op));
+            })));
 
         /// <summary>The shape scalar an intrinsic property names (Numel, Rows, Cols), or null.</summary>
         public static ShapeScalar? ShapeScalarNamed(string name) => name switch

@@ -26,5 +26,13 @@ namespace Fused.Dsl.Tests
             Assert.All(properties, p => Assert.NotNull(IntrinsicLowering.ShapeScalarNamed(p)));
             Assert.Equal(3, properties.Length);
         }
+
+        [Fact]
+        public void Whole_tensor_members_are_the_ones_whose_lowering_reduces_or_reads_the_shape()
+        {
+            var expected = new[] { "Numel", "Rows", "Cols", "Sum", "Mean", "Norm", "Rms", "MaxAbs", "RowMean", "ColMean", "RowSum", "ColSum", "Orthogonalize", "Precondition" };
+            Assert.All(expected, n => Assert.True(IntrinsicLowering.NeedsTensor(n), n));
+            Assert.All(IntrinsicLowering.Names.Except(expected), n => Assert.False(IntrinsicLowering.NeedsTensor(n), n));
+        }
     }
 }

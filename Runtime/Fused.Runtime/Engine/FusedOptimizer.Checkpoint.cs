@@ -202,8 +202,9 @@ namespace Fused.Runtime.Engine
             foreach (var p in _parameters) expected[p.Name] = (SafeTensorsDType.F32, Shape(p));
             foreach (var g in _groups)
             {
-                foreach (var p in g.Members)
+                for (int t = 0; t < g.Members.Length; t++)
                 {
+                    var p = g.Members[t];
                     foreach (var s in g.ElementStateNames)
                     {
                         var dtype = g.Precision switch { StatePrecision.Float32 => SafeTensorsDType.F32, StatePrecision.BFloat16 => SafeTensorsDType.BF16, _ => SafeTensorsDType.U8 };
@@ -212,7 +213,6 @@ namespace Fused.Runtime.Engine
                             expected[$"{p.Name}.{s}.absmax"] = (SafeTensorsDType.F32, new long[] { Fused.Runtime.Precision.BlockwiseInt8.BlockCount((int)p.Numel, Int8BlockSize) });
                     }
                     foreach (var s in g.ScalarStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, Array.Empty<long>());
-                    int t = g.LocalIndexOf(p.Index);
                     int v = 0;
                     foreach (var s in g.VectorStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, new long[] { g.VectorState(t, v++).Length });
                 }

@@ -50,21 +50,18 @@ namespace Fused.Search.Tests
                 using var child = Start(db);
                 // Wait until the worker has committed a random number (1..3) of generations in this life,
                 // then a random extra moment, and kill it wherever it is.
-                var lines = 0;
-                var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-                child.OutputDataReceived += (_, e) => { if (e.Data != null) { output.Enqueue(e.Data); Interlocked.Increment(ref lines); } };
-                child.ErrorDataReceived += (_, e) => { if (e.Data != null) output.Enqueue("stderr: " + e.Data); };
-                child.BeginOutputReadLine();
-                child.BeginErrorReadLine();
+                var output = new ChildOutput(child);
                 int waitFor = rng.Next(1, 4);
                 var clock = Stopwatch.StartNew();
-                while (Volatile.Read(ref lines) < waitFor && !child.HasExited && clock.ElapsedMilliseconds < 120000) Thread.Sleep(2);
+                while (output.Lines < waitFor && !child.HasExited && clock.ElapsedMilliseconds < 120000) Thread.Sleep(2);
                 Thread.Sleep(rng.Next(0, 60));
                 if (child.HasExited)
                 {
                     child.WaitForExit();
+                    output.Join();
                     // Only a finished search may end by itself; anything else is a crash worth reading.
-                    Assert.True(child.ExitCode == 0, $"worker exited by itself with code {child.ExitCode}:\n{string.Join("\n", output)}");
+                    Assert.True(child.ExitCode == 0, $"worker exited by itself with code {child.ExitCode}:\n{output}");
+                    history.Add($"worker finished by itself after {output.Lines} progress lines (waiting for {waitFor}), {clock.ElapsedMilliseconds} ms");
                     break;
                 }
                 child.Kill(); // SIGKILL
@@ -91,18 +88,55 @@ namespace Fused.Search.Tests
             // Let it finish.
             using (var child = Start(db))
             {
-                var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-                child.OutputDataReceived += (_, e) => { if (e.Data != null) output.Enqueue(e.Data); };
-                child.ErrorDataReceived += (_, e) => { if (e.Data != null) output.Enqueue("stderr: " + e.Data); };
-                child.BeginOutputReadLine();
-                child.BeginErrorReadLine();
+                var output = new ChildOutput(child);
                 Assert.True(child.WaitForExit(300000), "worker did not finish");
                 child.WaitForExit();
-                Assert.True(child.ExitCode == 0, $"worker failed with code {child.ExitCode}:\n{string.Join("\n", output)}");
+                output.Join();
+                Assert.True(child.ExitCode == 0, $"worker failed with code {child.ExitCode}:\n{output}");
             }
             Assert.Equal(reference, SearchTests.Snapshot(db));
             using (var d = new SearchDatabase(db))
                 foreach (var kv in seen) Assert.Equal(kv.Value, d.GetEvaluation(kv.Key)!.Fitness);
+        }
+
+        /// <summary>
+        /// A child's stdout and stderr read line by line on two dedicated threads. Not the thread pool
+        /// (OutputDataReceived): while other tests keep the pool busy its callbacks can lag by seconds, long
+        /// enough for the whole search to finish before the first progress line is counted (how this test
+        /// used to fail with "0 kills landed mid-run").
+        /// </summary>
+        private sealed class ChildOutput
+        {
+            private readonly System.Collections.Concurrent.ConcurrentQueue<string> _lines = new();
+            private readonly Thread[] _readers;
+            private int _progressLines;
+
+            public ChildOutput(Process child)
+            {
+                _readers = new[]
+                {
+                    Reader(child.StandardOutput, "", counts: true),
+                    Reader(child.StandardError, "stderr: ", counts: false),
+                };
+                foreach (var r in _readers) r.Start();
+            }
+
+            public int Lines => Volatile.Read(ref _progressLines);
+
+            private Thread Reader(StreamReader stream, string prefix, bool counts) => new Thread(() =>
+            {
+                string? line;
+                while ((line = stream.ReadLine()) != null)
+                {
+                    _lines.Enqueue(prefix + line);
+                    if (counts) Interlocked.Increment(ref _progressLines);
+                }
+            }) { IsBackground = true };
+
+            /// <summary>Waits for both streams to end (after the child exited).</summary>
+            public void Join() { foreach (var r in _readers) r.Join(10000); }
+
+            public override string ToString() => string.Join("\n", _lines);
         }
 
         private static Process Start(string db)

@@ -182,7 +182,7 @@ namespace Fused.Generator
 
         /// <summary>Members the emitter adds to the rule class; a class of that name could not contain them (CS0542).</summary>
         private static bool IsGeneratedMemberName(string name) =>
-            name is "Rule" or "Layout" or "Hyperparameters" or "IrText" or "OpenClSource" or "ComputeUniforms" or "StoreScalars" or "GeneratedRule"
+            Array.IndexOf(CSharpRuleEmitter.ClassMemberNames, name) >= 0
             || (name.StartsWith("Pass", StringComparison.Ordinal) && name.Length > 4 && char.IsDigit(name[4]));
 
         // ---------------- parameters ----------------
@@ -220,9 +220,8 @@ namespace Fused.Generator
 
             // Hyperparameters become properties of Hyperparameters and states constants of Layout:
             // names that clash there (with each other or a member the emitter writes) would not compile.
-            var hyperMembers = new HashSet<string>(StringComparer.Ordinal) { "Hyperparameters", "Count", "CopyTo", "ToArray", "Equals", "GetHashCode", "ToString", "PrintMembers" };
-            var layoutMembers = new HashSet<string>(StringComparer.Ordinal) { "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount",
-                "StateBytesPerParameter", "PassCount", "BytesMovedPerParameter", "UniformCount", "BufferCount" };
+            var hyperMembers = new HashSet<string>(CSharpRuleEmitter.HyperparameterMemberNames, StringComparer.Ordinal);
+            var layoutMembers = new HashSet<string>(CSharpRuleEmitter.LayoutMemberNames, StringComparer.Ordinal);
             foreach (var p in ps)
             {
                 if (SymbolEqualityComparer.Default.Equals(p, param) || SymbolEqualityComparer.Default.Equals(p, grad)) continue;

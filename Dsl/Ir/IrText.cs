@@ -139,10 +139,12 @@ namespace Fused.Ir
             return nodes[id];
         }
 
-        private static string Quote(string s) =>
+        /// <summary>A string as one token: quoted, with backslash escapes (also used by <see cref="ScheduleText"/>).</summary>
+        internal static string Quote(string s) =>
             "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "") + "\"";
 
-        private static List<string> Tokenize(string line)
+        /// <summary>Splits a line at spaces; a quoted string is one token (also used by <see cref="ScheduleText"/>).</summary>
+        internal static List<string> Tokenize(string line)
         {
             var parts = new List<string>();
             int i = 0;

@@ -39,6 +39,37 @@ namespace Fused.Ir
             _ => throw new IrException($"{op} has no element-wise float semantics"),
         };
 
+        /// <summary>
+        /// <see cref="Float"/> over whole columns: r[i] = Float(op, a[i], b[i], c[i]) for every i, the same operations
+        /// (the interpreter's inner loop: the op is dispatched once per column, not per element).
+        /// </summary>
+        public static void FloatColumn(Op op, Span<float> r, ReadOnlySpan<float> a, ReadOnlySpan<float> b, ReadOnlySpan<float> c)
+        {
+            int n = r.Length;
+            switch (op)
+            {
+                case Op.Neg: for (int i = 0; i < n; i++) r[i] = -a[i]; break;
+                case Op.Abs: for (int i = 0; i < n; i++) r[i] = ScalarMath.Abs(a[i]); break;
+                case Op.Sign: for (int i = 0; i < n; i++) r[i] = ScalarMath.Sign(a[i]); break;
+                case Op.Sqrt: for (int i = 0; i < n; i++) r[i] = ScalarMath.Sqrt(a[i]); break;
+                case Op.Rsqrt: for (int i = 0; i < n; i++) r[i] = ScalarMath.Rsqrt(a[i]); break;
+                case Op.Exp: for (int i = 0; i < n; i++) r[i] = ScalarMath.Exp(a[i]); break;
+                case Op.Log: for (int i = 0; i < n; i++) r[i] = ScalarMath.Log(a[i]); break;
+                case Op.Add: for (int i = 0; i < n; i++) r[i] = a[i] + b[i]; break;
+                case Op.Sub: for (int i = 0; i < n; i++) r[i] = a[i] - b[i]; break;
+                case Op.Mul: for (int i = 0; i < n; i++) r[i] = a[i] * b[i]; break;
+                case Op.Div: for (int i = 0; i < n; i++) r[i] = a[i] / b[i]; break;
+                case Op.Min: for (int i = 0; i < n; i++) r[i] = ScalarMath.Min(a[i], b[i]); break;
+                case Op.Max: for (int i = 0; i < n; i++) r[i] = ScalarMath.Max(a[i], b[i]); break;
+                case Op.Pow: for (int i = 0; i < n; i++) r[i] = ScalarMath.Pow(a[i], b[i]); break;
+                case Op.Where: for (int i = 0; i < n; i++) r[i] = a[i] != 0f ? b[i] : c[i]; break;
+                default:
+                    // Comparisons and logic: rare in hot loops.
+                    for (int i = 0; i < n; i++) r[i] = Float(op, a[i], b[i], c[i]);
+                    break;
+            }
+        }
+
         public static double Double(Op op, double a, double b = 0, double c = 0) => op switch
         {
             Op.Neg => -a,

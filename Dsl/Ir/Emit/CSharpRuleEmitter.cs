@@ -23,6 +23,21 @@ namespace Fused.Ir.Emit
         private static readonly string[] NamesUsedInKernels =
             { "Vector512", "Vector256", "Vector128", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException", "Layout", "nameof", "Math" };
 
+        /// <summary>Constants of the generated <c>Layout</c> class besides one per state; a state whose property name is one of these is a FUSED diagnostic.</summary>
+        public static readonly string[] LayoutMemberNames =
+        {
+            "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount", "StateBytesPerParameter", "ScalarStateNames", "RowStateNames",
+            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
+        };
+
+        /// <summary>Members of the generated <c>Hyperparameters</c> record besides one per hyperparameter.</summary>
+        public static readonly string[] HyperparameterMemberNames =
+            { "Hyperparameters", "Count", "CopyTo", "ToArray", "Equals", "GetHashCode", "ToString", "PrintMembers", "Deconstruct", "EqualityContract" };
+
+        /// <summary>Members the emitter adds to the rule class itself (besides <c>PassN</c>, <c>PassNVector512</c>, ...).</summary>
+        public static readonly string[] ClassMemberNames =
+            { "Rule", "Layout", "Hyperparameters", "IrText", "OpenClSource", "KernelScheduleText", "KernelScheduleHash", "ComputeUniforms", "StoreScalars", "GeneratedRule" };
+
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -50,6 +65,15 @@ namespace Fused.Ir.Emit
             w.Line();
             w.Line("/// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>");
             w.Line($"public const string OpenClSource = {CSharpLiteral.Verbatim(OpenClRuleEmitter.Emit(plan))};");
+            w.Line();
+            // The schedule the runtime executes, lowered here from the same plan the kernels below come from, so
+            // uniform slots and buffer order match by construction; the hash catches an edited or damaged file.
+            string schedule = ScheduleText.Write(ScheduleLowering.Lower(plan));
+            w.Line("/// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>");
+            w.Line($"public const string KernelScheduleText = {CSharpLiteral.Verbatim(schedule)};");
+            w.Line();
+            w.Line("/// <summary>FNV-1a hash of <see cref=\"KernelScheduleText\"/>, checked when the runtime loads it.</summary>");
+            w.Line($"public const ulong KernelScheduleHash = 0x{ScheduleText.Hash(schedule).ToString("X16", CultureInfo.InvariantCulture)}UL;");
             w.Line();
             EmitUniforms(w, plan);
             foreach (var pass in plan.Passes)
@@ -113,34 +137,26 @@ namespace Fused.Ir.Emit
             int elementStates = states.Count(s => s.Shape == StateShape.Element);
             w.Line($"/// <summary>State buffers of {Xml(p.Name)} and what they cost.</summary>");
             w.Open("public static class Layout");
-            w.Line("/// <summary>Number of state buffers.</summary>");
-            w.Line($"public const int StateBufferCount = {states.Count};");
-            w.Line("/// <summary>State buffer names in order, comma separated.</summary>");
-            w.Line($"public const string StateBufferNames = {CSharpLiteral.String(string.Join(",", states.Select(s => s.Name)))};");
-            w.Line("/// <summary>Number of state buffers with one value per parameter element.</summary>");
-            w.Line($"public const int ElementStateBufferCount = {elementStates};");
-            w.Line("/// <summary>Bytes of optimizer state per parameter element in float32 (row, column and scalar state excluded).</summary>");
-            w.Line($"public const int StateBytesPerParameter = {4 * elementStates};");
-            w.Line("/// <summary>Scalar (one value per tensor) state names in order, comma separated.</summary>");
-            w.Line($"public const string ScalarStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Scalar).Select(s => s.Name)))};");
-            w.Line("/// <summary>Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.</summary>");
-            w.Line($"public const string RowStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Row).Select(s => s.Name)))};");
-            w.Line("/// <summary>Column state names (one float32 per column), comma separated.</summary>");
-            w.Line($"public const string ColumnStateNames = {CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Column).Select(s => s.Name)))};");
-            w.Line("/// <summary>Uniform levels: pass k runs after level k's once-per-call values are computed.</summary>");
-            w.Line($"public const int LevelCount = {plan.LevelCount};");
-            w.Line("/// <summary>Element-wise passes over memory per step.</summary>");
-            w.Line($"public const int PassCount = {plan.PassCount};");
-            w.Line("/// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>");
-            w.Line($"public const int BytesMovedPerParameter = {plan.BytesPerParameter};");
-            w.Line("/// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>");
-            w.Line($"public const int TempBufferCount = {plan.TempCount};");
-            w.Line("/// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>");
-            w.Line($"public const int MatrixPassCount = {plan.MatrixStages.Count};");
-            w.Line("/// <summary>Length of the uniform array the kernels take.</summary>");
-            w.Line($"public const int UniformCount = {plan.Uniforms.Count};");
-            w.Line("/// <summary>Number of buffers (parameter, gradient, states).</summary>");
-            w.Line($"public const int BufferCount = {p.Buffers.Count};");
+            void Const(string type, string name, string value, string summary)
+            {
+                if (System.Array.IndexOf(LayoutMemberNames, name) < 0) throw new System.InvalidOperationException($"Layout.{name} is not in LayoutMemberNames");
+                w.Line($"/// <summary>{summary}</summary>");
+                w.Line($"public const {type} {name} = {value};");
+            }
+            Const("int", "StateBufferCount", states.Count.ToString(CultureInfo.InvariantCulture), "Number of state buffers.");
+            Const("string", "StateBufferNames", CSharpLiteral.String(string.Join(",", states.Select(s => s.Name))), "State buffer names in order, comma separated.");
+            Const("int", "ElementStateBufferCount", elementStates.ToString(CultureInfo.InvariantCulture), "Number of state buffers with one value per parameter element.");
+            Const("int", "StateBytesPerParameter", (4 * elementStates).ToString(CultureInfo.InvariantCulture), "Bytes of optimizer state per parameter element in float32 (row, column and scalar state excluded).");
+            Const("string", "ScalarStateNames", CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Scalar).Select(s => s.Name))), "Scalar (one value per tensor) state names in order, comma separated.");
+            Const("string", "RowStateNames", CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Row).Select(s => s.Name))), "Row state names (one float32 per row of the tensor viewed as Rows×Cols), comma separated.");
+            Const("string", "ColumnStateNames", CSharpLiteral.String(string.Join(",", states.Where(s => s.Shape == StateShape.Column).Select(s => s.Name))), "Column state names (one float32 per column), comma separated.");
+            Const("int", "LevelCount", plan.LevelCount.ToString(CultureInfo.InvariantCulture), "Uniform levels: pass k runs after level k's once-per-call values are computed.");
+            Const("int", "PassCount", plan.PassCount.ToString(CultureInfo.InvariantCulture), "Element-wise passes over memory per step.");
+            Const("int", "BytesMovedPerParameter", plan.BytesPerParameter.ToString(CultureInfo.InvariantCulture), "Bytes read and written per parameter element per step over all passes (float32 state).");
+            Const("int", "TempBufferCount", plan.TempCount.ToString(CultureInfo.InvariantCulture), "Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).");
+            Const("int", "MatrixPassCount", plan.MatrixStages.Count.ToString(CultureInfo.InvariantCulture), "Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.");
+            Const("int", "UniformCount", plan.Uniforms.Count.ToString(CultureInfo.InvariantCulture), "Length of the uniform array the kernels take.");
+            Const("int", "BufferCount", p.Buffers.Count.ToString(CultureInfo.InvariantCulture), "Number of buffers (parameter, gradient, states).");
             foreach (var s in states)
             {
                 w.Line($"/// <summary>State <c>{Xml(s.Name)}</c>: {s.Shape.ToString().ToLowerInvariant()} shape, float32.</summary>");
@@ -518,13 +534,9 @@ namespace Fused.Ir.Emit
             w.Line("public override string IrSource => IrText;");
             w.Line($"public override string? OpenClSource => {info.ClassName}.OpenClSource;");
             w.Line();
-            w.Line("public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)");
-            w.Line($"    => {info.ClassName}.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);");
+            w.Line($"protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);");
             w.Line();
-            w.Line("public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)");
-            w.Line($"    => {info.ClassName}.StoreScalars(uniforms, scalars);");
-            w.Line();
-            w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)");
+            w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)");
             w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
             w.Open("switch (pass)");
             foreach (var pass in plan.Passes)

@@ -99,7 +99,7 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, scratchElements, waveElements);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
@@ -286,7 +286,7 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < _groups.Length; g++)
             {
                 _groups[g].SetGradientPointers(gradients);
-                _groups[g].Step(step, Seed, _pool);
+                _groups[g].Step(step, Seed);
             }
             StepCount = step;
             _accumulated = 0;

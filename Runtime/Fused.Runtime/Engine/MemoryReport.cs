@@ -12,10 +12,9 @@ namespace Fused.Runtime.Engine
     /// row/column states (one float per row or per column: Adafactor's factored second moment).</summary>
     public sealed record StateLayout(string Name, int ElementStates, int ScalarStates, int RowColumnStates = 0)
     {
-        /// <summary>The layout read from a rule's plan.</summary>
+        /// <summary>The layout read from a rule's schedule.</summary>
         public static StateLayout Of(FusedRule rule)
-            => new StateLayout(rule.Name, rule.Program.Buffers.Count(b => b.Role == BufferRole.State && b.Shape == StateShape.Element),
-                rule.Plan.ScalarBuffers.Count, rule.Plan.VectorBuffers.Count);
+            => new StateLayout(rule.Name, rule.Layout.ElementStateBufferCount, rule.Schedule.ScalarBuffers.Count, rule.Schedule.VectorBuffers.Count);
 
         /// <summary>Muon (momentum only; Newton–Schulz runs on the momentum, no second moment). Muon is a matrix
         /// optimizer outside the fused-rule catalog, so its layout is declared here.</summary>

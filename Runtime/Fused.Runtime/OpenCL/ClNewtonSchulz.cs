@@ -62,7 +62,7 @@ namespace Fused.Runtime.OpenCL
         {
             // Sum of squares in the canonical block order (float64 lanes), as on the CPU.
             Launch(_square, n, k => { k.SetArg(0, x); k.SetArg(1, _product!); k.SetArg(2, n); });
-            return ClRuleRunner.ReduceOnDevice(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
+            return ClBlockReductions.Reduce(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
         }
 
         private void Launch(ClKernel kernel, int n, Action<ClKernel> set)

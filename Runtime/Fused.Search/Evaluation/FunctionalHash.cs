@@ -1,3 +1,4 @@
+using Fused.Execution;
 using System;
 using System.Globalization;
 using System.Linq;
@@ -35,7 +36,7 @@ namespace Fused.Search.Evaluation
             var buffers = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : Elements]).ToArray();
             InitialParam.CopyTo(buffers[RuleProgram.ParamBuffer], 0);
             var hypers = rule.DefaultHyperparameters();
-            var stepper = new RuleStepper(rule);
+            var stepper = new TensorStepper(rule.Schedule, rule);
             var sb = new StringBuilder();
             var shape = ShapeInfo.Vector(Elements);
             for (int t = 1; t <= Steps; t++)

@@ -1,3 +1,4 @@
+using Fused.Execution;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -55,7 +56,7 @@ namespace Fused.Search.Evaluation
             }).ToArray();
             var parameters = tensors.Select(t => t[RuleProgram.ParamBuffer]).ToArray();
             var gradients = tensors.Select(t => t[RuleProgram.GradBuffer]).ToArray();
-            var stepper = new RuleStepper(rule);
+            var stepper = new TensorStepper(rule.Schedule, rule);
             for (int step = 1; step <= Steps; step++)
             {
                 if ((step & 15) == 0) ct.ThrowIfCancellationRequested();

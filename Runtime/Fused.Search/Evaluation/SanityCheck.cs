@@ -1,3 +1,4 @@
+using Fused.Execution;
 using System.Linq;
 using Fused.Ir;
 using Fused.Runtime.Kernels;
@@ -38,7 +39,7 @@ namespace Fused.Search.Evaluation
             var buffers = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : Elements]).ToArray();
             InitialParam.CopyTo(buffers[RuleProgram.ParamBuffer], 0);
             var hypers = rule.DefaultHyperparameters();
-            var stepper = new RuleStepper(rule);
+            var stepper = new TensorStepper(rule.Schedule, rule);
             for (int t = 1; t <= Steps; t++)
             {
                 Gradients[t - 1].CopyTo(buffers[RuleProgram.GradBuffer], 0);

@@ -26,7 +26,6 @@ namespace Fused.Search.Mutation
             var param = p.OutputOf(RuleProgram.ParamBuffer);
             if (param == null) return "the parameter is never updated";
             if (p.StateCount > limits.MaxStates) return $"more than {limits.MaxStates} states";
-            if (p.Buffers.Count > Fused.Runtime.Kernels.KernelBuffers.MaxBuffers) return "too many buffers";
             var nodes = p.Nodes();
             if (nodes.Count > limits.MaxNodes) return $"more than {limits.MaxNodes} nodes";
             if (p.Outputs.Any(o => o.Value.Depth > limits.MaxDepth)) return $"deeper than {limits.MaxDepth}";

@@ -1,0 +1,56 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Fused.Ir
+{
+    /// <summary>
+    /// A rule's memory and traffic facts, read off its schedule: the same numbers the generator writes into the
+    /// rule's <c>Layout</c> constants (a test holds the two equal), reachable at run time from any rule.
+    /// </summary>
+    public sealed class RuleLayout
+    {
+        private readonly KernelSchedule _schedule;
+
+        public RuleLayout(KernelSchedule schedule) { _schedule = schedule; }
+
+        private IEnumerable<ScheduleBuffer> States => _schedule.Buffers.Where(b => b.Kind == BufferKind.State);
+
+        /// <summary>State buffers of every shape.</summary>
+        public int StateBufferCount => States.Count();
+
+        /// <summary>State buffer names in order.</summary>
+        public IReadOnlyList<string> StateBufferNames => States.Select(s => s.Name).ToList();
+
+        /// <summary>States with one value per parameter element.</summary>
+        public int ElementStateBufferCount => States.Count(s => s.Shape == StateShape.Element);
+
+        /// <summary>Bytes of optimizer state per parameter element in float32 (row, column and scalar state excluded).</summary>
+        public int StateBytesPerParameter => 4 * ElementStateBufferCount;
+
+        public IReadOnlyList<string> ScalarStateNames => NamesOf(StateShape.Scalar);
+        public IReadOnlyList<string> RowStateNames => NamesOf(StateShape.Row);
+        public IReadOnlyList<string> ColumnStateNames => NamesOf(StateShape.Column);
+
+        /// <summary>Float32 values of per-tensor state (scalar, row and column states) for a tensor of this shape.</summary>
+        public long SmallStateFloats(ShapeInfo shape) => States.Where(s => s.Shape != StateShape.Element).Sum(s => shape.LengthOf(s.Shape));
+
+        public int LevelCount => _schedule.LevelCount;
+        public int PassCount => _schedule.PassCount;
+
+        /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
+        public int BytesMovedPerParameter => _schedule.BytesPerParameter;
+
+        /// <summary>Tensor-sized float32 temporaries the runtime provides.</summary>
+        public int TempBufferCount => _schedule.TempBuffers.Count;
+
+        /// <summary>Matrix passes (Newton-Schulz, Shampoo) per step.</summary>
+        public int MatrixPassCount => _schedule.Matrices.Count;
+
+        public int UniformCount => _schedule.UniformCount;
+
+        /// <summary>The rule's own buffers (parameter, gradient, states).</summary>
+        public int BufferCount => _schedule.ProgramBufferCount;
+
+        private IReadOnlyList<string> NamesOf(StateShape shape) => States.Where(s => s.Shape == shape).Select(s => s.Name).ToList();
+    }
+}

@@ -1,0 +1,444 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
+using Fused.Execution;
+using Fused.Ir;
+using Fused.Runtime.Execution;
+using Fused.Runtime.Matrix;
+
+namespace Fused.Runtime.Cpu
+{
+    /// <summary>
+    /// Element state kept below float32 (bf16, 8-bit): the owner widens a chunk into float32 scratch before a kernel
+    /// reads it and narrows the chunk back after the kernel wrote it. State k counts the element states in kernel order.
+    /// </summary>
+    public interface ILowPrecisionStates
+    {
+        /// <summary>Elements [element, element + wide.Length) of element state k of tensor t, as float32.</summary>
+        void Widen(int t, int k, long element, Span<float> wide);
+
+        /// <summary>Stores <paramref name="wide"/> into element state k of tensor t from <paramref name="element"/> on, at <paramref name="step"/>.</summary>
+        void Narrow(int t, int k, long element, ReadOnlySpan<float> wide, long step);
+    }
+
+    /// <summary>
+    /// The CPU backend: tensors' float32 buffers are the caller's memory (pointers), element passes run generated kernels
+    /// (or the interpreter) over units of <see cref="UnitElements"/> on the pinned <see cref="WorkerPool"/> — a wave's
+    /// tensors in one dispatch, row-wise passes over (row group, column chunk) units of every tensor of the wave — with
+    /// whole reduction blocks per unit, so results never depend on the thread count. Temporaries and ColSum scratch are
+    /// pooled per wave. Low-precision element states go through <see cref="ILowPrecisionStates"/> in stack-sized chunks.
+    /// Steady-state steps allocate nothing.
+    /// </summary>
+    public sealed unsafe class CpuBackend : IScheduleBackend
+    {
+        /// <summary>Elements per unit of work of a flat pass: whole reduction blocks.</summary>
+        public const int UnitElements = 4 * Reduction.BlockSize;
+
+        /// <summary>Below this many elements in a wave a pass runs on the calling thread alone.</summary>
+        public const int ParallelThreshold = 1 << 15;
+
+        /// <summary>Skew between low-precision scratch slices (floats): avoids 4K aliasing between states.</summary>
+        private const int ScratchSkew = 16;
+
+        private readonly KernelSchedule _schedule;
+        private readonly IPassKernels _kernels;
+        private readonly WorkerPool _pool;
+        private readonly MatrixPasses _matrix;
+        private readonly ILowPrecisionStates? _lowPrecision;
+        private readonly int _scratchElements;
+        private readonly RowWiseUnits _rowWise;
+        private readonly int K;                       // kernel buffers per tensor
+        private readonly int[] _stateOf;              // per ordinal: element state k, or -1
+        private readonly int[] _tempOrdinals, _operandOrdinals, _columnOrdinals;
+        private readonly bool[][] _loads, _stores;    // [pass][ordinal]
+
+        private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
+        private nint[] _table = Array.Empty<nint>();  // t·K + ordinal; pinned
+        private long[] _tensorKeys = Array.Empty<long>();
+        private Memory<float>[] _parameterMemory = Array.Empty<Memory<float>>();
+        private int[] _firstUnit = Array.Empty<int>();      // flat units: tensor t's are [_firstUnit[t], _firstUnit[t + 1])
+        private int[] _firstRowUnit = Array.Empty<int>();   // row-wise units likewise
+        private int[] _unitTensor = Array.Empty<int>(), _rowUnitTensor = Array.Empty<int>();
+        private float[][] _temps;                            // per temporary: the wave's pool
+        private float[][] _operands;                         // per ColSum operand: the wave's groups × cols scratch
+        private double[][] _accumulators;                    // per ColSum of a pass (index k): the wave's groups × cols
+        private long[] _accumulatorOffset = Array.Empty<long>();
+        private double[] _foldScratch = new double[Reduction.MaxRowGroups];
+        private float[][] _wide;                             // low precision row-wise: per element state, one tensor
+        private GCHandle[] _columnHandles;
+
+        public CpuBackend(KernelSchedule schedule, IPassKernels kernels, WorkerPool pool, MatrixPasses matrix,
+            long waveElements = 0, ILowPrecisionStates? lowPrecision = null, int scratchElements = 2048)
+        {
+            _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
+            _kernels = kernels ?? throw new ArgumentNullException(nameof(kernels));
+            _pool = pool ?? throw new ArgumentNullException(nameof(pool));
+            _matrix = matrix ?? throw new ArgumentNullException(nameof(matrix));
+            _lowPrecision = lowPrecision;
+            _scratchElements = Math.Max(Reduction.BlockSize, scratchElements);
+            WaveElements = waveElements;
+            _rowWise = new RowWiseUnits(schedule);
+            var ordinals = schedule.KernelBuffers;
+            K = ordinals.Count;
+            _stateOf = new int[K];
+            int states = 0;
+            var temps = new List<int>();
+            var operands = new List<int>();
+            var columns = new List<int>();
+            for (int i = 0; i < K; i++)
+            {
+                var decl = schedule.Buffers[ordinals[i]];
+                _stateOf[i] = decl.Kind == BufferKind.State && decl.Shape == StateShape.Element ? states++ : -1;
+                if (decl.Kind == BufferKind.Temp) temps.Add(i);
+                else if (decl.Kind == BufferKind.ColumnSumOperand) operands.Add(i);
+                else if (decl.Kind == BufferKind.Column) columns.Add(i);
+            }
+            ElementStateCount = states;
+            _tempOrdinals = temps.ToArray();
+            _operandOrdinals = operands.ToArray();
+            _columnOrdinals = columns.ToArray();
+            _temps = temps.Select(_ => Array.Empty<float>()).ToArray();
+            _operands = operands.Select(_ => Array.Empty<float>()).ToArray();
+            _accumulators = new double[schedule.Passes.Max(p => (int?)p.ColumnSums.Count) ?? 0][];
+            for (int k = 0; k < _accumulators.Length; k++) _accumulators[k] = Array.Empty<double>();
+            _wide = new float[lowPrecision == null ? 0 : states][];
+            for (int k = 0; k < _wide.Length; k++) _wide[k] = Array.Empty<float>();
+            _columnHandles = new GCHandle[columns.Count];
+            _loads = schedule.Passes.Select(p => ordinals.Select(b => p.LoadsBuffer(b)).ToArray()).ToArray();
+            _stores = schedule.Passes.Select(p => ordinals.Select(b => p.StoresBuffer(b)).ToArray()).ToArray();
+        }
+
+        public long WaveElements { get; }
+
+        /// <summary>Element states (kernel order) of one tensor.</summary>
+        public int ElementStateCount { get; }
+
+        public WorkerPool Pool => _pool;
+
+        /// <summary>Scratch held between steps: the largest wave's temporaries and ColSum scratch, widened low-precision states.</summary>
+        public long ScratchBytes =>
+            4L * _temps.Sum(a => (long)a.Length) + 4L * _operands.Sum(a => (long)a.Length) + 8L * _accumulators.Sum(a => (long)a.Length) + 4L * _wide.Sum(a => (long)a.Length);
+        public MatrixPasses Matrix => _matrix;
+
+        /// <summary>Kernel ordinal of element state k (for the owner to find its pointer slot).</summary>
+        public int OrdinalOfState(int k) => Array.IndexOf(_stateOf, k);
+
+        /// <summary>
+        /// The tensors to step. <paramref name="pointers"/> holds, per tensor, <see cref="KernelSchedule.KernelBuffers"/>.Count
+        /// entries: the float32 memory of each program buffer with one value per element (parameter, gradient, float32 element
+        /// states), 0 for low-precision states and for the backend's own buffers (temporaries, column values, ColSum scratch).
+        /// Shampoo statistics are keyed by <paramref name="tensorKeys"/> (or, where a key is negative, by the parameter memory).
+        /// </summary>
+        public void SetTensors(IReadOnlyList<ShapeInfo> shapes, ReadOnlySpan<nint> pointers, ReadOnlySpan<long> tensorKeys, ReadOnlySpan<Memory<float>> parameterMemory = default)
+        {
+            int T = shapes.Count;
+            if (pointers.Length != T * K) throw new ArgumentException($"{_schedule.Name}: expected {T * K} buffer pointers, got {pointers.Length}", nameof(pointers));
+            bool sameShapes = T == _shapes.Length;
+            for (int t = 0; sameShapes && t < T; t++) sameShapes = shapes[t].Numel == _shapes[t].Numel && shapes[t].Cols == _shapes[t].Cols;
+            if (!sameShapes)
+            {
+                _shapes = shapes.ToArray();
+                _table = GC.AllocateArray<nint>(Math.Max(1, T * K), pinned: true);
+                _tensorKeys = new long[T];
+                _parameterMemory = new Memory<float>[T];
+                _firstUnit = new int[T + 1];
+                _firstRowUnit = new int[T + 1];
+                var unitTensor = new List<int>();
+                var rowUnitTensor = new List<int>();
+                for (int t = 0; t < T; t++)
+                {
+                    var shape = _shapes[t];
+                    int units = checked((int)((shape.Numel + UnitElements - 1) / UnitElements));
+                    for (int u = 0; u < units; u++) unitTensor.Add(t);
+                    _firstUnit[t + 1] = unitTensor.Count;
+                    if (_schedule.HasVectors && shape.Numel > 0)
+                        for (int u = RowWiseUnits.UnitCount(shape); u > 0; u--) rowUnitTensor.Add(t);
+                    _firstRowUnit[t + 1] = rowUnitTensor.Count;
+                }
+                _unitTensor = unitTensor.ToArray();
+                _rowUnitTensor = rowUnitTensor.ToArray();
+                _accumulatorOffset = new long[T];
+                long largest = T == 0 ? 0 : _shapes.Max(s => s.Numel);
+                for (int k = 0; k < _wide.Length; k++)
+                    if (_wide[k].Length < largest) _wide[k] = GC.AllocateArray<float>(checked((int)largest), pinned: true);
+                if (_schedule.HasVectors)
+                {
+                    int groups = T == 0 ? 0 : _shapes.Max(RowWiseUnits.GroupCount);
+                    if (_foldScratch.Length < groups) _foldScratch = new double[groups];
+                }
+            }
+            pointers.CopyTo(_table);
+            tensorKeys.CopyTo(_tensorKeys);
+            if (!parameterMemory.IsEmpty) parameterMemory.CopyTo(_parameterMemory);
+        }
+
+        /// <summary>Points tensor t's kernel buffer <paramref name="ordinal"/> at <paramref name="pointer"/> (e.g. a new gradient).</summary>
+        public void SetPointer(int t, int ordinal, nint pointer) => _table[t * K + ordinal] = pointer;
+
+        public void BeginWave(int first, int end)
+        {
+            long elements = 0, operandFloats = 0, accumulatorDoubles = 0;
+            for (int t = first; t < end; t++)
+            {
+                elements += _shapes[t].Numel;
+                if (_operandOrdinals.Length > 0 || _accumulators.Length > 0)
+                {
+                    _accumulatorOffset[t] = accumulatorDoubles;
+                    accumulatorDoubles += RowWiseUnits.AccumulatorLength(_shapes[t]);
+                }
+            }
+            operandFloats = accumulatorDoubles;
+            for (int k = 0; k < _temps.Length; k++)
+                if (_temps[k].Length < elements) _temps[k] = GC.AllocateUninitializedArray<float>(checked((int)elements), pinned: true); // once per larger wave
+            for (int k = 0; k < _operands.Length; k++)
+                if (_operands[k].Length < operandFloats) _operands[k] = GC.AllocateUninitializedArray<float>(checked((int)operandFloats), pinned: true);
+            for (int k = 0; k < _accumulators.Length; k++)
+                if (_accumulators[k].Length < accumulatorDoubles) _accumulators[k] = GC.AllocateUninitializedArray<double>(checked((int)accumulatorDoubles), pinned: true);
+            long offset = 0;
+            for (int t = first; t < end; t++)
+            {
+                for (int k = 0; k < _tempOrdinals.Length; k++)
+                    fixed (float* p = _temps[k]) _table[t * K + _tempOrdinals[k]] = (nint)(p + offset);
+                for (int k = 0; k < _operandOrdinals.Length; k++)
+                    fixed (float* p = _operands[k]) _table[t * K + _operandOrdinals[k]] = (nint)(p + _accumulatorOffset[t]);
+                offset += _shapes[t].Numel;
+            }
+        }
+
+        /// <summary>Tensor t's float32 view of kernel buffer <paramref name="ordinal"/> (its memory, or a temporary of the current wave).</summary>
+        public Span<float> BufferOf(int t, int ordinal) => new Span<float>((void*)_table[t * K + ordinal], checked((int)_shapes[t].Numel));
+
+        public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
+        {
+            var source = BufferOf(tensor, _schedule.KernelOrdinal(matrix.Source));
+            int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
+            if (matrix.Op == MatrixOp.Orthogonalize) _matrix.Orthogonalize(source, rows, cols);
+            else if (_tensorKeys[tensor] >= 0) _matrix.Precondition(source, rows, cols, step, _tensorKeys[tensor]);
+            else _matrix.Precondition(source, rows, cols, step, _parameterMemory[tensor]);
+        }
+
+        public void RunPass(PassProgram pass, int first, int end, PassArguments args)
+        {
+            long elements = 0;
+            for (int t = first; t < end; t++) elements += _shapes[t].Numel;
+            bool inline = elements < ParallelThreshold || _pool.DegreeOfParallelism == 1;
+            fixed (float* uniforms = args.Uniforms)
+            fixed (double* partials = args.Partials)
+            fixed (long* partialOffset = args.PartialOffset)
+            {
+                var context = new PassContext(this, pass, args, uniforms, partials, partialOffset);
+                if (!pass.RowWise)
+                {
+                    var work = new UnitWork(context, _firstUnit[first], rowWise: false);
+                    long units = _firstUnit[end] - _firstUnit[first];
+                    // Virtual length units·64: the pool's 64-aligned chunk boundaries fall on unit boundaries, grain 1 unit.
+                    if (inline) work.Execute(0, units * WorkerPool.ChunkAlignment);
+                    else _pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
+                    return;
+                }
+                if (_lowPrecision == null) RunRowWise(context, first, end, inline);
+                else
+                    for (int t = first; t < end; t++) RunRowWiseLowPrecision(context, t, args.Step, inline);
+            }
+        }
+
+        /// <summary>A row-wise pass over tensors [first, end), float32 state: every tensor's units in one dispatch.</summary>
+        private void RunRowWise(in PassContext context, int first, int end, bool inline)
+        {
+            var pass = context.Pass;
+            int sums = pass.ColumnSums.Count;
+            try
+            {
+                for (int t = first; t < end; t++)
+                {
+                    PinColumns(t, context.Args.Vectors[t]!);
+                    for (int k = 0; k < sums; k++) new Span<double>(_accumulators[k], (int)_accumulatorOffset[t], (int)RowWiseUnits.AccumulatorLength(_shapes[t])).Clear();
+                }
+                var work = new UnitWork(context, _firstRowUnit[first], rowWise: true);
+                long units = _firstRowUnit[end] - _firstRowUnit[first];
+                if (inline) work.Execute(0, units * WorkerPool.ChunkAlignment);
+                else _pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
+            }
+            finally { UnpinColumns(); }
+            for (int t = first; t < end; t++) FoldColumnSums(pass, t, context.Args.Vectors[t]!);
+        }
+
+        /// <summary>A row-wise pass over one tensor whose element states are below float32: whole states widened first, narrowed after.</summary>
+        private void RunRowWiseLowPrecision(in PassContext context, int t, long step, bool inline)
+        {
+            var pass = context.Pass;
+            int n = checked((int)_shapes[t].Numel);
+            var saved = stackalloc nint[K];
+            for (int i = 0; i < K; i++) saved[i] = _table[t * K + i];
+            for (int i = 0; i < K; i++)
+            {
+                int k = _stateOf[i];
+                if (k < 0) continue;
+                fixed (float* wide = _wide[k]) _table[t * K + i] = (nint)wide;
+                if (_loads[pass.Index][i]) _lowPrecision!.Widen(t, k, 0, _wide[k].AsSpan(0, n));
+            }
+            try { RunRowWise(context, t, t + 1, inline); }
+            finally { for (int i = 0; i < K; i++) _table[t * K + i] = saved[i]; }
+            for (int i = 0; i < K; i++)
+            {
+                int k = _stateOf[i];
+                if (k >= 0 && _stores[pass.Index][i]) _lowPrecision!.Narrow(t, k, 0, _wide[k].AsSpan(0, n), step);
+            }
+        }
+
+        private void PinColumns(int t, VectorValues vectors)
+        {
+            for (int c = 0; c < _columnOrdinals.Length; c++)
+            {
+                int ordinal = _columnOrdinals[c];
+                if (_columnHandles[c].IsAllocated) _columnHandles[c].Free();
+                _columnHandles[c] = GCHandle.Alloc(vectors.Array(_schedule.Buffers[_schedule.KernelBuffers[ordinal]].Vector), GCHandleType.Pinned);
+                _table[t * K + ordinal] = _columnHandles[c].AddrOfPinnedObject();
+            }
+        }
+
+        private void UnpinColumns()
+        {
+            for (int c = 0; c < _columnHandles.Length; c++) if (_columnHandles[c].IsAllocated) _columnHandles[c].Free();
+        }
+
+        private void FoldColumnSums(PassProgram pass, int t, VectorValues vectors)
+        {
+            var shape = _shapes[t];
+            for (int k = 0; k < pass.ColumnSums.Count; k++)
+            {
+                var target = vectors.Values(pass.ColumnSums[k].Vector);
+                if (shape.Numel == 0) { target.Clear(); continue; }
+                var accumulators = new ReadOnlySpan<double>(_accumulators[k], (int)_accumulatorOffset[t], (int)RowWiseUnits.AccumulatorLength(shape));
+                RowWiseUnits.FoldColumnSums(shape, accumulators, target, _foldScratch);
+            }
+        }
+
+        public void EndStep() { }
+
+        // ---------------- units ----------------
+
+        private readonly struct PassContext
+        {
+            public readonly CpuBackend Backend;
+            public readonly PassProgram Pass;
+            public readonly PassArguments Args;
+            public readonly float* Uniforms;
+            public readonly double* Partials;
+            public readonly long* PartialOffset;
+
+            public PassContext(CpuBackend backend, PassProgram pass, PassArguments args, float* uniforms, double* partials, long* partialOffset)
+            {
+                Backend = backend;
+                Pass = pass;
+                Args = args;
+                Uniforms = uniforms;
+                Partials = partials;
+                PartialOffset = partialOffset;
+            }
+        }
+
+        private readonly struct UnitWork : IRangeWork
+        {
+            private readonly PassContext _context;
+            private readonly int _firstUnit;
+            private readonly bool _rowWise;
+
+            public UnitWork(in PassContext context, int firstUnit, bool rowWise)
+            {
+                _context = context;
+                _firstUnit = firstUnit;
+                _rowWise = rowWise;
+            }
+
+            /// <summary>[start, end) counts units × <see cref="WorkerPool.ChunkAlignment"/>.</summary>
+            public void Execute(long start, long end)
+            {
+                int first = _firstUnit + (int)(start / WorkerPool.ChunkAlignment);
+                int last = _firstUnit + (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment);
+                if (_rowWise) _context.Backend.ExecuteRowUnits(_context, first, last);
+                else if (_context.Backend._lowPrecision == null) _context.Backend.ExecuteUnits(_context, first, last);
+                else _context.Backend.ExecuteUnitsLowPrecision(_context, first, last);
+            }
+        }
+
+        private void ExecuteUnits(in PassContext c, int firstUnit, int endUnit)
+        {
+            int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index;
+            fixed (nint* table = _table)
+            {
+                for (int u = firstUnit; u < endUnit; u++)
+                {
+                    int t = _unitTensor[u];
+                    long start = (long)(u - _firstUnit[t]) * UnitElements;
+                    int count = (int)Math.Min(UnitElements, _shapes[t].Numel - start);
+                    var partials = R == 0 ? default : new Span<double>(c.Partials + c.PartialOffset[t] + start / Reduction.BlockSize * R, (int)Reduction.BlockCount(count) * R);
+                    _kernels.RunPass(index, new ReadOnlySpan<float>(c.Uniforms + t * U, U), new KernelBuffers(table + t * K, K, start, count), partials);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Low-precision state: per chunk (whole reduction blocks when the pass reduces), widen the states the pass loads into
+        /// float32 scratch on the stack, run the kernel, narrow the states it stores.
+        /// </summary>
+        private void ExecuteUnitsLowPrecision(in PassContext c, int firstUnit, int endUnit)
+        {
+            int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index, S = ElementStateCount;
+            int chunk = R == 0 ? _scratchElements : Math.Max(Reduction.BlockSize, _scratchElements / Reduction.BlockSize * Reduction.BlockSize);
+            int stride = chunk + ScratchSkew;
+            float* scratch = stackalloc float[Math.Max(1, S * stride)];
+            nint* row = stackalloc nint[K];
+            bool[] loads = _loads[index], stores = _stores[index];
+            long step = c.Args.Step;
+            for (int u = firstUnit; u < endUnit; u++)
+            {
+                int t = _unitTensor[u];
+                long start = (long)(u - _firstUnit[t]) * UnitElements;
+                int count = (int)Math.Min(UnitElements, _shapes[t].Numel - start);
+                var uniforms = new ReadOnlySpan<float>(c.Uniforms + t * U, U);
+                for (int offset = 0; offset < count; offset += chunk)
+                {
+                    int n = Math.Min(chunk, count - offset);
+                    long element = start + offset;
+                    for (int i = 0; i < K; i++)
+                    {
+                        int k = _stateOf[i];
+                        if (k < 0) { row[i] = (nint)((float*)_table[t * K + i] + element); continue; }
+                        row[i] = (nint)(scratch + k * stride);
+                        if (loads[i]) _lowPrecision!.Widen(t, k, element, new Span<float>(scratch + k * stride, n));
+                    }
+                    var partials = R == 0 ? default : new Span<double>(c.Partials + c.PartialOffset[t] + element / Reduction.BlockSize * R, (int)Reduction.BlockCount(n) * R);
+                    _kernels.RunPass(index, uniforms, new KernelBuffers(row, K, 0, n), partials);
+                    for (int i = 0; i < K; i++)
+                    {
+                        int k = _stateOf[i];
+                        if (k >= 0 && stores[i]) _lowPrecision!.Narrow(t, k, element, new ReadOnlySpan<float>(scratch + k * stride, n), step);
+                    }
+                }
+            }
+        }
+
+        private void ExecuteRowUnits(in PassContext c, int firstUnit, int endUnit)
+        {
+            int U = c.Args.UniformCount, sums = c.Pass.ColumnSums.Count;
+            float* copy = stackalloc float[Math.Max(1, U)];
+            double** accumulators = stackalloc double*[Math.Max(1, sums)];
+            fixed (nint* table = _table)
+            {
+                for (int u = firstUnit; u < endUnit; u++)
+                {
+                    int t = _rowUnitTensor[u];
+                    // Per-row slots are written into the unit's own copy of the tensor's uniforms.
+                    var uniforms = new Span<float>(copy, U);
+                    new ReadOnlySpan<float>(c.Uniforms + t * U, U).CopyTo(uniforms);
+                    for (int k = 0; k < sums; k++)
+                        fixed (double* a = _accumulators[k]) accumulators[k] = a + _accumulatorOffset[t]; // pinned arrays
+                    _rowWise.Run(_kernels, c.Pass, _shapes[t], u - _firstRowUnit[t], (IntPtr*)(table + t * K), (IntPtr*)(table + t * K),
+                        uniforms, c.Args.Vectors[t]!, c.Partials + c.PartialOffset[t], accumulators);
+                }
+            }
+        }
+    }
+}

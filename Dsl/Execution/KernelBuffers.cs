@@ -51,3 +51,55 @@ namespace Fused.Execution
         }
     }
 }
+
+namespace Fused.Execution
+{
+    /// <summary>
+    /// Managed arrays pinned for kernel calls, with their pointer table in unmanaged memory: for callers (tools, tests)
+    /// that run a rule's passes directly on <c>float[]</c> buffers. Dispose to unpin.
+    /// </summary>
+    public sealed unsafe class PinnedKernelBuffers : IDisposable
+    {
+        private readonly System.Runtime.InteropServices.GCHandle[] _handles;
+        private IntPtr* _table;
+
+        /// <param name="buffers">The kernel buffers in order, each at least as long as the ranges that will be passed.</param>
+        public PinnedKernelBuffers(params float[][] buffers)
+        {
+            if (buffers is null) throw new ArgumentNullException(nameof(buffers));
+            _handles = new System.Runtime.InteropServices.GCHandle[buffers.Length];
+            _table = (IntPtr*)System.Runtime.InteropServices.Marshal.AllocHGlobal(IntPtr.Size * Math.Max(1, buffers.Length));
+            Length = int.MaxValue;
+            for (int i = 0; i < buffers.Length; i++)
+            {
+                var array = buffers[i] ?? throw new ArgumentNullException(nameof(buffers), $"buffer {i} is null");
+                _handles[i] = System.Runtime.InteropServices.GCHandle.Alloc(array, System.Runtime.InteropServices.GCHandleType.Pinned);
+                _table[i] = _handles[i].AddrOfPinnedObject();
+                Length = Math.Min(Length, array.Length);
+            }
+            if (buffers.Length == 0) Length = 0;
+        }
+
+        /// <summary>The shortest buffer's length.</summary>
+        public int Length { get; }
+
+        /// <summary>Every buffer sliced to [offset, offset + length).</summary>
+        public KernelBuffers Slice(int offset, int length)
+        {
+            if (_table == null) throw new ObjectDisposedException(nameof(PinnedKernelBuffers));
+            if (offset < 0 || length < 0 || offset + length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"[{offset}, {offset + length}) is outside the buffers' {Length} elements");
+            return new KernelBuffers(_table, _handles.Length, offset, length);
+        }
+
+        /// <summary>Every buffer, whole (as long as the shortest).</summary>
+        public KernelBuffers All => Slice(0, Length);
+
+        public void Dispose()
+        {
+            if (_table == null) return;
+            foreach (var h in _handles) if (h.IsAllocated) h.Free();
+            System.Runtime.InteropServices.Marshal.FreeHGlobal((IntPtr)_table);
+            _table = null;
+        }
+    }
+}

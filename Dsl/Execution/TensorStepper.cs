@@ -28,7 +28,7 @@ namespace Fused.Execution
         public KernelSchedule Schedule { get; }
 
         /// <summary>The uniform values of the last step (float64), by slot.</summary>
-        public ReadOnlySpan<double> Uniforms => _executor.TensorCount == 0 ? ReadOnlySpan<double>.Empty : _executor.Uniforms(0);
+        public ReadOnlySpan<double> Uniforms => _executor.TensorCount == 0 ? new double[Schedule.UniformCount] : _executor.Uniforms(0);
 
         /// <summary>
         /// One step. <paramref name="buffers"/> are indexed like the rule's buffers (parameter, gradient, states):

@@ -21,7 +21,8 @@ namespace Fused.Catalog.Tests
         public void InterpreterMatchesGeneratedKernelsBitForBit(string rule, bool specialValues)
         {
             var spec = Catalog.Get(rule);
-            var interpreter = new Interpreter(spec.Rule.Plan);
+            var plan = Planner.Plan(spec.Rule.Program);
+            var interpreter = new Interpreter(plan);
             Assert.Equal(spec.Rule.UniformCount, interpreter.Uniforms.Length);
             foreach (int n in new[] { 0, 1, 7, 16, 33, 100, 4097, 9000 })
             {
@@ -42,14 +43,14 @@ namespace Fused.Catalog.Tests
                     interpreted[1] = (float[])grad.Clone();
 
                     var uniforms = new double[spec.Rule.UniformCount];
-                    spec.Rule.ComputeUniforms(0, hypers, t, ShapeInfo.Vector(n), ReadOnlySpan<float>.Empty, uniforms);
+                    spec.ComputeUniforms(0, hypers, t, ShapeInfo.Vector(n), ReadOnlySpan<float>.Empty, uniforms);
                     spec.Kernels.Run(KernelPath.Dispatch, uniforms.Select(d => (float)d).ToArray(), kernel, 0, n);
 
                     interpreter.Step(hypers, t, ShapeInfo.Vector(n), interpreted);
 
                     for (int k = 0; k < uniforms.Length; k++)
                         Assert.True(BitConverter.DoubleToInt64Bits(uniforms[k]) == BitConverter.DoubleToInt64Bits(interpreter.Uniforms[k]),
-                            $"{rule} step {t}: uniform {k} ({spec.Rule.Plan.Uniforms[k].Node}) generated {uniforms[k]:R}, interpreter {interpreter.Uniforms[k]:R}");
+                            $"{rule} step {t}: uniform {k} ({plan.Uniforms[k].Node}) generated {uniforms[k]:R}, interpreter {interpreter.Uniforms[k]:R}");
                     SimdBitIdentityTests.AssertBitEqual(spec, interpreted, kernel, $"interpreter vs kernel (hyper set {set}, step {t}, length {n})");
                 }
             }

@@ -85,7 +85,7 @@ namespace Fused.Catalog.Tests
             Assert.Equal(g.UniformCount, spec.Rule.UniformCount);
             Assert.Equal(g.BufferCount, spec.Rule.BufferCount);
             Assert.Equal(g.PassCount, spec.Rule.PassCount);
-            Assert.Equal(g.BytesMoved, spec.Rule.Plan.BytesPerParameter);
+            Assert.Equal(g.BytesMoved, spec.Rule.Layout.BytesMovedPerParameter);
             Assert.Equal(states, spec.Rule.States.Select(s => s.Name).ToArray());
         }
 

@@ -98,9 +98,8 @@ namespace Fused.Catalog.Tests
                 for (int level = 0; level < spec.Rule.PassCount; level++)
                 {
                     var u = spec.Uniforms(hypers, t, n, level);
-                    var kb = new KernelBuffers();
-                    foreach (var b in buffers) kb.Add(b);
-                    spec.Rule.RunPass(level, u, kb, Span<double>.Empty);
+                    using var pinned = new Fused.Execution.PinnedKernelBuffers(buffers);
+                    spec.Rule.RunPass(level, u, pinned.All, Span<double>.Empty);
                 }
 
                 Assert.True(before[1].AsSpan().SequenceEqual(buffers[1]), $"{spec.Name}: the kernel wrote the gradient");

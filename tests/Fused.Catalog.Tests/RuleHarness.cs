@@ -14,6 +14,9 @@ namespace Fused.Catalog.Tests
     public delegate int Vec4(ReadOnlySpan<float> u, Span<float> p, ReadOnlySpan<float> g, Span<float> s0, Span<float> s1);
     public delegate void Run4(ReadOnlySpan<float> u, Span<float> p, ReadOnlySpan<float> g, Span<float> s0, Span<float> s1);
 
+    /// <summary>The generated static <c>ComputeUniforms</c> of a rule class (the C# the generator emitted for the hand path).</summary>
+    public delegate void GeneratedUniforms(int level, ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms);
+
     /// <summary>Which generated entry point to call.</summary>
     public enum KernelPath { Dispatch, Vector512, Vector256, Vector128, Scalar }
 
@@ -110,8 +113,21 @@ namespace Fused.Catalog.Tests
         public float[] Uniforms(float[] hypers, long step, int length, int level = 0)
         {
             var u = new double[Rule.UniformCount];
-            Rule.ComputeUniforms(level, hypers, step, ShapeInfo.Vector(length), ReadOnlySpan<float>.Empty, u);
+            ComputeUniforms(level, hypers, step, ShapeInfo.Vector(length), ReadOnlySpan<float>.Empty, u);
             return u.Select(d => (float)d).ToArray();
+        }
+
+        /// <summary>The rule class's generated <c>ComputeUniforms</c> (the runtime computes uniforms from the schedule instead).</summary>
+        public GeneratedUniforms ComputeUniforms => _computeUniforms ??= GeneratedUniformsOf(Rule);
+        private GeneratedUniforms? _computeUniforms;
+
+        /// <summary>The generated handle is nested in the rule class, which declares the static method.</summary>
+        public static GeneratedUniforms GeneratedUniformsOf(FusedRule rule)
+        {
+            var owner = rule.GetType().DeclaringType ?? throw new InvalidOperationException($"{rule.Name} is not a generated rule");
+            var method = owner.GetMethod("ComputeUniforms", new[] { typeof(int), typeof(ReadOnlySpan<float>), typeof(long), typeof(ShapeInfo), typeof(ReadOnlySpan<float>), typeof(Span<double>) })
+                ?? throw new InvalidOperationException($"{owner.Name} has no generated ComputeUniforms");
+            return (GeneratedUniforms)Delegate.CreateDelegate(typeof(GeneratedUniforms), method);
         }
 
         public override string ToString() => Name;

@@ -118,7 +118,7 @@ namespace Compiled
                 if (special) initial[RuleProgram.GradBuffer][shape.Numel - 1] = float.NaN;
                 var hypers = rule.DefaultHyperparameters();
                 var expected = initial.Select(a => (float[])a.Clone()).ToArray();
-                var interpreter = new Interpreter(rule.Plan);
+                var interpreter = new Interpreter(Planner.Plan(rule.Program));
                 for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, shape, expected);
 
                 int saved = KernelDispatch.MaxVectorBits;

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Fused.Ir;
+using Fused.Runtime.Kernels;
 using Fused.Search.Evaluation;
 using Fused.Search.Export;
 using Fused.Search.Mutation;

@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Threading;
 using Fused.Ir;
+using Fused.Runtime.Kernels;
 using Fused.Search.Evaluation;
 using Fused.Search.Mutation;
 using Xunit;

@@ -1,5 +1,6 @@
 using System.Linq;
 using Fused.Ir;
+using Fused.Runtime.Kernels;
 using Fused.Search.Evaluation;
 using Fused.Search.Mutation;
 using Xunit;

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using Fused.Execution;
 using Fused.Ir;
 using Fused.Runtime.Cpu;
 using Fused.Runtime.Execution;
@@ -9,7 +10,7 @@ using Xunit;
 
 namespace Fused.Search.Tests
 {
-    /// <summary>InterpretedRule and RuleStepper against the generator's compiled kernels of every catalog rule.</summary>
+    /// <summary>InterpretedRule and TensorStepper against the generator's compiled kernels of every catalog rule.</summary>
     public class KernelEquivalenceTests
     {
         [Theory]
@@ -47,7 +48,7 @@ namespace Fused.Search.Tests
         }
 
         [Fact]
-        public void RuleStepper_matches_CpuRuleRunner_on_generated_rules()
+        public void TensorStepper_matches_CpuRuleRunner_on_generated_rules()
         {
             using var pool = new WorkerPool(1);
             foreach (var rule in TestSupport.CatalogRules())
@@ -57,7 +58,7 @@ namespace Fused.Search.Tests
                 var a = TestSupport.RandomBuffers(rule.Program, n, 3);
                 var b = TestSupport.Clone(a);
                 using var runner = new CpuRuleRunner(rule, pool);
-                var stepper = new RuleStepper(rule);
+                var stepper = new TensorStepper(rule.Schedule, rule);
                 var hypers = rule.DefaultHyperparameters();
                 for (int t = 1; t <= 3; t++)
                 {
@@ -79,7 +80,9 @@ namespace Fused.Search.Tests
                 var rule = new InterpretedRule(p);
                 var buffers = TestSupport.RandomBuffers(p, n, 5);
                 var rng = new SearchRandom(5 ^ 0x5555);
-                var stepper = new RuleStepper(rule);
+                // The CPU backend (units over the pool, pointer tables) against the interpreter's array backend.
+                using var pool = new WorkerPool(2);
+                using var stepper = new CpuRuleRunner(rule, pool);
                 var hypers = rule.DefaultHyperparameters();
                 for (int t = 1; t <= 4; t++)
                 {

@@ -18,7 +18,7 @@ namespace Fused.Search.Tests
                 .Where(p => p != null && p.PropertyType == typeof(FusedRule))
                 .Select(p => (FusedRule)p!.GetValue(null)!)
                 // The search's programs are element-wise (and reductions): matrix passes are outside its space.
-                .Where(r => r.Plan.MatrixStages.Count == 0)
+                .Where(r => r.Schedule.Matrices.Count == 0)
                 .OrderBy(r => r.Name);
 
         /// <summary>Buffers for a program: random parameter and gradient, non-negative random states.</summary>

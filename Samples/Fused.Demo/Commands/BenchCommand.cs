@@ -50,7 +50,7 @@ namespace Fused.Demo.Commands
             table.AddColumn(new TableColumn("GB/s").RightAligned());
             var shape = ShapeInfo.Vector(size);
             // Element-wise timing: rules with a matrix pass (Muon) are timed by `bench matrix` in the benchmarks.
-            foreach (var rule in CatalogRule.All.Where(r => r.Rule.Plan.MatrixStages.Count == 0))
+            foreach (var rule in CatalogRule.All.Where(r => r.Rule.Schedule.Matrices.Count == 0))
             {
                 using var runner = new CpuRuleRunner(rule.Rule, pool);
                 var hypers = rule.Rule.DefaultHyperparameters();

@@ -29,7 +29,7 @@ namespace Fused.Demo.Widgets
         /// per-tensor norms (Muon, LAMB, cautious masks, hyperball) need real matrices, not two numbers.
         /// </summary>
         public static IReadOnlyList<CatalogRule> PicturedRules { get; } = CatalogRule.All
-            .Where(r => r.Rule.Plan.MatrixStages.Count == 0 && r.Rule.Plan.ScalarBuffers.Count == 0 && r.Rule.PassCount == 1)
+            .Where(r => r.Rule.Schedule.Matrices.Count == 0 && r.Rule.Schedule.ScalarBuffers.Count == 0 && r.Rule.PassCount == 1)
             .ToArray();
 
         public static IReadOnlyList<Trajectory> Compute(Landscape landscape, IEnumerable<CatalogRule>? rules = null)

@@ -368,6 +368,115 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""Adafactor""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""rowMeans"" State Row
+buffer ""colMeans"" State Column
+buffer ""colMeansNew"" Column Column 5
+buffer ""colSumOperand0"" ColumnSumOperand Column 2
+hyper ""eps1"" 1E-30
+hyper ""eps2"" 0.001
+hyper ""clipThreshold"" 1
+hyper ""decayRate"" -0.8
+hyper ""maxStep"" 0.01
+hyper ""weightDecay"" 0
+kernel-buffers 0 1 4 5
+uniforms 28 levels 4
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Hyper 5 Hyper
+uniform 6 0 Step 0 Step
+uniform 7 0 Compute 0 Rsqrt s:6
+uniform 8 0 Compute 0 Min s:4 s:7
+uniform 10 0 Shape 0 Shape
+uniform 15 0 Compute 0 Pow s:6 s:3
+uniform 16 0 Compute 0 Sub c:3F800000 s:15
+uniform 17 0 Compute 0 Sub c:3F800000 s:16
+uniform 18 0 Shape 1 Shape
+uniform 19 0 Shape 2 Shape
+uniform 9 1 Reduced 0 ReduceSum
+uniform 11 1 Compute 0 Div s:9 s:10
+uniform 12 1 Compute 0 Sqrt s:11
+uniform 13 1 Compute 0 Max s:1 s:12
+uniform 14 1 Compute 0 Mul s:8 s:13
+uniform 20 2 Reduced 0 ReduceSum
+uniform 21 2 Compute 0 Div s:20 s:10
+uniform 27 2 PerRow 12 Const
+uniform 22 3 Reduced 0 ReduceSum
+uniform 23 3 Compute 0 Div s:22 s:10
+uniform 24 3 Compute 0 Sqrt s:23
+uniform 25 3 Compute 0 Div s:24 s:2
+uniform 26 3 Compute 0 Max c:3F800000 s:25
+vector 0 Column 0 State 3 Load
+vector 1 Column 0 Compute 0 Mul v:0 s:16
+vector 2 Column 1 Reduced 0 ColSum
+vector 3 Column 1 Compute 0 Div v:2 s:18
+vector 4 Column 1 Compute 0 Mul s:17 v:3
+vector 5 Column 1 Compute 0 Add v:1 v:4
+vector 6 Row 0 State 2 Load
+vector 7 Row 0 Compute 0 Mul v:6 s:16
+vector 8 Row 1 Reduced 0 RowSum
+vector 9 Row 1 Compute 0 Div v:8 s:19
+vector 10 Row 1 Compute 0 Mul s:17 v:9
+vector 11 Row 1 Compute 0 Add v:7 v:10
+vector 12 Row 2 Compute 0 Div v:11 s:21
+vector-reduce 11 20 Sum
+pass 0 0 rowwise 8
+in b:1 s:0 b:0
+op Mul 0 0 0
+op Add 1 3 0
+op Mul 2 2 0
+reduce Sum 5 9
+reduce RowSum 4 8
+colsum 5 4 2
+loads 0 1
+end
+pass 1 2 rowwise 4
+in b:4 s:27 b:1
+op Mul 0 1 0
+op Rsqrt 3 0 0
+op Mul 2 4 0
+op Mul 5 5 0
+reduce Sum 6 22
+loads 1 4
+end
+pass 2 3 rowwise 12
+in s:5 b:0 b:4 s:27 b:1 s:26 s:14
+op Mul 0 1 0
+op Mul 2 3 0
+op Rsqrt 8 0 0
+op Mul 4 9 0
+op Div 10 5 0
+op Add 7 11 0
+op Mul 6 12 0
+op Sub 1 13 0
+store 0 14
+loads 0 1 4
+end
+step Uniforms 0
+step Vectors 0
+step Pass 0
+step Uniforms 1
+step Vectors 1
+step Uniforms 2
+step Vectors 2
+step Pass 1
+step Uniforms 3
+step Vectors 3
+step Pass 2
+vector-store 2 v:11
+vector-store 3 v:5
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xF5E5D242F03B0043UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -1088,13 +1197,9 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => Adafactor.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => Adafactor.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => Adafactor.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("Adafactor takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -279,6 +279,62 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""Adam""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+hyper ""lr"" 0.001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.999
+hyper ""eps"" 1E-08
+hyper ""weightDecay"" 0
+kernel-buffers 0 1 2 3
+uniforms 12 levels 1
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Sub c:3F800000 s:1
+uniform 7 0 Compute 0 Pow s:1 s:5
+uniform 8 0 Compute 0 Sub c:3F800000 s:7
+uniform 9 0 Compute 0 Sub c:3F800000 s:2
+uniform 10 0 Compute 0 Pow s:2 s:5
+uniform 11 0 Compute 0 Sub c:3F800000 s:10
+pass 0 0 flat 28
+in s:1 b:2 s:4 b:0 b:1 s:6 s:8 s:0 s:2 b:3 s:9 s:11 s:3
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 4 14 0
+op Mul 5 15 0
+op Add 13 16 0
+op Div 17 6 0
+op Mul 7 18 0
+op Mul 8 9 0
+op Mul 10 15 0
+op Mul 15 21 0
+op Add 20 22 0
+op Div 23 11 0
+op Sqrt 24 0 0
+op Add 12 25 0
+op Div 19 26 0
+op Sub 3 27 0
+store 0 28
+store 2 17
+store 3 23
+loads 0 1 2 3
+end
+step Uniforms 0
+step Pass 0
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xDC1A7A7B79463FD7UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -554,13 +610,9 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => Adam.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => Adam.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => Adam.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("Adam takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

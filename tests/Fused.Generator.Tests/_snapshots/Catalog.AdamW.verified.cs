@@ -276,6 +276,62 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""AdamW""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+hyper ""lr"" 0.001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.999
+hyper ""eps"" 1E-08
+hyper ""weightDecay"" 0.01
+kernel-buffers 0 1 2 3
+uniforms 12 levels 1
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Sub c:3F800000 s:1
+uniform 7 0 Compute 0 Pow s:1 s:5
+uniform 8 0 Compute 0 Sub c:3F800000 s:7
+uniform 9 0 Compute 0 Sub c:3F800000 s:2
+uniform 10 0 Compute 0 Pow s:2 s:5
+uniform 11 0 Compute 0 Sub c:3F800000 s:10
+pass 0 0 flat 28
+in s:4 b:0 s:1 b:2 b:1 s:6 s:8 s:2 b:3 s:9 s:11 s:3 s:0
+op Mul 0 1 0
+op Mul 2 3 0
+op Mul 4 5 0
+op Add 14 15 0
+op Div 16 6 0
+op Mul 7 8 0
+op Mul 4 9 0
+op Mul 4 19 0
+op Add 18 20 0
+op Div 21 10 0
+op Sqrt 22 0 0
+op Add 11 23 0
+op Div 17 24 0
+op Add 13 25 0
+op Mul 12 26 0
+op Sub 1 27 0
+store 0 28
+store 2 16
+store 3 21
+loads 0 1 2 3
+end
+step Uniforms 0
+step Pass 0
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xDB71F8D257174BEEUL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -547,13 +603,9 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => AdamW.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => AdamW.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => AdamW.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("AdamW takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -288,6 +288,66 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""ADOPT""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+hyper ""lr"" 0.001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.9999
+hyper ""eps"" 1E-06
+hyper ""weightDecay"" 0
+kernel-buffers 0 1 2 3
+uniforms 12 levels 1
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Eq c:3F800000 s:5
+uniform 7 0 Compute 0 Sub c:3F800000 s:1
+uniform 8 0 Compute 0 Sub s:5 c:3F800000
+uniform 9 0 Compute 0 Pow s:8 c:3E800000
+uniform 10 0 Compute 0 Neg s:9
+uniform 11 0 Compute 0 Sub c:3F800000 s:2
+pass 0 0 flat 28
+in s:4 b:0 b:3 s:3 b:1 s:10 s:9 b:2 s:7 s:6 s:0 s:2 s:11
+op Mul 0 1 0
+op Sqrt 2 0 0
+op Max 14 3 0
+op Div 4 15 0
+op Max 16 5 0
+op Min 17 6 0
+op Sub 18 7 0
+op Mul 8 19 0
+op Add 7 20 0
+op Where 9 7 21
+op Add 13 22 0
+op Mul 10 23 0
+op Sub 1 24 0
+op Where 9 1 25
+op Mul 4 4 0
+op Mul 11 2 0
+op Mul 4 12 0
+op Mul 4 29 0
+op Add 28 30 0
+op Where 9 27 31
+store 0 26
+store 2 22
+store 3 32
+loads 0 1 2 3
+end
+step Uniforms 0
+step Pass 0
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0x2AC8DADFAA9B309AUL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -572,13 +632,9 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => Adopt.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => Adopt.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => Adopt.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("ADOPT takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

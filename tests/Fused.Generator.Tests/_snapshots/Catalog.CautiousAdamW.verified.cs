@@ -324,6 +324,80 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""C-AdamW""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+buffer ""temp0"" Temp Element
+hyper ""lr"" 0.001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.999
+hyper ""eps"" 1E-08
+hyper ""weightDecay"" 0.01
+kernel-buffers 0 1 2 3 4
+uniforms 16 levels 2
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Sub c:3F800000 s:1
+uniform 7 0 Compute 0 Pow s:1 s:5
+uniform 8 0 Compute 0 Sub c:3F800000 s:7
+uniform 9 0 Compute 0 Sub c:3F800000 s:2
+uniform 10 0 Compute 0 Pow s:2 s:5
+uniform 11 0 Compute 0 Sub c:3F800000 s:10
+uniform 13 0 Shape 0 Shape
+uniform 12 1 Reduced 0 ReduceSum
+uniform 14 1 Compute 0 Div s:12 s:13
+uniform 15 1 Compute 0 Max s:14 c:3A83126F
+pass 0 0 flat 24
+in s:1 b:2 b:1 s:6 s:2 b:3 s:9 s:8 s:11 s:3 c:00000000 c:3F800000
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 12 13 0
+op Mul 4 5 0
+op Mul 2 6 0
+op Mul 2 16 0
+op Add 15 17 0
+op Div 14 7 0
+op Div 18 8 0
+op Sqrt 20 0 0
+op Add 9 21 0
+op Div 19 22 0
+op Mul 2 23 0
+op Gt 24 10 0
+op Where 25 11 10
+op Mul 23 26 0
+store 2 14
+store 3 18
+store 4 27
+reduce Sum 26 12
+loads 1 2 3
+end
+pass 1 1 flat 12
+in s:4 b:0 b:4 s:15 s:0
+op Mul 0 1 0
+op Div 2 3 0
+op Add 5 6 0
+op Mul 4 7 0
+op Sub 1 8 0
+store 0 9
+loads 0 4
+end
+step Uniforms 0
+step Pass 0
+step Uniforms 1
+step Pass 1
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xC63EDCFE4302F2F0UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -903,13 +977,9 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => CautiousAdamW.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => CautiousAdamW.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => CautiousAdamW.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 5) throw new ArgumentException("C-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -300,6 +300,72 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""C-Lion""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""momentum"" State Element
+hyper ""lr"" 0.0001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.99
+hyper ""weightDecay"" 0
+kernel-buffers 0 1 2
+uniforms 11 levels 2
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Step 0 Step
+uniform 5 0 Compute 0 Sub c:3F800000 s:1
+uniform 7 0 Shape 0 Shape
+uniform 10 0 Compute 0 Sub c:3F800000 s:2
+uniform 6 1 Reduced 0 ReduceSum
+uniform 8 1 Compute 0 Div s:6 s:7
+uniform 9 1 Compute 0 Max s:8 c:3A83126F
+pass 0 0 flat 8
+in s:1 b:2 b:1 s:5 c:00000000 c:3F800000
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 6 7 0
+op Sign 8 0 0
+op Mul 2 9 0
+op Gt 10 4 0
+op Where 11 5 4
+reduce Sum 12 6
+loads 1 2
+end
+pass 1 1 flat 20
+in s:3 b:0 s:1 b:2 b:1 s:5 c:00000000 c:3F800000 s:9 s:0 s:2 s:10
+op Mul 0 1 0
+op Mul 2 3 0
+op Mul 4 5 0
+op Add 13 14 0
+op Sign 15 0 0
+op Mul 4 16 0
+op Gt 17 6 0
+op Where 18 7 6
+op Mul 16 19 0
+op Div 20 8 0
+op Add 12 21 0
+op Mul 9 22 0
+op Sub 1 23 0
+op Mul 10 3 0
+op Mul 4 11 0
+op Add 25 26 0
+store 0 24
+store 2 27
+loads 0 1 2
+end
+step Uniforms 0
+step Pass 0
+step Uniforms 1
+step Pass 1
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xBE43704376BC1A5BUL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -798,13 +864,9 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => CautiousLion.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => CautiousLion.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => CautiousLion.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 3) throw new ArgumentException("C-Lion takes 3 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -366,6 +366,98 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""HyperBall-AdamW""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+buffer ""radius"" State Scalar
+buffer ""temp0"" Temp Element
+hyper ""lr"" 0.01
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.999
+hyper ""eps"" 1E-08
+kernel-buffers 0 1 2 3 5
+uniforms 23 levels 3
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Step 0 Step
+uniform 5 0 Compute 0 Eq c:3F800000 s:4
+uniform 8 0 ScalarState 0 Load
+uniform 11 0 Compute 0 Sub c:3F800000 s:1
+uniform 12 0 Compute 0 Pow s:1 s:4
+uniform 13 0 Compute 0 Sub c:3F800000 s:12
+uniform 14 0 Compute 0 Sub c:3F800000 s:2
+uniform 15 0 Compute 0 Pow s:2 s:4
+uniform 16 0 Compute 0 Sub c:3F800000 s:15
+uniform 6 1 Reduced 0 ReduceSum
+uniform 7 1 Compute 0 Sqrt s:6
+uniform 9 1 Compute 0 Where s:5 s:7 s:8
+uniform 10 1 Compute 0 Mul s:0 s:9
+uniform 17 1 Reduced 0 ReduceSum
+uniform 18 1 Compute 0 Sqrt s:17
+uniform 19 1 Compute 0 Max s:18 c:2B8CBCCC
+uniform 20 2 Reduced 0 ReduceSum
+uniform 21 2 Compute 0 Sqrt s:20
+uniform 22 2 Compute 0 Max s:21 c:2B8CBCCC
+pass 0 0 flat 28
+in s:1 b:2 b:1 s:11 s:2 b:3 s:14 s:13 s:16 s:3 b:0
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 11 12 0
+op Mul 4 5 0
+op Mul 2 6 0
+op Mul 2 15 0
+op Add 14 16 0
+op Div 13 7 0
+op Div 17 8 0
+op Sqrt 19 0 0
+op Add 9 20 0
+op Div 18 21 0
+op Mul 10 10 0
+op Mul 22 22 0
+store 2 13
+store 3 17
+store 5 22
+reduce Sum 23 6
+reduce Sum 24 17
+loads 0 1 2 3
+end
+pass 1 1 flat 8
+in s:10 b:5 s:19 b:0
+op Mul 0 1 0
+op Div 4 2 0
+op Sub 3 5 0
+op Mul 6 6 0
+reduce Sum 7 20
+loads 0 5
+end
+pass 2 2 flat 12
+in s:10 b:5 s:19 b:0 s:9 s:22
+op Mul 0 1 0
+op Div 6 2 0
+op Sub 3 7 0
+op Mul 4 8 0
+op Div 9 5 0
+store 0 10
+loads 0 5
+end
+step Uniforms 0
+step Pass 0
+step Uniforms 1
+step Pass 1
+step Uniforms 2
+step Pass 2
+scalar-store 4 s:9
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xFB8E1122CA472BAAUL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -1236,13 +1328,9 @@ __kernel void fused_pass2_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => HyperBallAdamW.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => HyperBallAdamW.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => HyperBallAdamW.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 5) throw new ArgumentException("HyperBall-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -321,6 +321,84 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""LAMB""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""m"" State Element
+buffer ""v"" State Element
+buffer ""temp0"" Temp Element
+hyper ""lr"" 0.001
+hyper ""beta1"" 0.9
+hyper ""beta2"" 0.999
+hyper ""eps"" 1E-06
+hyper ""weightDecay"" 0.01
+kernel-buffers 0 1 2 3 4
+uniforms 22 levels 2
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Sub c:3F800000 s:1
+uniform 7 0 Compute 0 Pow s:1 s:5
+uniform 8 0 Compute 0 Sub c:3F800000 s:7
+uniform 9 0 Compute 0 Sub c:3F800000 s:2
+uniform 10 0 Compute 0 Pow s:2 s:5
+uniform 11 0 Compute 0 Sub c:3F800000 s:10
+uniform 12 1 Reduced 0 ReduceSum
+uniform 13 1 Compute 0 Sqrt s:12
+uniform 14 1 Compute 0 Gt s:13 c:00000000
+uniform 15 1 Reduced 0 ReduceSum
+uniform 16 1 Compute 0 Sqrt s:15
+uniform 17 1 Compute 0 Gt s:16 c:00000000
+uniform 18 1 Compute 0 And s:14 s:17
+uniform 19 1 Compute 0 Div s:13 s:16
+uniform 20 1 Compute 0 Where s:18 s:19 c:3F800000
+uniform 21 1 Compute 0 Mul s:0 s:20
+pass 0 0 flat 28
+in s:1 b:2 b:1 s:6 s:2 b:3 s:9 s:4 b:0 s:8 s:11 s:3
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 12 13 0
+op Mul 4 5 0
+op Mul 2 6 0
+op Mul 2 16 0
+op Add 15 17 0
+op Mul 7 8 0
+op Div 14 9 0
+op Div 18 10 0
+op Sqrt 21 0 0
+op Add 11 22 0
+op Div 20 23 0
+op Add 19 24 0
+op Mul 8 8 0
+op Mul 25 25 0
+store 2 14
+store 3 18
+store 4 25
+reduce Sum 26 12
+reduce Sum 27 15
+loads 0 1 2 3
+end
+pass 1 1 flat 12
+in b:4 s:21 b:0
+op Mul 0 1 0
+op Sub 2 3 0
+store 0 4
+loads 0 4
+end
+step Uniforms 0
+step Pass 0
+step Uniforms 1
+step Pass 1
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xA6949EC3FC492F11UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -952,13 +1030,9 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => Lamb.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => Lamb.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => Lamb.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 5) throw new ArgumentException("LAMB takes 5 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

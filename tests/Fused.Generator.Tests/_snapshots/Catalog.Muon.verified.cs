@@ -262,6 +262,69 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""Muon""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""momentum"" State Element
+buffer ""temp0"" Temp Element
+hyper ""lr"" 0.02
+hyper ""beta"" 0.95
+hyper ""weightDecay"" 0
+hyper ""nesterov"" 1
+hyper ""moonshotScale"" 0
+kernel-buffers 0 1 2 3
+uniforms 17 levels 2
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Hyper 3 Hyper
+uniform 4 0 Hyper 4 Hyper
+uniform 5 0 Step 0 Step
+uniform 6 0 Compute 0 Gt s:4 c:00000000
+uniform 7 0 Shape 1 Shape
+uniform 8 0 Shape 2 Shape
+uniform 9 0 Compute 0 Max s:7 s:8
+uniform 10 0 Compute 0 Sqrt s:9
+uniform 11 0 Compute 0 Mul c:3E4CCCCD s:10
+uniform 12 0 Compute 0 Div s:7 s:8
+uniform 13 0 Compute 0 Max c:3F800000 s:12
+uniform 14 0 Compute 0 Sqrt s:13
+uniform 15 0 Compute 0 Where s:6 s:11 s:14
+uniform 16 0 Compute 0 Gt s:3 c:00000000
+pass 0 0 flat 16
+in s:1 b:2 b:1 s:16
+op Mul 0 1 0
+op Add 2 4 0
+op Mul 0 5 0
+op Add 2 6 0
+op Where 3 7 5
+store 2 5
+store 3 8
+loads 1 2
+end
+pass 1 1 flat 12
+in s:2 b:0 s:15 b:3 s:0
+op Mul 0 1 0
+op Mul 2 3 0
+op Add 5 6 0
+op Mul 4 7 0
+op Sub 1 8 0
+store 0 9
+loads 0 3
+end
+matrix 1 Orthogonalize 3 3
+step Uniforms 0
+step Pass 0
+step Matrix 0
+step Uniforms 1
+step Pass 1
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0x74F761A844650055UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -551,13 +614,9 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => Muon.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => Muon.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => Muon.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("Muon takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

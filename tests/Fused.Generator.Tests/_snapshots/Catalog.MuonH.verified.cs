@@ -317,6 +317,86 @@ __kernel void fused_pass3_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""MuonH""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""momentum"" State Element
+buffer ""radius"" State Scalar
+buffer ""temp0"" Temp Element
+hyper ""lr"" 0.02
+hyper ""beta"" 0.95
+kernel-buffers 0 1 2 4
+uniforms 15 levels 4
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Step 0 Step
+uniform 3 0 Compute 0 Eq c:3F800000 s:2
+uniform 6 0 ScalarState 0 Load
+uniform 4 1 Reduced 0 ReduceSum
+uniform 5 1 Compute 0 Sqrt s:4
+uniform 7 1 Compute 0 Where s:3 s:5 s:6
+uniform 8 1 Compute 0 Mul s:0 s:7
+uniform 9 2 Reduced 0 ReduceSum
+uniform 10 2 Compute 0 Sqrt s:9
+uniform 11 2 Compute 0 Max s:10 c:2B8CBCCC
+uniform 12 3 Reduced 0 ReduceSum
+uniform 13 3 Compute 0 Sqrt s:12
+uniform 14 3 Compute 0 Max s:13 c:2B8CBCCC
+pass 0 0 flat 20
+in s:1 b:2 b:1 b:0
+op Mul 0 1 0
+op Add 2 4 0
+op Mul 0 5 0
+op Add 2 6 0
+op Mul 3 3 0
+store 2 5
+store 4 7
+reduce Sum 8 4
+loads 0 1 2
+end
+pass 1 1 flat 4
+in b:4
+op Mul 0 0 0
+reduce Sum 1 9
+loads 4
+end
+pass 2 2 flat 8
+in s:8 b:4 s:11 b:0
+op Mul 0 1 0
+op Div 4 2 0
+op Sub 3 5 0
+op Mul 6 6 0
+reduce Sum 7 12
+loads 0 4
+end
+pass 3 3 flat 12
+in s:8 b:4 s:11 b:0 s:7 s:14
+op Mul 0 1 0
+op Div 6 2 0
+op Sub 3 7 0
+op Mul 4 8 0
+op Div 9 5 0
+store 0 10
+loads 0 4
+end
+matrix 1 Orthogonalize 4 4
+step Uniforms 0
+step Pass 0
+step Matrix 0
+step Uniforms 1
+step Pass 1
+step Uniforms 2
+step Pass 2
+step Uniforms 3
+step Pass 3
+scalar-store 3 s:7
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xD85512CF43503703UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -1166,13 +1246,9 @@ __kernel void fused_pass3_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => MuonH.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => MuonH.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => MuonH.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("MuonH takes 4 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

@@ -209,6 +209,44 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""RMSprop""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""v"" State Element
+hyper ""lr"" 0.001
+hyper ""beta2"" 0.99
+hyper ""eps"" 1E-08
+kernel-buffers 0 1 2
+uniforms 5 levels 1
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Step 0 Step
+uniform 4 0 Compute 0 Sub c:3F800000 s:1
+pass 0 0 flat 20
+in s:0 b:1 s:1 b:2 s:4 s:2 b:0
+op Mul 0 1 0
+op Mul 2 3 0
+op Mul 1 4 0
+op Mul 1 9 0
+op Add 8 10 0
+op Add 5 11 0
+op Sqrt 12 0 0
+op Div 7 13 0
+op Sub 6 14 0
+store 0 15
+store 2 11
+loads 0 1 2
+end
+step Uniforms 0
+step Pass 0
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0xA644104A75A6EA49UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -398,13 +436,9 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => RmsProp.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => RmsProp.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => RmsProp.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 3) throw new ArgumentException("RMSprop takes 3 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

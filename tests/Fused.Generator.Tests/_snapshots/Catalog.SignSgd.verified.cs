@@ -159,6 +159,31 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""SignSGD""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+hyper ""lr"" 0.001
+kernel-buffers 0 1
+uniforms 2 levels 1
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Step 0 Step
+pass 0 0 flat 12
+in b:1 s:0 b:0
+op Sign 0 0 0
+op Mul 1 3 0
+op Sub 2 4 0
+store 0 5
+loads 0 1
+end
+step Uniforms 0
+step Pass 0
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0x24E7A0305A8EE9B2UL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -292,13 +317,9 @@ __kernel void fused_pass0_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => SignSgd.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => SignSgd.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => SignSgd.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 2) throw new ArgumentException("SignSGD takes 2 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

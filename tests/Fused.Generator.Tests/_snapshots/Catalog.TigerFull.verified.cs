@@ -235,6 +235,56 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
 }
 ";
 
+        /// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>
+        public const string KernelScheduleText = @"fused-schedule 1 fused 0.1.0
+rule ""Tiger (full)""
+buffer ""param"" Param Element
+buffer ""grad"" Grad Element
+buffer ""momentum"" State Element
+hyper ""lr"" 0.001
+hyper ""beta"" 0.965
+hyper ""weightDecay"" 0.01
+kernel-buffers 0 1 2
+uniforms 10 levels 2
+uniform 0 0 Hyper 0 Hyper
+uniform 1 0 Hyper 1 Hyper
+uniform 2 0 Hyper 2 Hyper
+uniform 3 0 Step 0 Step
+uniform 4 0 Compute 0 Sub c:3F800000 s:1
+uniform 6 0 Shape 0 Shape
+uniform 5 1 Reduced 0 ReduceSum
+uniform 7 1 Compute 0 Div s:5 s:6
+uniform 8 1 Compute 0 Sqrt s:7
+uniform 9 1 Compute 0 Mul s:0 s:8
+pass 0 0 flat 4
+in b:0
+op Mul 0 0 0
+reduce Sum 1 5
+loads 0
+end
+pass 1 1 flat 20
+in s:2 b:0 s:1 b:2 b:1 s:4 s:9
+op Mul 0 1 0
+op Mul 2 3 0
+op Mul 4 5 0
+op Add 8 9 0
+op Sign 10 0 0
+op Add 7 11 0
+op Mul 12 6 0
+op Sub 1 13 0
+store 0 14
+store 2 10
+loads 0 1 2
+end
+step Uniforms 0
+step Pass 0
+step Uniforms 1
+step Pass 1
+";
+
+        /// <summary>FNV-1a hash of <see cref="KernelScheduleText"/>, checked when the runtime loads it.</summary>
+        public const ulong KernelScheduleHash = 0x9C42D7285C0E69CEUL;
+
         /// <summary>
         /// Computes the values that are the same for every element, once per call, in float64:
         /// level 0 before the first pass, level k after pass k−1 has produced its reductions.
@@ -600,13 +650,9 @@ __kernel void fused_pass1_vec(__global float* restrict param, __global const flo
             public override string IrSource => IrText;
             public override string? OpenClSource => TigerFull.OpenClSource;
 
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, global::Fused.ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => TigerFull.ComputeUniforms(level, hypers, step, shape, scalars, uniforms);
+            protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars)
-                => TigerFull.StoreScalars(uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Runtime.Kernels.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 3) throw new ArgumentException("Tiger (full) takes 3 element buffers, got " + buffers.Count, nameof(buffers));
                 switch (pass)

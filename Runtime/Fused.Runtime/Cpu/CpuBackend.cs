@@ -102,7 +102,7 @@ namespace Fused.Runtime.Cpu
             _operands = operands.Select(_ => Array.Empty<float>()).ToArray();
             _accumulators = new double[schedule.Passes.Max(p => (int?)p.ColumnSums.Count) ?? 0][];
             for (int k = 0; k < _accumulators.Length; k++) _accumulators[k] = Array.Empty<double>();
-            _wide = new float[lowPrecision == null ? 0 : states][];
+            _wide = new float[lowPrecision == null || !schedule.Passes.Any(p => p.RowWise) ? 0 : states][]; // row-wise passes widen whole tensors
             for (int k = 0; k < _wide.Length; k++) _wide[k] = Array.Empty<float>();
             _columnHandles = new GCHandle[columns.Count];
             _loads = schedule.Passes.Select(p => ordinals.Select(b => p.LoadsBuffer(b)).ToArray()).ToArray();

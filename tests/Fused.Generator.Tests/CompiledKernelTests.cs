@@ -69,6 +69,19 @@ namespace Compiled
             param -= lr * grad / (r * Sqrt(c) + MaxAbs(grad) * 1e-3f + 1e-6f);
         }
     }
+
+    // Seven column means: seven ColSum operand buffers and seven column-value buffers beside param and grad, more than
+    // the eight kernel buffers the runtime once allowed (it threw at the first step); kernels now take any number.
+    [Optimizer]
+    public static partial class SevenColumnMeans
+    {
+        static void Update(ref float param, float grad, [Hyper(0.01)] float lr)
+        {
+            var s = ColMean(grad) + ColMean(grad * grad) + ColMean(param) + ColMean(param * grad) + ColMean(Abs(grad))
+                  + ColMean(Abs(param)) + ColMean(grad * 0.5f + param);
+            param -= lr * (grad + 1e-3f * s);
+        }
+    }
 }";
 
         private static readonly Lazy<Assembly> Compiled = new(() =>
@@ -102,6 +115,7 @@ namespace Compiled
         [InlineData("MaxGate", true)]
         [InlineData("RowScaled", false)]
         [InlineData("DirectStates", false)]
+        [InlineData("SevenColumnMeans", false)]
         public void Runs_at_every_width_and_thread_count_bit_for_bit_like_the_interpreter(string name, bool special)
         {
             var rule = Rule(name);

@@ -211,6 +211,19 @@ namespace Fused.Generator.Tests
             AssertDiagnostics(Rule("m = m + grad;\n_m = _m + grad;\nparam -= lr * (m + _m);", "ref float param, float grad, [State] ref float m, [State] ref float [|_m|], [Hyper(0.01)] float lr"), "FUSED009");
 
         /// <summary>
+        /// Every constant the emitter writes into Layout is reserved: a state whose property name is one of them (a state
+        /// named levelCount once failed the user's build with CS0102) is a diagnostic on the state.
+        /// </summary>
+        [Theory]
+        [InlineData("levelCount")]
+        [InlineData("tempBufferCount")]
+        [InlineData("matrixPassCount")]
+        [InlineData("rowStateNames")]
+        public void FUSED009_state_named_like_a_layout_constant(string state) =>
+            AssertGeneratesNothing(AssertDiagnostics(Rule($"{state} = {state} + grad;\nparam -= lr * {state};",
+                $"ref float param, float grad, [State] ref float [|{state}|], [Hyper(0.01)] float lr"), "FUSED009"));
+
+        /// <summary>
         /// The emitter adds members named Rule, Layout, Hyperparameters, IrText, ComputeUniforms, PassN...;
         /// a rule class with one of those names could not hold them (CS0542), so it is a diagnostic.
         /// </summary>
@@ -218,6 +231,8 @@ namespace Fused.Generator.Tests
         [InlineData("Rule")]
         [InlineData("Layout")]
         [InlineData("Pass0")]
+        [InlineData("KernelScheduleText")]
+        [InlineData("KernelScheduleHash")]
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 

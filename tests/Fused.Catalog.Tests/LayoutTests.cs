@@ -89,6 +89,34 @@ namespace Fused.Catalog.Tests
             Assert.Equal(states, spec.Rule.States.Select(s => s.Name).ToArray());
         }
 
+        public static IEnumerable<object[]> RegistryRules() => CatalogRules.All.Select(r => new object[] { r.Name });
+
+        /// <summary>
+        /// The generated Layout constants (written at compile time from the plan) and the runtime's RuleLayout (read from
+        /// the loaded schedule) are the same facts: every constant, by name, for every rule of the registry.
+        /// </summary>
+        [Theory]
+        [MemberData(nameof(RegistryRules))]
+        public void Generated_layout_constants_equal_the_schedules_layout(string name)
+        {
+            var rule = CatalogRules.All.Single(r => r.Name == name);
+            var layoutType = rule.GetType().DeclaringType!.GetNestedType("Layout")!;
+            var runtime = rule.Layout;
+            int compared = 0;
+            foreach (var field in layoutType.GetFields().Where(f => f.IsLiteral))
+            {
+                var property = typeof(Fused.Ir.RuleLayout).GetProperty(field.Name);
+                if (property == null) continue; // one constant per state name: checked below
+                object? value = property.GetValue(runtime);
+                object? constant = field.GetValue(null);
+                if (value is IReadOnlyList<string> names) value = string.Join(",", names);
+                Assert.True(Equals(constant, value), $"{name}: Layout.{field.Name} = {constant}, schedule says {value}");
+                compared++;
+            }
+            Assert.True(compared >= 14, $"{name}: only {compared} constants compared");
+            Assert.Equal(runtime.StateBufferNames, rule.States.Select(s => s.Name));
+        }
+
         [Fact]
         public void DefaultsAreTheSeedsDefaults()
         {

@@ -40,7 +40,7 @@ namespace Fused.Runtime.Tests.Cpu
             var rule = ByName(name);
             // Several blocks, a tail, and enough to go parallel; rules with per-row values also get
             // several rows per ColSum group and rows longer than one unit of work.
-            foreach (var shape in rule.Plan.HasVectors
+            foreach (var shape in rule.Schedule.HasVectors
                 ? new[] { ShapeInfo.Matrix(37, 1001), ShapeInfo.Matrix(130, 4500), ShapeInfo.Vector(70001) }
                 : new[] { ShapeInfo.Matrix(37, 1001) })
                 MatchesInterpreter(rule, name, shape);
@@ -51,7 +51,7 @@ namespace Fused.Runtime.Tests.Cpu
             int n = (int)shape.Numel;
             var hypers = rule.DefaultHyperparameters();
             var expected = Buffers(rule, shape, 11);
-            var interpreter = new Interpreter(rule.Plan, new Fused.Runtime.Matrix.MatrixPasses());
+            var interpreter = new Interpreter(Planner.Plan(rule.Program), new Fused.Runtime.Matrix.MatrixPasses());
             for (int t = 1; t <= 3; t++) interpreter.Step(hypers, t, shape, expected);
 
             int saved = KernelDispatch.MaxVectorBits;

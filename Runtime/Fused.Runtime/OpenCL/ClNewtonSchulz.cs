@@ -39,7 +39,8 @@ namespace Fused.Runtime.OpenCL
             double norm = Math.Sqrt(Sum(x, n));
             if (!double.IsFinite(norm)) throw new ArgumentException($"the {rows}x{cols} matrix contains NaN or infinity; Newton-Schulz would turn the update into NaN");
             if (norm == 0) return;
-            Launch(_scale, n, k => { k.SetArg(0, x); k.SetArg(1, (float)(1.0 / (norm + _options.NormalizationEpsilon))); k.SetArg(2, n); });
+            _scale.SetArg(0, x); _scale.SetArg(1, (float)(1.0 / (norm + _options.NormalizationEpsilon))); _scale.SetArg(2, n);
+            Launch(_scale, n);
             bool wide = rows <= cols;
             int s = wide ? rows : cols;
             for (int step = 0; step < _options.Steps; step++)
@@ -50,26 +51,26 @@ namespace Fused.Runtime.OpenCL
                 else ClGemm.Sgemm(_queue, true, false, s, s, rows, 1f, x, x, 0f, _gram!);
                 // B = b·A + c·A·A, into _gram2.
                 ClGemm.Sgemm(_queue, false, false, s, s, s, (float)c.C, _gram!, _gram!, 0f, _gram2!);
-                Launch(_axpby, s * s, k => { k.SetArg(0, _gram!); k.SetArg(1, _gram2!); k.SetArg(2, (float)c.B); k.SetArg(3, 1f); k.SetArg(4, s * s); });
+                _axpby.SetArg(0, _gram!); _axpby.SetArg(1, _gram2!); _axpby.SetArg(2, (float)c.B); _axpby.SetArg(3, 1f); _axpby.SetArg(4, s * s);
+                Launch(_axpby, s * s);
                 // X ← a·X + B·X (wide) or a·X + X·B (tall), through a product buffer.
                 if (wide) ClGemm.Sgemm(_queue, false, false, rows, cols, s, 1f, _gram2!, x, 0f, _product!);
                 else ClGemm.Sgemm(_queue, false, false, rows, cols, s, 1f, x, _gram2!, 0f, _product!);
-                Launch(_axpby, n, k => { k.SetArg(0, _product!); k.SetArg(1, x); k.SetArg(2, 1f); k.SetArg(3, (float)c.A); k.SetArg(4, n); });
+                _axpby.SetArg(0, _product!); _axpby.SetArg(1, x); _axpby.SetArg(2, 1f); _axpby.SetArg(3, (float)c.A); _axpby.SetArg(4, n);
+                Launch(_axpby, n);
             }
         }
 
         private double Sum(ClBuffer x, int n)
         {
             // Sum of squares in the canonical block order (float64 lanes), as on the CPU.
-            Launch(_square, n, k => { k.SetArg(0, x); k.SetArg(1, _product!); k.SetArg(2, n); });
+            _square.SetArg(0, x); _square.SetArg(1, _product!); _square.SetArg(2, n);
+            Launch(_square, n);
             return ClBlockReductions.Reduce(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
         }
 
-        private void Launch(ClKernel kernel, int n, Action<ClKernel> set)
-        {
-            set(kernel);
-            _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
-        }
+        /// <summary>Launches an element-wise kernel over n (its arguments set just before, without a closure: steps do not allocate).</summary>
+        private void Launch(ClKernel kernel, int n) => _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
 
         private void Reserve(int rows, int cols)
         {

@@ -291,11 +291,9 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
             using ClContext context = ClContext.Create(device, cacheDirectory);
             using ClQueue queue = context.CreateQueue();
             Phase("context");
-            // The generated rule's IR text parsed, then planned (Rule.Plan parses again, warm): first calls, JIT included.
-            _ = Fused.Ir.IrText.Parse(AdamW.Rule.IrSource);
-            Phase("parse");
-            _ = AdamW.Rule.Plan;
-            Phase("plan");
+            // The generated rule's schedule read from its embedded text (version and hash checked, never planned): first calls, JIT included.
+            _ = AdamW.Rule.Schedule;
+            Phase("schedule");
             using var runner = new ClRuleRunner(AdamW.Rule, queue);
             Phase("program");
             using var tensor = runner.Allocate(ShapeInfo.Vector(n));

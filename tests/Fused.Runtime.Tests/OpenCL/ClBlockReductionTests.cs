@@ -62,7 +62,7 @@ namespace Fused.Runtime.Tests.OpenCL
             using var partials = context.CreateBuffer<double>(blocks);
             using var reduce = context.Programs.Get(ClSupportKernels.Source).CreateKernel("fused_block_reduce");
             var host = new double[blocks];
-            double actual = ClRuleRunner.ReduceOnDevice(_fixture.Queue, reduce, buffer, n, max, partials, host);
+            double actual = ClBlockReductions.Reduce(_fixture.Queue, reduce, buffer, n, max, partials, host);
             var devicePartials = new double[blocks];
             _fixture.Queue.Read<double>(partials, devicePartials);
             for (int b = 0; b < blocks; b++) AssertSame(cpuBlocks[b], devicePartials[b], $"block {b}");

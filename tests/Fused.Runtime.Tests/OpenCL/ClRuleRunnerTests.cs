@@ -60,13 +60,7 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition))
-            {
-                var error = Assert.Throws<NotSupportedException>(() => new ClRuleRunner(rule, _fixture.Queue, kernels: kernels));
-                Assert.Contains("run this rule on the CPU executor", error.Message);
-                return;
-            }
-            foreach (var shape in rule.Plan.HasVectors ? Shapes.Concat(RowShapes) : Shapes) MatchesCpu(rule, shape, kernels, vectorWidth: 0);
+            foreach (var shape in rule.Schedule.HasVectors ? Shapes.Concat(RowShapes) : Shapes) MatchesCpu(rule, shape, kernels, vectorWidth: 0);
         }
 
         [Theory]
@@ -75,9 +69,8 @@ namespace Fused.Runtime.Tests.OpenCL
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
             var rule = CatalogRules.All.Single(r => r.Name == name);
-            if (rule.Plan.MatrixStages.Any(m => m.Op == Op.Precondition)) return; // no OpenCL implementation (asserted above)
             MatchesCpu(rule, ShapeInfo.Matrix(37, 101), ClKernelShape.Vector, width);
-            if (rule.Plan.HasVectors) MatchesCpu(rule, ShapeInfo.Matrix(130, 1001), ClKernelShape.Vector, width);
+            if (rule.Schedule.HasVectors) MatchesCpu(rule, ShapeInfo.Matrix(130, 1001), ClKernelShape.Vector, width);
         }
 
         private void MatchesCpu(FusedRule rule, ShapeInfo shape, ClKernelShape kernels, int vectorWidth)
@@ -95,7 +88,7 @@ namespace Fused.Runtime.Tests.OpenCL
             }]).ToArray();
             for (int i = 0; i < n; i++) cpu[0][i] = (float)(rnd.NextDouble() - 0.5);
             var hypers = rule.DefaultHyperparameters();
-            bool matrix = rule.Plan.MatrixStages.Count > 0;
+            bool matrix = rule.Schedule.Matrices.Count > 0;
             double tolerance = matrix ? 1e-4 : 1e-6; // Newton-Schulz GEMMs sum in another order on the device
 
             using var pool = new WorkerPool(1);

@@ -90,7 +90,7 @@ out 8 %27
         public void Selects_signs_and_masks_agree_with_the_interpreter_bit_for_bit(ClKernelShape kernels, int width)
         {
             if (OpenClTestEnvironment.RequireDevice(_output) is null) return;
-            var rule = new TextRule(Text);
+            var rule = new InterpretedRule(IrText.Parse(Text));
             var program = rule.Program;
             // Every (a, b) pair of special values, and 3 more elements so every width has a tail.
             int n = Specials.Length * Specials.Length + 3;
@@ -104,7 +104,7 @@ out 8 %27
             foreach (float h in new[] { 0.5f, -0.5f })
             {
                 var expected = buffers.Select(b => (float[])b.Clone()).ToArray();
-                new Interpreter(rule.Plan).Step(new[] { h }, 1, shape, expected);
+                new Interpreter(Planner.Plan(program)).Step(new[] { h }, 1, shape, expected);
 
                 using var runner = new ClRuleRunner(rule, _fixture.Queue, kernels: kernels, vectorWidth: width);
                 using var tensor = runner.Allocate(shape);
@@ -122,23 +122,6 @@ out 8 %27
                     }
                 }
             }
-        }
-
-        /// <summary>A rule from IR text whose uniforms come from <see cref="UniformEvaluator"/> (the OpenCL runner needs nothing else).</summary>
-        private sealed class TextRule : FusedRule
-        {
-            public TextRule(string text) => IrSource = text;
-
-            public override string Name => "Specials";
-            public override string IrSource { get; }
-
-            public override void ComputeUniforms(int level, ReadOnlySpan<float> hypers, long step, ShapeInfo shape, ReadOnlySpan<float> scalars, Span<double> uniforms)
-                => UniformEvaluator.Evaluate(Plan, level, hypers, step, shape, scalars, uniforms);
-
-            public override void StoreScalars(ReadOnlySpan<double> uniforms, Span<float> scalars) => UniformEvaluator.StoreScalars(Plan, uniforms, scalars);
-
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers, Span<double> partials)
-                => throw new NotSupportedException("only the OpenCL runner runs this rule");
         }
     }
 }

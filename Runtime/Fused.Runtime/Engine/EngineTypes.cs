@@ -113,4 +113,14 @@ namespace Fused.Runtime.Engine
         /// <summary>Creates the exception.</summary>
         public OptimizerConfigurationException(string message) : base(message) { }
     }
+
+    /// <summary>When an engine on a device copies the parameters back into their host memory.</summary>
+    public enum ParameterDownload
+    {
+        /// <summary>After every step: host parameters are always current (the model's forward pass reads them).</summary>
+        EveryStep,
+
+        /// <summary>Only on <see cref="FusedOptimizer.DownloadParameters"/> and at checkpoints (the device copy is the truth between).</summary>
+        OnRequest,
+    }
 }

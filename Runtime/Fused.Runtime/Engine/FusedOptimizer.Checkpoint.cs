@@ -35,6 +35,7 @@ namespace Fused.Runtime.Engine
             ThrowIfDisposed();
             if (_accumulated > 0)
                 throw new InvalidOperationException($"cannot save while {_accumulated} micro-batch(es) are accumulated: accumulation buffers are not part of checkpoints; save after Step()");
+            foreach (var g in _groups) g.SyncToHost(); // engines on a device: parameters and states come back first
             var writer = new SafeTensorsWriter();
             foreach (var p in _parameters)
                 writer.Add(p.Name, Shape(p), (ReadOnlyMemory<float>)_parameterMemory[p.Index]);
@@ -254,6 +255,7 @@ namespace Fused.Runtime.Engine
                     for (int v = 0; v < vectorNames.Length; v++) file[$"{p.Name}.{vectorNames[v]}"].AsSpan<float>().CopyTo(g.VectorState(t, v));
                 }
             }
+            foreach (var g in _groups) g.SyncToDevice(); // engines on a device: the loaded values go up
             StepCount = step;
             SkippedSteps = skipped;
             Seed = seed;

@@ -66,11 +66,33 @@ namespace Fused.Runtime.Engine
         private nint[]? _accumulatorPointers;
         private int _accumulated;
         private bool _disposed;
+        private readonly OpenCL.ClContext? _clContext;
+        private readonly OpenCL.ClQueue? _clQueue, _ownedClQueue;
+
+        /// <summary>Where the groups step: "CPU", or "OpenCL: " and the device's name.</summary>
+        public string Backend { get; } = "CPU";
+
+        /// <summary>
+        /// Engines on a device: copies every parameter from the device into its host memory (with
+        /// <see cref="ParameterDownload.OnRequest"/>, the host copies are stale between calls). Nothing on the CPU.
+        /// </summary>
+        public void DownloadParameters()
+        {
+            ThrowIfDisposed();
+            foreach (var g in _groups) g.DownloadParameters();
+        }
+
+        /// <summary>Engines on a device: copies every parameter from its host memory to the device (after the caller changed it). Nothing on the CPU.</summary>
+        public void UploadParameters()
+        {
+            ThrowIfDisposed();
+            foreach (var g in _groups) g.UploadParameters();
+        }
 
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
-            long waveElements = ParameterGroup.DefaultWaveElements)
+            long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -93,13 +115,24 @@ namespace Fused.Runtime.Engine
             Seed = seed;
             _ownsPool = pool is null;
             _pool = pool ?? new WorkerPool(threads);
+            if (device != null)
+            {
+                if (device.Queue != null) _clQueue = device.Queue;
+                else
+                {
+                    _clContext = OpenCL.ClContext.Create(device.Device!);
+                    _clQueue = _ownedClQueue = _clContext.CreateQueue();
+                }
+                Backend = "OpenCL: " + _clQueue.Context.Device.Name;
+            }
+            var deviceGroup = _clQueue == null ? null : new ParameterGroup.Device(_clQueue, device!.Download);
 
             _groups = new ParameterGroup[routes.Count];
             _groupOfParameter = new int[P];
             for (int g = 0; g < routes.Count; g++)
             {
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
@@ -338,6 +371,9 @@ namespace Fused.Runtime.Engine
         {
             if (_disposed) return;
             _disposed = true;
+            foreach (var g in _groups) g.Dispose();
+            _ownedClQueue?.Dispose();
+            _clContext?.Dispose();
             foreach (var h in _handles) h.Dispose();
             if (_ownsPool) _pool.Dispose();
         }

@@ -5,6 +5,7 @@ using System.Text;
 using Fused.Ir;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.Precision;
 
 namespace Fused.Runtime.Engine
 {
@@ -32,6 +33,7 @@ namespace Fused.Runtime.Engine
         private int _threads;
         private int _scratchElements = ParameterGroup.DefaultScratchElements;
         private long _waveElements = ParameterGroup.DefaultWaveElements;
+        private DeviceChoice? _device;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -125,6 +127,30 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// Steps every group on an OpenCL device: parameters and element states live on the device. Transfer points:
+        /// the gradients are uploaded from their host memory at every <see cref="FusedOptimizer.Step"/> (after the
+        /// global norm, clipping and the non-finite check, which run on the host); the parameters come back into their
+        /// host memory after every step (<see cref="ParameterDownload.EveryStep"/>) or when asked
+        /// (<see cref="FusedOptimizer.DownloadParameters"/>); states come back for checkpoints and
+        /// <see cref="FusedOptimizer.ReadState"/>, and go up after <see cref="FusedOptimizer.Load"/>. Element states are
+        /// float32 on the device. The optimizer creates and owns a context and queue on <paramref name="device"/>.
+        /// </summary>
+        public OptimizerBuilder UseOpenCl(OpenCL.OpenClDevice device, ParameterDownload parameters = ParameterDownload.EveryStep)
+        {
+            _device = new DeviceChoice(device ?? throw new ArgumentNullException(nameof(device)), null, parameters);
+            return this;
+        }
+
+        /// <summary>As <see cref="UseOpenCl(OpenCL.OpenClDevice, ParameterDownload)"/> on an existing queue (not disposed by the optimizer).</summary>
+        public OptimizerBuilder UseOpenCl(OpenCL.ClQueue queue, ParameterDownload parameters = ParameterDownload.EveryStep)
+        {
+            _device = new DeviceChoice(null, queue ?? throw new ArgumentNullException(nameof(queue)), parameters);
+            return this;
+        }
+
+        internal sealed record DeviceChoice(OpenCL.OpenClDevice? Device, OpenCL.ClQueue? Queue, ParameterDownload Download);
+
         /// <summary>Runs on an existing pool (not disposed by the optimizer).</summary>
         public OptimizerBuilder Pool(WorkerPool pool)
         {
@@ -182,7 +208,13 @@ namespace Fused.Runtime.Engine
                 if (multiple.Count > 0) message.Append($" claimed by more than one route: {string.Join("; ", multiple)}.");
                 throw new OptimizerConfigurationException(message.ToString());
             }
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements);
+            if (_device != null)
+            {
+                var lowPrecision = _routes.Where(r => r.Options.Precision != StatePrecision.Float32).Select(r => $"'{r.Name}' ({r.Options.Precision})").ToList();
+                if (lowPrecision.Count > 0)
+                    throw new OptimizerConfigurationException($"OpenCL groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
+            }
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device);
         }
     }
 }

@@ -21,8 +21,11 @@ namespace Fused.Runtime.Engine
     /// <see cref="ScratchElements"/> on the worker's stack, the rule's float32 kernel runs on it, and stored states are
     /// narrowed back (<see cref="ILowPrecisionStates"/>). Scalar and row/column states live in the executor.
     /// </summary>
-    internal sealed unsafe partial class ParameterGroup : ILowPrecisionStates
+    internal sealed unsafe partial class ParameterGroup : ILowPrecisionStates, IDisposable
     {
+        /// <summary>An OpenCL queue the group steps on, and when parameters come back to the host.</summary>
+        public sealed record Device(OpenCL.ClQueue Queue, ParameterDownload Download);
+
         /// <summary>Elements per unit of work (4 reduction blocks).</summary>
         public const int UnitElements = CpuBackend.UnitElements;
 
@@ -66,7 +69,11 @@ namespace Fused.Runtime.Engine
         private readonly nint[] _scalePointers;     // t·S + k: float* (int8)
         private readonly DynamicQuantizationMap[] _maps; // per state k
         private readonly int[] _vectorBuffers;      // schedule buffer of row/column state v
-        private readonly CpuBackend _backend;
+        private readonly CpuBackend? _backend;              // the CPU, or
+        private readonly OpenCL.ClBackend? _device;         // an OpenCL device (parameters, gradients, element states there)
+        private readonly OpenCL.ClRuleProgram? _deviceProgram;
+        private readonly ParameterDownload _download;
+        private bool _hostStatesStale;                      // device groups: states changed on the device since the last download
         private readonly ScheduleExecutor _executor;
         private ulong _seed;
 
@@ -74,7 +81,7 @@ namespace Fused.Runtime.Engine
         private readonly ISchedule?[] _absolute, _factor;
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
-            WorkerPool pool, int scratchElements = 0, long waveElements = 0)
+            WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null)
         {
             Name = name;
             ScratchElements = scratchElements > 0 ? scratchElements : DefaultScratchElements;
@@ -116,6 +123,8 @@ namespace Fused.Runtime.Engine
             _scales = new float[T * _states][];
             _statePointers = new nint[Math.Max(1, T * _states)];
             _scalePointers = new nint[Math.Max(1, T * _states)];
+            if (device != null && Precision != StatePrecision.Float32)
+                throw new ArgumentException($"group '{name}': OpenCL groups keep float32 state, not {Precision}", nameof(options));
             for (int t = 0; t < T; t++)
             {
                 long n = Members[t].Numel;
@@ -144,6 +153,17 @@ namespace Fused.Runtime.Engine
                             break;
                     }
                 }
+            }
+            if (device != null)
+            {
+                _download = device.Download;
+                _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue);
+                _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
+                _executor = new ScheduleExecutor(_schedule, _device);
+                _executor.SetShapes(_shapes);
+                _device.SetTensors(_shapes);
+                UploadParameters(); // states start at zero on the device as on the host
+                return;
             }
             var matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
             _backend = new CpuBackend(_schedule, rule, pool, matrix, WaveElements, Precision == StatePrecision.Float32 ? null : this, ScratchElements);
@@ -176,7 +196,7 @@ namespace Fused.Runtime.Engine
 
         /// <summary>Float32 scratch the group holds between steps: the wave's temporaries and ColSum scratch, and for
         /// low-precision row/column rules the widened states.</summary>
-        public long ScratchBytes => _backend.ScratchBytes;
+        public long ScratchBytes => _backend?.ScratchBytes ?? 0;
 
         /// <summary>Row (Rows floats) or column (Cols floats) state v of tensor t: the executor's memory.</summary>
         public float[] VectorState(int t, int v) => _executor.VectorState(t, _vectorBuffers[v]);
@@ -187,7 +207,11 @@ namespace Fused.Runtime.Engine
         public int LocalIndexOf(int parameterIndex) => Array.IndexOf(_parameterIndex, parameterIndex);
 
         // ---- state access (checkpoints, inspection) ----
-        public float[] Float32State(int t, int k) => _f32[t * _states + k];
+        public float[] Float32State(int t, int k)
+        {
+            if (_hostStatesStale) DownloadStates();
+            return _f32[t * _states + k];
+        }
         public ushort[] BFloat16State(int t, int k) => _bf16[t * _states + k];
         public byte[] Int8Codes(int t, int k) => _codes[t * _states + k];
         public float[] Int8Scales(int t, int k) => _scales[t * _states + k];
@@ -196,7 +220,7 @@ namespace Fused.Runtime.Engine
         /// <summary>Element state k of tensor t widened to float32.</summary>
         public void ReadState(int t, int k, Span<float> destination)
         {
-            if (Precision == StatePrecision.Float32) _f32[t * _states + k].CopyTo(destination);
+            if (Precision == StatePrecision.Float32) Float32State(t, k).CopyTo(destination);
             else WidenState(t, k, 0, destination.Slice(0, checked((int)Members[t].Numel)));
         }
 
@@ -233,7 +257,7 @@ namespace Fused.Runtime.Engine
             for (int t = 0; t < _parameterIndex.Length; t++)
             {
                 _pointers[t * _kernelBuffers + 1] = gradientPointers[_parameterIndex[t]];
-                _backend.SetPointer(t, 1, gradientPointers[_parameterIndex[t]]);
+                _backend?.SetPointer(t, 1, gradientPointers[_parameterIndex[t]]);
             }
         }
 
@@ -243,7 +267,70 @@ namespace Fused.Runtime.Engine
             if (_parameterIndex.Length == 0) return;
             UpdateHypers(step);
             _seed = seed;
+            if (_device == null)
+            {
+                _executor.Step(Hypers, step);
+                return;
+            }
+            var queue = _device.Program.Queue;
+            for (int t = 0; t < _shapes.Length; t++)
+                queue.Write(_device.Buffer(t, RuleProgram.GradBuffer), HostBuffer(t, 1));
             _executor.Step(Hypers, step);
+            _hostStatesStale = true;
+            if (_download == ParameterDownload.EveryStep) DownloadParameters();
+        }
+
+        // ---- device groups: the transfer points ----
+
+        /// <summary>Tensor t's host memory of kernel buffer <paramref name="ordinal"/> (parameter 0, gradient 1).</summary>
+        private Span<float> HostBuffer(int t, int ordinal) => new Span<float>((void*)_pointers[t * _kernelBuffers + ordinal], checked((int)_shapes[t].Numel));
+
+        /// <summary>Device groups: every parameter from the device into its host memory.</summary>
+        public void DownloadParameters()
+        {
+            if (_device == null) return;
+            for (int t = 0; t < _shapes.Length; t++) _device.Program.Queue.Read(_device.Buffer(t, RuleProgram.ParamBuffer), HostBuffer(t, 0));
+        }
+
+        /// <summary>Device groups: every parameter from its host memory to the device.</summary>
+        public void UploadParameters()
+        {
+            if (_device == null) return;
+            for (int t = 0; t < _shapes.Length; t++) _device.Program.Queue.Write(_device.Buffer(t, RuleProgram.ParamBuffer), (ReadOnlySpan<float>)HostBuffer(t, 0));
+        }
+
+        private void DownloadStates()
+        {
+            _hostStatesStale = false;
+            for (int t = 0; t < _shapes.Length; t++)
+                for (int k = 0; k < _states; k++) _device!.Program.Queue.Read(_device.Buffer(t, _stateBufferIndex[k]), _f32[t * _states + k].AsSpan());
+        }
+
+        /// <summary>Device groups: parameters and element states to the host (before a checkpoint is written).</summary>
+        public void SyncToHost()
+        {
+            if (_device == null) return;
+            DownloadParameters();
+            if (_hostStatesStale) DownloadStates();
+        }
+
+        /// <summary>Device groups: parameters and element states to the device (after a checkpoint was loaded into the host copies).</summary>
+        public void SyncToDevice()
+        {
+            if (_device == null) return;
+            UploadParameters();
+            for (int t = 0; t < _shapes.Length; t++)
+                for (int k = 0; k < _states; k++) _device.Program.Queue.Write(_device.Buffer(t, _stateBufferIndex[k]), (ReadOnlySpan<float>)_f32[t * _states + k]);
+            _hostStatesStale = false;
+        }
+
+        /// <summary>Seconds and bytes a device group spent on host matrix passes (Shampoo's inverse roots); 0 on the CPU.</summary>
+        public (double Seconds, long Bytes) HostMatrixCost => _device == null ? (0, 0) : (_device.HostMatrixSeconds, _device.HostMatrixBytes);
+
+        public void Dispose()
+        {
+            _device?.Dispose();
+            _deviceProgram?.Dispose();
         }
 
         void ILowPrecisionStates.Widen(int t, int k, long element, Span<float> wide) => WidenState(t, k, element, wide);

@@ -82,6 +82,21 @@ namespace Fused.Runtime.Engine
             foreach (var g in _groups) g.DownloadParameters();
         }
 
+        /// <summary>
+        /// Engines on a device: time and bytes spent so far moving matrix passes to the host and back (Shampoo's inverse
+        /// roots run on the host: download, eigendecomposition, upload). Zero on the CPU, where nothing moves.
+        /// </summary>
+        public (double Seconds, long Bytes) HostMatrixCost
+        {
+            get
+            {
+                double seconds = 0;
+                long bytes = 0;
+                foreach (var g in _groups) { seconds += g.HostMatrixCost.Seconds; bytes += g.HostMatrixCost.Bytes; }
+                return (seconds, bytes);
+            }
+        }
+
         /// <summary>Engines on a device: copies every parameter from its host memory to the device (after the caller changed it). Nothing on the CPU.</summary>
         public void UploadParameters()
         {

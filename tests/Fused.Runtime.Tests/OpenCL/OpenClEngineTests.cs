@@ -135,6 +135,19 @@ namespace Fused.Runtime.Tests.OpenCL
         }
 
         [Fact]
+        public void Shampoo_on_OpenCL_reports_the_cost_of_its_host_inverse_roots()
+        {
+            var model = Model();
+            using var optimizer = model.Builder().Route("all", p => p.Rank >= 2, Shampoo.Rule).Route("rest", p => p.Rank < 2, AdamW.Rule)
+                .UseOpenCl(_fixture.Queue).Threads(1).Build();
+            for (int step = 1; step <= 2; step++) { model.SetGradients(step); optimizer.Step(); }
+            var (seconds, bytes) = optimizer.HostMatrixCost;
+            // The 40×33 and 15×7 momenta go down and back up once per step: 2 directions · 4 bytes · elements · steps.
+            Assert.Equal(2L * 4 * (40 * 33 + 15 * 7) * 2, bytes);
+            Assert.True(seconds > 0);
+        }
+
+        [Fact]
         public void Low_precision_state_on_OpenCL_is_a_clear_configuration_error()
         {
             var model = Model();

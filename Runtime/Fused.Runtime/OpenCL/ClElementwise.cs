@@ -12,7 +12,7 @@ namespace Fused.Runtime.OpenCL
     /// <para>
     /// On CPU devices such a kernel is slow: PoCL vectorises the work-group's loop over work-items and turns the bounds
     /// check into masked loads and stores (AVX2 vmaskmovps), about 3x slower than a copy on the 2-core EPYC we measure
-    /// on. The generated rules therefore also have a vector kernel per pass (see <see cref="ClRuleRunner"/>).
+    /// on. The generated rules therefore also have a vector kernel per pass (see <see cref="ClBackend"/>).
     /// </para>
     /// </summary>
     public sealed class ClElementwise

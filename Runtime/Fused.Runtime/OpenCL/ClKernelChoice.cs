@@ -5,7 +5,7 @@ using Fused.Ir.Emit;
 
 namespace Fused.Runtime.OpenCL
 {
-    /// <summary>Which of each pass's two emitted kernels a <see cref="ClRuleRunner"/> launches.</summary>
+    /// <summary>Which of each pass's two emitted kernels a <see cref="ClBackend"/> launches.</summary>
     public enum ClKernelShape
     {
         /// <summary>Decide from <see cref="ClKernelChoice.Variable"/>, else from the device: vector kernels on CPU devices, scalar ones elsewhere.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Fused.Execution;
 using Fused.Ir;
 using Fused.Runtime.Kernels;
@@ -102,17 +103,25 @@ namespace Fused.Runtime.OpenCL
         /// </summary>
         public void Upload(string buffer, ReadOnlySpan<float> data)
         {
-            int b = _schedule.BufferNamed(buffer);
-            if (b >= 0 && _schedule.Buffers[b].Shape != StateShape.Element) data.CopyTo(HostState(b, buffer, data.Length));
+            int b = BufferNamed(buffer);
+            if (_schedule.Buffers[b].Shape != StateShape.Element) data.CopyTo(HostState(b, buffer, data.Length));
             else _backend.Upload(0, buffer, data);
         }
 
         /// <summary>Copies a buffer back to the host (lengths as for <see cref="Upload"/>).</summary>
         public void Download(string buffer, Span<float> data)
         {
-            int b = _schedule.BufferNamed(buffer);
-            if (b >= 0 && _schedule.Buffers[b].Shape != StateShape.Element) HostState(b, buffer, data.Length).CopyTo(data);
+            int b = BufferNamed(buffer);
+            if (_schedule.Buffers[b].Shape != StateShape.Element) HostState(b, buffer, data.Length).CopyTo(data);
             else _backend.Download(0, buffer, data);
+        }
+
+        private int BufferNamed(string name)
+        {
+            int b = _schedule.BufferNamed(name);
+            if (b < 0)
+                throw new ArgumentException($"{_schedule.Name} has no buffer '{name}' (it has {string.Join(", ", Enumerable.Range(0, _schedule.ProgramBufferCount).Select(x => _schedule.Buffers[x].Name))})", nameof(name));
+            return b;
         }
 
         /// <summary>The executor's copy of a scalar or row/column state, checked against <paramref name="length"/>.</summary>

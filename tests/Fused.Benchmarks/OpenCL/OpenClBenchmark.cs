@@ -24,12 +24,14 @@ namespace Fused.Benchmarks.OpenCL
     /// OpenMP fused kernels and the generated C# kernels on the host, and the device's copy kernels;</item>
     /// <item>Adafactor (per-row and per-column values, three row-wise passes) on a square matrix next to AdamW on the
     /// same number of parameters, device and host;</item>
+    /// <item>Shampoo on a square matrix, device (its Precondition on the host: the share of the step spent there) and host;</item>
     /// <item>SGEMM.</item>
     /// </list>
     /// Cases of one table run interleaved, one sample each per round, so a burst of load on a shared machine hits
     /// them alike; the table gives medians. Options: <c>--sizes 16,64</c> (millions of floats), <c>--rounds N</c>,
     /// <c>--gemm N</c> (0 skips), <c>--no-variants</c>, <c>--no-startup</c>, <c>--cautious</c> (C-AdamW too: two passes and a reduction),
-    /// <c>--factored N</c> (the side of Adafactor's matrix, 4096 by default; 0 skips), <c>--no-rules</c> (skips the tables per size).
+    /// <c>--factored N</c> (the side of Adafactor's matrix, 4096 by default; 0 skips), <c>--shampoo N</c> (the side of Shampoo's
+    /// matrix, 512 by default; 0 skips), <c>--no-rules</c> (skips the tables per size).
     /// </summary>
     public static class OpenClBenchmark
     {
@@ -112,6 +114,7 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
             bool cautious = args.Contains("--cautious");
             bool rules = !args.Contains("--no-rules");
             int factoredSide = 4096;
+            int shampooSide = 512;
             for (int i = 0; i + 1 < args.Length; i++)
             {
                 switch (args[i])
@@ -128,6 +131,9 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                         break;
                     case "--factored":
                         factoredSide = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                        break;
+                    case "--shampoo":
+                        shampooSide = int.Parse(args[++i], CultureInfo.InvariantCulture);
                         break;
                 }
             }
@@ -177,6 +183,10 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                 if (factoredSide > 0)
                 {
                     MeasureFactored(context, queue, factoredSide, rounds);
+                }
+                if (shampooSide > 0)
+                {
+                    MeasureShampoo(queue, shampooSide, rounds);
                 }
                 if (gemmSize > 0)
                 {
@@ -607,6 +617,53 @@ __kernel void copy_chunk(__global const float* restrict src, __global float* res
                     disposables[i].Dispose();
                 }
             }
+        }
+
+        // ---- Shampoo ---------------------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Shampoo on a side×side matrix: the device step, whose Precondition goes to the host and back (the share of the
+        /// step spent there is <see cref="ClBackend.HostMatrixSeconds"/> over the device cases' time), and the host step.
+        /// Roots are refreshed every 100 steps (the default), so most steps only accumulate and apply the statistics.
+        /// </summary>
+        private static void MeasureShampoo(ClQueue queue, int side, int rounds)
+        {
+            int n = side * side;
+            var shape = ShapeInfo.Matrix(side, side);
+            var rule = Shampoo.Rule;
+            var hypers = rule.DefaultHyperparameters();
+            var p = Filled(n, 1f);
+            var g = Filled(n, 0.01f);
+            int threads = Environment.ProcessorCount;
+            using var pool = new WorkerPool(threads);
+            using var runner = new ClRuleRunner(rule, queue);
+            using var tensor = runner.Allocate(shape);
+            tensor.Upload("param", p);
+            tensor.Upload("grad", g);
+            using var cpu = new CpuRuleRunner(rule, pool);
+            var buffers = new[] { (float[])p.Clone(), g, new float[n], new float[n] };
+            double deviceSeconds = 0;
+            var cases = new List<Case>
+            {
+                new Case("Shampoo: device, Precondition on the host", 0, Counted(t =>
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    runner.Step(hypers, t, tensor);
+                    deviceSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
+                }), runner.Kernels.Description),
+                new Case("Shampoo: host", 0, Counted(t => cpu.Step(hypers, t, shape, buffers)), threads + " threads"),
+            };
+            var results = Measure(cases, rounds);
+            var backend = tensor.Backend;
+            Console.WriteLine($"### Shampoo {side}×{side} ({rounds} rounds; load {LoadAverage()})");
+            Console.WriteLine();
+            Console.WriteLine($"On the device, {Harness.F(100 * backend.HostMatrixSeconds / deviceSeconds, 0)}% of the step time is the Precondition pass on the host,");
+            Console.WriteLine($"transfers included ({backend.HostMatrixBytes / (rounds + 1) / 1024} KiB down and up per step).");
+            Console.WriteLine();
+            Harness.Table(new[] { "case", "median ms", "min ms", "notes" }, results.Select(r => new[]
+            {
+                r.Case.Name, Harness.F(r.Median * 1e3, 2), Harness.F(r.Min * 1e3, 2), r.Case.Notes,
+            }));
         }
 
         private static Case DeviceCopy(ClQueue queue, ClKernel kernel, ClBuffer source, ClBuffer destination, int n, int perItem, string name)

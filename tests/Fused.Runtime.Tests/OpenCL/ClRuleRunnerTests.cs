@@ -160,7 +160,8 @@ namespace Fused.Runtime.Tests.OpenCL
             using var tensor = runner.Allocate(ShapeInfo.Vector(10));
             var ex = Assert.Throws<ArgumentException>(() => tensor.Upload("m", new float[9]));
             Assert.Contains("'m' holds 10 elements, got 9", ex.Message);
-            Assert.Throws<ArgumentException>(() => tensor.Upload("nope", new float[10]));
+            ex = Assert.Throws<ArgumentException>(() => tensor.Upload("nope", new float[10]));
+            Assert.Contains("has no buffer 'nope' (it has param, grad, m, v)", ex.Message);
 
             // Row and column states hold one float per row / column of the tensor.
             using var adafactor = new ClRuleRunner(Adafactor.Rule, _fixture.Queue);

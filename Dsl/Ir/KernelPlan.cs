@@ -156,6 +156,14 @@ namespace Fused.Ir
         /// <summary>Bytes moved per parameter element per step over all passes (float32 state; per-row and per-column values not counted).</summary>
         public int BytesPerParameter => Passes.Sum(p => p.BytesPerElement);
 
+        /// <summary>Node → uniform slot, for consumers that look slots up often.</summary>
+        public System.Collections.Generic.Dictionary<Node, int> SlotMap()
+        {
+            var map = new System.Collections.Generic.Dictionary<Node, int>();
+            foreach (var u in Uniforms) map[u.Node] = u.Slot;
+            return map;
+        }
+
         public UniformSlot? SlotOf(Node node)
         {
             foreach (var u in Uniforms) if (ReferenceEquals(u.Node, node) || u.Node.Equals(node)) return u;

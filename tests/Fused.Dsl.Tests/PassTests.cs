@@ -169,7 +169,7 @@ namespace Fused.Dsl.Tests
             // And the uniforms hold float64 values: 1 − 0.999^3 is not rounded to float32.
             var u = new double[plan.Uniforms.Count];
             var hypers = new[] { 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f };
-            UniformEvaluator.Evaluate(plan, 0, hypers, 3, ShapeInfo.Vector(4), u);
+            new Fused.Execution.UniformProgram(ScheduleLowering.Lower(plan)).Evaluate(0, hypers, 3, ShapeInfo.Vector(4), ReadOnlySpan<float>.Empty, u);
             Assert.Equal(1 - Math.Pow(0.999f, 3), u[plan.SlotOf(b.Sub(one, b.Make(Op.Pow, b.Hyper(2), b.Step())))!.Slot]);
         }
 
@@ -188,7 +188,7 @@ namespace Fused.Dsl.Tests
             Assert.Contains($"uniforms[{slot}] = 1.0 / 3.0;", code);
             // The interpreter's value is the double one.
             var u = new double[plan.Uniforms.Count];
-            UniformEvaluator.Evaluate(plan, 0, new[] { 0.1f }, 1, ShapeInfo.Vector(1), u);
+            new Fused.Execution.UniformProgram(ScheduleLowering.Lower(plan)).Evaluate(0, new[] { 0.1f }, 1, ShapeInfo.Vector(1), ReadOnlySpan<float>.Empty, u);
             Assert.Equal(1.0 / 3.0, u[slot]);
         }
     }

@@ -170,7 +170,7 @@ namespace Fused.Ir.Emit
         private static void EmitUniforms(CodeWriter w, KernelPlan plan)
         {
             var p = plan.Program;
-            var slots = UniformEvaluator.SlotMap(plan);
+            var slots = plan.SlotMap();
             int levels = plan.LevelCount;
             w.Line("/// <summary>");
             w.Line("/// Computes the values that are the same for every element, once per call, in float64:");
@@ -354,7 +354,7 @@ namespace Fused.Ir.Emit
             var p = plan.Program;
             bool vector = width != null;
             int reductions = pass.Reductions.Count;
-            var slots = UniformEvaluator.SlotMap(plan);
+            var slots = plan.SlotMap();
             var names = new NameTable(new[] { "uniforms", "i", "length", "done", "lanes", "at" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).ToArray());
             // Claimed before the DSL's names so a local called "paramRef" cannot collide with a buffer's ref.
             var refNames = bufferNames.ToDictionary(kv => kv.Key, kv => vector ? names.Claim(kv.Value + "Ref") : "");

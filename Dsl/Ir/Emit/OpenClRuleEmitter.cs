@@ -112,7 +112,7 @@ namespace Fused.Ir.Emit
         private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass, bool vector)
         {
             var p = plan.Program;
-            var slots = UniformEvaluator.SlotMap(plan);
+            var slots = plan.SlotMap();
             var readable = PassSchedule.StatementNames(p);
             var names = new NameTable(pass.RowWise ? Reserved.Concat(RowWiseReserved).ToArray() : Reserved);
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));

@@ -13,7 +13,7 @@ namespace Fused.Ir
         public static KernelSchedule Lower(KernelPlan plan)
         {
             var program = plan.Program;
-            var slots = UniformEvaluator.SlotMap(plan);
+            var slots = plan.SlotMap();
             var vectorOf = new Dictionary<Node, int>();
             foreach (var v in plan.Vectors) vectorOf[v.Node] = v.Index;
             var scalarBuffers = plan.ScalarBuffers.AsImmutableArray();

@@ -332,6 +332,7 @@ namespace Fused.Runtime.Engine
             }
 
             long step = StepCount + 1;
+            foreach (var g in _groups) g.PrepareHypers(step); // a schedule's non-finite value stops the step before any write
             int started = 0;
             try
             {

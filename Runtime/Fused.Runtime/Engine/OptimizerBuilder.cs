@@ -45,6 +45,7 @@ namespace Fused.Runtime.Engine
         public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
+            CheckName(name, "parameter");
             ArgumentNullException.ThrowIfNull(shape);
             if (_names.ContainsKey(name))
                 throw new OptimizerConfigurationException($"parameter '{name}' is registered twice (first as #{_names[name]})");
@@ -67,6 +68,50 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// Names are written to checkpoints as UTF-8 JSON: they must be valid UTF-16 (no lone surrogates) and not the
+        /// safetensors header's reserved "__metadata__".
+        /// </summary>
+        private static void CheckName(string name, string what)
+        {
+            if (name == "__metadata__") throw new OptimizerConfigurationException($"{what} name '__metadata__' is reserved by the checkpoint format");
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (char.IsHighSurrogate(name[i]) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1])) { i++; continue; }
+                if (char.IsSurrogate(name[i]))
+                    throw new OptimizerConfigurationException($"{what} name '{name.Replace(name[i], '\uFFFD')}' has a lone UTF-16 surrogate (U+{(int)name[i]:X4}) at index {i}: it cannot be written to a checkpoint");
+            }
+        }
+
+        /// <summary>Every tensor name a checkpoint of this configuration holds, and what it stores; collisions are an error.</summary>
+        private void CheckCheckpointNames(List<Registration>[] members)
+        {
+            var owner = new Dictionary<string, string>(StringComparer.Ordinal);
+            var clashes = new List<string>();
+            void Claim(string name, string what)
+            {
+                if (owner.TryAdd(name, what)) return;
+                clashes.Add($"'{name}' would be both {owner[name]} and {what}");
+            }
+            foreach (var p in _parameters) Claim(p.Info.Name, $"parameter '{p.Info.Name}'");
+            for (int r = 0; r < _routes.Count; r++)
+            {
+                var schedule = _routes[r].Rule.Schedule;
+                var states = schedule.Buffers.Where(b => b.Kind == BufferKind.State).Select(b => (b.Name, Element: b.Shape == StateShape.Element)).ToList();
+                foreach (var m in members[r])
+                {
+                    foreach (var (state, element) in states)
+                    {
+                        Claim($"{m.Info.Name}.{state}", $"state '{state}' of '{m.Info.Name}'");
+                        if (element && _routes[r].Options.Precision == StatePrecision.Int8Blockwise)
+                            Claim($"{m.Info.Name}.{state}.absmax", $"the 8-bit scales of state '{state}' of '{m.Info.Name}'");
+                    }
+                }
+            }
+            if (clashes.Count > 0)
+                throw new OptimizerConfigurationException($"checkpoint tensor names collide, so this optimizer could never be saved: {string.Join("; ", clashes)}; rename the parameters");
+        }
+
         /// <summary>Convenience overload for arrays.</summary>
         public OptimizerBuilder AddParameter(string name, int[] shape, float[] parameter, float[] gradient)
             => AddParameter(name, shape, parameter.AsMemory(), gradient.AsMemory());
@@ -79,6 +124,7 @@ namespace Fused.Runtime.Engine
         public OptimizerBuilder Route(string groupName, Func<ParameterInfo, bool> predicate, FusedRule rule, Action<GroupOptions>? configure = null)
         {
             if (string.IsNullOrWhiteSpace(groupName)) throw new OptimizerConfigurationException("group name must be non-empty");
+            CheckName(groupName, "group");
             ArgumentNullException.ThrowIfNull(predicate);
             ArgumentNullException.ThrowIfNull(rule);
             if (_routes.Any(r => r.Name == groupName)) throw new OptimizerConfigurationException($"group '{groupName}' is defined twice");
@@ -183,8 +229,10 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>Resolves routes, allocates state and returns the optimizer.</summary>
-        /// <exception cref="OptimizerConfigurationException">No parameters or routes, or parameters claimed by
-        /// no route or by several (all listed).</exception>
+        /// <exception cref="OptimizerConfigurationException">No parameters or routes, parameters claimed by
+        /// no route or by several (all listed), or checkpoint tensor names that collide (a parameter "x.m" beside
+        /// parameter "x" whose rule has a state "m"): everything <see cref="FusedOptimizer.Save"/> would refuse is
+        /// refused here, so a run can never end unable to save.</exception>
         public FusedOptimizer Build()
         {
             if (_parameters.Count == 0) throw new OptimizerConfigurationException("no parameters registered");
@@ -214,6 +262,7 @@ namespace Fused.Runtime.Engine
                 if (lowPrecision.Count > 0)
                     throw new OptimizerConfigurationException($"OpenCL groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
             }
+            CheckCheckpointNames(members);
             return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device);
         }
     }

@@ -264,14 +264,13 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>
-        /// One step of every tensor of the group (hyperparameter schedules applied first). A failure is an
+        /// One step of every tensor of the group with the hyperparameters of <see cref="PrepareHypers"/>. A failure is an
         /// <see cref="OptimizerStepException"/> naming the group and the tensor; what it left behind is undone only when
         /// the group journaled (<see cref="BeginJournal"/>) — the engine's caller rolls back.
         /// </summary>
         public void Step(long step, ulong seed)
         {
             if (_parameterIndex.Length == 0) return;
-            UpdateHypers(step);
             _seed = seed;
             try
             {
@@ -379,6 +378,24 @@ namespace Fused.Runtime.Engine
 
         /// <summary>Stochastic-rounding stream of one state tensor: parameter index × 64 + the rule's buffer index.</summary>
         public static long RandomStream(int parameterIndex, int bufferIndex) => (long)parameterIndex * 64 + bufferIndex;
+
+        /// <summary>
+        /// <see cref="UpdateHypers"/> for the coming step, refusing a schedule's value that is not a finite float32 (an
+        /// <see cref="OptimizerStepException"/> naming the group and hyperparameter; nothing has been written).
+        /// </summary>
+        public void PrepareHypers(long step)
+        {
+            UpdateHypers(step);
+            for (int i = 0; i < Hypers.Length; i++)
+            {
+                if (float.IsFinite(Hypers[i])) continue;
+                var schedule = (object?)_absolute[i] ?? _factor[i];
+                string name = _rule.Hyperparameters[i].Name;
+                throw new OptimizerStepException(Name, null, step,
+                    $"step {step} not applied: group '{Name}' ({_rule.Name}) {name} is {Hypers[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at this step ({schedule?.GetType().Name ?? "no schedule"}), not a finite float32",
+                    new ArithmeticException($"{name} = {Hypers[i]}"));
+            }
+        }
 
         /// <summary>Hyperparameter values at <paramref name="step"/> (schedules applied) into <see cref="Hypers"/>.</summary>
         public void UpdateHypers(long step)

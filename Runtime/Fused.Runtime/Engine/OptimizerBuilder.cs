@@ -52,12 +52,15 @@ namespace Fused.Runtime.Engine
             if (shape.Length < 1 || shape.Length > 4)
                 throw new OptimizerConfigurationException($"parameter '{name}' has rank {shape.Length}; ranks 1 to 4 are supported");
             long numel = 1;
+            string shapeText = $"[{string.Join(", ", shape)}]";
             foreach (int d in shape)
             {
-                if (d <= 0) throw new OptimizerConfigurationException($"parameter '{name}' has shape [{string.Join(", ", shape)}]: dimensions must be positive");
+                if (d <= 0) throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText}: dimensions must be positive");
+                // Four int dimensions can overflow a long (and wrap to 0); one tensor must also fit one .NET array.
+                if (numel > Array.MaxLength / d)
+                    throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText}: more than {Array.MaxLength} elements, the most one tensor can hold");
                 numel *= d;
             }
-            string shapeText = $"[{string.Join(", ", shape)}]";
             if (parameter.Length != numel)
                 throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
             if (gradient.Length != numel)
@@ -110,6 +113,43 @@ namespace Fused.Runtime.Engine
             }
             if (clashes.Count > 0)
                 throw new OptimizerConfigurationException($"checkpoint tensor names collide, so this optimizer could never be saved: {string.Join("; ", clashes)}; rename the parameters");
+        }
+
+        /// <summary>
+        /// Every parameter and gradient must be its own memory: a step reads the gradient while it writes the
+        /// parameter, clipping scales each gradient once, so aliased or overlapping buffers would silently corrupt both.
+        /// </summary>
+        private unsafe void CheckDisjointMemory()
+        {
+            var handles = new List<System.Buffers.MemoryHandle>(2 * _parameters.Count);
+            try
+            {
+                var ranges = new List<(nuint Start, nuint End, string What)>(2 * _parameters.Count);
+                foreach (var p in _parameters)
+                {
+                    foreach (var (memory, what) in new[] { (p.Parameter, $"parameter '{p.Info.Name}'"), (p.Gradient, $"the gradient of '{p.Info.Name}'") })
+                    {
+                        var handle = memory.Pin();
+                        handles.Add(handle);
+                        nuint start = (nuint)handle.Pointer;
+                        ranges.Add((start, start + (nuint)memory.Length * sizeof(float), what));
+                    }
+                }
+                ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
+                var overlaps = new List<string>();
+                int reach = 0; // the earlier range that ends last: any later start below its end overlaps it
+                for (int i = 1; i < ranges.Count && overlaps.Count < 8; i++)
+                {
+                    if (ranges[i].Start < ranges[reach].End) overlaps.Add($"{ranges[reach].What} and {ranges[i].What}");
+                    if (ranges[i].End > ranges[reach].End) reach = i;
+                }
+                if (overlaps.Count > 0)
+                    throw new OptimizerConfigurationException($"parameter and gradient memory must not be shared or overlap: {string.Join("; ", overlaps.Distinct())} use the same memory");
+            }
+            finally
+            {
+                foreach (var h in handles) h.Dispose();
+            }
         }
 
         /// <summary>Convenience overload for arrays.</summary>
@@ -263,6 +303,7 @@ namespace Fused.Runtime.Engine
                     throw new OptimizerConfigurationException($"OpenCL groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
             }
             CheckCheckpointNames(members);
+            CheckDisjointMemory();
             return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device);
         }
     }

@@ -16,12 +16,9 @@ namespace Fused.Demo.Commands
     {
         public static Command Create()
         {
-            var size = new Option<int>("--size") { Description = "Parameters per tensor", DefaultValueFactory = _ => 16 << 20 };
-            var repeats = new Option<int>("--repeats") { Description = "Timed steps per rule (after one warm-up step)", DefaultValueFactory = _ => 5 };
-            var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores)", DefaultValueFactory = _ => 0 };
-            size.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--size must be at least 1."); });
-            repeats.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--repeats must be at least 1."); });
-            threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must be 0 or positive."); });
+            var size = CliOptions.Int("--size", "Parameters per tensor", 16 << 20, 1, 1 << 27);
+            var repeats = CliOptions.Int("--repeats", "Timed steps per rule (after one warm-up step)", 5, 1, 1000);
+            var threads = CliOptions.Int("--threads", "Worker threads (0 = all cores)", 0, 0, CliOptions.MaxThreads);
             var command = new Command("bench", "Time one step of each catalog rule on a tensor of 16M floats and print ns/param and GB/s (bytes moved from the generated Layout)")
             {
                 size, repeats, threads,
@@ -56,7 +53,11 @@ namespace Fused.Demo.Commands
                 var hypers = rule.Rule.DefaultHyperparameters();
                 var mine = buffers.Take(rule.Rule.BufferCount).ToArray();
                 for (int b = 0; b < mine.Length; b++)
-                    if (rule.Rule.Program.Buffers[b].Shape == StateShape.Scalar) mine[b] = new float[1]; // one value per tensor
+                {
+                    // Scalar states hold one value per tensor, row and column states Rows or Cols values (1 or size here).
+                    var kind = rule.Rule.Program.Buffers[b].Shape;
+                    if (kind != StateShape.Element) mine[b] = buffers[b].AsSpan(0, checked((int)shape.LengthOf(kind))).ToArray();
+                }
                 runner.Step(hypers, 1, shape, mine);
                 double best = double.MaxValue;
                 for (int r = 0; r < repeats; r++)

@@ -140,6 +140,18 @@ namespace Fused.Runtime.Engine
         public long Step { get; }
     }
 
+    /// <summary>Which groups journal what a step writes, so that a failed step can be undone (see <see cref="FusedOptimizer.Step"/>).</summary>
+    public enum StepJournal
+    {
+        /// <summary>Groups whose schedule has matrix stages (Newton–Schulz, Shampoo), the only stages that refuse values.
+        /// They step first; element passes run only after every matrix stage of the step succeeded. The default.</summary>
+        FallibleGroups,
+
+        /// <summary>Every group: a failure anywhere (a device error in an element pass, say) is undone too, at the cost
+        /// of one copy of every parameter and state per step (device groups: a download before and an upload on failure).</summary>
+        AllGroups,
+    }
+
     /// <summary>When an engine on a device copies the parameters back into their host memory.</summary>
     public enum ParameterDownload
     {

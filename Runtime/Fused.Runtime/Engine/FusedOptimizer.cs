@@ -93,7 +93,8 @@ namespace Fused.Runtime.Engine
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
-            long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null)
+            long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null,
+            StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -132,12 +133,14 @@ namespace Fused.Runtime.Engine
             _groupOfParameter = new int[P];
             for (int g = 0; g < routes.Count; g++)
             {
+                string groupName = routes[g].Name;
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
+                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)));
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
-            _stepOrder = Enumerable.Range(0, _groups.Length).OrderBy(g => _groups[g].Fallible ? 0 : 1).ToArray();
+            _stepOrder = Enumerable.Range(0, _groups.Length).OrderBy(g => _groups[g].Journaled ? 0 : 1).ToArray();
 
             var unitParameter = new List<int>();
             var unitStart = new List<long>();
@@ -285,7 +288,8 @@ namespace Fused.Runtime.Engine
         /// <remarks>
         /// A step is all or nothing. Groups whose schedule has matrix stages (Newton–Schulz, Shampoo: they refuse
         /// NaN/∞, which finite gradients can still produce, e.g. 3e38 summed with momentum) step first, each after
-        /// journaling what it may write; element passes cannot fail on values. If any group fails, every journaled group
+        /// journaling what it may write; element passes cannot fail on values (with <see cref="StepJournal.AllGroups"/>
+        /// every group journals, for failures that do not come from values). If any group fails, every journaled group
         /// is restored bit for bit, <see cref="StepCount"/> does not advance and an <see cref="OptimizerStepException"/>
         /// names the group and the parameter. The gradients the step used stay as the gradient passes left them
         /// (clipped in place; accumulated gradients averaged, counted as one micro-batch, so a retry uses the same mean).
@@ -340,7 +344,7 @@ namespace Fused.Runtime.Engine
                 {
                     var group = _groups[_stepOrder[started]];
                     group.SetGradientPointers(gradients);
-                    if (group.Fallible) group.BeginJournal();
+                    if (group.Journaled) group.BeginJournal();
                     group.Step(step, Seed);
                 }
             }

@@ -34,6 +34,8 @@ namespace Fused.Runtime.Engine
         private int _scratchElements = ParameterGroup.DefaultScratchElements;
         private long _waveElements = ParameterGroup.DefaultWaveElements;
         private DeviceChoice? _device;
+        private StepJournal _journal = StepJournal.FallibleGroups;
+        private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -237,6 +239,21 @@ namespace Fused.Runtime.Engine
 
         internal sealed record DeviceChoice(OpenCL.OpenClDevice? Device, OpenCL.ClQueue? Queue, ParameterDownload Download);
 
+        /// <summary>Which groups journal their writes so a failed step is undone (default <see cref="StepJournal.FallibleGroups"/>).</summary>
+        public OptimizerBuilder JournalSteps(StepJournal policy)
+        {
+            if (!Enum.IsDefined(policy)) throw new ArgumentOutOfRangeException(nameof(policy), policy, "unknown journal policy");
+            _journal = policy;
+            return this;
+        }
+
+        /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
+        internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
+        {
+            _wrapBackend = wrap;
+            return this;
+        }
+
         /// <summary>Runs on an existing pool (not disposed by the optimizer).</summary>
         public OptimizerBuilder Pool(WorkerPool pool)
         {
@@ -304,7 +321,7 @@ namespace Fused.Runtime.Engine
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend);
         }
     }
 }

@@ -22,8 +22,13 @@ namespace Fused.Runtime.Engine
         private float[][]? _savedVectors;      // per t·V + v
         private bool _journalOpen;
 
+        private readonly bool _journalAlways;
+
         /// <summary>Whether a step of this group can fail after its first write (its schedule has matrix stages).</summary>
         public bool Fallible => _schedule.Matrices.Count > 0;
+
+        /// <summary>Whether the engine journals this group's steps: fallible groups, or every group under <see cref="StepJournal.AllGroups"/>.</summary>
+        public bool Journaled => Fallible || _journalAlways;
 
         /// <summary>Bytes of the journal's copies (0 until the first journaled step).</summary>
         public long JournalBytes

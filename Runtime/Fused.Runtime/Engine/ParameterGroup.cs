@@ -82,8 +82,10 @@ namespace Fused.Runtime.Engine
         private readonly ISchedule?[] _absolute, _factor;
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
-            WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null)
+            WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null, bool journalAlways = false,
+            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null)
         {
+            _journalAlways = journalAlways;
             Name = name;
             ScratchElements = scratchElements > 0 ? scratchElements : DefaultScratchElements;
             WaveElements = waveElements > 0 ? waveElements : DefaultWaveElements;
@@ -160,7 +162,7 @@ namespace Fused.Runtime.Engine
                 _download = device.Download;
                 _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue);
                 _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
-                _executor = new ScheduleExecutor(_schedule, _device);
+                _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_device) ?? _device);
                 _matrix = _device.HostMatrix;
                 _executor.SetShapes(_shapes);
                 _device.SetTensors(_shapes);
@@ -169,7 +171,7 @@ namespace Fused.Runtime.Engine
             }
             var matrix = _matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
             _backend = new CpuBackend(_schedule, rule, pool, matrix, WaveElements, Precision == StatePrecision.Float32 ? null : this, ScratchElements);
-            _executor = new ScheduleExecutor(_schedule, _backend);
+            _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_backend) ?? _backend);
             _executor.SetShapes(_shapes);
             _backend.SetTensors(_shapes, _pointers, _parameterIndex.Select(i => (long)i).ToArray());
             // Scratch for the largest wave now, so the memory report counts it before the first step.

@@ -1,0 +1,132 @@
+using System;
+using System.Linq;
+using Fused.Catalog;
+using Fused.Execution;
+using Fused.Ir;
+using Fused.Runtime.Engine;
+using Fused.Runtime.Tests.Engine;
+using Xunit;
+
+namespace Fused.Runtime.Tests.Faults
+{
+    /// <summary>
+    /// A step is all or nothing with faults injected into every stage a backend runs (issue 17, item 1): the start of a
+    /// wave, a matrix stage, an element pass, and the end of the step (after the executor stored scalar and row/column
+    /// states). Under <see cref="StepJournal.AllGroups"/> any fault is undone bit for bit; under the default, a fault in a
+    /// group with matrix stages is.
+    /// </summary>
+    public class InjectedFaultTests
+    {
+        /// <summary>Throws at the <c>n</c>-th call (from 1) of one member, counting over the optimizer's life.</summary>
+        private sealed class FaultyBackend : IScheduleBackend
+        {
+            private readonly IScheduleBackend _inner;
+            private readonly string _member;
+            private int _left;
+
+            public FaultyBackend(IScheduleBackend inner, string member, int n)
+            {
+                _inner = inner;
+                _member = member;
+                _left = n;
+            }
+
+            private void Maybe(string member)
+            {
+                if (member == _member && --_left == 0) throw new InvalidOperationException($"injected fault in {member}");
+            }
+
+            public long WaveElements => _inner.WaveElements;
+            public void BeginWave(int first, int end) { Maybe(nameof(BeginWave)); _inner.BeginWave(first, end); }
+            public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step) { Maybe(nameof(RunMatrix)); _inner.RunMatrix(matrix, tensor, shape, step); }
+            public void RunPass(PassProgram pass, int first, int end, PassArguments args) { Maybe(nameof(RunPass)); _inner.RunPass(pass, first, end, args); }
+            public void EndStep() { Maybe(nameof(EndStep)); _inner.EndStep(); }
+        }
+
+        // Muon (matrix stages, element state), Adafactor (row and column states), HyperBall-AdamW (scalar states).
+        private static EngineTestModel Model() => new EngineTestModel()
+            .Add("h0.weight", 24, 16).Add("h1.weight", 16, 16).Add("f0.weight", 12, 10).Add("f1.weight", 8, 10).Add("bias", 24).Add("scale", 16);
+
+        private static FusedOptimizer Build(EngineTestModel model, StepJournal journal, string? faultGroup = null, string member = "", int n = 0)
+        {
+            var b = model.Builder()
+                .Route("muon", p => p.Name.StartsWith("h", StringComparison.Ordinal), Muon.Rule, g => g.Set("lr", 1e-2f))
+                .Route("factored", p => p.Name.StartsWith("f", StringComparison.Ordinal), Adafactor.Rule)
+                .Route("ball", p => p.Rank == 1, HyperBallAdamW.Rule)
+                .WaveElements(200).JournalSteps(journal).Seed(3).Threads(2);
+            if (faultGroup != null) b.WrapBackends((name, backend) => name == faultGroup ? new FaultyBackend(backend, member, n) : backend);
+            return b.Build();
+        }
+
+        [Theory]
+        [InlineData("muon", "BeginWave", 2)]
+        [InlineData("muon", "RunMatrix", 3)]
+        [InlineData("muon", "RunPass", 5)]
+        [InlineData("muon", "EndStep", 2)]
+        [InlineData("factored", "BeginWave", 3)]
+        [InlineData("factored", "RunPass", 4)]
+        [InlineData("factored", "EndStep", 2)]
+        [InlineData("ball", "RunPass", 3)]
+        [InlineData("ball", "EndStep", 2)]
+        public void Under_AllGroups_a_fault_in_any_stage_of_any_group_applies_nothing(string group, string member, int n)
+        {
+            var model = Model();
+            var reference = Model();
+            using var optimizer = Build(model, StepJournal.AllGroups, group, member, n);
+            using var expected = Build(reference, StepJournal.FallibleGroups);
+            int failures = 0;
+            for (int step = 1; step <= 4; step++)
+            {
+                model.SetGradients(step);
+                reference.SetGradients(step);
+                var before = EngineTestModel.Snapshot(model, optimizer);
+                try
+                {
+                    optimizer.Step();
+                }
+                catch (OptimizerStepException e)
+                {
+                    failures++;
+                    Assert.Equal(group, e.Group);
+                    Assert.Contains("injected fault", e.Message);
+                    Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+                    optimizer.Step(); // the same step again: the fault fired once
+                }
+                expected.Step();
+                Assert.Equal(EngineTestModel.Bits(EngineTestModel.Snapshot(reference, expected)), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+            }
+            Assert.Equal(1, failures);
+        }
+
+        [Theory]
+        [InlineData("BeginWave", 3)]
+        [InlineData("RunMatrix", 2)]
+        [InlineData("RunPass", 3)]
+        [InlineData("EndStep", 2)]
+        public void By_default_a_fault_in_a_group_with_matrix_stages_applies_nothing(string member, int n)
+        {
+            var model = Model();
+            var reference = Model();
+            using var optimizer = Build(model, StepJournal.FallibleGroups, "muon", member, n);
+            using var expected = Build(reference, StepJournal.FallibleGroups);
+            int failures = 0;
+            for (int step = 1; step <= 3; step++)
+            {
+                model.SetGradients(step);
+                reference.SetGradients(step);
+                var before = EngineTestModel.Snapshot(model, optimizer);
+                var e = Record.Exception(() => optimizer.Step());
+                if (e != null)
+                {
+                    Assert.IsType<OptimizerStepException>(e);
+                    failures++;
+                    Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+                    optimizer.Step();
+                }
+                expected.Step();
+                Assert.Equal(EngineTestModel.Bits(EngineTestModel.Snapshot(reference, expected)), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+            }
+            Assert.Equal(1, failures);
+        }
+    }
+}

@@ -58,6 +58,38 @@ namespace Fused.Runtime.Tests.Faults
             return b.Build();
         }
 
+        /// <summary>
+        /// Steps the faulty optimizer and a fault-free reference side by side: the one failed step must leave everything
+        /// as before and name the group; retried, the run must stay bit-identical to the reference.
+        /// </summary>
+        private static void RunBesideReference(StepJournal journal, string group, string member, int n, int steps)
+        {
+            var model = Model();
+            var reference = Model();
+            using var optimizer = Build(model, journal, group, member, n);
+            using var expected = Build(reference, StepJournal.FallibleGroups);
+            int failures = 0;
+            for (int step = 1; step <= steps; step++)
+            {
+                model.SetGradients(step);
+                reference.SetGradients(step);
+                var before = EngineTestModel.Snapshot(model, optimizer);
+                var e = Record.Exception(() => optimizer.Step());
+                if (e != null)
+                {
+                    failures++;
+                    var failure = Assert.IsType<OptimizerStepException>(e);
+                    Assert.Equal(group, failure.Group);
+                    Assert.Contains("injected fault", failure.Message);
+                    Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+                    optimizer.Step(); // the same step again: the fault fired once
+                }
+                expected.Step();
+                Assert.Equal(EngineTestModel.Bits(EngineTestModel.Snapshot(reference, expected)), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+            }
+            Assert.Equal(1, failures);
+        }
+
         [Theory]
         [InlineData("muon", "BeginWave", 2)]
         [InlineData("muon", "RunMatrix", 3)]
@@ -69,34 +101,7 @@ namespace Fused.Runtime.Tests.Faults
         [InlineData("ball", "RunPass", 3)]
         [InlineData("ball", "EndStep", 2)]
         public void Under_AllGroups_a_fault_in_any_stage_of_any_group_applies_nothing(string group, string member, int n)
-        {
-            var model = Model();
-            var reference = Model();
-            using var optimizer = Build(model, StepJournal.AllGroups, group, member, n);
-            using var expected = Build(reference, StepJournal.FallibleGroups);
-            int failures = 0;
-            for (int step = 1; step <= 4; step++)
-            {
-                model.SetGradients(step);
-                reference.SetGradients(step);
-                var before = EngineTestModel.Snapshot(model, optimizer);
-                try
-                {
-                    optimizer.Step();
-                }
-                catch (OptimizerStepException e)
-                {
-                    failures++;
-                    Assert.Equal(group, e.Group);
-                    Assert.Contains("injected fault", e.Message);
-                    Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
-                    optimizer.Step(); // the same step again: the fault fired once
-                }
-                expected.Step();
-                Assert.Equal(EngineTestModel.Bits(EngineTestModel.Snapshot(reference, expected)), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
-            }
-            Assert.Equal(1, failures);
-        }
+            => RunBesideReference(StepJournal.AllGroups, group, member, n, steps: 4);
 
         [Theory]
         [InlineData("BeginWave", 3)]
@@ -104,29 +109,6 @@ namespace Fused.Runtime.Tests.Faults
         [InlineData("RunPass", 3)]
         [InlineData("EndStep", 2)]
         public void By_default_a_fault_in_a_group_with_matrix_stages_applies_nothing(string member, int n)
-        {
-            var model = Model();
-            var reference = Model();
-            using var optimizer = Build(model, StepJournal.FallibleGroups, "muon", member, n);
-            using var expected = Build(reference, StepJournal.FallibleGroups);
-            int failures = 0;
-            for (int step = 1; step <= 3; step++)
-            {
-                model.SetGradients(step);
-                reference.SetGradients(step);
-                var before = EngineTestModel.Snapshot(model, optimizer);
-                var e = Record.Exception(() => optimizer.Step());
-                if (e != null)
-                {
-                    Assert.IsType<OptimizerStepException>(e);
-                    failures++;
-                    Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
-                    optimizer.Step();
-                }
-                expected.Step();
-                Assert.Equal(EngineTestModel.Bits(EngineTestModel.Snapshot(reference, expected)), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
-            }
-            Assert.Equal(1, failures);
-        }
+            => RunBesideReference(StepJournal.FallibleGroups, "muon", member, n, steps: 3);
     }
 }

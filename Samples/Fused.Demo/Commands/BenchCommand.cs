@@ -27,6 +27,14 @@ namespace Fused.Demo.Commands
             return command;
         }
 
+        /// <summary>rows × cols = <paramref name="size"/> with rows the largest divisor not above √size.</summary>
+        private static ShapeInfo SquarestMatrix(int size)
+        {
+            int rows = (int)Math.Sqrt(size);
+            while (size % rows != 0) rows--;
+            return ShapeInfo.Matrix(rows, size / rows);
+        }
+
         public static int Run(int size, int repeats, int threads)
         {
             using var pool = new WorkerPool(threads);
@@ -45,10 +53,13 @@ namespace Fused.Demo.Commands
             table.AddColumn(new TableColumn("ms / step").RightAligned());
             table.AddColumn(new TableColumn("ns / param").RightAligned());
             table.AddColumn(new TableColumn("GB/s").RightAligned());
-            var shape = ShapeInfo.Vector(size);
+            var vector = ShapeInfo.Vector(size);
+            var matrix = SquarestMatrix(size);
             // Element-wise timing: rules with a matrix pass (Muon) are timed by `bench matrix` in the benchmarks.
             foreach (var rule in CatalogRule.All.Where(r => r.Rule.Schedule.Matrices.Count == 0))
             {
+                // Factored rules (row and column states) run on the squarest matrix of the size, as they would on a weight.
+                var shape = rule.Rule.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column) ? matrix : vector;
                 using var runner = new CpuRuleRunner(rule.Rule, pool);
                 var hypers = rule.Rule.DefaultHyperparameters();
                 var mine = buffers.Take(rule.Rule.BufferCount).ToArray();
@@ -73,6 +84,7 @@ namespace Fused.Demo.Commands
             }
 
             AnsiConsole.Write(table);
+            if (matrix.Rows > 1) AnsiConsole.MarkupLine($"Rules with row and column states run on a {matrix.Rows}×{matrix.Cols} matrix, the others on a vector.");
             AnsiConsole.MarkupLine("GB/s counts the bytes each generated kernel must read and write (Layout.BytesMovedPerParameter); on a shared machine numbers vary.");
             return 0;
         }

@@ -5,7 +5,8 @@ using Xunit;
 
 namespace Fused.Runtime.Tests.Faults
 {
-    /// <summary>Issue 17, item 7: Build refuses memory a step would corrupt and shapes whose element count overflows.</summary>
+    /// <summary>Issue 17, item 7: Build refuses memory a step would corrupt and shapes whose element count overflows; one
+    /// non-finite gradient with 8-bit state harms only its own parameter, not its 256-element block.</summary>
     public class EngineInputTests
     {
         private static OptimizerBuilder Route(OptimizerBuilder b) => b.Route("all", _ => true, AdamW.Rule);
@@ -53,6 +54,31 @@ namespace Fused.Runtime.Tests.Faults
         {
             var e = Assert.Throws<OptimizerConfigurationException>(() => new OptimizerBuilder().AddParameter("huge", shape, Memory<float>.Empty, Memory<float>.Empty));
             Assert.Contains("elements", e.Message);
+        }
+    
+        [Theory]
+        [InlineData(float.NaN)]
+        [InlineData(3e38f)] // finite: its square overflows the second moment to +inf
+        public void With_8bit_state_one_bad_gradient_harms_only_its_own_parameter(float bad)
+        {
+            var model = new Engine.EngineTestModel().Add("w", 600);
+            using var optimizer = model.Builder()
+                .Route("all", _ => true, AdamW.Rule, g => g.State(StatePrecision.Int8Blockwise))
+                .SkipNonFiniteSteps(false).Threads(1).Build();
+            model.SetGradients(1);
+            optimizer.Step();
+            model.SetGradients(2);
+            model.Tensors[0].Grad[300] = bad;
+            optimizer.Step();
+            model.SetGradients(3);
+            optimizer.Step();
+            var w = model.Tensors[0].Param;
+            for (int i = 0; i < w.Length; i++)
+                if (i != 300) Assert.True(float.IsFinite(w[i]), $"w[{i}] = {w[i]}");
+            var m = new float[600];
+            optimizer.ReadState("w", "m", m);
+            for (int i = 0; i < m.Length; i++)
+                if (i != 300) Assert.True(float.IsFinite(m[i]), $"m[{i}] = {m[i]}");
         }
     }
 }

@@ -79,6 +79,10 @@ namespace Fused.Demo.Tests
         }
 
         [Fact]
+        public void An_unknown_optimizer_name_is_a_usage_error()
+            => Assert.Equal(Program.UsageError, Run("train", "--optimizers", "NoSuchRule", "--epochs", "1").Code);
+
+        [Fact]
         public void Runtime_failures_exit_with_code_1()
         {
             Assert.Equal(Program.RuntimeFailure, Run("landscape", "--out", Path.Combine(_dir, "missing", "x.csv")).Code);

@@ -108,6 +108,7 @@ namespace Fused.Demo.Commands
         internal static int Failure(string message, int exitCode = Program.RuntimeFailure)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+            if (exitCode == Program.UsageError) AnsiConsole.WriteLine("usage: fused train [options]  (run 'fused train --help' for the options)");
             return exitCode;
         }
     }

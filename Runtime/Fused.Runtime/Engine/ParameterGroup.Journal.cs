@@ -120,8 +120,10 @@ namespace Fused.Runtime.Engine
             int T = _shapes.Length, S = _states, V = _vectorBuffers.Length, C = ScalarStateCount;
             for (int t = 0; t < T; t++)
             {
+                // Device groups: the device copy, and the host copy too (a failed download after the step may have
+                // overwritten part of it; before the step it matched the device, or was stale by request).
                 if (_device != null) _device.Program.Queue.Write(_device.Buffer(t, RuleProgram.ParamBuffer), (ReadOnlySpan<float>)_savedParameters![t]);
-                else _savedParameters![t].CopyTo(HostBuffer(t, 0));
+                _savedParameters![t].CopyTo(HostBuffer(t, 0));
                 for (int k = 0; k < S; k++)
                 {
                     int slot = t * S + k;

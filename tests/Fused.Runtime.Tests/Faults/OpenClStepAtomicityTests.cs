@@ -38,5 +38,23 @@ namespace Fused.Runtime.Tests.Faults
             optimizer.DownloadParameters();
             Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
         }
+    
+        [Fact]
+        public void Under_AllGroups_a_failing_device_element_pass_applies_nothing()
+        {
+            var model = new EngineTestModel().Add("h0.weight", 32, 16).Add("bias", 32);
+            using var optimizer = model.Builder()
+                .Route("rest", p => p.Rank < 2, AdamW.Rule, g => g.Set("lr", 1e-2f))
+                .Route("hidden", p => p.Rank == 2, Muon.Rule, g => g.Set("lr", 1e-2f))
+                .JournalSteps(StepJournal.AllGroups)
+                .WrapBackends((name, backend) => name == "rest" ? new FaultyBackend(backend, "RunPass", 2) : backend)
+                .Threads(1).UseOpenCl(_fixture.Queue).Build();
+            model.SetGradients(1);
+            optimizer.Step();
+            var before = EngineTestModel.Snapshot(model, optimizer);
+            model.SetGradients(2);
+            Assert.Equal("rest", Assert.Throws<OptimizerStepException>(() => optimizer.Step()).Group);
+            Assert.Equal(EngineTestModel.Bits(before), EngineTestModel.Bits(EngineTestModel.Snapshot(model, optimizer)));
+        }
     }
 }

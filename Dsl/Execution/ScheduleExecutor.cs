@@ -145,43 +145,72 @@ namespace Fused.Execution
         /// <summary>Tensor <paramref name="t"/>'s uniforms of the last step (float64, by slot).</summary>
         public ReadOnlySpan<double> Uniforms(int t) => _uniforms.AsSpan(t * _uniformCount, _uniformCount);
 
+        /// <summary>
+        /// After <see cref="Step"/> threw: the tensors whose stage failed — [first, end) of one tensor for a matrix,
+        /// uniform or vector stage, the whole wave for an element pass — and the stage's kind; (-1, -1) before any
+        /// failure or when the failure came before the first stage. Scalar and row/column states are stored only after
+        /// every wave finished, so a throw leaves them as they were.
+        /// </summary>
+        public (int First, int End, StepKind Stage) LastFailure { get; private set; } = (-1, -1, StepKind.Matrix);
+
+        private bool Remember(int first, int end, StepKind stage)
+        {
+            LastFailure = (first, end, stage);
+            return false; // an exception filter: records where, never catches
+        }
+
         /// <summary>One step of every tensor with hyperparameters <paramref name="hypers"/>; <paramref name="step"/> counts from 1.</summary>
         public void Step(ReadOnlySpan<float> hypers, long step)
         {
+            LastFailure = (-1, -1, StepKind.Matrix);
             if (hypers.Length != _schedule.Hypers.Count)
                 throw new ArgumentException($"{_schedule.Name} takes {_schedule.Hypers.Count} hyperparameters ({string.Join(", ", _schedule.Hypers.Select(h => h.Name))}), got {hypers.Length}", nameof(hypers));
             if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "steps count from 1");
             _args.Step = step;
             int U = _uniformCount, V = _vectorBuffers.Length;
-            for (int w = 0; w + 1 < _waveStart.Length; w++)
+            int at = -1, atEnd = -1;
+            var stage = StepKind.Matrix;
+            try
             {
-                int first = _waveStart[w], end = _waveStart[w + 1];
-                _backend.BeginWave(first, end);
-                for (int t = first; t < end; t++)
+                for (int w = 0; w + 1 < _waveStart.Length; w++)
                 {
-                    var vectors = _vectors[t];
-                    if (vectors == null) continue;
-                    for (int v = 0; v < V; v++) vectors.LoadState(_vectorBuffers[v], _vectorStates[t * V + v]);
-                }
-                foreach (var s in _schedule.Steps)
-                {
-                    switch (s.Kind)
+                    int first = _waveStart[w], end = _waveStart[w + 1];
+                    _backend.BeginWave(first, end);
+                    for (int t = first; t < end; t++)
                     {
-                        case StepKind.Matrix:
-                            for (int t = first; t < end; t++) _backend.RunMatrix(_schedule.Matrices[s.Index], t, _shapes[t], step);
-                            break;
-                        case StepKind.Uniforms:
-                            for (int t = first; t < end; t++)
-                                _uniformProgram.Evaluate(s.Index, hypers, step, _shapes[t], Scalars(t), _uniforms.AsSpan(t * U, U));
-                            break;
-                        case StepKind.Vectors:
-                            for (int t = first; t < end; t++) _vectors[t]?.Evaluate(s.Index, _uniforms.AsSpan(t * U, U));
-                            break;
-                        case StepKind.Pass:
-                            RunPass(_schedule.Passes[s.Index], first, end);
-                            break;
+                        var vectors = _vectors[t];
+                        if (vectors == null) continue;
+                        for (int v = 0; v < V; v++) vectors.LoadState(_vectorBuffers[v], _vectorStates[t * V + v]);
+                    }
+                    foreach (var s in _schedule.Steps)
+                    {
+                        stage = s.Kind;
+                        switch (s.Kind)
+                        {
+                            case StepKind.Matrix:
+                                for (int t = first; t < end; t++) { at = t; atEnd = t + 1; _backend.RunMatrix(_schedule.Matrices[s.Index], t, _shapes[t], step); }
+                                break;
+                            case StepKind.Uniforms:
+                                for (int t = first; t < end; t++)
+                                {
+                                    at = t; atEnd = t + 1;
+                                    _uniformProgram.Evaluate(s.Index, hypers, step, _shapes[t], Scalars(t), _uniforms.AsSpan(t * U, U));
+                                }
+                                break;
+                            case StepKind.Vectors:
+                                for (int t = first; t < end; t++) { at = t; atEnd = t + 1; _vectors[t]?.Evaluate(s.Index, _uniforms.AsSpan(t * U, U)); }
+                                break;
+                            case StepKind.Pass:
+                                at = first; atEnd = end;
+                                RunPass(_schedule.Passes[s.Index], first, end);
+                                break;
+                        }
                     }
                 }
+            }
+            catch (Exception) when (Remember(at, atEnd, stage))
+            {
+                throw; // not reached: the filter returns false
             }
             for (int t = 0; t < _shapes.Length; t++)
             {

@@ -62,17 +62,19 @@ namespace Fused.Runtime.Checkpoints
                 throw new PlatformNotSupportedException("safetensors data is little-endian; big-endian hosts are not supported");
             }
 
+            string fullPath = CheckpointPaths.CheckSource(path);
+            CheckpointPaths.RemoveStaleTemporaries(fullPath);
             try
             {
                 // Unbuffered: every read below is a large exact read into its final array.
-                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+                using var stream = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
                 return Read(path, stream, requireChecksum);
             }
             catch (CheckpointException)
             {
                 throw;
             }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is NotSupportedException)
             {
                 throw new CheckpointException(path, $"checkpoint '{path}' could not be read: {e.Message}", e);
             }
@@ -110,8 +112,9 @@ namespace Fused.Runtime.Checkpoints
             var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
             ParseHeader(header, tensors, metadata, Fail);
 
-            // Coverage: sorted by offset, the tensors must tile [0, dataLength) exactly.
-            tensors.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+            // Coverage: sorted by offset, the tensors must tile [0, dataLength) exactly. The sort is stable (header order
+            // breaks ties): zero-size tensors share offsets, and the checksum covers the table in this order.
+            tensors = tensors.Select((t, i) => (t, i)).OrderBy(x => x.t.Begin).ThenBy(x => x.t.End).ThenBy(x => x.i).Select(x => x.t).ToList();
             long declared = tensors.Count == 0 ? 0 : tensors.Max(t => t.End);
             if (declared > dataLength)
             {

@@ -17,7 +17,10 @@ namespace Fused.Runtime.Checkpoints
     /// <remarks>
     /// Writes are atomic: the file is written to a temporary file in the target directory, flushed to disk,
     /// renamed over the target, and the directory is synced (Linux). A failure at any point leaves the previous
-    /// file untouched and removes the temporary file. The writer keeps references to the tensor memory until
+    /// file untouched and removes the temporary file; temporaries a killed writer left behind are removed by the next
+    /// save or load of the same target. A symbolic link is followed: the file it points to is replaced, the link stays.
+    /// Targets that are not regular files (empty path, directory, FIFO, device) are refused before anything is written
+    /// (see <see cref="CheckpointPaths"/>). The writer keeps references to the tensor memory until
     /// <see cref="Write"/>; it does not copy.
     /// </remarks>
     public sealed class SafeTensorsWriter
@@ -81,8 +84,9 @@ namespace Fused.Runtime.Checkpoints
                 throw new PlatformNotSupportedException("safetensors data is little-endian; big-endian hosts are not supported");
             }
 
-            string fullPath = Path.GetFullPath(path);
+            string fullPath = CheckpointPaths.ResolveTarget(path);
             string directory = Path.GetDirectoryName(fullPath) ?? ".";
+            CheckpointPaths.RemoveStaleTemporaries(fullPath);
             long offset = 0;
             var table = new List<(string Name, SafeTensorsDType DType, IReadOnlyList<long> Shape, long Begin, long End)>();
             foreach (var t in _tensors)
@@ -104,7 +108,7 @@ namespace Fused.Runtime.Checkpoints
             }
 
             byte[] header = BuildHeader(table, checksum);
-            string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+            string temporary = CheckpointPaths.NewTemporary(fullPath);
             try
             {
                 using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))

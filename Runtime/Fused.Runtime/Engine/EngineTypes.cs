@@ -114,6 +114,44 @@ namespace Fused.Runtime.Engine
         public OptimizerConfigurationException(string message) : base(message) { }
     }
 
+    /// <summary>
+    /// A step failed in one group (a matrix stage met NaN/∞, a device call failed, ...). Nothing was applied: every
+    /// parameter and state is as it was before the step, <see cref="FusedOptimizer.StepCount"/> did not advance, and
+    /// the step can be retried (with other gradients) or the optimizer saved.
+    /// </summary>
+    public sealed class OptimizerStepException : Exception
+    {
+        /// <summary>Creates the exception.</summary>
+        public OptimizerStepException(string group, string? parameter, long step, string message, Exception inner)
+            : base(message, inner)
+        {
+            Group = group;
+            Parameter = parameter;
+            Step = step;
+        }
+
+        /// <summary>The group whose rule failed.</summary>
+        public string Group { get; }
+
+        /// <summary>The parameter the failing stage was working on (null when it was not one tensor).</summary>
+        public string? Parameter { get; }
+
+        /// <summary>The step that was attempted (and not applied).</summary>
+        public long Step { get; }
+    }
+
+    /// <summary>Which groups journal what a step writes, so that a failed step can be undone (see <see cref="FusedOptimizer.Step"/>).</summary>
+    public enum StepJournal
+    {
+        /// <summary>Groups whose schedule has matrix stages (Newton–Schulz, Shampoo), the only stages that refuse values.
+        /// They step first; element passes run only after every matrix stage of the step succeeded. The default.</summary>
+        FallibleGroups,
+
+        /// <summary>Every group: a failure anywhere (a device error in an element pass, say) is undone too, at the cost
+        /// of one copy of every parameter and state per step (device groups: a download before and an upload on failure).</summary>
+        AllGroups,
+    }
+
     /// <summary>When an engine on a device copies the parameters back into their host memory.</summary>
     public enum ParameterDownload
     {

@@ -27,7 +27,10 @@ namespace Fused.Runtime.Engine
         /// each state as <c>"{param}.{state}"</c> (F32, BF16, or U8 with its absmax scales as <c>"{param}.{state}.absmax"</c>
         /// F32), row and column states as shape-[rows] or [cols] F32, scalar states as shape-[] F32, and <c>__metadata__</c> with the schema version, step, skipped steps,
         /// seed, groups (rule, precision, hyperparameters, schedules and their current values), parameter shapes and
-        /// the clipping settings. The write is atomic.
+        /// the clipping settings. The write is atomic (see <see cref="SafeTensorsWriter"/>: a symbolic link's target is
+        /// replaced, temporaries left by a killed save are removed, a path that is empty, a directory, a FIFO or a device
+        /// is a <see cref="CheckpointException"/> at once). Every name and hyperparameter was checked at
+        /// <see cref="OptimizerBuilder.Build"/>, so a save fails only for the file system's reasons.
         /// </summary>
         /// <exception cref="InvalidOperationException">Gradients are being accumulated (save between steps).</exception>
         public void Save(string path)
@@ -83,9 +86,13 @@ namespace Fused.Runtime.Engine
                 ["shape"] = p.ShapeArray,
                 ["group"] = _groups[_groupOfParameter[p.Index]].Name,
             }).ToArray()));
-            writer.AddMetadata(KeyGroups, JsonSerializer.Serialize(_groups.Select(DescribeGroup).ToArray()));
+            writer.AddMetadata(KeyGroups, JsonSerializer.Serialize(_groups.Select(DescribeGroup).ToArray(), MetadataJson));
             writer.Write(path);
         }
+
+        // Scheduled values are informational and may be anything a schedule returns: NaN/Infinity are written as
+        // strings rather than failing the save (base values are refused at GroupOptions.Set, so Load never sees them).
+        private static readonly JsonSerializerOptions MetadataJson = new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
         private Dictionary<string, object> DescribeGroup(ParameterGroup g)
         {
@@ -122,6 +129,7 @@ namespace Fused.Runtime.Engine
         /// shapes, each parameter's group, rule and state precision, tensor names, dtypes and shapes, and (unless
         /// <paramref name="allowHyperparameterChanges"/>) the groups' hyperparameters. Any mismatch, truncation or
         /// corruption is a <see cref="CheckpointException"/> listing the problems; the optimizer is then untouched.
+        /// Metadata is read strictly: counts are plain decimal integers, strings non-empty, names unique.
         /// </summary>
         public void Load(string path, bool allowHyperparameterChanges = false)
         {
@@ -129,70 +137,44 @@ namespace Fused.Runtime.Engine
             var file = SafeTensorsFile.Load(path);
             var problems = new List<string>();
             var meta = file.Metadata;
-            string Get(string key)
+            string? Required(string key)
             {
-                if (meta.TryGetValue(key, out var v)) return v;
-                problems.Add($"metadata '{key}' is missing");
-                return "";
+                if (!meta.TryGetValue(key, out var v)) problems.Add($"metadata '{key}' is missing");
+                else if (v.Length == 0) problems.Add($"metadata '{key}' is empty");
+                else return v;
+                return null;
             }
-            if (Get(KeyFormat) is var format && format != FormatName && format != "")
+            if (Required(KeyFormat) is { } format && format != FormatName)
                 problems.Add($"format is '{format}', expected '{FormatName}'");
-            string schema = Get(KeySchema);
-            if (schema != "" && schema != CheckpointSchemaVersion.ToString(CultureInfo.InvariantCulture))
-                problems.Add($"layout schema version {schema}; this build reads version {CheckpointSchemaVersion}");
+            if (Required(KeySchema) is { } schema && schema != CheckpointSchemaVersion.ToString(CultureInfo.InvariantCulture))
+                problems.Add($"layout schema version '{schema}'; this build reads version {CheckpointSchemaVersion}");
             if (problems.Count > 0) throw Fail(path, problems);
 
-            long.TryParse(Get(KeyStep), NumberStyles.None, CultureInfo.InvariantCulture, out long step);
-            long.TryParse(Get(KeySkipped), NumberStyles.None, CultureInfo.InvariantCulture, out long skipped);
-            if (!ulong.TryParse(Get(KeySeed), NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed)) problems.Add("seed is not a number");
-            if (Get(KeyInt8Block) is var blockText && blockText != "" && blockText != Int8BlockSize.ToString(CultureInfo.InvariantCulture))
-                problems.Add($"8-bit block size {blockText}, this build uses {Int8BlockSize}");
+            // Counts are written as plain decimal digits without leading zeros; anything else is not ours.
+            ulong Count(string key, string what, ulong max)
+            {
+                string? text = Required(key);
+                if (text == null) return 0;
+                if (!IsPlainInteger(text) || !ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) || value > max)
+                {
+                    problems.Add($"{what} '{text}' is not an integer from 0 to {max}");
+                    return 0;
+                }
+                return value;
+            }
+            long step = (long)Count(KeyStep, "step", long.MaxValue);
+            long skipped = (long)Count(KeySkipped, "skipped_steps", long.MaxValue);
+            ulong seed = Count(KeySeed, "seed", ulong.MaxValue);
+            if (Required(KeyInt8Block) is { } blockText && blockText != Int8BlockSize.ToString(CultureInfo.InvariantCulture))
+                problems.Add($"8-bit block size '{blockText}', this build uses {Int8BlockSize}");
 
             try
             {
-                using var parameters = JsonDocument.Parse(Get(KeyParameters));
-                var saved = new Dictionary<string, (int[] Shape, string Group)>(StringComparer.Ordinal);
-                foreach (var e in parameters.RootElement.EnumerateArray())
-                    saved[e.GetProperty("name").GetString()!] = (e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt32()).ToArray(), e.GetProperty("group").GetString()!);
-                var missing = _parameters.Where(p => !saved.ContainsKey(p.Name)).Select(p => p.Name).ToList();
-                var extra = saved.Keys.Where(n => !_indexByName.ContainsKey(n)).ToList();
-                if (missing.Count > 0) problems.Add($"parameters of this optimizer absent from the checkpoint: {string.Join(", ", missing)}");
-                if (extra.Count > 0) problems.Add($"checkpoint parameters this optimizer does not have: {string.Join(", ", extra)}");
-                foreach (var p in _parameters)
-                {
-                    if (!saved.TryGetValue(p.Name, out var s)) continue;
-                    if (!s.Shape.SequenceEqual(p.ShapeArray))
-                        problems.Add($"parameter '{p.Name}' has shape [{string.Join(", ", p.ShapeArray)}], checkpoint has [{string.Join(", ", s.Shape)}]");
-                    string group = _groups[_groupOfParameter[p.Index]].Name;
-                    if (s.Group != group) problems.Add($"parameter '{p.Name}' is in group '{group}', checkpoint has it in '{s.Group}'");
-                }
-
-                using var groups = JsonDocument.Parse(Get(KeyGroups));
-                var savedGroups = groups.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.Clone());
-                foreach (var g in _groups)
-                {
-                    if (!savedGroups.TryGetValue(g.Name, out var sg))
-                    {
-                        problems.Add($"group '{g.Name}' is not in the checkpoint (it has {string.Join(", ", savedGroups.Keys)})");
-                        continue;
-                    }
-                    string rule = sg.GetProperty("rule").GetString()!;
-                    if (rule != g.Rule.Name) problems.Add($"group '{g.Name}' uses rule {g.Rule.Name}, checkpoint has {rule}");
-                    string precision = sg.GetProperty("precision").GetString()!;
-                    if (precision != g.Precision.ToString()) problems.Add($"group '{g.Name}' keeps {g.Precision} state, checkpoint has {precision}");
-                    if (!allowHyperparameterChanges && rule == g.Rule.Name)
-                    {
-                        var hv = sg.GetProperty("hyperparameters");
-                        var hypers = g.Rule.Hyperparameters;
-                        for (int i = 0; i < hypers.Count; i++)
-                        {
-                            if (hv.TryGetProperty(hypers[i].Name, out var v) && v.GetSingle() != g.BaseHypers[i])
-                                problems.Add($"group '{g.Name}': {hypers[i].Name} is {g.BaseHypers[i]:R}, checkpoint has {v.GetSingle():R} (pass allowHyperparameterChanges to accept)");
-                        }
-                    }
-                }
+                if (Required(KeyParameters) is { } parametersText) CheckParameters(parametersText, problems);
+                if (Required(KeyGroups) is { } groupsText) CheckGroups(groupsText, allowHyperparameterChanges, problems);
             }
-            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is KeyNotFoundException || e is FormatException)
+            catch (Exception e) when (e is JsonException || e is InvalidOperationException || e is KeyNotFoundException || e is FormatException
+                || e is ArgumentException || e is OverflowException)
             {
                 problems.Add($"metadata is malformed: {e.Message}");
             }
@@ -260,6 +242,99 @@ namespace Fused.Runtime.Engine
             SkippedSteps = skipped;
             Seed = seed;
             _accumulated = 0;
+        }
+
+        private static bool IsPlainInteger(string text)
+        {
+            if (text.Length == 0 || (text.Length > 1 && text[0] == '0')) return false;
+            foreach (char c in text) if (!char.IsAsciiDigit(c)) return false;
+            return true;
+        }
+
+        /// <summary>A non-empty string property of a metadata object, or null with the problem recorded.</summary>
+        private static string? NameOf(JsonElement e, string property, string what, List<string> problems)
+        {
+            if (e.ValueKind != JsonValueKind.Object) { problems.Add($"{what} entry {e.GetRawText()} is not an object"); return null; }
+            if (!e.TryGetProperty(property, out var v) || v.ValueKind != JsonValueKind.String || v.GetString() is not { Length: > 0 } text)
+            {
+                problems.Add($"{what} entry {Shorten(e.GetRawText())} has no non-empty string '{property}'");
+                return null;
+            }
+            return text;
+        }
+
+        private static string Shorten(string text) => text.Length <= 80 ? text : text.Substring(0, 77) + "...";
+
+        private void CheckParameters(string json, List<string> problems)
+        {
+            using var parameters = JsonDocument.Parse(json);
+            if (parameters.RootElement.ValueKind != JsonValueKind.Array) { problems.Add("metadata 'parameters' is not an array"); return; }
+            var saved = new Dictionary<string, (int[]? Shape, string? Group)>(StringComparer.Ordinal);
+            foreach (var e in parameters.RootElement.EnumerateArray())
+            {
+                string? name = NameOf(e, "name", "parameter", problems);
+                if (name == null) continue;
+                int[]? shape = null;
+                if (e.TryGetProperty("shape", out var s) && s.ValueKind == JsonValueKind.Array
+                    && s.EnumerateArray().All(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out int d) && d > 0))
+                    shape = s.EnumerateArray().Select(x => x.GetInt32()).ToArray();
+                else problems.Add($"parameter '{name}' has no valid shape in the metadata");
+                string? group = NameOf(e, "group", $"parameter '{name}'", problems);
+                if (!saved.TryAdd(name, (shape, group))) problems.Add($"parameter '{name}' is listed twice in the metadata");
+            }
+            var missing = _parameters.Where(p => !saved.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+            var extra = saved.Keys.Where(n => !_indexByName.ContainsKey(n)).ToList();
+            if (missing.Count > 0) problems.Add($"parameters of this optimizer absent from the checkpoint: {string.Join(", ", missing)}");
+            if (extra.Count > 0) problems.Add($"checkpoint parameters this optimizer does not have: {string.Join(", ", extra)}");
+            foreach (var p in _parameters)
+            {
+                if (!saved.TryGetValue(p.Name, out var s)) continue;
+                if (s.Shape != null && !s.Shape.SequenceEqual(p.ShapeArray))
+                    problems.Add($"parameter '{p.Name}' has shape [{string.Join(", ", p.ShapeArray)}], checkpoint has [{string.Join(", ", s.Shape)}]");
+                string group = _groups[_groupOfParameter[p.Index]].Name;
+                if (s.Group != null && s.Group != group) problems.Add($"parameter '{p.Name}' is in group '{group}', checkpoint has it in '{s.Group}'");
+            }
+        }
+
+        private void CheckGroups(string json, bool allowHyperparameterChanges, List<string> problems)
+        {
+            using var groups = JsonDocument.Parse(json);
+            if (groups.RootElement.ValueKind != JsonValueKind.Array) { problems.Add("metadata 'groups' is not an array"); return; }
+            var savedGroups = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+            foreach (var e in groups.RootElement.EnumerateArray())
+            {
+                string? name = NameOf(e, "name", "group", problems);
+                if (name != null && !savedGroups.TryAdd(name, e.Clone())) problems.Add($"group '{name}' is listed twice in the metadata");
+            }
+            foreach (var g in _groups)
+            {
+                if (!savedGroups.TryGetValue(g.Name, out var sg))
+                {
+                    problems.Add($"group '{g.Name}' is not in the checkpoint (it has {string.Join(", ", savedGroups.Keys)})");
+                    continue;
+                }
+                string? rule = NameOf(sg, "rule", $"group '{g.Name}'", problems);
+                if (rule != null && rule != g.Rule.Name) problems.Add($"group '{g.Name}' uses rule {g.Rule.Name}, checkpoint has {rule}");
+                string? precision = NameOf(sg, "precision", $"group '{g.Name}'", problems);
+                if (precision != null && precision != g.Precision.ToString()) problems.Add($"group '{g.Name}' keeps {g.Precision} state, checkpoint has {precision}");
+                if (!allowHyperparameterChanges && rule == g.Rule.Name)
+                {
+                    if (!sg.TryGetProperty("hyperparameters", out var hv) || hv.ValueKind != JsonValueKind.Object)
+                    {
+                        problems.Add($"group '{g.Name}' has no hyperparameters in the metadata");
+                        continue;
+                    }
+                    var hypers = g.Rule.Hyperparameters;
+                    for (int i = 0; i < hypers.Count; i++)
+                    {
+                        if (!hv.TryGetProperty(hypers[i].Name, out var v)) continue;
+                        if (v.ValueKind != JsonValueKind.Number || !v.TryGetSingle(out float saved) || !float.IsFinite(saved))
+                            problems.Add($"group '{g.Name}': {hypers[i].Name} in the checkpoint is {Shorten(v.GetRawText())}, not a finite number");
+                        else if (saved != g.BaseHypers[i])
+                            problems.Add($"group '{g.Name}': {hypers[i].Name} is {g.BaseHypers[i]:R}, checkpoint has {saved:R} (pass allowHyperparameterChanges to accept)");
+                    }
+                }
+            }
         }
 
         private static CheckpointException Fail(string path, List<string> problems)

@@ -45,6 +45,7 @@ namespace Fused.Runtime.Engine
         private readonly nint[] _effectiveGradients;
         private readonly ParameterGroup[] _groups;
         private readonly int[] _groupOfParameter;
+        private readonly int[] _stepOrder;          // groups whose step can fail after writing first, then the rest
         private readonly Dictionary<string, int> _indexByName;
         private readonly WorkerPool _pool;
         private readonly bool _ownsPool;
@@ -107,7 +108,8 @@ namespace Fused.Runtime.Engine
         internal FusedOptimizer(
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
-            long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null)
+            long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null,
+            StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null)
         {
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -146,10 +148,14 @@ namespace Fused.Runtime.Engine
             _groupOfParameter = new int[P];
             for (int g = 0; g < routes.Count; g++)
             {
+                string groupName = routes[g].Name;
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup);
+                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
+                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)));
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
+
+            _stepOrder = Enumerable.Range(0, _groups.Length).OrderBy(g => _groups[g].Journaled ? 0 : 1).ToArray();
 
             var unitParameter = new List<int>();
             var unitStart = new List<long>();
@@ -294,6 +300,16 @@ namespace Fused.Runtime.Engine
         /// One optimizer step over every parameter: gradient mean (if accumulated), global norm, non-finite check,
         /// clipping, then each group's rule with its scheduled hyperparameters.
         /// </summary>
+        /// <remarks>
+        /// A step is all or nothing. Groups whose schedule has matrix stages (Newton–Schulz, Shampoo: they refuse
+        /// NaN/∞, which finite gradients can still produce, e.g. 3e38 summed with momentum) step first, each after
+        /// journaling what it may write; element passes cannot fail on values (with <see cref="StepJournal.AllGroups"/>
+        /// every group journals, for failures that do not come from values). If any group fails, every journaled group
+        /// is restored bit for bit, <see cref="StepCount"/> does not advance and an <see cref="OptimizerStepException"/>
+        /// names the group and the parameter. The gradients the step used stay as the gradient passes left them
+        /// (clipped in place; accumulated gradients averaged, counted as one micro-batch, so a retry uses the same mean).
+        /// </remarks>
+        /// <exception cref="OptimizerStepException">A group's step failed; nothing was applied.</exception>
         public StepResult Step()
         {
             ThrowIfDisposed();
@@ -301,7 +317,11 @@ namespace Fused.Runtime.Engine
             if (_accumulated > 0)
             {
                 gradients = _accumulatorPointers!;
-                if (_accumulated > 1) RunGradientPass(GradientOp.Divide, gradients, _accumulated);
+                if (_accumulated > 1)
+                {
+                    RunGradientPass(GradientOp.Divide, gradients, _accumulated);
+                    _accumulated = 1; // the buffers now hold the mean: a failed step's retry must not divide again
+                }
             }
 
             double norm = double.NaN;
@@ -331,11 +351,25 @@ namespace Fused.Runtime.Engine
             }
 
             long step = StepCount + 1;
-            for (int g = 0; g < _groups.Length; g++)
+            foreach (var g in _groups) g.PrepareHypers(step); // a schedule's non-finite value stops the step before any write
+            int started = 0;
+            try
             {
-                _groups[g].SetGradientPointers(gradients);
-                _groups[g].Step(step, Seed);
+                for (; started < _stepOrder.Length; started++)
+                {
+                    var group = _groups[_stepOrder[started]];
+                    group.SetGradientPointers(gradients);
+                    if (group.Journaled) group.BeginJournal();
+                    group.Step(step, Seed);
+                }
             }
+            catch
+            {
+                // All or nothing: fallible groups step first and journal, so this restores everything written.
+                for (int i = 0; i <= started && i < _stepOrder.Length; i++) _groups[_stepOrder[i]].RollbackJournal();
+                throw;
+            }
+            foreach (int g in _stepOrder) _groups[g].CommitJournal();
             StepCount = step;
             _accumulated = 0;
             return new StepResult(StepStatus.Applied, step, norm, scale);

@@ -48,9 +48,12 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>Sets one hyperparameter by name (e.g. <c>Set("lr", 3e-4f)</c>).</summary>
+        /// <exception cref="OptimizerConfigurationException">Unknown name, or a value that is NaN or infinite.</exception>
         public GroupOptions Set(string name, float value)
         {
-            Hypers[IndexOf(name)] = value;
+            int i = IndexOf(name);
+            CheckFinite(name, value);
+            Hypers[i] = value;
             return this;
         }
 
@@ -67,6 +70,7 @@ namespace Fused.Runtime.Engine
             if (valuesInDeclaredOrder.Length != Hypers.Length)
                 throw new OptimizerConfigurationException(
                     $"{_rule.Name} takes {Hypers.Length} hyperparameters ({Describe(_rule)}), got {valuesInDeclaredOrder.Length}");
+            for (int i = 0; i < Hypers.Length; i++) CheckFinite(_rule.Hyperparameters[i].Name, valuesInDeclaredOrder[i]);
             valuesInDeclaredOrder.CopyTo(Hypers, 0);
             return this;
         }
@@ -95,6 +99,12 @@ namespace Fused.Runtime.Engine
             if (!Enum.IsDefined(precision)) throw new ArgumentOutOfRangeException(nameof(precision), precision, "unknown state precision");
             Precision = precision;
             return this;
+        }
+
+        private void CheckFinite(string name, float value)
+        {
+            if (!float.IsFinite(value))
+                throw new OptimizerConfigurationException($"{_rule.Name}: {name} = {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not a finite float32 (a float64 above 3.4e38 becomes infinity)");
         }
 
         private int IndexOf(string name)

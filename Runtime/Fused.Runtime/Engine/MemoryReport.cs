@@ -105,10 +105,10 @@ namespace Fused.Runtime.Engine
 
     /// <summary>One group of a model memory report.</summary>
     public sealed record GroupMemory(string Group, string Rule, StatePrecision Precision, int Tensors, long Elements,
-        long StateBytes, long MasterWeightBytes, long GradientBytes, long AccumulationBytes, long ScratchBytes)
+        long StateBytes, long MasterWeightBytes, long GradientBytes, long AccumulationBytes, long ScratchBytes, long JournalBytes = 0)
     {
         /// <summary>All bytes of the group.</summary>
-        public long TotalBytes => StateBytes + MasterWeightBytes + GradientBytes + AccumulationBytes + ScratchBytes;
+        public long TotalBytes => StateBytes + MasterWeightBytes + GradientBytes + AccumulationBytes + ScratchBytes + JournalBytes;
     }
 
     /// <summary>Memory of the registered parameters, per group, as allocated (exact byte counts).</summary>
@@ -126,11 +126,11 @@ namespace Fused.Runtime.Engine
         public string ToTable()
         {
             var sb = new StringBuilder();
-            sb.AppendLine("| group | rule | state | tensors | elements | state B | master B | grad B | accum B | scratch B | total B |");
-            sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            sb.AppendLine("| group | rule | state | tensors | elements | state B | master B | grad B | accum B | scratch B | journal B | total B |");
+            sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var g in Groups)
-                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Group} | {g.Rule} | {g.Precision} | {g.Tensors} | {g.Elements} | {g.StateBytes} | {g.MasterWeightBytes} | {g.GradientBytes} | {g.AccumulationBytes} | {g.ScratchBytes} | {g.TotalBytes} |");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| total | | | {Groups.Sum(g => g.Tensors)} | {Groups.Sum(g => g.Elements)} | {Groups.Sum(g => g.StateBytes)} | {Groups.Sum(g => g.MasterWeightBytes)} | {Groups.Sum(g => g.GradientBytes)} | {Groups.Sum(g => g.AccumulationBytes)} | {Groups.Sum(g => g.ScratchBytes)} | {TotalBytes} |");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {g.Group} | {g.Rule} | {g.Precision} | {g.Tensors} | {g.Elements} | {g.StateBytes} | {g.MasterWeightBytes} | {g.GradientBytes} | {g.AccumulationBytes} | {g.ScratchBytes} | {g.JournalBytes} | {g.TotalBytes} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| total | | | {Groups.Sum(g => g.Tensors)} | {Groups.Sum(g => g.Elements)} | {Groups.Sum(g => g.StateBytes)} | {Groups.Sum(g => g.MasterWeightBytes)} | {Groups.Sum(g => g.GradientBytes)} | {Groups.Sum(g => g.AccumulationBytes)} | {Groups.Sum(g => g.ScratchBytes)} | {Groups.Sum(g => g.JournalBytes)} | {TotalBytes} |");
             return sb.ToString();
         }
     }
@@ -141,7 +141,8 @@ namespace Fused.Runtime.Engine
         /// scales, scalar states 4 B per tensor, row and column states 4 B per row or column), float32 master weights,
         /// gradients if <paramref name="includeGradients"/>, accumulation buffers if allocated, and scratch: the
         /// float32 temporaries the plan keeps between passes (e.g. C-AdamW's update, Muon's momentum copy) and the
-        /// widened state buffers of row/column rules at low precision.</summary>
+        /// widened state buffers of row/column rules at low precision; and the journal of groups with matrix stages (a copy
+        /// of their parameters and states, allocated at the first step: see <see cref="Step"/>).</summary>
         public ModelMemoryReport MemoryReport(bool includeGradients = false)
         {
             var rows = new List<GroupMemory>();
@@ -162,7 +163,7 @@ namespace Fused.Runtime.Engine
                 for (int t = 0; t < g.Members.Length; t++)
                     for (int v = 0; v < g.VectorStateCount; v++) state += 4L * g.VectorState(t, v).Length;
                 rows.Add(new GroupMemory(g.Name, g.Rule.Name, g.Precision, g.Members.Length, elements, state, 4 * elements,
-                    includeGradients ? 4 * elements : 0, _accumulators != null ? 4 * elements : 0, g.ScratchBytes));
+                    includeGradients ? 4 * elements : 0, _accumulators != null ? 4 * elements : 0, g.ScratchBytes, g.JournalBytes));
             }
             return new ModelMemoryReport(rows);
         }

@@ -34,6 +34,8 @@ namespace Fused.Runtime.Engine
         private int _scratchElements = ParameterGroup.DefaultScratchElements;
         private long _waveElements = ParameterGroup.DefaultWaveElements;
         private DeviceChoice? _device;
+        private StepJournal _journal = StepJournal.FallibleGroups;
+        private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -45,18 +47,22 @@ namespace Fused.Runtime.Engine
         public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
+            CheckName(name, "parameter");
             ArgumentNullException.ThrowIfNull(shape);
             if (_names.ContainsKey(name))
                 throw new OptimizerConfigurationException($"parameter '{name}' is registered twice (first as #{_names[name]})");
             if (shape.Length < 1 || shape.Length > 4)
                 throw new OptimizerConfigurationException($"parameter '{name}' has rank {shape.Length}; ranks 1 to 4 are supported");
             long numel = 1;
+            string shapeText = $"[{string.Join(", ", shape)}]";
             foreach (int d in shape)
             {
-                if (d <= 0) throw new OptimizerConfigurationException($"parameter '{name}' has shape [{string.Join(", ", shape)}]: dimensions must be positive");
+                if (d <= 0) throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText}: dimensions must be positive");
+                // Four int dimensions can overflow a long (and wrap to 0); one tensor must also fit one .NET array.
+                if (numel > Array.MaxLength / d)
+                    throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText}: more than {Array.MaxLength} elements, the most one tensor can hold");
                 numel *= d;
             }
-            string shapeText = $"[{string.Join(", ", shape)}]";
             if (parameter.Length != numel)
                 throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
             if (gradient.Length != numel)
@@ -65,6 +71,87 @@ namespace Fused.Runtime.Engine
             _names.Add(name, info.Index);
             _parameters.Add(new Registration(info, parameter, gradient));
             return this;
+        }
+
+        /// <summary>
+        /// Names are written to checkpoints as UTF-8 JSON: they must be valid UTF-16 (no lone surrogates) and not the
+        /// safetensors header's reserved "__metadata__".
+        /// </summary>
+        private static void CheckName(string name, string what)
+        {
+            if (name == "__metadata__") throw new OptimizerConfigurationException($"{what} name '__metadata__' is reserved by the checkpoint format");
+            for (int i = 0; i < name.Length; i++)
+            {
+                if (char.IsHighSurrogate(name[i]) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1])) { i++; continue; }
+                if (char.IsSurrogate(name[i]))
+                    throw new OptimizerConfigurationException($"{what} name '{name.Replace(name[i], '\uFFFD')}' has a lone UTF-16 surrogate (U+{(int)name[i]:X4}) at index {i}: it cannot be written to a checkpoint");
+            }
+        }
+
+        /// <summary>Every tensor name a checkpoint of this configuration holds, and what it stores; collisions are an error.</summary>
+        private void CheckCheckpointNames(List<Registration>[] members)
+        {
+            var owner = new Dictionary<string, string>(StringComparer.Ordinal);
+            var clashes = new List<string>();
+            void Claim(string name, string what)
+            {
+                if (owner.TryAdd(name, what)) return;
+                clashes.Add($"'{name}' would be both {owner[name]} and {what}");
+            }
+            foreach (var p in _parameters) Claim(p.Info.Name, $"parameter '{p.Info.Name}'");
+            for (int r = 0; r < _routes.Count; r++)
+            {
+                var schedule = _routes[r].Rule.Schedule;
+                var states = schedule.Buffers.Where(b => b.Kind == BufferKind.State).Select(b => (b.Name, Element: b.Shape == StateShape.Element)).ToList();
+                foreach (var m in members[r])
+                {
+                    foreach (var (state, element) in states)
+                    {
+                        Claim($"{m.Info.Name}.{state}", $"state '{state}' of '{m.Info.Name}'");
+                        if (element && _routes[r].Options.Precision == StatePrecision.Int8Blockwise)
+                            Claim($"{m.Info.Name}.{state}.absmax", $"the 8-bit scales of state '{state}' of '{m.Info.Name}'");
+                    }
+                }
+            }
+            if (clashes.Count > 0)
+                throw new OptimizerConfigurationException($"checkpoint tensor names collide, so this optimizer could never be saved: {string.Join("; ", clashes)}; rename the parameters");
+        }
+
+        /// <summary>
+        /// Every parameter and gradient must be its own memory: a step reads the gradient while it writes the
+        /// parameter, clipping scales each gradient once, so aliased or overlapping buffers would silently corrupt both.
+        /// </summary>
+        private unsafe void CheckDisjointMemory()
+        {
+            var handles = new List<System.Buffers.MemoryHandle>(2 * _parameters.Count);
+            try
+            {
+                var ranges = new List<(nuint Start, nuint End, string What)>(2 * _parameters.Count);
+                foreach (var p in _parameters)
+                {
+                    foreach (var (memory, what) in new[] { (p.Parameter, $"parameter '{p.Info.Name}'"), (p.Gradient, $"the gradient of '{p.Info.Name}'") })
+                    {
+                        var handle = memory.Pin();
+                        handles.Add(handle);
+                        nuint start = (nuint)handle.Pointer;
+                        ranges.Add((start, start + (nuint)memory.Length * sizeof(float), what));
+                    }
+                }
+                ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
+                var overlaps = new List<string>();
+                int reach = 0; // the earlier range that ends last: any later start below its end overlaps it
+                for (int i = 1; i < ranges.Count && overlaps.Count < 8; i++)
+                {
+                    if (ranges[i].Start < ranges[reach].End) overlaps.Add($"{ranges[reach].What} and {ranges[i].What}");
+                    if (ranges[i].End > ranges[reach].End) reach = i;
+                }
+                if (overlaps.Count > 0)
+                    throw new OptimizerConfigurationException($"parameter and gradient memory must not be shared or overlap: {string.Join("; ", overlaps.Distinct())} use the same memory");
+            }
+            finally
+            {
+                foreach (var h in handles) h.Dispose();
+            }
         }
 
         /// <summary>Convenience overload for arrays.</summary>
@@ -79,6 +166,7 @@ namespace Fused.Runtime.Engine
         public OptimizerBuilder Route(string groupName, Func<ParameterInfo, bool> predicate, FusedRule rule, Action<GroupOptions>? configure = null)
         {
             if (string.IsNullOrWhiteSpace(groupName)) throw new OptimizerConfigurationException("group name must be non-empty");
+            CheckName(groupName, "group");
             ArgumentNullException.ThrowIfNull(predicate);
             ArgumentNullException.ThrowIfNull(rule);
             if (_routes.Any(r => r.Name == groupName)) throw new OptimizerConfigurationException($"group '{groupName}' is defined twice");
@@ -151,6 +239,21 @@ namespace Fused.Runtime.Engine
 
         internal sealed record DeviceChoice(OpenCL.OpenClDevice? Device, OpenCL.ClQueue? Queue, ParameterDownload Download);
 
+        /// <summary>Which groups journal their writes so a failed step is undone (default <see cref="StepJournal.FallibleGroups"/>).</summary>
+        public OptimizerBuilder JournalSteps(StepJournal policy)
+        {
+            if (!Enum.IsDefined(policy)) throw new ArgumentOutOfRangeException(nameof(policy), policy, "unknown journal policy");
+            _journal = policy;
+            return this;
+        }
+
+        /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
+        internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
+        {
+            _wrapBackend = wrap;
+            return this;
+        }
+
         /// <summary>Runs on an existing pool (not disposed by the optimizer).</summary>
         public OptimizerBuilder Pool(WorkerPool pool)
         {
@@ -183,8 +286,10 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>Resolves routes, allocates state and returns the optimizer.</summary>
-        /// <exception cref="OptimizerConfigurationException">No parameters or routes, or parameters claimed by
-        /// no route or by several (all listed).</exception>
+        /// <exception cref="OptimizerConfigurationException">No parameters or routes, parameters claimed by
+        /// no route or by several (all listed), or checkpoint tensor names that collide (a parameter "x.m" beside
+        /// parameter "x" whose rule has a state "m"): everything <see cref="FusedOptimizer.Save"/> would refuse is
+        /// refused here, so a run can never end unable to save.</exception>
         public FusedOptimizer Build()
         {
             if (_parameters.Count == 0) throw new OptimizerConfigurationException("no parameters registered");
@@ -214,7 +319,9 @@ namespace Fused.Runtime.Engine
                 if (lowPrecision.Count > 0)
                     throw new OptimizerConfigurationException($"OpenCL groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
             }
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device);
+            CheckCheckpointNames(members);
+            CheckDisjointMemory();
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend);
         }
     }
 }

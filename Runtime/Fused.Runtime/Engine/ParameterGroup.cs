@@ -75,14 +75,17 @@ namespace Fused.Runtime.Engine
         private readonly ParameterDownload _download;
         private bool _hostStatesStale;                      // device groups: states changed on the device since the last download
         private readonly ScheduleExecutor _executor;
+        private readonly MatrixPasses? _matrix;             // Newton–Schulz and Shampoo's statistics (host)
         private ulong _seed;
 
         private readonly float[] _baseHypers;
         private readonly ISchedule?[] _absolute, _factor;
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
-            WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null)
+            WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null, bool journalAlways = false,
+            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null)
         {
+            _journalAlways = journalAlways;
             Name = name;
             ScratchElements = scratchElements > 0 ? scratchElements : DefaultScratchElements;
             WaveElements = waveElements > 0 ? waveElements : DefaultWaveElements;
@@ -159,15 +162,16 @@ namespace Fused.Runtime.Engine
                 _download = device.Download;
                 _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue);
                 _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
-                _executor = new ScheduleExecutor(_schedule, _device);
+                _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_device) ?? _device);
+                _matrix = _device.HostMatrix;
                 _executor.SetShapes(_shapes);
                 _device.SetTensors(_shapes);
                 UploadParameters(); // states start at zero on the device as on the host
                 return;
             }
-            var matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
+            var matrix = _matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
             _backend = new CpuBackend(_schedule, rule, pool, matrix, WaveElements, Precision == StatePrecision.Float32 ? null : this, ScratchElements);
-            _executor = new ScheduleExecutor(_schedule, _backend);
+            _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_backend) ?? _backend);
             _executor.SetShapes(_shapes);
             _backend.SetTensors(_shapes, _pointers, _parameterIndex.Select(i => (long)i).ToArray());
             // Scratch for the largest wave now, so the memory report counts it before the first step.
@@ -194,7 +198,7 @@ namespace Fused.Runtime.Engine
         public IEnumerable<string> VectorStateNames => _vectorBuffers.Select(b => _schedule.Buffers[b].Name);
         public int VectorStateCount => _vectorBuffers.Length;
 
-        /// <summary>Float32 scratch the group holds between steps: the wave's temporaries and ColSum scratch, and for
+        /// <summary>Float32 scratch the group holds between steps: the wave's temporaries and ColSum scratch, for
         /// low-precision row/column rules the widened states.</summary>
         public long ScratchBytes => _backend?.ScratchBytes ?? 0;
 
@@ -261,23 +265,45 @@ namespace Fused.Runtime.Engine
             }
         }
 
-        /// <summary>One step of every tensor of the group (hyperparameter schedules applied first).</summary>
+        /// <summary>
+        /// One step of every tensor of the group with the hyperparameters of <see cref="PrepareHypers"/>. A failure is an
+        /// <see cref="OptimizerStepException"/> naming the group and the tensor; what it left behind is undone only when
+        /// the group journaled (<see cref="BeginJournal"/>) — the engine's caller rolls back.
+        /// </summary>
         public void Step(long step, ulong seed)
         {
             if (_parameterIndex.Length == 0) return;
-            UpdateHypers(step);
             _seed = seed;
-            if (_device == null)
+            try
             {
+                if (_device == null)
+                {
+                    _executor.Step(Hypers, step);
+                    return;
+                }
+                var queue = _device.Program.Queue;
+                for (int t = 0; t < _shapes.Length; t++)
+                    queue.Write(_device.Buffer(t, RuleProgram.GradBuffer), HostBuffer(t, 1));
                 _executor.Step(Hypers, step);
-                return;
+                _hostStatesStale = true;
+                if (_download == ParameterDownload.EveryStep) DownloadParameters();
             }
-            var queue = _device.Program.Queue;
-            for (int t = 0; t < _shapes.Length; t++)
-                queue.Write(_device.Buffer(t, RuleProgram.GradBuffer), HostBuffer(t, 1));
-            _executor.Step(Hypers, step);
-            _hostStatesStale = true;
-            if (_download == ParameterDownload.EveryStep) DownloadParameters();
+            catch (Exception e) when (e is not OptimizerStepException)
+            {
+                var (first, end, stage) = _executor.LastFailure;
+                string? parameter = first >= 0 && end == first + 1 ? Members[first].Name : null;
+                string where = first < 0 ? "" : end == first + 1 ? $", parameter '{Members[first].Name}'"
+                    : $", parameters {string.Join(", ", Members[first..end].Select(m => $"'{m.Name}'"))}";
+                string stageText = first < 0 ? "" : stage switch
+                {
+                    StepKind.Matrix => " in a matrix stage",
+                    StepKind.Pass => " in an element pass",
+                    StepKind.Vectors => " in a row/column stage",
+                    _ => " in a uniform stage",
+                };
+                throw new OptimizerStepException(Name, parameter, step,
+                    $"step {step} failed in group '{Name}' ({_rule.Name}{where}){stageText}: {e.Message}", e);
+            }
         }
 
         // ---- device groups: the transfer points ----
@@ -354,6 +380,24 @@ namespace Fused.Runtime.Engine
 
         /// <summary>Stochastic-rounding stream of one state tensor: parameter index × 64 + the rule's buffer index.</summary>
         public static long RandomStream(int parameterIndex, int bufferIndex) => (long)parameterIndex * 64 + bufferIndex;
+
+        /// <summary>
+        /// <see cref="UpdateHypers"/> for the coming step, refusing a schedule's value that is not a finite float32 (an
+        /// <see cref="OptimizerStepException"/> naming the group and hyperparameter; nothing has been written).
+        /// </summary>
+        public void PrepareHypers(long step)
+        {
+            UpdateHypers(step);
+            for (int i = 0; i < Hypers.Length; i++)
+            {
+                if (float.IsFinite(Hypers[i])) continue;
+                var schedule = (object?)_absolute[i] ?? _factor[i];
+                string name = _rule.Hyperparameters[i].Name;
+                throw new OptimizerStepException(Name, null, step,
+                    $"step {step} not applied: group '{Name}' ({_rule.Name}) {name} is {Hypers[i].ToString(System.Globalization.CultureInfo.InvariantCulture)} at this step ({schedule?.GetType().Name ?? "no schedule"}), not a finite float32",
+                    new ArithmeticException($"{name} = {Hypers[i]}"));
+            }
+        }
 
         /// <summary>Hyperparameter values at <paramref name="step"/> (schedules applied) into <see cref="Hypers"/>.</summary>
         public void UpdateHypers(long step)

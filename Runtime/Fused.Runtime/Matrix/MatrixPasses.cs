@@ -26,7 +26,36 @@ namespace Fused.Runtime.Matrix
             _shampoo.Validate();
         }
 
+        private readonly List<ShampooState> _journaled = new List<ShampooState>();
+        private bool _journaling;
+
         public NewtonSchulzOptions NewtonSchulz => _newtonSchulz;
+
+        /// <summary>
+        /// Starts a step that may be undone: the first time a tensor's Shampoo statistics change from here on, they are
+        /// copied (once per tensor; the copies are kept for later steps, so steady state allocates nothing).
+        /// <see cref="Rollback"/> puts them back, <see cref="Commit"/> keeps the changes.
+        /// </summary>
+        public void BeginJournal()
+        {
+            Commit();
+            _journaling = true;
+        }
+
+        /// <summary>Keeps every change since <see cref="BeginJournal"/> and stops recording.</summary>
+        public void Commit()
+        {
+            foreach (var s in _journaled) s.Journaled = false;
+            _journaled.Clear();
+            _journaling = false;
+        }
+
+        /// <summary>Restores every tensor's Shampoo statistics as they were at <see cref="BeginJournal"/> and stops recording.</summary>
+        public void Rollback()
+        {
+            foreach (var s in _journaled) s.Restore();
+            Commit();
+        }
         public ShampooOptions Shampoo => _shampoo;
 
         public void Orthogonalize(float[] matrix, int rows, int cols) => Orthogonalize(matrix.AsSpan(), rows, cols);
@@ -71,6 +100,11 @@ namespace Fused.Runtime.Matrix
         {
             if (s.Rows != rows || s.Cols != cols)
                 throw new ArgumentException($"this tensor's Shampoo statistics are {s.Rows}x{s.Cols}, the matrix is {rows}x{cols}");
+            if (_journaling && !s.Journaled)
+            {
+                s.Save();
+                _journaled.Add(s);
+            }
             ShampooStatistics.AccumulateGram(matrix, rows, cols, s.Left, s.Right);
             if (!s.HasRoots || (step - 1) % _shampoo.RootEvery == 0)
             {
@@ -100,6 +134,34 @@ namespace Fused.Runtime.Matrix
             public float[] LeftRoot { get; }
             public float[] RightRoot { get; }
             public bool HasRoots { get; set; }
+
+            // The copy a journaled step restores (allocated at the first journaled step).
+            public bool Journaled { get; set; }
+            private float[]? _left, _right, _leftRoot, _rightRoot;
+            private bool _hadRoots;
+
+            public void Save()
+            {
+                _left ??= new float[Left.Length];
+                _right ??= new float[Right.Length];
+                _leftRoot ??= new float[LeftRoot.Length];
+                _rightRoot ??= new float[RightRoot.Length];
+                Left.CopyTo(_left, 0);
+                Right.CopyTo(_right, 0);
+                LeftRoot.CopyTo(_leftRoot, 0);
+                RightRoot.CopyTo(_rightRoot, 0);
+                _hadRoots = HasRoots;
+                Journaled = true;
+            }
+
+            public void Restore()
+            {
+                _left!.CopyTo(Left, 0);
+                _right!.CopyTo(Right, 0);
+                _leftRoot!.CopyTo(LeftRoot, 0);
+                _rightRoot!.CopyTo(RightRoot, 0);
+                HasRoots = _hadRoots;
+            }
         }
     }
 }

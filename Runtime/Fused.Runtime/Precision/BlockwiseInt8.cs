@@ -241,9 +241,10 @@ namespace Fused.Runtime.Precision
     /// <para>Blocks start at multiples of the block size from the start of the span; the last block may be
     /// shorter. To quantise a tensor in parallel pieces, cut it at block boundaries.</para>
     /// <para>Zeros: an all-zero block stores scale 0 and dequantises to exact zeros.</para>
-    /// <para>NaN and ±Inf: any non-finite value poisons its block: the scale is stored as NaN and every value of
-    /// that block dequantises to NaN, so a diverged state stays visible instead of being silently clipped.
-    /// Other blocks are unaffected.</para>
+    /// <para>NaN and ±Inf affect only their own element (as in float32 state, not the whole block of 256): the
+    /// block's scale is its largest finite magnitude, NaN stores as 0 and ±Inf as ±scale. Eight-bit codes cannot hold
+    /// them; the parameter updated from the same value in the same step already shows the fault
+    /// (<see cref="Engine.FusedOptimizer.FindNonFiniteParameters"/>), and neighbouring parameters keep training.</para>
     /// <para>With the unsigned map, negative values quantise to 0.</para>
     /// </remarks>
     public static class BlockwiseInt8
@@ -332,10 +333,15 @@ namespace Fused.Runtime.Precision
             // |v| as an integer orders like |v| as a float (NaN above +∞), so one integer max finds both the absmax
             // and whether the block is finite.
             uint largest = LargestMagnitudeBits(block);
-            if (largest >= 0x7F80_0000u || largest == 0)
+            if (largest >= 0x7F80_0000u)
+            {
+                return QuantizeNonFiniteBlock(block, codes, map);
+            }
+
+            if (largest == 0)
             {
                 codes.Fill(map.ZeroCode);
-                return largest == 0 ? 0f : float.NaN;
+                return 0f;
             }
 
             float absMax = BitConverter.UInt32BitsToSingle(largest);
@@ -347,6 +353,30 @@ namespace Fused.Runtime.Precision
             for (; i < block.Length; i++)
             {
                 Unsafe.Add(ref code, i) = DynamicQuantizationMap.EncodeFinite(Unsafe.Add(ref value, i) / absMax, ref bucketCode, ref thresholds);
+            }
+
+            return absMax;
+        }
+
+        /// <summary>
+        /// A block holding NaN or ±∞ (rare: the slow path). The scale is the largest finite magnitude, so the other
+        /// values keep their codes; NaN stores as 0 and ±∞ as ±scale (the map's end codes). With no finite non-zero
+        /// value, ±∞ store as ±<see cref="float.MaxValue"/>.
+        /// </summary>
+        private static float QuantizeNonFiniteBlock(ReadOnlySpan<float> block, Span<byte> codes, DynamicQuantizationMap map)
+        {
+            float absMax = 0f;
+            bool infinite = false;
+            foreach (float v in block)
+            {
+                if (float.IsFinite(v)) absMax = Math.Max(absMax, Math.Abs(v));
+                else infinite |= float.IsInfinity(v);
+            }
+
+            if (absMax == 0f && infinite) absMax = float.MaxValue;
+            for (int i = 0; i < block.Length; i++)
+            {
+                codes[i] = absMax == 0f || float.IsNaN(block[i]) ? map.ZeroCode : map.Encode(Math.Clamp(block[i], -absMax, absMax) / absMax);
             }
 
             return absMax;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using Microsoft.Data.Sqlite;
 
 namespace Fused.Search.Storage
@@ -27,15 +28,43 @@ namespace Fused.Search.Storage
 
         static SearchDatabase() => SQLitePCL.Batteries_V2.Init();
 
+        /// <summary>PRAGMA application_id of a Fused search database ("FUSD").</summary>
+        public const int ApplicationId = 0x46555344;
+
+        /// <summary>PRAGMA user_version: the layout of the tables below.</summary>
+        public const int SchemaVersion = 1;
+
+        private static readonly string[] Tables = { "evaluations", "meta", "population", "programs" };
+
+        /// <summary>
+        /// Opens the search database at <paramref name="path"/>, creating it when the file is absent or empty. An
+        /// existing file must be a database this class created (its application_id, or — from before the id was
+        /// written — exactly our tables) at <see cref="SchemaVersion"/>, and pass SQLite's quick check; anything else
+        /// (another application's database, a text file, a directory, a truncated copy, an unwritable file) is a
+        /// <see cref="SearchDatabaseException"/> with one line saying why, and the file is not modified.
+        /// </summary>
         public SearchDatabase(string path)
         {
+            ArgumentNullException.ThrowIfNull(path);
             Path = path;
+            if (path.Length == 0) throw new SearchDatabaseException(path, "the database path is empty");
+            if (Directory.Exists(path)) throw new SearchDatabaseException(path, "it is a directory, not a database file");
+            bool existing = File.Exists(path) && new FileInfo(path).Length > 0;
             _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-            _connection.Open();
-            Execute("PRAGMA journal_mode=WAL;");
-            Execute("PRAGMA synchronous=NORMAL;"); // WAL + NORMAL survives a killed process (not a power cut)
-            Execute("PRAGMA busy_timeout=5000;");
-            Execute(@"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            try
+            {
+                _connection.Open();
+                if (existing) CheckExisting(path);
+                else
+                {
+                    // Stamped before anything else is written: a file carrying our id is ours from its first page.
+                    Execute($"PRAGMA application_id={ApplicationId};");
+                    Execute($"PRAGMA user_version={SchemaVersion};");
+                }
+                Execute("PRAGMA journal_mode=WAL;");
+                Execute("PRAGMA synchronous=NORMAL;"); // WAL + NORMAL survives a killed process (not a power cut)
+                Execute("PRAGMA busy_timeout=5000;");
+                Execute(@"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS evaluations(
   fhash TEXT PRIMARY KEY, shash TEXT NOT NULL, fitness REAL NOT NULL, stages_reached INTEGER NOT NULL,
   stage_scores TEXT NOT NULL, task_losses TEXT NOT NULL, seconds REAL NOT NULL, generation INTEGER NOT NULL, ir TEXT NOT NULL);
@@ -44,6 +73,58 @@ CREATE TABLE IF NOT EXISTS programs(
   fhash TEXT NOT NULL, shash TEXT NOT NULL, ir TEXT NOT NULL, fitness REAL NOT NULL, equivalent INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS population(position INTEGER PRIMARY KEY, program INTEGER NOT NULL REFERENCES programs(id));
 CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);");
+            }
+            catch (SqliteException e)
+            {
+                _connection.Dispose();
+                throw new SearchDatabaseException(path, e.SqliteErrorCode switch
+                {
+                    26 => "it is not an SQLite database", // SQLITE_NOTADB
+                    11 => "the database is corrupt or truncated", // SQLITE_CORRUPT
+                    8 => "the file is read-only", // SQLITE_READONLY
+                    14 => "it cannot be opened (missing directory or no permission)", // SQLITE_CANTOPEN
+                    _ => e.Message.TrimEnd('.'),
+                }, e);
+            }
+            catch (SearchDatabaseException)
+            {
+                _connection.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>Reads only: refuses a database that is not ours, at another schema, or damaged.</summary>
+        private void CheckExisting(string path)
+        {
+            long id = Scalar("PRAGMA application_id;");
+            long version = Scalar("PRAGMA user_version;");
+            var tables = new List<string>();
+            using (var cmd = Command("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
+            using (var r = cmd.ExecuteReader())
+                while (r.Read()) tables.Add(r.GetString(0));
+            bool ours = id == ApplicationId || (id == 0 && version == 0 && tables.Count == Tables.Length && tables.TrueForAll(t => Array.IndexOf(Tables, t) >= 0));
+            if (!ours)
+                throw new SearchDatabaseException(path, id == 0
+                    ? $"it is another application's SQLite database (tables: {(tables.Count == 0 ? "none" : string.Join(", ", tables))}); pass a new file to --db"
+                    : $"it is another application's SQLite database (application_id 0x{id:X8}); pass a new file to --db");
+            if (id == ApplicationId && version != SchemaVersion)
+                throw new SearchDatabaseException(path, $"it was written with search database schema {version}; this build reads schema {SchemaVersion}");
+            string check = Scalar<string>("PRAGMA quick_check;") ?? "";
+            if (check != "ok") throw new SearchDatabaseException(path, $"the database is damaged: {check}");
+            if (id == 0)
+            {
+                // A search database from before the id was written: ours (exactly our tables), stamp it.
+                Execute($"PRAGMA application_id={ApplicationId};");
+                Execute($"PRAGMA user_version={SchemaVersion};");
+            }
+        }
+
+        private long Scalar(string sql) => Convert.ToInt64(Scalar<object>(sql), CultureInfo.InvariantCulture);
+
+        private T? Scalar<T>(string sql) where T : class
+        {
+            using var cmd = Command(sql);
+            return cmd.ExecuteScalar() as T;
         }
 
         public string Path { get; }
@@ -244,5 +325,17 @@ FROM population q JOIN programs p ON p.id = q.program ORDER BY q.position");
         }
 
         public static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The search database cannot be used: the message says which file and why, in one line.</summary>
+    public sealed class SearchDatabaseException : Exception
+    {
+        public SearchDatabaseException(string path, string reason, Exception? inner = null)
+            : base($"search database '{path}': {reason}", inner)
+        {
+            FilePath = path;
+        }
+
+        public string FilePath { get; }
     }
 }

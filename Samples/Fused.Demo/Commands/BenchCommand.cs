@@ -16,18 +16,23 @@ namespace Fused.Demo.Commands
     {
         public static Command Create()
         {
-            var size = new Option<int>("--size") { Description = "Parameters per tensor", DefaultValueFactory = _ => 16 << 20 };
-            var repeats = new Option<int>("--repeats") { Description = "Timed steps per rule (after one warm-up step)", DefaultValueFactory = _ => 5 };
-            var threads = new Option<int>("--threads") { Description = "Worker threads (0 = all cores)", DefaultValueFactory = _ => 0 };
-            size.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--size must be at least 1."); });
-            repeats.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--repeats must be at least 1."); });
-            threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must be 0 or positive."); });
+            var size = CliOptions.Int("--size", "Parameters per tensor", 16 << 20, 1, 1 << 27);
+            var repeats = CliOptions.Int("--repeats", "Timed steps per rule (after one warm-up step)", 5, 1, 1000);
+            var threads = CliOptions.Int("--threads", "Worker threads (0 = all cores)", 0, 0, CliOptions.MaxThreads);
             var command = new Command("bench", "Time one step of each catalog rule on a tensor of 16M floats and print ns/param and GB/s (bytes moved from the generated Layout)")
             {
                 size, repeats, threads,
             };
             command.SetAction(parse => Run(parse.GetValue(size), parse.GetValue(repeats), parse.GetValue(threads)));
             return command;
+        }
+
+        /// <summary>rows × cols = <paramref name="size"/> with rows the largest divisor not above √size.</summary>
+        private static ShapeInfo SquarestMatrix(int size)
+        {
+            int rows = (int)Math.Sqrt(size);
+            while (size % rows != 0) rows--;
+            return ShapeInfo.Matrix(rows, size / rows);
         }
 
         public static int Run(int size, int repeats, int threads)
@@ -48,15 +53,22 @@ namespace Fused.Demo.Commands
             table.AddColumn(new TableColumn("ms / step").RightAligned());
             table.AddColumn(new TableColumn("ns / param").RightAligned());
             table.AddColumn(new TableColumn("GB/s").RightAligned());
-            var shape = ShapeInfo.Vector(size);
+            var vector = ShapeInfo.Vector(size);
+            var matrix = SquarestMatrix(size);
             // Element-wise timing: rules with a matrix pass (Muon) are timed by `bench matrix` in the benchmarks.
             foreach (var rule in CatalogRule.All.Where(r => r.Rule.Schedule.Matrices.Count == 0))
             {
+                // Factored rules (row and column states) run on the squarest matrix of the size, as they would on a weight.
+                var shape = rule.Rule.Program.Buffers.Any(b => b.Shape is StateShape.Row or StateShape.Column) ? matrix : vector;
                 using var runner = new CpuRuleRunner(rule.Rule, pool);
                 var hypers = rule.Rule.DefaultHyperparameters();
                 var mine = buffers.Take(rule.Rule.BufferCount).ToArray();
                 for (int b = 0; b < mine.Length; b++)
-                    if (rule.Rule.Program.Buffers[b].Shape == StateShape.Scalar) mine[b] = new float[1]; // one value per tensor
+                {
+                    // Scalar states hold one value per tensor, row and column states Rows or Cols values (1 or size here).
+                    var kind = rule.Rule.Program.Buffers[b].Shape;
+                    if (kind != StateShape.Element) mine[b] = buffers[b].AsSpan(0, checked((int)shape.LengthOf(kind))).ToArray();
+                }
                 runner.Step(hypers, 1, shape, mine);
                 double best = double.MaxValue;
                 for (int r = 0; r < repeats; r++)
@@ -72,6 +84,7 @@ namespace Fused.Demo.Commands
             }
 
             AnsiConsole.Write(table);
+            if (matrix.Rows > 1) AnsiConsole.MarkupLine($"Rules with row and column states run on a {matrix.Rows}×{matrix.Cols} matrix, the others on a vector.");
             AnsiConsole.MarkupLine("GB/s counts the bytes each generated kernel must read and write (Layout.BytesMovedPerParameter); on a shared machine numbers vary.");
             return 0;
         }

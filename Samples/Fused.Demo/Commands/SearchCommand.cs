@@ -14,13 +14,11 @@ namespace Fused.Demo.Commands
         public static Command Create()
         {
             var database = new Option<string>("--db") { Description = "SQLite database of the search (created, or resumed when it exists)", DefaultValueFactory = _ => "fused-search.db" };
-            var minutes = new Option<double>("--minutes") { Description = "Time budget in minutes for this run", DefaultValueFactory = _ => 5.0 };
-            var population = new Option<int>("--population") { Description = "Population size (regularized evolution)", DefaultValueFactory = _ => 24 };
+            var minutes = CliOptions.Double("--minutes", "Time budget in minutes for this run", 5.0, 0, 1e6);
+            var population = CliOptions.Int("--population", "Population size (regularized evolution)", 24, 4, 100_000);
             var seed = new Option<ulong>("--seed") { Description = "Random seed (a seeded run is reproducible)", DefaultValueFactory = _ => 1UL };
-            var threads = new Option<int>("--threads") { Description = "Evaluation threads", DefaultValueFactory = _ => Environment.ProcessorCount };
+            var threads = CliOptions.Int("--threads", "Evaluation threads", Environment.ProcessorCount, 1, CliOptions.MaxThreads);
             var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory for the last proxy stage (default /usr/share/datasets/fashion-mnist)" };
-            minutes.Validators.Add(r => { if (r.GetValue(minutes) <= 0) r.AddError("--minutes must be positive"); });
-            population.Validators.Add(r => { if (r.GetValue(population) < 4) r.AddError("--population must be at least 4"); });
             var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules") { database, minutes, population, seed, threads, data };
             command.SetAction(parse =>
             {

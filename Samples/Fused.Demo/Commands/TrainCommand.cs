@@ -20,23 +20,19 @@ namespace Fused.Demo.Commands
     {
         public static Command Create()
         {
-            var epochs = new Option<int>("--epochs") { Description = "Passes over the training set", DefaultValueFactory = _ => 3 };
+            var epochs = CliOptions.Int("--epochs", "Passes over the training set", 3, 1, 10_000);
             var optimizers = new Option<string>("--optimizers")
             {
                 Description = $"Comma-separated optimizers to compare; available: {string.Join(", ", OptimizerRegistry.All.Select(r => r.Name))}",
                 DefaultValueFactory = _ => string.Join(",", OptimizerRegistry.DefaultNames),
             };
-            var batchSize = new Option<int>("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => 128 };
+            var batchSize = CliOptions.Int("--batch-size", "Images per step", 128, 1, 8192);
             var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights and shuffling (same for every optimizer)", DefaultValueFactory = _ => 42UL };
-            var subset = new Option<int?>("--subset") { Description = "Train on only the first N training images (quick runs); the full test set is still used" };
+            var subset = CliOptions.OptionalInt("--subset", "Train on only the first N training images (quick runs); the full test set is still used", 1);
             var report = new Option<string>("--report") { Description = "Where to write the HTML report", DefaultValueFactory = _ => "fused-report.html" };
-            var threads = new Option<int>("--threads") { Description = "Threads for BLAS and the optimizer kernels (0 = all cores)", DefaultValueFactory = _ => 0 };
+            var threads = CliOptions.Int("--threads", "Threads for BLAS and the optimizer kernels (0 = all cores)", 0, 0, CliOptions.MaxThreads);
             var data = new Option<string?>("--data") { Description = $"Directory with the Fashion-MNIST IDX files (default: ${FashionMnist.DirectoryVariable} or {FashionMnist.DebianDirectory})" };
 
-            epochs.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--epochs must be at least 1."); });
-            batchSize.Validators.Add(r => { int v = r.GetValueOrDefault<int>(); if (v < 1 || v > 8192) r.AddError("--batch-size must be between 1 and 8192."); });
-            subset.Validators.Add(r => { int? v = r.GetValueOrDefault<int?>(); if (v is < 1) r.AddError("--subset must be at least 1."); });
-            threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must be 0 (all cores) or positive."); });
 
             var command = new Command("train", "Train an MLP (784→256→128→10) on Fashion-MNIST with each optimizer, print a results table and write an HTML report")
             {
@@ -59,7 +55,7 @@ namespace Fused.Demo.Commands
             }
             catch (ArgumentException e)
             {
-                return Failure(e.Message);
+                return Failure(e.Message, Program.UsageError);
             }
 
             Dataset train, test;
@@ -108,10 +104,12 @@ namespace Fused.Demo.Commands
             return 0;
         }
 
-        internal static int Failure(string message)
+        /// <summary>One error line; exit code 2 for a value the user typed (usage), 1 for a failure at run time.</summary>
+        internal static int Failure(string message, int exitCode = Program.RuntimeFailure)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
-            return 2;
+            if (exitCode == Program.UsageError) AnsiConsole.WriteLine("usage: fused train [options]  (run 'fused train --help' for the options)");
+            return exitCode;
         }
     }
 }

@@ -248,19 +248,40 @@ namespace Fused.Runtime.Tests.Precision
         [InlineData(float.NaN)]
         [InlineData(float.PositiveInfinity)]
         [InlineData(float.NegativeInfinity)]
-        public void NonFiniteValue_PoisonsOnlyItsBlock(float bad)
+        public void NonFiniteValue_AffectsOnlyItsOwnElement(float bad)
         {
             float[] values = RandomValues(600, nonNegative: false);
+            float[] clean = (float[])values.Clone();
             values[300] = bad;
-            byte[] codes = new byte[600];
-            float[] scales = new float[3];
+            clean[300] = 0f;
+            byte[] codes = new byte[600], cleanCodes = new byte[600];
+            float[] scales = new float[3], cleanScales = new float[3];
             BlockwiseInt8.Quantize(values, codes, scales, DynamicQuantizationMap.Signed);
+            BlockwiseInt8.Quantize(clean, cleanCodes, cleanScales, DynamicQuantizationMap.Signed);
             float[] restored = new float[600];
             BlockwiseInt8.Dequantize(codes, scales, restored, DynamicQuantizationMap.Signed);
-            Assert.True(float.IsNaN(scales[1]));
-            Assert.All(restored.Skip(256).Take(256), v => Assert.True(float.IsNaN(v)));
-            Assert.All(restored.Take(256), v => Assert.True(float.IsFinite(v)));
-            Assert.All(restored.Skip(512), v => Assert.True(float.IsFinite(v)));
+            Assert.All(restored, v => Assert.True(float.IsFinite(v)));
+            // Every other element codes as if the bad one were 0 (the block's scale is its largest finite magnitude).
+            Assert.Equal(cleanScales, scales);
+            for (int i = 0; i < 600; i++)
+                if (i != 300) Assert.Equal(cleanCodes[i], codes[i]);
+            float expected = float.IsNaN(bad) ? 0f : Math.Sign(bad) * scales[1];
+            Assert.Equal(expected, restored[300], 0.01f * scales[1]);
+        }
+
+        [Fact]
+        public void A_block_of_only_infinities_and_zeros_stays_finite()
+        {
+            float[] values = new float[256];
+            values[3] = float.PositiveInfinity;
+            values[9] = float.NaN;
+            byte[] codes = new byte[256];
+            float[] scales = new float[1];
+            BlockwiseInt8.Quantize(values, codes, scales, DynamicQuantizationMap.Signed);
+            float[] restored = new float[256];
+            BlockwiseInt8.Dequantize(codes, scales, restored, DynamicQuantizationMap.Signed);
+            Assert.Equal(float.MaxValue, restored[3]);
+            Assert.All(restored.Where((_, i) => i != 3), v => Assert.Equal(0f, v));
         }
 
         [Fact]

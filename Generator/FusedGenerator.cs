@@ -3,6 +3,7 @@ using System.Linq;
 using Fused.Generator.Diagnostics;
 using Fused.Generator.Model;
 using Fused.Ir;
+using Fused.Ir.Emit;
 using Microsoft.CodeAnalysis;
 
 namespace Fused.Generator
@@ -17,6 +18,13 @@ namespace Fused.Generator
     public sealed class FusedGenerator : IIncrementalGenerator
     {
         public const string OptimizerAttributeName = "Fused.OptimizerAttribute";
+
+        /// <summary>A type whose presence in the compilation means the project references ILGPU.</summary>
+        public const string IlgpuIndexType = "ILGPU.Index1D";
+
+        /// <summary>The hint name of a rule's ILGPU file: <c>Ns.Rule.Ilgpu.g.cs</c> beside <c>Ns.Rule.g.cs</c>.</summary>
+        public static string IlgpuHintName(string hintName) =>
+            (hintName.EndsWith(".g.cs", StringComparison.Ordinal) ? hintName.Substring(0, hintName.Length - ".g.cs".Length) : hintName) + ".Ilgpu.g.cs";
 
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
@@ -47,6 +55,31 @@ namespace Fused.Generator
                 {
                     spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, spec.Class.ClassName, e.Message));
                 }
+            });
+
+            // With ILGPU referenced, each rule also gets its ILGPU kernels, in a file of their own, so a project without
+            // ILGPU sees exactly the output it saw before. The detection is a bool: it stays cached across edits.
+            var usesIlgpu = context.CompilationProvider
+                .Select(static (c, _) => c.GetTypeByMetadataName(IlgpuIndexType) is not null)
+                .WithTrackingName(TrackingNames.UsesIlgpu);
+            var ilgpuSpecs = specs.Combine(usesIlgpu)
+                .Where(static x => x.Right)
+                .Select(static (x, _) => x.Left)
+                .WithTrackingName(TrackingNames.IlgpuSpecs);
+            context.RegisterSourceOutput(ilgpuSpecs, static (spc, spec) =>
+            {
+                string source;
+                try
+                {
+                    source = IlgpuRuleEmitter.Emit(spec.Class, spec.Plan);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // An op ILGPU cannot render, or a class that cannot hold the nested class: no ILGPU kernels, a warning.
+                    spc.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NoIlgpuKernels, null, spec.Class.ClassName, e.Message));
+                    return;
+                }
+                spc.AddSource(IlgpuHintName(spec.HintName), source);
             });
 
             context.RegisterSourceOutput(diagnostics, static (spc, list) =>

@@ -74,11 +74,39 @@ namespace Fused.Ilgpu
             _operandCount = _schedule.Passes.Max(p => (int?)p.Reductions.Count) ?? 0;
             _scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[_kernelBuffers.Length];
             _operands = new MemoryBuffer1D<float, Stride1D.Dense>?[_operandCount];
-            _passKernels = _schedule.Passes.Select(p => accelerator.LoadAutoGroupedKernel(_kernels.Pass(p.Index)!)).ToArray();
+            ContractionFree = true;
+            _passKernels = _schedule.Passes.Select(p => Load(_kernels.Pass(p.Index)!)).ToArray();
             _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + 1]).ToArray();
-            _blockReduce = accelerator.LoadAutoGroupedKernel(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!);
+            _blockReduce = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!);
             if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
         }
+
+        /// <summary>
+        /// A kernel on the accelerator. On CUDA through PTX rewritten by <see cref="PtxRounding"/>, so the assembler fuses no
+        /// multiply into an add (the CPU's bits); elsewhere as ILGPU compiles it.
+        /// </summary>
+        private Kernel Load(System.Reflection.MethodInfo method)
+        {
+            // ILGPU's OpenCL C has no FP_CONTRACT OFF: an OpenCL compiler may fuse (and does, on GPUs).
+            if (_accelerator.AcceleratorType == AcceleratorType.OpenCL) ContractionFree = false;
+            if (_accelerator.AcceleratorType != AcceleratorType.Cuda) return _accelerator.LoadAutoGroupedKernel(method);
+            var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
+            var compiled = _accelerator.CompileKernel(entry);
+            var rewritten = compiled is ILGPU.Backends.PTX.PTXCompiledKernel ptx ? PtxRounding.Rewrite(ptx) : null;
+            if (rewritten == null)
+            {
+                ContractionFree = false;
+                return _accelerator.LoadAutoGroupedKernel(compiled);
+            }
+            return _accelerator.LoadAutoGroupedKernel(rewritten);
+        }
+
+        /// <summary>
+        /// False when the device may contract a multiply and an add into one fused operation (ILGPU's OpenCL accelerator; CUDA
+        /// when the PTX could not be rewritten): results may then differ from the CPU's in the last bits. True on the CPU
+        /// accelerator and on CUDA with the rewrite.
+        /// </summary>
+        public bool ContractionFree { get; private set; }
 
         /// <summary>One tensor per wave: the backend's scratch holds one tensor's temporaries and reduction operands.</summary>
         public long WaveElements => 0;

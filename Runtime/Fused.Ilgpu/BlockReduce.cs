@@ -8,16 +8,21 @@ namespace Fused.Ilgpu
     /// block's float64 partial exactly as <see cref="Reduction.ReduceBlock"/> does — lane j of <see cref="Reduction.Lanes"/>
     /// accumulates elements j, j+16, ... in increasing order, the lanes fold by halving — and writes it at
     /// <c>block · stride + offset</c> (the executor's block-major layout of several reductions). The executor folds the
-    /// partials across blocks. So the sum is the CPU's bit for bit, whatever the grid.
+    /// partials across blocks. So the sum is the CPU's bit for bit, whatever the grid. A row-wise pass blocks each row on
+    /// its own (rows of <c>rowLength</c> operands, <c>BlockCount(rowLength)</c> blocks each, row-major); a flat pass is one
+    /// row. <see cref="ColumnSums"/> is ColSum's order: each column summed over groups of rows, the groups folded pairwise.
     /// </summary>
     public static class BlockReduce
     {
-        /// <summary>The kernel: <paramref name="block"/> ranges over the blocks of <paramref name="n"/> operands.</summary>
-        public static void Kernel(Index1D block, ArrayView<float> operands, ArrayView<double> partials, int n, int stride, int offset, int max)
+        /// <summary>The kernel: <paramref name="block"/> ranges over the blocks of every row of <paramref name="rowLength"/> operands.</summary>
+        public static void Kernel(Index1D block, ArrayView<float> operands, ArrayView<double> partials, int rowLength, int stride, int offset, int max)
         {
             bool isMax = max != 0;
-            int start = block * Reduction.BlockSize;
-            int count = n - start < Reduction.BlockSize ? n - start : Reduction.BlockSize;
+            int blocksPerRow = (rowLength + Reduction.BlockSize - 1) / Reduction.BlockSize;
+            int row = block / blocksPerRow;
+            int inRow = (block - row * blocksPerRow) * Reduction.BlockSize;
+            int start = row * rowLength + inRow;
+            int count = rowLength - inRow < Reduction.BlockSize ? rowLength - inRow : Reduction.BlockSize;
             double a0 = Lane(operands, start, count, 0, isMax), a1 = Lane(operands, start, count, 1, isMax);
             double a2 = Lane(operands, start, count, 2, isMax), a3 = Lane(operands, start, count, 3, isMax);
             double a4 = Lane(operands, start, count, 4, isMax), a5 = Lane(operands, start, count, 5, isMax);
@@ -35,6 +40,39 @@ namespace Fused.Ilgpu
             a2 = Reduction.Combine(a2, a6, isMax); a3 = Reduction.Combine(a3, a7, isMax);
             a0 = Reduction.Combine(a0, a2, isMax); a1 = Reduction.Combine(a1, a3, isMax);
             partials[block * stride + offset] = Reduction.Combine(a0, a1, isMax);
+        }
+
+        /// <summary>
+        /// ColSum: thread <paramref name="col"/> sums column col of a rows×cols operand in float64 over consecutive groups of
+        /// <paramref name="groupSize"/> rows (row order inside a group) into <paramref name="groups"/> (its
+        /// <see cref="Reduction.MaxRowGroups"/> slots), folds them there pairwise as <see cref="Reduction.FoldBlocks"/> does,
+        /// and writes the float32 result.
+        /// </summary>
+        public static void ColumnSums(Index1D col, ArrayView<float> operands, int rows, int cols, int groupSize, ArrayView<double> groups, ArrayView<float> sums)
+        {
+            int at = col * Reduction.MaxRowGroups;
+            int count = 0;
+            for (int first = 0; first < rows; first += groupSize)
+            {
+                int last = rows - first < groupSize ? rows : first + groupSize;
+                double sum = 0.0;
+                for (int r = first; r < last; r++) sum += operands[r * cols + col];
+                groups[at + count] = sum;
+                count++;
+            }
+            if (count == 0)
+            {
+                sums[col] = 0f;
+                return;
+            }
+            while (count > 1)
+            {
+                int half = count / 2;
+                for (int i = 0; i < half; i++) groups[at + i] = groups[at + 2 * i] + groups[at + 2 * i + 1];
+                if ((count & 1) != 0) groups[at + half] = groups[at + count - 1];
+                count = half + (count & 1);
+            }
+            sums[col] = (float)groups[at];
         }
 
         /// <summary>Lane <paramref name="lane"/> of a block: its elements lane, lane + 16, ... combined in order from the identity.</summary>

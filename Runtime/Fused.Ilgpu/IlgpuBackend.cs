@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using Fused.Execution;
 using Fused.Ir;
+using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
 using Fused.Runtime.Matrix;
 using ILGPU;
@@ -23,9 +24,14 @@ namespace Fused.Ilgpu
     /// bits): the temporary goes down, through Newton–Schulz (Orthogonalize) or Shampoo's preconditioner, and back up,
     /// counted in <see cref="HostMatrixSeconds"/> and <see cref="HostMatrixBytes"/>.
     /// </para>
-    /// <para>Not yet: row-wise passes (per-row or per-column values, RowSum, ColSum — Adafactor): a rule with one is refused
-    /// with a <see cref="NotSupportedException"/> naming it. Rules built at run time have no generated kernels and are
-    /// refused likewise. Not thread-safe.</para>
+    /// <para>
+    /// A row-wise pass (per-row or per-column values, RowSum, ColSum — Adafactor) gets the column values it reads as device
+    /// buffers of Cols floats and the per-row slots packed row by row (<see cref="KernelSchedule.PerRowSlots"/> order), both
+    /// from the executor's <see cref="VectorValues"/>; its reductions are blocked row by row and its ColSums summed per
+    /// column over groups of <see cref="Reduction.RowGroupSize"/> rows on the device (<see cref="BlockReduce"/>), the
+    /// results written into the tensor's vectors. Rules built at run time have no generated kernels and are refused with a
+    /// <see cref="NotSupportedException"/> naming them. Not thread-safe.
+    /// </para>
     /// </summary>
     public sealed class IlgpuBackend : IScheduleBackend, IDisposable
     {
@@ -37,21 +43,26 @@ namespace Fused.Ilgpu
         private readonly Kernel[] _passKernels;
         private readonly Kernel _blockReduce;
         private readonly int[] _kernelBuffers;   // per ordinal: the schedule buffer
-        private readonly bool[] _tensorOwned;    // per ordinal: one buffer per tensor (program buffer) or the backend's scratch
         private readonly int _operandCount;      // most reductions of any pass
         private readonly MatrixPasses? _hostMatrix;
         private readonly object[][] _passArgs;   // per pass: the launch's arguments, reused
         private readonly object[] _reduceArgs = new object[6];
+        private readonly object[] _columnSumArgs = new object[6];
+        private readonly Kernel _columnSums;
+        private readonly int[][] _columnsRead;   // per pass: ordinals of the column-value buffers it reads
+        private readonly bool[] _readsPerRow;    // per pass: reads per-row slots
+        private readonly int[] _perRowVectors;   // per packed per-row slot: its vector
 
-        private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
-        private MemoryBuffer1D<float, Stride1D.Dense>?[][] _tensors = Array.Empty<MemoryBuffer1D<float, Stride1D.Dense>?[]>();
-        private long[] _tensorKeys = Array.Empty<long>();
-        private long _nextKey;
+        private readonly DeviceTensors<MemoryBuffer1D<float, Stride1D.Dense>> _tensors; // per tensor: shape, element buffers, allocation key
 
         private long _scratchElements = -1, _scratchPartials = -1;
         private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _scratch;   // per ordinal: temporaries
         private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _operands;  // per reduction of a pass
         private MemoryBuffer1D<double, Stride1D.Dense>? _partials;
+        private long _scratchCols = -1, _scratchRows = -1;
+        private MemoryBuffer1D<float, Stride1D.Dense>? _rowValues, _columnSumResult;
+        private MemoryBuffer1D<double, Stride1D.Dense>? _columnGroups;
+        private float[] _hostRowValues = Array.Empty<float>();
         private float[] _hostMatrixScratch = Array.Empty<float>();
 
         /// <param name="rule">A generated rule whose project references ILGPU (its <c>Ilgpu</c> kernels).</param>
@@ -64,20 +75,24 @@ namespace Fused.Ilgpu
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _schedule = rule.Schedule;
-            var rowWise = _schedule.Passes.Where(p => p.RowWise).Select(p => p.Index).ToList();
-            if (rowWise.Count > 0)
-                throw new NotSupportedException($"rule '{rule.Name}' has row-wise pass(es) {string.Join(", ", rowWise)} (per-row or per-column values, RowSum, ColSum): the ILGPU backend does not run them yet; use the CPU or OpenCL backend");
             _kernels = IlgpuKernels.Of(rule);
             _stream = accelerator.DefaultStream;
             _kernelBuffers = _schedule.KernelBuffers.ToArray();
-            _tensorOwned = _kernelBuffers.Select(b => _schedule.Buffers[b].IsProgramBuffer).ToArray();
+            _tensors = new DeviceTensors<MemoryBuffer1D<float, Stride1D.Dense>>(_schedule, AllocateZeroed, maxElements: int.MaxValue);
             _operandCount = _schedule.Passes.Max(p => (int?)p.Reductions.Count) ?? 0;
             _scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[_kernelBuffers.Length];
             _operands = new MemoryBuffer1D<float, Stride1D.Dense>?[_operandCount];
             ContractionFree = true;
             _passKernels = _schedule.Passes.Select(p => Load(_kernels.Pass(p.Index)!)).ToArray();
-            _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + 1]).ToArray();
+            _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + (p.RowWise ? 3 : 1)]).ToArray();
             _blockReduce = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!);
+            _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
+            _columnsRead = _schedule.Passes.Select(p => p.Inputs
+                .Where(i => i.Kind == OperandKind.Buffer && _schedule.Buffers[i.Index].Kind == BufferKind.Column)
+                .Select(i => _schedule.KernelOrdinal(i.Index)).Distinct().ToArray()).ToArray();
+            var perRowSlots = _schedule.PerRowSlots;
+            _readsPerRow = _schedule.Passes.Select(p => p.Inputs.Any(i => i.Kind == OperandKind.Slot && perRowSlots.Any(u => u.Slot == i.Index))).ToArray();
+            _perRowVectors = perRowSlots.Select(u => u.Index).ToArray();
             if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
         }
 
@@ -114,7 +129,7 @@ namespace Fused.Ilgpu
         public FusedRule Rule => _rule;
         public KernelSchedule Schedule => _schedule;
         public Accelerator Accelerator => _accelerator;
-        public IReadOnlyList<ShapeInfo> Shapes => _shapes;
+        public IReadOnlyList<ShapeInfo> Shapes => _tensors.Shapes;
 
         /// <summary>Time spent on the host in matrix passes (Newton–Schulz, Shampoo), transfers included.</summary>
         public double HostMatrixSeconds { get; private set; }
@@ -128,62 +143,35 @@ namespace Fused.Ilgpu
         /// </summary>
         public void SetTensors(IReadOnlyList<ShapeInfo> shapes)
         {
-            ArgumentNullException.ThrowIfNull(shapes);
-            foreach (var s in shapes)
-                if (s.Numel < 0 || s.Rows < 0 || s.Cols < 0 || s.Rows * s.Cols != s.Numel || s.Numel > int.MaxValue)
-                    throw new ArgumentException($"{_schedule.Name}: shape {s.Rows}×{s.Cols} does not hold {s.Numel} elements (at most 2^31 − 1 per tensor)", nameof(shapes));
-            int T = shapes.Count;
-            var tensors = new MemoryBuffer1D<float, Stride1D.Dense>?[T][];
-            var keys = new long[T];
-            for (int t = 0; t < T; t++)
-            {
-                if (t < _shapes.Length && SameShape(shapes[t], _shapes[t]))
-                {
-                    tensors[t] = _tensors[t];
-                    keys[t] = _tensorKeys[t];
-                    _tensors[t] = null!;
-                    continue;
-                }
-                tensors[t] = AllocateTensor(shapes[t].Numel);
-                keys[t] = _nextKey++;
-            }
-            foreach (var old in _tensors) if (old != null) foreach (var b in old) b?.Dispose();
-            _tensors = tensors;
-            _tensorKeys = keys;
-            _shapes = shapes.ToArray();
+            _tensors.Set(shapes);
             ReserveScratch();
         }
 
-        private static bool SameShape(ShapeInfo a, ShapeInfo b) => a.Numel == b.Numel && a.Rows == b.Rows && a.Cols == b.Cols;
-
-        private MemoryBuffer1D<float, Stride1D.Dense>?[] AllocateTensor(long numel)
+        private MemoryBuffer1D<float, Stride1D.Dense> AllocateZeroed(long length)
         {
-            var buffers = new MemoryBuffer1D<float, Stride1D.Dense>?[_kernelBuffers.Length];
-            for (int i = 0; i < buffers.Length; i++)
-            {
-                if (!_tensorOwned[i]) continue;
-                buffers[i] = _accelerator.Allocate1D<float>(Math.Max(1, numel));
-                buffers[i]!.MemSetToZero(_stream);
-            }
-            return buffers;
+            var buffer = _accelerator.Allocate1D<float>(length);
+            buffer.MemSetToZero(_stream);
+            return buffer;
         }
 
         /// <summary>Grows the shared buffers to the largest tensor (they never shrink).</summary>
         private void ReserveScratch()
         {
-            long elements = 1, partials = 1;
-            foreach (var s in _shapes)
+            long elements = 1, partials = 1, cols = 1, rows = 1;
+            foreach (var s in _tensors.Shapes)
             {
                 elements = Math.Max(elements, s.Numel);
-                partials = Math.Max(partials, Reduction.BlockCount(s.Numel) * Math.Max(1, _operandCount));
+                cols = Math.Max(cols, s.Cols);
+                rows = Math.Max(rows, s.Rows);
+                foreach (var pass in _schedule.Passes) partials = Math.Max(partials, ScheduleExecutor.BlocksOf(pass, s) * Math.Max(1, _operandCount));
             }
             if (elements > _scratchElements)
             {
                 for (int i = 0; i < _scratch.Length; i++)
                 {
-                    if (_tensorOwned[i]) continue;
+                    if (_tensors.IsTensorOwned(i)) continue;
                     var kind = _schedule.Buffers[_kernelBuffers[i]].Kind;
-                    if (kind != BufferKind.Temp) throw new NotSupportedException($"rule '{_rule.Name}': the ILGPU backend has no {kind} buffers");
+                    if (kind is not (BufferKind.Temp or BufferKind.ColumnSumOperand)) continue;
                     _scratch[i]?.Dispose();
                     _scratch[i] = _accelerator.Allocate1D<float>(elements);
                 }
@@ -193,6 +181,29 @@ namespace Fused.Ilgpu
                     _operands[k] = _accelerator.Allocate1D<float>(elements);
                 }
                 _scratchElements = elements;
+            }
+            bool rowWise = _schedule.Passes.Any(p => p.RowWise);
+            if (rowWise && cols > _scratchCols)
+            {
+                for (int i = 0; i < _scratch.Length; i++)
+                {
+                    if (_schedule.Buffers[_kernelBuffers[i]].Kind != BufferKind.Column) continue;
+                    _scratch[i]?.Dispose();
+                    _scratch[i] = _accelerator.Allocate1D<float>(cols);
+                }
+                _columnSumResult?.Dispose();
+                _columnSumResult = _accelerator.Allocate1D<float>(cols);
+                _columnGroups?.Dispose();
+                _columnGroups = _accelerator.Allocate1D<double>(cols * Reduction.MaxRowGroups);
+                _scratchCols = cols;
+            }
+            if (rowWise && rows > _scratchRows)
+            {
+                long packed = Math.Max(1, rows * _perRowVectors.Length);
+                _rowValues?.Dispose();
+                _rowValues = _accelerator.Allocate1D<float>(packed);
+                _hostRowValues = new float[packed];
+                _scratchRows = rows;
             }
             if (_operandCount > 0 && partials > _scratchPartials)
             {
@@ -208,15 +219,15 @@ namespace Fused.Ilgpu
             int ordinal = _schedule.KernelOrdinal(buffer);
             if (ordinal < 0)
                 throw new ArgumentException($"{_schedule.Name}: buffer '{_schedule.Buffers[buffer].Name}' has no value per element; it is held by the executor", nameof(buffer));
-            return ViewOf(tensor, ordinal).SubView(0, Math.Max(1, _shapes[tensor].Numel));
+            return ViewOf(tensor, ordinal).SubView(0, Math.Max(1, _tensors.Shapes[tensor].Numel));
         }
 
-        private ArrayView<float> ViewOf(int tensor, int ordinal) => (_tensorOwned[ordinal] ? _tensors[tensor][ordinal] : _scratch[ordinal])!.View;
+        private ArrayView<float> ViewOf(int tensor, int ordinal) => (_tensors.IsTensorOwned(ordinal) ? _tensors.Buffer(tensor, ordinal) : _scratch[ordinal])!.View;
 
         /// <summary>Copies host data into tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> (the parameter, the gradient or an element state, by name): Numel floats.</summary>
         public void Upload(int tensor, string buffer, ReadOnlySpan<float> data)
         {
-            int b = ElementBufferNamed(tensor, buffer, data.Length);
+            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
             if (data.Length == 0) return;
             View(tensor, b).SubView(0, data.Length).CopyFromCPU(_stream, data);
             _stream.Synchronize(); // the caller may reuse its memory at once
@@ -225,26 +236,10 @@ namespace Fused.Ilgpu
         /// <summary>Copies tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> to the host (Numel floats).</summary>
         public void Download(int tensor, string buffer, Span<float> data)
         {
-            int b = ElementBufferNamed(tensor, buffer, data.Length);
+            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
             if (data.Length == 0) return;
             View(tensor, b).SubView(0, data.Length).CopyToCPU(_stream, data);
             _stream.Synchronize();
-        }
-
-        private int ElementBufferNamed(int tensor, string name, int length)
-        {
-            if ((uint)tensor >= (uint)_shapes.Length) throw new ArgumentOutOfRangeException(nameof(tensor), tensor, $"the backend holds {_shapes.Length} tensor(s)");
-            int b = _schedule.BufferNamed(name);
-            if (b < 0 || _schedule.Buffers[b].Shape != StateShape.Element)
-            {
-                var names = _schedule.KernelBuffers.Where(x => _schedule.Buffers[x].IsProgramBuffer).Select(x => _schedule.Buffers[x].Name);
-                throw new ArgumentException(b < 0
-                    ? $"{_schedule.Name} has no buffer '{name}' (its element buffers: {string.Join(", ", names)})"
-                    : $"'{name}' is a {_schedule.Buffers[b].Shape.ToString().ToLowerInvariant()} state of {_schedule.Name}, held by the executor, not the device", nameof(name));
-            }
-            long numel = _shapes[tensor].Numel;
-            if (length != numel) throw new ArgumentException($"'{name}' holds {numel} elements, got {length}", nameof(name));
-            return b;
         }
 
         public void BeginWave(int first, int end) { }
@@ -261,7 +256,7 @@ namespace Fused.Ilgpu
             source.CopyToCPU(_stream, host);
             _stream.Synchronize();
             if (matrix.Op == MatrixOp.Orthogonalize) _hostMatrix!.Orthogonalize(host, rows, cols);
-            else _hostMatrix!.Precondition(host, rows, cols, step, _tensorKeys[tensor]);
+            else _hostMatrix!.Precondition(host, rows, cols, step, _tensors.Key(tensor));
             source.CopyFromCPU(_stream, (ReadOnlySpan<float>)host);
             _stream.Synchronize();
             HostMatrixSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -275,40 +270,98 @@ namespace Fused.Ilgpu
             int R = pass.Reductions.Count;
             for (int t = first; t < end; t++)
             {
-                int n = checked((int)args.Shapes[t].Numel);
-                if (n == 0) continue; // nothing to launch, no partials
+                var shape = args.Shapes[t];
+                var vectors = args.Vectors[t];
+                int n = checked((int)shape.Numel), cols = checked((int)shape.Cols);
+                if (n == 0)
+                {
+                    // Nothing to launch: no partials; every column sums nothing.
+                    foreach (var sum in pass.ColumnSums) vectors!.Values(sum.Vector).Clear();
+                    continue;
+                }
+                if (pass.RowWise) UploadRowInputs(pass, shape, vectors!);
                 int a = 0;
                 for (int i = 0; i < _kernelBuffers.Length; i++) launch[a++] = ViewOf(t, i);
                 for (int k = 0; k < R; k++) launch[a++] = _operands[k]!.View.AsContiguous();
-                launch[a] = _kernels.Pack(args.Uniforms, t * args.UniformCount);
+                if (pass.RowWise) launch[a++] = _rowValues!.View.AsContiguous();
+                launch[a++] = _kernels.Pack(args.Uniforms, t * args.UniformCount);
+                if (pass.RowWise) launch[a] = cols;
                 kernel.Launch(_stream, n, launch);
-                if (R == 0) continue;
-                int blocks = checked((int)Reduction.BlockCount(n));
-                for (int k = 0; k < R; k++)
-                {
-                    _reduceArgs[0] = _operands[k]!.View.AsContiguous();
-                    _reduceArgs[1] = _partials!.View.AsContiguous();
-                    _reduceArgs[2] = n;
-                    _reduceArgs[3] = R;
-                    _reduceArgs[4] = k;
-                    _reduceArgs[5] = pass.Reductions[k].IsMax ? 1 : 0;
-                    _blockReduce.Launch(_stream, blocks, _reduceArgs);
-                }
-                // Block-major (block · R + reduction), as the executor lays partials out.
-                var target = args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R);
-                _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPU(_stream, target);
-                _stream.Synchronize(); // the executor folds them next
+                if (R > 0) ReducePartials(pass, t, shape, args);
+                foreach (var sum in pass.ColumnSums) ColumnSums(ViewOf(t, _schedule.KernelOrdinal(sum.Buffer)), shape, vectors!.Values(sum.Vector));
             }
+        }
+
+        /// <summary>
+        /// The pass's partials on the device, block-major (block · R + reduction) as the executor lays them out, each row
+        /// blocked on its own for a row-wise pass; then read back for the executor to fold.
+        /// </summary>
+        private void ReducePartials(PassProgram pass, int t, ShapeInfo shape, PassArguments args)
+        {
+            int R = pass.Reductions.Count;
+            int rowLength = checked((int)(pass.RowWise ? shape.Cols : shape.Numel));
+            int blocks = checked((int)ScheduleExecutor.BlocksOf(pass, shape));
+            for (int k = 0; k < R; k++)
+            {
+                _reduceArgs[0] = _operands[k]!.View.AsContiguous();
+                _reduceArgs[1] = _partials!.View.AsContiguous();
+                _reduceArgs[2] = rowLength;
+                _reduceArgs[3] = R;
+                _reduceArgs[4] = k;
+                _reduceArgs[5] = pass.Reductions[k].IsMax ? 1 : 0;
+                _blockReduce.Launch(_stream, blocks, _reduceArgs);
+            }
+            var target = args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R);
+            _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPU(_stream, target);
+            _stream.Synchronize(); // the executor folds them next
+        }
+
+        /// <summary>ColSum of a rows×cols operand on the device (<see cref="BlockReduce.ColumnSums"/>), into <paramref name="sums"/>.</summary>
+        private void ColumnSums(ArrayView<float> operands, ShapeInfo shape, Span<float> sums)
+        {
+            int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
+            _columnSumArgs[0] = operands;
+            _columnSumArgs[1] = rows;
+            _columnSumArgs[2] = cols;
+            _columnSumArgs[3] = checked((int)Reduction.RowGroupSize(rows));
+            _columnSumArgs[4] = _columnGroups!.View.AsContiguous();
+            _columnSumArgs[5] = _columnSumResult!.View.AsContiguous();
+            _columnSums.Launch(_stream, cols, _columnSumArgs);
+            _columnSumResult!.View.AsContiguous().SubView(0, cols).CopyToCPU(_stream, sums.Slice(0, cols));
+            _stream.Synchronize();
+        }
+
+        /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row.</summary>
+        private void UploadRowInputs(PassProgram pass, ShapeInfo shape, VectorValues vectors)
+        {
+            int cols = checked((int)shape.Cols);
+            foreach (int ordinal in _columnsRead[pass.Index])
+                _scratch[ordinal]!.View.AsContiguous().SubView(0, cols).CopyFromCPU(_stream, (ReadOnlySpan<float>)vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector).Slice(0, cols));
+            if (_readsPerRow[pass.Index])
+            {
+                // Row r's values are rowValues[r · P, r · P + P), in slot order; a value of a later level is stale and unread.
+                int rows = checked((int)shape.Rows), P = _perRowVectors.Length;
+                for (int k = 0; k < P; k++)
+                {
+                    var values = vectors.Values(_perRowVectors[k]);
+                    for (int r = 0; r < rows; r++) _hostRowValues[r * P + k] = values[r];
+                }
+                _rowValues!.View.AsContiguous().SubView(0, rows * P).CopyFromCPU(_stream, (ReadOnlySpan<float>)_hostRowValues.AsSpan(0, rows * P));
+            }
+            _stream.Synchronize(); // host memory reused at once
         }
 
         public void EndStep() => _stream.Synchronize();
 
         public void Dispose()
         {
-            foreach (var tensor in _tensors) if (tensor != null) foreach (var b in tensor) b?.Dispose();
+            _tensors.Dispose();
             foreach (var b in _scratch) b?.Dispose();
             foreach (var b in _operands) b?.Dispose();
             _partials?.Dispose();
+            _rowValues?.Dispose();
+            _columnSumResult?.Dispose();
+            _columnGroups?.Dispose();
         }
     }
 }

@@ -69,6 +69,13 @@ namespace Fused.Generator.Tests
         }
 
         [Fact]
+        public void Adafactor_row_wise_ILGPU_kernels_match_snapshot()
+        {
+            // Per-row values packed in rowValues, column values indexed by column, ColSum operands, the row and column of a thread.
+            Snapshot.Match(CatalogWithIlgpu.Value.Source("Fused.Catalog.Adafactor.Ilgpu.g.cs"), "Ilgpu.Adafactor");
+        }
+
+        [Fact]
         public void A_rule_class_named_Ilgpu_gets_no_ILGPU_kernels_and_a_warning()
         {
             var run = GeneratorHarness.Run(GeneratorHarness.Compile(new SourceFile("Ilgpu.cs", Rule("param -= lr * grad;", className: "Ilgpu")), IlgpuStandIn));

@@ -44,8 +44,8 @@ namespace Fused.Ilgpu.Tests
         {
             var rule = CatalogRules.All.Concat(new[] { EveryOp.Rule }).Single(r => r.Name == name);
             var kernels = IlgpuKernels.Of(rule);
-            var methods = Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass).Where(m => m != null)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))).ToList();
+            var methods = Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
+                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!).Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!).ToList();
             foreach (var method in methods)
             {
                 // A fresh context per compile: after one failed compile a context is unusable.

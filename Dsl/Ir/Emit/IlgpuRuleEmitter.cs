@@ -14,8 +14,12 @@ namespace Fused.Ir.Emit
     /// are not summed here: the kernel stores each operand, and the runtime reduces the buffer in the canonical block
     /// order (<see cref="Reduction"/>), as for OpenCL. Ops render through <see cref="IlgpuRenderTable"/>: the same
     /// operations in the same order as the scalar C# kernel, so every accelerator computes the CPU's bits.
-    /// <para>Row-wise passes (per-row or per-column values, RowSum, ColSum) get no kernel yet: <c>PassK</c> is absent
-    /// and <c>RowWisePasses</c> names them; the runtime refuses such rules with a message naming them.</para>
+    /// <para>A row-wise pass (<see cref="ElementPass.RowWise"/>: per-row or per-column values, RowSum, ColSum) sees the
+    /// tensor as rows of <c>cols</c> elements (its last parameter): thread <c>index</c> takes column <c>index % cols</c> of
+    /// row <c>index / cols</c>. A column value is a buffer of <c>cols</c> floats indexed by column; a ColSum operand is
+    /// stored like a reduction operand (the runtime sums each column in the canonical order); the per-row values (the
+    /// plan's <see cref="UniformSlot.PerRow"/> slots, in slot order) come packed row by row in <c>rowValues</c>, after the
+    /// reduction operands.</para>
     /// </summary>
     public static class IlgpuRuleEmitter
     {
@@ -24,6 +28,9 @@ namespace Fused.Ir.Emit
 
         /// <summary>Names the emitted kernels define themselves; no buffer or value may take them.</summary>
         private static readonly string[] Reserved = { "index", "uniforms", "Uniforms", "Pack", "global", "System", "Fused", "ILGPU" };
+
+        /// <summary>Names a row-wise pass's kernel defines besides (reserved there only, so other rules' names stay as they were).</summary>
+        private static readonly string[] RowWiseReserved = { "at", "row", "col", "cols", "rowValues" };
 
         /// <summary>Kernel method of pass <paramref name="pass"/>.</summary>
         public static string KernelName(int pass) => "Pass" + pass.ToString(CultureInfo.InvariantCulture);
@@ -45,7 +52,6 @@ namespace Fused.Ir.Emit
             bool hasNamespace = info.Namespace.Length > 0;
             if (hasNamespace) w.Open($"namespace {info.Namespace}");
             w.Open($"partial class {info.ClassName}");
-            var rowWise = plan.Passes.Where(x => x.RowWise).Select(x => x.Index).ToList();
             w.Line($"/// <summary>");
             w.Line($"/// {Xml(p.Name)} as ILGPU kernels: one per element pass, one element per thread, the same operations in the same");
             w.Line("/// order as the C# scalar kernel (no fused multiply-add; Exp/Log/Pow are Fused's polynomials), so every accelerator");
@@ -58,18 +64,13 @@ namespace Fused.Ir.Emit
             w.Line("/// <summary>Uniform slots: the length of the executor's float32 uniforms per tensor.</summary>");
             w.Line($"public const int UniformCount = {plan.Uniforms.Count};");
             w.Line();
-            w.Line("/// <summary>Row-wise passes, which have no ILGPU kernel yet (comma separated; empty when every pass has one).</summary>");
-            w.Line($"public const string RowWisePasses = {CSharpLiteral.String(string.Join(",", rowWise.Select(k => k.ToString(CultureInfo.InvariantCulture))))};");
+            w.Line("/// <summary>Per-row values per row in a row-wise pass's <c>rowValues</c> (the per-row slots, in slot order).</summary>");
+            w.Line($"public const int PerRowCount = {OpenClRuleEmitter.PerRowSlots(plan).Count};");
             w.Line();
             EmitUniforms(w, plan);
             foreach (var pass in plan.Passes)
             {
                 w.Line();
-                if (pass.RowWise)
-                {
-                    w.Line($"// Pass {pass.Index} of {plan.PassCount} (level {pass.Level}) is row-wise: no ILGPU kernel yet.");
-                    continue;
-                }
                 EmitPass(w, plan, pass);
             }
             w.Close();
@@ -112,7 +113,9 @@ namespace Fused.Ir.Emit
             var p = plan.Program;
             var slots = UniformEvaluator.SlotMap(plan);
             var readable = PassSchedule.StatementNames(p);
-            var names = new NameTable(Reserved);
+            bool rowWise = pass.RowWise;
+            var perRow = OpenClRuleEmitter.PerRowSlots(plan);
+            var names = new NameTable(rowWise ? Reserved.Concat(RowWiseReserved).ToArray() : Reserved);
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
@@ -120,13 +123,21 @@ namespace Fused.Ir.Emit
             var args = new[] { "global::ILGPU.Index1D index" }
                 .Concat(plan.ElementBuffers.Select(b => View + bufferNames[b]))
                 .Concat(reduceNames.Select(r => View + r))
-                .Concat(new[] { "Uniforms uniforms" });
+                .Concat(rowWise ? new[] { View + "rowValues" } : new string[0])
+                .Concat(new[] { "Uniforms uniforms" })
+                .Concat(rowWise ? new[] { "int cols" } : new string[0]);
 
             string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer)).Distinct());
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = pass.Reductions.Count == 0 ? "" : "; stores the operands of " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, readable)));
-            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}), one element per thread: reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}.</summary>");
+            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}){(rowWise ? ", row-wise" : "")}, one element per thread: reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}.</summary>");
             w.Open($"public static void {KernelName(pass.Index)}({string.Join(", ", args)})");
+            if (rowWise)
+            {
+                w.Line("int at = index;");
+                w.Line("int row = at / cols;");
+                w.Line("int col = at - row * cols;");
+            }
 
             var valueOf = new Dictionary<Node, string>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
@@ -134,17 +145,20 @@ namespace Fused.Ir.Emit
                 int slot = slots[u];
                 string name = names.Claim(u.Op == Op.Hyper ? p.Hypers[u.Index].Name : u.Op == Op.Step ? "step" : "u" + slot.ToString(CultureInfo.InvariantCulture));
                 valueOf[u] = name;
-                string source = "uniforms." + UniformField(slot);
-                string comment = u.IsLeaf ? "" : " // " + NodePrinter.Print(u, p, readable);
+                int packed = perRow.Select(x => x.Slot).ToList().IndexOf(slot);
+                string source = packed < 0 ? "uniforms." + UniformField(slot)
+                    : perRow.Count == 1 ? "rowValues[row]" : $"rowValues[row * {perRow.Count} + {packed}]";
+                string comment = u.IsLeaf && packed < 0 ? "" : " // " + NodePrinter.Print(u, p, readable) + (packed < 0 ? "" : ", one value per row");
                 w.Line(u.Type == IrType.Bool ? $"bool {name} = {source} != 0f;{comment}" : $"float {name} = {source};{comment}");
             }
             foreach (var input in pass.Inputs)
             {
                 var kind = plan.ExtraOf(input.Buffer)?.Kind;
-                string name = names.Claim(plan.BufferName(input.Buffer) + (input.Value.Op == Op.Load || kind == ExtraKind.Temp ? "In" : "New"));
+                string name = names.Claim(plan.BufferName(input.Buffer) + (input.Value.Op == Op.Load || kind is ExtraKind.Temp or ExtraKind.Column ? "In" : "New"));
                 valueOf[input.Value] = name;
-                string comment = kind == ExtraKind.Temp ? " // " + NodePrinter.Print(input.Value, p, readable) + ", stored by an earlier pass" : "";
-                w.Line($"float {name} = {bufferNames[input.Buffer]}[index];{comment}");
+                string comment = kind == ExtraKind.Temp ? " // " + NodePrinter.Print(input.Value, p, readable) + ", stored by an earlier pass"
+                    : kind == ExtraKind.Column ? " // " + NodePrinter.Print(input.Value, p, readable) + ", one value per column" : "";
+                w.Line($"float {name} = {bufferNames[input.Buffer]}[{(kind == ExtraKind.Column ? "col" : "index")}];{comment}");
             }
             string Operand(Node n) => n.Op == Op.Const ? IlgpuRenderTable.Literal(n.Value) : valueOf[n];
             foreach (var block in PassSchedule.Blocks(p, pass))
@@ -164,7 +178,10 @@ namespace Fused.Ir.Emit
             for (int k = 0; k < pass.Reductions.Count; k++)
                 w.Line($"{reduceNames[k]}[index] = {Operand(pass.Reductions[k].Sources[0])}; // operand of {NodePrinter.Print(pass.Reductions[k], p, readable)}");
             foreach (var o in pass.Stores)
-                w.Line($"{bufferNames[o.Buffer]}[index] = {Operand(o.Value)};");
+            {
+                string comment = plan.ExtraOf(o.Buffer) is { Kind: ExtraKind.ColumnSumOperand } sum ? " // operand of " + NodePrinter.Print(sum.Node, p, readable) : "";
+                w.Line($"{bufferNames[o.Buffer]}[index] = {Operand(o.Value)};{comment}");
+            }
             w.Close();
         }
 

@@ -20,8 +20,8 @@ namespace Fused.Catalog
             /// <summary>Uniform slots: the length of the executor's float32 uniforms per tensor.</summary>
             public const int UniformCount = 12;
 
-            /// <summary>Row-wise passes, which have no ILGPU kernel yet (comma separated; empty when every pass has one).</summary>
-            public const string RowWisePasses = "";
+            /// <summary>Per-row values per row in a row-wise pass's <c>rowValues</c> (the per-row slots, in slot order).</summary>
+            public const int PerRowCount = 0;
 
             /// <summary>One tensor's uniforms (slot k in field Uk), passed to every kernel by value.</summary>
             public struct Uniforms

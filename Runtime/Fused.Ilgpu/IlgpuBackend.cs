@@ -49,9 +49,7 @@ namespace Fused.Ilgpu
         private readonly object[] _reduceArgs = new object[6];
         private readonly object[] _columnSumArgs = new object[6];
         private readonly Kernel _columnSums;
-        private readonly int[][] _columnsRead;   // per pass: ordinals of the column-value buffers it reads
-        private readonly bool[] _readsPerRow;    // per pass: reads per-row slots
-        private readonly int[] _perRowVectors;   // per packed per-row slot: its vector
+        private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
 
         private readonly DeviceTensors<MemoryBuffer1D<float, Stride1D.Dense>> _tensors; // per tensor: shape, element buffers, allocation key
 
@@ -87,12 +85,7 @@ namespace Fused.Ilgpu
             _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + (p.RowWise ? 3 : 1)]).ToArray();
             _blockReduce = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!);
             _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
-            _columnsRead = _schedule.Passes.Select(p => p.Inputs
-                .Where(i => i.Kind == OperandKind.Buffer && _schedule.Buffers[i.Index].Kind == BufferKind.Column)
-                .Select(i => _schedule.KernelOrdinal(i.Index)).Distinct().ToArray()).ToArray();
-            var perRowSlots = _schedule.PerRowSlots;
-            _readsPerRow = _schedule.Passes.Select(p => p.Inputs.Any(i => i.Kind == OperandKind.Slot && perRowSlots.Any(u => u.Slot == i.Index))).ToArray();
-            _perRowVectors = perRowSlots.Select(u => u.Index).ToArray();
+            _rowInputs = new RowInputs(_schedule);
             if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
         }
 
@@ -199,7 +192,7 @@ namespace Fused.Ilgpu
             }
             if (rowWise && rows > _scratchRows)
             {
-                long packed = Math.Max(1, rows * _perRowVectors.Length);
+                long packed = Math.Max(1, rows * _rowInputs.PerRowCount);
                 _rowValues?.Dispose();
                 _rowValues = _accelerator.Allocate1D<float>(packed);
                 _hostRowValues = new float[packed];
@@ -335,18 +328,13 @@ namespace Fused.Ilgpu
         private void UploadRowInputs(PassProgram pass, ShapeInfo shape, VectorValues vectors)
         {
             int cols = checked((int)shape.Cols);
-            foreach (int ordinal in _columnsRead[pass.Index])
+            foreach (int ordinal in _rowInputs.ColumnsRead(pass.Index))
                 _scratch[ordinal]!.View.AsContiguous().SubView(0, cols).CopyFromCPU(_stream, (ReadOnlySpan<float>)vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector).Slice(0, cols));
-            if (_readsPerRow[pass.Index])
+            if (_rowInputs.ReadsPerRow(pass.Index))
             {
-                // Row r's values are rowValues[r · P, r · P + P), in slot order; a value of a later level is stale and unread.
-                int rows = checked((int)shape.Rows), P = _perRowVectors.Length;
-                for (int k = 0; k < P; k++)
-                {
-                    var values = vectors.Values(_perRowVectors[k]);
-                    for (int r = 0; r < rows; r++) _hostRowValues[r * P + k] = values[r];
-                }
-                _rowValues!.View.AsContiguous().SubView(0, rows * P).CopyFromCPU(_stream, (ReadOnlySpan<float>)_hostRowValues.AsSpan(0, rows * P));
+                int packed = checked((int)shape.Rows * _rowInputs.PerRowCount);
+                _rowInputs.Pack(shape, vectors, _hostRowValues.AsSpan(0, packed));
+                _rowValues!.View.AsContiguous().SubView(0, packed).CopyFromCPU(_stream, (ReadOnlySpan<float>)_hostRowValues.AsSpan(0, packed));
             }
             _stream.Synchronize(); // host memory reused at once
         }

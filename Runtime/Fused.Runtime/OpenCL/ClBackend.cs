@@ -39,9 +39,7 @@ namespace Fused.Runtime.OpenCL
         private readonly ClQueue _queue;
         private readonly int[] _kernelBuffers;         // per ordinal: the schedule buffer
         private readonly int _reductionOperandCount;   // most reductions of any pass
-        private readonly int[][] _columnsRead;         // per pass: ordinals of the column-value buffers it reads
-        private readonly bool[] _readsPerRow;          // per pass: reads per-row slots
-        private readonly int[] _perRowVectors;         // per packed per-row slot: its vector
+        private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
         private readonly ClNewtonSchulz? _newtonSchulz;
         private readonly MatrixPasses? _hostMatrix;
 
@@ -68,12 +66,7 @@ namespace Fused.Runtime.OpenCL
             _kernelBuffers = _schedule.KernelBuffers.ToArray();
             _tensors = new DeviceTensors<ClBuffer>(_schedule, AllocateZeroed);
             _reductionOperandCount = _schedule.Passes.Max(p => (int?)p.Reductions.Count) ?? 0;
-            _columnsRead = _schedule.Passes.Select(p => p.Inputs
-                .Where(i => i.Kind == OperandKind.Buffer && _schedule.Buffers[i.Index].Kind == BufferKind.Column)
-                .Select(i => _schedule.KernelOrdinal(i.Index)).Distinct().ToArray()).ToArray();
-            var perRowSlots = _schedule.PerRowSlots;
-            _readsPerRow = _schedule.Passes.Select(p => p.Inputs.Any(i => i.Kind == OperandKind.Slot && perRowSlots.Any(u => u.Slot == i.Index))).ToArray();
-            _perRowVectors = perRowSlots.Select(u => u.Index).ToArray();
+            _rowInputs = new RowInputs(_schedule);
             _scratch = new ClBuffer?[_kernelBuffers.Length];
             _operands = new ClBuffer?[_reductionOperandCount];
             _uniforms = _queue.Context.CreateBuffer<float>(Math.Max(1, _schedule.UniformCount), ClMemoryAccess.ReadOnly);
@@ -154,7 +147,7 @@ namespace Fused.Runtime.OpenCL
             }
             if (rowWise && rows > _scratchRows)
             {
-                long packed = Math.Max(1, rows * _perRowVectors.Length);
+                long packed = Math.Max(1, rows * _rowInputs.PerRowCount);
                 _rowValues?.Dispose();
                 _rowValues = context.CreateBuffer<float>(packed, ClMemoryAccess.ReadOnly);
                 _hostRowValues = new float[packed];
@@ -255,17 +248,12 @@ namespace Fused.Runtime.OpenCL
         /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row.</summary>
         private void UploadRowInputs(PassProgram pass, ShapeInfo shape, VectorValues vectors)
         {
-            foreach (int ordinal in _columnsRead[pass.Index])
+            foreach (int ordinal in _rowInputs.ColumnsRead(pass.Index))
                 _queue.Write<float>(_scratch[ordinal]!, vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector));
-            if (!_readsPerRow[pass.Index]) return;
-            // Row r's values are row_values[r · P, r · P + P), in slot order; a value of a later level is stale and unread.
-            int rows = checked((int)shape.Rows), P = _perRowVectors.Length;
-            for (int k = 0; k < P; k++)
-            {
-                var values = vectors.Values(_perRowVectors[k]);
-                for (int r = 0; r < rows; r++) _hostRowValues[r * P + k] = values[r];
-            }
-            _queue.Write<float>(_rowValues!, _hostRowValues.AsSpan(0, rows * P));
+            if (!_rowInputs.ReadsPerRow(pass.Index)) return;
+            int packed = checked((int)shape.Rows * _rowInputs.PerRowCount);
+            _rowInputs.Pack(shape, vectors, _hostRowValues.AsSpan(0, packed));
+            _queue.Write<float>(_rowValues!, _hostRowValues.AsSpan(0, packed));
         }
 
         /// <summary>

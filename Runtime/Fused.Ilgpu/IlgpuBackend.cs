@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using Fused.Execution;
 using Fused.Ir;
+using Fused.Runtime.Engine;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
 using Fused.Runtime.Matrix;
@@ -33,7 +34,7 @@ namespace Fused.Ilgpu
     /// <see cref="NotSupportedException"/> naming them. Not thread-safe.
     /// </para>
     /// </summary>
-    public sealed class IlgpuBackend : IScheduleBackend, IDisposable
+    public sealed class IlgpuBackend : IDeviceBackend
     {
         private readonly FusedRule _rule;
         private readonly KernelSchedule _schedule;
@@ -220,19 +221,29 @@ namespace Fused.Ilgpu
         /// <summary>Copies host data into tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> (the parameter, the gradient or an element state, by name): Numel floats.</summary>
         public void Upload(int tensor, string buffer, ReadOnlySpan<float> data)
         {
-            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
+            Upload(tensor, _tensors.ElementBufferNamed(tensor, buffer, data.Length), data);
+        }
+
+        /// <summary>Host data into tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/>; done when it returns.</summary>
+        public void Upload(int tensor, int buffer, ReadOnlySpan<float> data)
+        {
             if (data.Length == 0) return;
-            View(tensor, b).SubView(0, data.Length).CopyFromCPU(_stream, data);
-            _stream.Synchronize(); // the caller may reuse its memory at once
+            View(tensor, buffer).SubView(0, data.Length).CopyFromCPU(_stream, data);
+            _stream.Synchronize();
+        }
+
+        /// <summary>Tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> to the host; done when it returns.</summary>
+        public void Download(int tensor, int buffer, Span<float> data)
+        {
+            if (data.Length == 0) return;
+            View(tensor, buffer).SubView(0, data.Length).CopyToCPU(_stream, data);
+            _stream.Synchronize();
         }
 
         /// <summary>Copies tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> to the host (Numel floats).</summary>
         public void Download(int tensor, string buffer, Span<float> data)
         {
-            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
-            if (data.Length == 0) return;
-            View(tensor, b).SubView(0, data.Length).CopyToCPU(_stream, data);
-            _stream.Synchronize();
+            Download(tensor, _tensors.ElementBufferNamed(tensor, buffer, data.Length), data);
         }
 
         public void BeginWave(int first, int end) { }

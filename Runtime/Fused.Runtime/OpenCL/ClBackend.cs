@@ -32,7 +32,7 @@ namespace Fused.Runtime.OpenCL
     /// tensor only after every launch queued before has run. Steady-state steps allocate nothing. Not thread-safe.
     /// </para>
     /// </summary>
-    public sealed class ClBackend : IScheduleBackend, IDisposable
+    public sealed class ClBackend : Engine.IDeviceBackend
     {
         private readonly ClRuleProgram _program;
         private readonly KernelSchedule _schedule;
@@ -183,6 +183,18 @@ namespace Fused.Runtime.OpenCL
         {
             int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
             if (data.Length > 0) _queue.Write(Buffer(tensor, b), data);
+        }
+
+        /// <summary>Host data into tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> (a blocking write).</summary>
+        public void Upload(int tensor, int buffer, ReadOnlySpan<float> data)
+        {
+            if (data.Length > 0) _queue.Write(Buffer(tensor, buffer), data);
+        }
+
+        /// <summary>Tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> to the host (a blocking read).</summary>
+        public void Download(int tensor, int buffer, Span<float> data)
+        {
+            if (data.Length > 0) _queue.Read(Buffer(tensor, buffer), data);
         }
 
         /// <summary>Copies tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> to the host (Numel floats).</summary>

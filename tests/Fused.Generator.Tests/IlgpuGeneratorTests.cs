@@ -30,7 +30,7 @@ namespace Fused.Generator.Tests
         [Fact]
         public void Without_ILGPU_no_rule_gets_an_ILGPU_file()
         {
-            Assert.DoesNotContain(CatalogWithoutIlgpu.Value.Sources, s => s.HintName.EndsWith(".Ilgpu.g.cs", StringComparison.Ordinal));
+            Assert.DoesNotContain(CatalogWithoutIlgpu.Value.Sources, s => s.HintName.Contains("Ilgpu", StringComparison.Ordinal));
         }
 
         [Fact]
@@ -40,7 +40,8 @@ namespace Fused.Generator.Tests
             var without = CatalogWithoutIlgpu.Value;
             Assert.Null(with.Result.Exception);
             Assert.Empty(with.Diagnostics);
-            Assert.Equal(2 * without.Sources.Count, with.Sources.Count);
+            Assert.Equal(2 * without.Sources.Count + 1, with.Sources.Count); // and the one file that opens internals to ILGPU
+            Assert.Contains("InternalsVisibleTo(\"ILGPURuntime\")", with.Source(FusedGenerator.IlgpuAccessHintName));
             foreach (var (hint, text) in without.Sources)
             {
                 Assert.Equal(text, with.Source(hint));
@@ -84,7 +85,7 @@ namespace Fused.Generator.Tests
             Assert.Equal("FUSED017", d.Id);
             Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
             Assert.Contains("Ilgpu", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-            Assert.Single(run.Sources); // its C# kernels as always
+            Assert.Equal(2, run.Sources.Count); // its C# kernels as always, and the access file
             Assert.True(run.OutputErrors.IsEmpty, GeneratorHarness.Describe(run.OutputErrors));
         }
 

@@ -22,4 +22,15 @@ namespace Fused.Ilgpu.Tests
             param -= lr * c / (MaxAbs(c) + 1f);
         }
     }
+
+    /// <summary>An internal rule class: ILGPU compiles its kernels only because the generator opens internals to ILGPURuntime.</summary>
+    [Optimizer]
+    internal static partial class InternalMomentum
+    {
+        static void Update(ref float param, float grad, [State] ref float m, [Hyper(0.9)] float beta, [Hyper(1e-2)] float lr)
+        {
+            m = beta * m + grad;
+            param -= lr * m;
+        }
+    }
 }

@@ -64,6 +64,12 @@ namespace Fused.Ilgpu.Tests
         }
 
         [Fact]
+        public void An_internal_rule_class_runs_too()
+        {
+            MatchesCpu(InternalMomentum.Rule, new[] { ShapeInfo.Vector(7), ShapeInfo.Vector(1031) }, steps: 2);
+        }
+
+        [Fact]
         public void A_rule_built_at_run_time_is_refused()
         {
             var rule = new InterpretedRule(Sgd.Rule.Program);

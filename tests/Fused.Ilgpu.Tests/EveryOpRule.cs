@@ -17,8 +17,8 @@ namespace Fused.Ilgpu.Tests
             var e = Exp(grad * k) + Log(Abs(grad) + 1e-30f) + Pow(Abs(param), k);
             var s = Sign(grad) * Rsqrt(Abs(grad) + 1e-6f) + Min(grad, param) - Max(grad, -param);
             var c = Where((grad > 0f && param <= 0.25f) || !(grad != param) || grad == 0f || grad < -0.4f || grad >= 0.3f, e, s);
-            a = c;
-            b = Exp(grad * 20f) + Log(Abs(grad)) + Pow(Abs(grad), param * 3f) + Log(Max(grad, 0f));
+            a = c + 0.5f * a;
+            b = Exp(grad * 20f) + Log(Abs(grad)) + Pow(Abs(grad), param * 3f) + Log(Max(grad, 0f)) + 0.25f * b;
             param -= lr * c / (MaxAbs(c) + 1f);
         }
     }

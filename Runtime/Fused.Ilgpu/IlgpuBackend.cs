@@ -68,7 +68,7 @@ namespace Fused.Ilgpu
         /// <param name="accelerator">Where the buffers live and the kernels run.</param>
         /// <param name="newtonSchulz">Newton–Schulz settings for rules with Orthogonalize (Muon).</param>
         /// <param name="shampoo">Settings for rules with Precondition (Shampoo).</param>
-        /// <exception cref="NotSupportedException">The rule has a row-wise pass, was built at run time, or has no ILGPU kernels.</exception>
+        /// <exception cref="NotSupportedException">The rule was built at run time, or its project does not reference ILGPU (no generated kernels).</exception>
         public IlgpuBackend(FusedRule rule, Accelerator accelerator, NewtonSchulzOptions? newtonSchulz = null, ShampooOptions? shampoo = null)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));

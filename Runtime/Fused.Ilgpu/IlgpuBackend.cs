@@ -91,29 +91,23 @@ namespace Fused.Ilgpu
         }
 
         /// <summary>
-        /// A kernel on the accelerator. On CUDA through PTX rewritten by <see cref="PtxRounding"/>, so the assembler fuses no
-        /// multiply into an add (the CPU's bits); elsewhere as ILGPU compiles it.
+        /// A kernel on the accelerator. On CUDA and OpenCL through device code rewritten by <see cref="NoContraction"/>, so
+        /// the device compiler fuses no multiply into an add (the CPU's bits); on the CPU accelerator as ILGPU loads it.
         /// </summary>
         private Kernel Load(System.Reflection.MethodInfo method)
         {
-            // ILGPU's OpenCL C has no FP_CONTRACT OFF: an OpenCL compiler may fuse (and does, on GPUs).
-            if (_accelerator.AcceleratorType == AcceleratorType.OpenCL) ContractionFree = false;
-            if (_accelerator.AcceleratorType != AcceleratorType.Cuda) return _accelerator.LoadAutoGroupedKernel(method);
+            if (_accelerator.AcceleratorType is not (AcceleratorType.Cuda or AcceleratorType.OpenCL)) return _accelerator.LoadAutoGroupedKernel(method);
             var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
             var compiled = _accelerator.CompileKernel(entry);
-            var rewritten = compiled is ILGPU.Backends.PTX.PTXCompiledKernel ptx ? PtxRounding.Rewrite(ptx) : null;
-            if (rewritten == null)
-            {
-                ContractionFree = false;
-                return _accelerator.LoadAutoGroupedKernel(compiled);
-            }
-            return _accelerator.LoadAutoGroupedKernel(rewritten);
+            var rewritten = NoContraction.Rewrite(compiled);
+            if (rewritten == null) ContractionFree = false;
+            return _accelerator.LoadAutoGroupedKernel(rewritten ?? compiled);
         }
 
         /// <summary>
-        /// False when the device may contract a multiply and an add into one fused operation (ILGPU's OpenCL accelerator; CUDA
-        /// when the PTX could not be rewritten): results may then differ from the CPU's in the last bits. True on the CPU
-        /// accelerator and on CUDA with the rewrite.
+        /// False when the device compiler may contract a multiply and an add into one fused operation (CUDA or OpenCL when
+        /// this ILGPU build did not let <see cref="NoContraction"/> rewrite the code): results may then differ from the
+        /// CPU's in the last bits. True on the CPU accelerator and with the rewrite.
         /// </summary>
         public bool ContractionFree { get; private set; }
 

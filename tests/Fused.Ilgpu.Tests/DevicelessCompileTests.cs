@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
+using Fused.Runtime.Kernels;
 using Fused.Catalog;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -41,11 +43,8 @@ namespace Fused.Ilgpu.Tests
         [MemberData(nameof(Rules))]
         public void Every_kernel_compiles_to_OpenCL_C_with_contraction_off(string name)
         {
-            var rule = CatalogRules.All.Concat(new[] { EveryOp.Rule }).Single(r => r.Name == name);
-            var kernels = IlgpuKernels.Of(rule);
-            var methods = Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!).Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!).ToList();
-            foreach (var method in methods)
+            var rule = RuleNamed(name);
+            foreach (var method in KernelsOf(rule))
             {
                 using var context = Context.Create(b => b.CPU());
                 // OpenCL C 2.0 with fp64 and generic address space (what ILGPU's OpenCL accelerator requires of a device).
@@ -60,6 +59,17 @@ namespace Fused.Ilgpu.Tests
             }
         }
 
+        private static FusedRule RuleNamed(string name) => CatalogRules.All.Concat(new[] { EveryOp.Rule }).Single(r => r.Name == name);
+
+        /// <summary>Every kernel the backend loads for <paramref name="rule"/>: its passes and the reduction kernels.</summary>
+        private static IEnumerable<MethodInfo> KernelsOf(FusedRule rule)
+        {
+            var kernels = IlgpuKernels.Of(rule);
+            return Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
+                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!)
+                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
+        }
+
         public static IEnumerable<object[]> Rules() =>
             CatalogRules.All.Select(r => new object[] { r.Name }).Append(new object[] { EveryOp.Rule.Name });
 
@@ -67,22 +77,19 @@ namespace Fused.Ilgpu.Tests
         [MemberData(nameof(Rules))]
         public void Every_kernel_compiles_to_PTX_without_approximate_math_or_contraction(string name)
         {
-            var rule = CatalogRules.All.Concat(new[] { EveryOp.Rule }).Single(r => r.Name == name);
-            var kernels = IlgpuKernels.Of(rule);
-            var methods = Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!).Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!).ToList();
-            foreach (var method in methods)
+            var rule = RuleNamed(name);
+            foreach (var method in KernelsOf(rule))
             {
                 // A fresh context per compile: after one failed compile a context is unusable.
                 using var context = Context.Create(b => b.CPU());
                 using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_70), CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null);
-                var entry = EntryPointDescription.FromImplicitlyGroupedKernel(method!);
+                var entry = EntryPointDescription.FromImplicitlyGroupedKernel(method);
                 var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
                 // What the CUDA backend loads: the PTX with every float add/sub/mul given .rn (never contracted into fma).
                 var rewritten = (PTXCompiledKernel?)NoContraction.Rewrite(compiled);
                 Assert.NotNull(rewritten);
                 string ptx = rewritten!.PTXAssembly;
-                string where = $"{rule.Name}: {method!.DeclaringType!.Name}.{method.Name}";
+                string where = $"{rule.Name}: {method.DeclaringType!.Name}.{method.Name}";
                 Assert.False(NoContraction.HasContractiblePtx(ptx), where + " still has a contractible add or multiply");
                 Assert.Equal(compiled.Name, rewritten.Name);
                 Assert.False(ptx.Contains("ex2.approx", StringComparison.Ordinal) || ptx.Contains("lg2.approx", StringComparison.Ordinal), where + " uses the device's approximate exp/log");

@@ -42,12 +42,13 @@ namespace Fused.Ilgpu
         private readonly AcceleratorStream _stream;
         private readonly IlgpuKernels _kernels;
         private readonly Kernel[] _passKernels;
-        private readonly Kernel _blockReduce;
+        private readonly Kernel _lanes, _foldLanes;
         private readonly int[] _kernelBuffers;   // per ordinal: the schedule buffer
         private readonly int _operandCount;      // most reductions of any pass
         private readonly MatrixPasses? _hostMatrix;
         private readonly object[][] _passArgs;   // per pass: the launch's arguments, reused
-        private readonly object[] _reduceArgs = new object[6];
+        private readonly object[] _laneArgs = new object[4];
+        private readonly object[] _foldArgs = new object[5];
         private readonly object[] _columnSumArgs = new object[6];
         private readonly Kernel _columnSums;
         private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
@@ -57,7 +58,7 @@ namespace Fused.Ilgpu
         private long _scratchElements = -1, _scratchPartials = -1;
         private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _scratch;   // per ordinal: temporaries
         private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _operands;  // per reduction of a pass
-        private MemoryBuffer1D<double, Stride1D.Dense>? _partials;
+        private MemoryBuffer1D<double, Stride1D.Dense>? _partials, _laneSums;
         private long _scratchCols = -1, _scratchRows = -1;
         private MemoryBuffer1D<float, Stride1D.Dense>? _rowValues, _columnSumResult;
         private MemoryBuffer1D<double, Stride1D.Dense>? _columnGroups;
@@ -84,7 +85,8 @@ namespace Fused.Ilgpu
             ContractionFree = true;
             _passKernels = _schedule.Passes.Select(p => Load(_kernels.Pass(p.Index)!)).ToArray();
             _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + (p.RowWise ? 3 : 1)]).ToArray();
-            _blockReduce = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!);
+            _lanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Lanes))!);
+            _foldLanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.FoldLanes))!);
             _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
             _rowInputs = new RowInputs(_schedule);
             if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
@@ -197,6 +199,8 @@ namespace Fused.Ilgpu
             {
                 _partials?.Dispose();
                 _partials = _accelerator.Allocate1D<double>(partials);
+                _laneSums?.Dispose();
+                _laneSums = _accelerator.Allocate1D<double>(partials * Reduction.Lanes); // one reduction's lanes at a time
                 _scratchPartials = partials;
             }
         }
@@ -301,13 +305,18 @@ namespace Fused.Ilgpu
             int blocks = checked((int)ScheduleExecutor.BlocksOf(pass, shape));
             for (int k = 0; k < R; k++)
             {
-                _reduceArgs[0] = _operands[k]!.View.AsContiguous();
-                _reduceArgs[1] = _partials!.View.AsContiguous();
-                _reduceArgs[2] = rowLength;
-                _reduceArgs[3] = R;
-                _reduceArgs[4] = k;
-                _reduceArgs[5] = pass.Reductions[k].IsMax ? 1 : 0;
-                _blockReduce.Launch(_stream, blocks, _reduceArgs);
+                int max = pass.Reductions[k].IsMax ? 1 : 0;
+                _laneArgs[0] = _operands[k]!.View.AsContiguous();
+                _laneArgs[1] = _laneSums!.View.AsContiguous();
+                _laneArgs[2] = rowLength;
+                _laneArgs[3] = max;
+                _lanes.Launch(_stream, blocks * Reduction.Lanes, _laneArgs);
+                _foldArgs[0] = _laneSums!.View.AsContiguous();
+                _foldArgs[1] = _partials!.View.AsContiguous();
+                _foldArgs[2] = R;
+                _foldArgs[3] = k;
+                _foldArgs[4] = max;
+                _foldLanes.Launch(_stream, blocks, _foldArgs);
             }
             var target = args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R);
             _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPU(_stream, target);
@@ -352,6 +361,7 @@ namespace Fused.Ilgpu
             foreach (var b in _scratch) b?.Dispose();
             foreach (var b in _operands) b?.Dispose();
             _partials?.Dispose();
+            _laneSums?.Dispose();
             _rowValues?.Dispose();
             _columnSumResult?.Dispose();
             _columnGroups?.Dispose();

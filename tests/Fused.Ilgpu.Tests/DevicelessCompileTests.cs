@@ -66,7 +66,8 @@ namespace Fused.Ilgpu.Tests
         {
             var kernels = IlgpuKernels.Of(rule);
             return Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Kernel))!)
+                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Lanes))!)
+                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.FoldLanes))!)
                 .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
         }
 

@@ -41,16 +41,14 @@ namespace Fused.Ilgpu
         private readonly Accelerator _accelerator;
         private readonly AcceleratorStream _stream;
         private readonly IlgpuKernels _kernels;
-        private readonly Kernel[] _passKernels;
-        private readonly Kernel _lanes, _foldLanes;
+        private readonly PassLauncher[] _passLaunchers;
+        private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<double>, int, int> _lanes;
+        private readonly Action<AcceleratorStream, Index1D, ArrayView<double>, ArrayView<double>, int, int, int> _foldLanes;
+        private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, int, ArrayView<double>, ArrayView<float>> _columnSums;
         private readonly int[] _kernelBuffers;   // per ordinal: the schedule buffer
         private readonly int _operandCount;      // most reductions of any pass
         private readonly MatrixPasses? _hostMatrix;
-        private readonly object[][] _passArgs;   // per pass: the launch's arguments, reused
-        private readonly object[] _laneArgs = new object[4];
-        private readonly object[] _foldArgs = new object[5];
-        private readonly object[] _columnSumArgs = new object[6];
-        private readonly Kernel _columnSums;
+        private readonly ArrayView<float>[][] _passViews;   // per pass: the kernel's views, reused
         private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
 
         private readonly DeviceTensors<MemoryBuffer1D<float, Stride1D.Dense>> _tensors; // per tensor: shape, element buffers, allocation key
@@ -83,11 +81,14 @@ namespace Fused.Ilgpu
             _scratch = new MemoryBuffer1D<float, Stride1D.Dense>?[_kernelBuffers.Length];
             _operands = new MemoryBuffer1D<float, Stride1D.Dense>?[_operandCount];
             ContractionFree = true;
-            _passKernels = _schedule.Passes.Select(p => Load(_kernels.Pass(p.Index)!)).ToArray();
-            _passArgs = _schedule.Passes.Select(p => new object[_kernelBuffers.Length + p.Reductions.Count + (p.RowWise ? 3 : 1)]).ToArray();
-            _lanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Lanes))!);
-            _foldLanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.FoldLanes))!);
-            _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
+            _passLaunchers = _schedule.Passes.Select(p => _kernels.Launcher(p.Index, Load(_kernels.Pass(p.Index)))).ToArray();
+            _passViews = _schedule.Passes.Select(p => new ArrayView<float>[_kernelBuffers.Length + p.Reductions.Count + (p.RowWise ? 1 : 0)]).ToArray();
+            _lanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Lanes))!)
+                .CreateLauncherDelegate<Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<double>, int, int>>();
+            _foldLanes = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.FoldLanes))!)
+                .CreateLauncherDelegate<Action<AcceleratorStream, Index1D, ArrayView<double>, ArrayView<double>, int, int, int>>();
+            _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!)
+                .CreateLauncherDelegate<Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, int, ArrayView<double>, ArrayView<float>>>();
             _rowInputs = new RowInputs(_schedule);
             if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
         }
@@ -267,8 +268,8 @@ namespace Fused.Ilgpu
 
         public void RunPass(PassProgram pass, int first, int end, PassArguments args)
         {
-            var kernel = _passKernels[pass.Index];
-            var launch = _passArgs[pass.Index];
+            var launcher = _passLaunchers[pass.Index];
+            var views = _passViews[pass.Index];
             int R = pass.Reductions.Count;
             for (int t = first; t < end; t++)
             {
@@ -283,12 +284,10 @@ namespace Fused.Ilgpu
                 }
                 if (pass.RowWise) UploadRowInputs(pass, shape, vectors!);
                 int a = 0;
-                for (int i = 0; i < _kernelBuffers.Length; i++) launch[a++] = ViewOf(t, i);
-                for (int k = 0; k < R; k++) launch[a++] = _operands[k]!.View.AsContiguous();
-                if (pass.RowWise) launch[a++] = _rowValues!.View.AsContiguous();
-                launch[a++] = _kernels.Pack(args.Uniforms, t * args.UniformCount);
-                if (pass.RowWise) launch[a] = cols;
-                kernel.Launch(_stream, n, launch);
+                for (int i = 0; i < _kernelBuffers.Length; i++) views[a++] = ViewOf(t, i);
+                for (int k = 0; k < R; k++) views[a++] = _operands[k]!.View.AsContiguous();
+                if (pass.RowWise) views[a] = _rowValues!.View.AsContiguous();
+                launcher.Launch(_stream, n, views, args.Uniforms, t * args.UniformCount, cols);
                 if (R > 0) ReducePartials(pass, t, shape, args);
                 foreach (var sum in pass.ColumnSums) ColumnSums(ViewOf(t, _schedule.KernelOrdinal(sum.Buffer)), shape, vectors!.Values(sum.Vector));
             }
@@ -306,17 +305,8 @@ namespace Fused.Ilgpu
             for (int k = 0; k < R; k++)
             {
                 int max = pass.Reductions[k].IsMax ? 1 : 0;
-                _laneArgs[0] = _operands[k]!.View.AsContiguous();
-                _laneArgs[1] = _laneSums!.View.AsContiguous();
-                _laneArgs[2] = rowLength;
-                _laneArgs[3] = max;
-                _lanes.Launch(_stream, blocks * Reduction.Lanes, _laneArgs);
-                _foldArgs[0] = _laneSums!.View.AsContiguous();
-                _foldArgs[1] = _partials!.View.AsContiguous();
-                _foldArgs[2] = R;
-                _foldArgs[3] = k;
-                _foldArgs[4] = max;
-                _foldLanes.Launch(_stream, blocks, _foldArgs);
+                _lanes(_stream, blocks * Reduction.Lanes, _operands[k]!.View.AsContiguous(), _laneSums!.View.AsContiguous(), rowLength, max);
+                _foldLanes(_stream, blocks, _laneSums!.View.AsContiguous(), _partials!.View.AsContiguous(), R, k, max);
             }
             var target = args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R);
             _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPU(_stream, target);
@@ -327,13 +317,7 @@ namespace Fused.Ilgpu
         private void ColumnSums(ArrayView<float> operands, ShapeInfo shape, Span<float> sums)
         {
             int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
-            _columnSumArgs[0] = operands;
-            _columnSumArgs[1] = rows;
-            _columnSumArgs[2] = cols;
-            _columnSumArgs[3] = checked((int)Reduction.RowGroupSize(rows));
-            _columnSumArgs[4] = _columnGroups!.View.AsContiguous();
-            _columnSumArgs[5] = _columnSumResult!.View.AsContiguous();
-            _columnSums.Launch(_stream, cols, _columnSumArgs);
+            _columnSums(_stream, cols, operands, rows, cols, checked((int)Reduction.RowGroupSize(rows)), _columnGroups!.View.AsContiguous(), _columnSumResult!.View.AsContiguous());
             _columnSumResult!.View.AsContiguous().SubView(0, cols).CopyToCPU(_stream, sums.Slice(0, cols));
             _stream.Synchronize();
         }

@@ -1,6 +1,8 @@
 using System;
 using System.Reflection;
 using Fused.Runtime.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
 
 namespace Fused.Ilgpu
 {
@@ -8,16 +10,34 @@ namespace Fused.Ilgpu
     /// A rule's generated ILGPU kernels: the nested <c>Ilgpu</c> class the generator emits into the rule class when the
     /// project that declares the rule references ILGPU (its <c>PassK</c> kernels, <c>Uniforms</c> struct and <c>Pack</c>).
     /// </summary>
+    /// <summary>The signature of every generated <c>LaunchPassK</c>.</summary>
+    public delegate void LaunchBridge(Delegate launcher, AcceleratorStream stream, int extent, ArrayView<float>[] views, float[] uniforms, int offset, int cols);
+
+    /// <summary>One pass's kernel, ready to launch: its typed ILGPU launcher and the generated bridge to it.</summary>
+    public sealed class PassLauncher
+    {
+        private readonly Delegate _launcher;
+        private readonly LaunchBridge _bridge;
+
+        internal PassLauncher(Delegate launcher, LaunchBridge bridge)
+        {
+            _launcher = launcher;
+            _bridge = bridge;
+        }
+
+        /// <summary>Launches over <paramref name="extent"/> elements with the kernel's views in order and one tensor's uniforms (at <paramref name="offset"/>).</summary>
+        public void Launch(AcceleratorStream stream, int extent, ArrayView<float>[] views, float[] uniforms, int offset, int cols) =>
+            _bridge(_launcher, stream, extent, views, uniforms, offset, cols);
+    }
+
     public sealed class IlgpuKernels
     {
         private readonly MethodInfo[] _passes;
-        private readonly MethodInfo _pack;
 
-        private IlgpuKernels(Type type, MethodInfo[] passes, MethodInfo pack)
+        private IlgpuKernels(Type type, MethodInfo[] passes)
         {
             Type = type;
             _passes = passes;
-            _pack = pack;
         }
 
         /// <summary>The generated class.</summary>
@@ -26,8 +46,20 @@ namespace Fused.Ilgpu
         /// <summary>Pass <paramref name="pass"/>'s kernel method.</summary>
         public MethodInfo Pass(int pass) => _passes[pass];
 
-        /// <summary>One tensor's uniforms as the kernels' <c>Uniforms</c> struct (boxed, for a launch's arguments).</summary>
-        public object Pack(float[] uniforms, int offset) => _pack.Invoke(null, new object[] { uniforms, offset })!;
+        /// <summary>
+        /// Launches pass <paramref name="pass"/>'s kernel, loaded as <paramref name="kernel"/>, without reflection per launch:
+        /// the generated typed launcher and bridge (<c>PassKLauncher</c>, <c>LaunchPassK</c>), bound once here.
+        /// </summary>
+        public PassLauncher Launcher(int pass, Kernel kernel)
+        {
+            string k = pass.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var launcherType = Type.GetNestedType("Pass" + k + "Launcher", BindingFlags.Public)
+                ?? throw new InvalidOperationException($"the ILGPU kernels in {Type.FullName} lack Pass{k}Launcher: rebuild the project that declares the rule");
+            var create = typeof(Kernel).GetMethod(nameof(Kernel.CreateLauncherDelegate))!.MakeGenericMethod(launcherType);
+            var typed = (Delegate)create.Invoke(kernel, null)!;
+            var bridge = (LaunchBridge)Delegate.CreateDelegate(typeof(LaunchBridge), Type.GetMethod("LaunchPass" + k, BindingFlags.Public | BindingFlags.Static)!);
+            return new PassLauncher(typed, bridge);
+        }
 
         /// <summary>The kernels of <paramref name="rule"/>, found next to its generated descriptor.</summary>
         /// <exception cref="NotSupportedException">The rule was built at run time, or its project does not reference ILGPU.</exception>
@@ -52,8 +84,7 @@ namespace Fused.Ilgpu
             for (int k = 0; k < passCount; k++)
                 passes[k] = type.GetMethod("Pass" + k.ToString(System.Globalization.CultureInfo.InvariantCulture), BindingFlags.Public | BindingFlags.Static)
                     ?? throw new InvalidOperationException($"the ILGPU kernels of '{rule.Name}' lack Pass{k}");
-            var pack = type.GetMethod("Pack", BindingFlags.Public | BindingFlags.Static) ?? throw new InvalidOperationException($"the ILGPU kernels of '{rule.Name}' lack Pack");
-            return new IlgpuKernels(type, passes, pack);
+            return new IlgpuKernels(type, passes);
         }
     }
 }

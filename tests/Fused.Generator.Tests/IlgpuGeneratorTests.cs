@@ -17,9 +17,10 @@ namespace Fused.Generator.Tests
         /// <summary>The ILGPU types the generated kernels use, declared as the package declares them (enough to bind).</summary>
         private static SourceFile IlgpuStandIn => new("IlgpuStandIn.cs",
             "namespace ILGPU\n{\n" +
-            "    public readonly struct Index1D { public static implicit operator int(Index1D index) => 0; }\n" +
+            "    public readonly struct Index1D { public static implicit operator int(Index1D index) => 0; public static implicit operator Index1D(int index) => default; }\n" +
             "    public readonly struct ArrayView<T> where T : unmanaged { public T this[int index] { get => default; set { } } }\n" +
-            "}\n");
+            "}\n" +
+            "namespace ILGPU.Runtime { public class AcceleratorStream { } }\n");
 
         private static readonly Lazy<GeneratorRun> CatalogWithIlgpu = new(() =>
             GeneratorHarness.Run(GeneratorHarness.Compile(GeneratorHarness.CatalogRules().Append(IlgpuStandIn).ToArray())));

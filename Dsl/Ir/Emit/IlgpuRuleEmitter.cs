@@ -72,6 +72,8 @@ namespace Fused.Ir.Emit
             {
                 w.Line();
                 EmitPass(w, plan, pass);
+                w.Line();
+                EmitLauncher(w, plan, pass);
             }
             w.Close();
             w.Close();
@@ -182,6 +184,32 @@ namespace Fused.Ir.Emit
                 string comment = plan.ExtraOf(o.Buffer) is { Kind: ExtraKind.ColumnSumOperand } sum ? " // operand of " + NodePrinter.Print(sum.Node, p, readable) : "";
                 w.Line($"{bufferNames[o.Buffer]}[index] = {Operand(o.Value)};{comment}");
             }
+            w.Close();
+        }
+
+        /// <summary>The launcher delegate type of pass <paramref name="pass"/> (ILGPU's typed launch of its kernel).</summary>
+        public static string LauncherTypeName(int pass) => KernelName(pass) + "Launcher";
+
+        /// <summary>The method that launches pass <paramref name="pass"/> through its launcher with untyped arguments.</summary>
+        public static string LaunchMethodName(int pass) => "Launch" + KernelName(pass);
+
+        /// <summary>
+        /// The pass's launcher delegate (what <c>Kernel.CreateLauncherDelegate</c> makes for it) and a bridge of one fixed
+        /// signature for every pass and rule — the launcher, the stream, the extent, the kernel's views in order, the
+        /// executor's uniforms and the tensor's offset in them, <c>cols</c> — so the runtime launches without reflection.
+        /// </summary>
+        private static void EmitLauncher(CodeWriter w, KernelPlan plan, ElementPass pass)
+        {
+            int views = plan.ElementBuffers.Count + pass.Reductions.Count + (pass.RowWise ? 1 : 0);
+            var viewRange = Enumerable.Range(0, views).Select(k => k.ToString(CultureInfo.InvariantCulture)).ToList();
+            string launcher = LauncherTypeName(pass.Index);
+            w.Line($"/// <summary>ILGPU's launcher of <see cref=\"{KernelName(pass.Index)}\"/>: the stream, the extent, then the kernel's arguments.</summary>");
+            w.Line($"public delegate void {launcher}(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, "
+                + string.Join("", viewRange.Select(k => $"global::ILGPU.ArrayView<float> view{k}, ")) + "Uniforms uniforms" + (pass.RowWise ? ", int cols" : "") + ");");
+            w.Line();
+            w.Line($"/// <summary>Launches <see cref=\"{KernelName(pass.Index)}\"/> through <paramref name=\"launcher\"/> (a <see cref=\"{launcher}\"/>) over <paramref name=\"extent\"/> elements: <paramref name=\"views\"/> holds its {views} view(s) in order.</summary>");
+            w.Open($"public static void {LaunchMethodName(pass.Index)}(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)");
+            w.Line($"(({launcher})launcher)(stream, extent, " + string.Join("", viewRange.Select(k => $"views[{k}], ")) + "Pack(uniforms, offset)" + (pass.RowWise ? ", cols" : "") + ");");
             w.Close();
         }
 

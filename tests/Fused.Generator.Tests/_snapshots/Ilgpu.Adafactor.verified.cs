@@ -111,6 +111,15 @@ namespace Fused.Catalog
                 colSumOperand0[index] = tmp2; // operand of ColSum(g2)
             }
 
+            /// <summary>ILGPU's launcher of <see cref="Pass0"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass0Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, global::ILGPU.ArrayView<float> view4, global::ILGPU.ArrayView<float> view5, global::ILGPU.ArrayView<float> view6, Uniforms uniforms, int cols);
+
+            /// <summary>Launches <see cref="Pass0"/> through <paramref name="launcher"/> (a <see cref="Pass0Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 7 view(s) in order.</summary>
+            public static void LaunchPass0(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass0Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], views[4], views[5], views[6], Pack(uniforms, offset), cols);
+            }
+
             /// <summary>Pass 1 of 3 (level 2), row-wise, one element per thread: reads grad, colMeansNew; writes nothing; stores the operands of Sum(u * u).</summary>
             public static void Pass1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> param, global::ILGPU.ArrayView<float> grad, global::ILGPU.ArrayView<float> colMeansNew, global::ILGPU.ArrayView<float> colSumOperand0, global::ILGPU.ArrayView<float> reduce0, global::ILGPU.ArrayView<float> rowValues, Uniforms uniforms, int cols)
             {
@@ -127,6 +136,15 @@ namespace Fused.Catalog
                 // u = u / Max(1f, Rms(u) / clipThreshold);
                 float tmp4 = tmp3 * tmp3;
                 reduce0[index] = tmp4; // operand of Sum(u * u)
+            }
+
+            /// <summary>ILGPU's launcher of <see cref="Pass1"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass1Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, global::ILGPU.ArrayView<float> view4, global::ILGPU.ArrayView<float> view5, Uniforms uniforms, int cols);
+
+            /// <summary>Launches <see cref="Pass1"/> through <paramref name="launcher"/> (a <see cref="Pass1Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 6 view(s) in order.</summary>
+            public static void LaunchPass1(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass1Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], views[4], views[5], Pack(uniforms, offset), cols);
             }
 
             /// <summary>Pass 2 of 3 (level 3), row-wise, one element per thread: reads param, grad, colMeansNew; writes param.</summary>
@@ -154,6 +172,15 @@ namespace Fused.Catalog
                 float tmp7 = u14 * tmp6;
                 float tmp8 = paramIn - tmp7;
                 param[index] = tmp8;
+            }
+
+            /// <summary>ILGPU's launcher of <see cref="Pass2"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass2Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, global::ILGPU.ArrayView<float> view4, Uniforms uniforms, int cols);
+
+            /// <summary>Launches <see cref="Pass2"/> through <paramref name="launcher"/> (a <see cref="Pass2Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 5 view(s) in order.</summary>
+            public static void LaunchPass2(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass2Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], views[4], Pack(uniforms, offset), cols);
             }
         }
     }

@@ -101,6 +101,15 @@ namespace Fused.Catalog
                 m[index] = tmp3;
                 v[index] = tmp7;
             }
+
+            /// <summary>ILGPU's launcher of <see cref="Pass0"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass0Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, Uniforms uniforms);
+
+            /// <summary>Launches <see cref="Pass0"/> through <paramref name="launcher"/> (a <see cref="Pass0Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 4 view(s) in order.</summary>
+            public static void LaunchPass0(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass0Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], Pack(uniforms, offset));
+            }
         }
     }
 }

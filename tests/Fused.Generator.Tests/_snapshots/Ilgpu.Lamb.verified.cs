@@ -123,6 +123,15 @@ namespace Fused.Catalog
                 temp0[index] = tmp14;
             }
 
+            /// <summary>ILGPU's launcher of <see cref="Pass0"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass0Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, global::ILGPU.ArrayView<float> view4, global::ILGPU.ArrayView<float> view5, global::ILGPU.ArrayView<float> view6, Uniforms uniforms);
+
+            /// <summary>Launches <see cref="Pass0"/> through <paramref name="launcher"/> (a <see cref="Pass0Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 7 view(s) in order.</summary>
+            public static void LaunchPass0(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass0Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], views[4], views[5], views[6], Pack(uniforms, offset));
+            }
+
             /// <summary>Pass 1 of 2 (level 1), one element per thread: reads param, temp0; writes param.</summary>
             public static void Pass1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> param, global::ILGPU.ArrayView<float> grad, global::ILGPU.ArrayView<float> m, global::ILGPU.ArrayView<float> v, global::ILGPU.ArrayView<float> temp0, Uniforms uniforms)
             {
@@ -133,6 +142,15 @@ namespace Fused.Catalog
                 float tmp = temp0In * u21;
                 float tmp2 = paramIn - tmp;
                 param[index] = tmp2;
+            }
+
+            /// <summary>ILGPU's launcher of <see cref="Pass1"/>: the stream, the extent, then the kernel's arguments.</summary>
+            public delegate void Pass1Launcher(global::ILGPU.Runtime.AcceleratorStream stream, global::ILGPU.Index1D extent, global::ILGPU.ArrayView<float> view0, global::ILGPU.ArrayView<float> view1, global::ILGPU.ArrayView<float> view2, global::ILGPU.ArrayView<float> view3, global::ILGPU.ArrayView<float> view4, Uniforms uniforms);
+
+            /// <summary>Launches <see cref="Pass1"/> through <paramref name="launcher"/> (a <see cref="Pass1Launcher"/>) over <paramref name="extent"/> elements: <paramref name="views"/> holds its 5 view(s) in order.</summary>
+            public static void LaunchPass1(global::System.Delegate launcher, global::ILGPU.Runtime.AcceleratorStream stream, int extent, global::ILGPU.ArrayView<float>[] views, float[] uniforms, int offset, int cols)
+            {
+                ((Pass1Launcher)launcher)(stream, extent, views[0], views[1], views[2], views[3], views[4], Pack(uniforms, offset));
             }
         }
     }

@@ -7,5 +7,7 @@ namespace Fused.Generator
         public const string Specs = nameof(Specs);
         public const string Diagnostics = nameof(Diagnostics);
         public const string OutsideRuleUses = nameof(OutsideRuleUses);
+        public const string UsesIlgpu = nameof(UsesIlgpu);
+        public const string IlgpuSpecs = nameof(IlgpuSpecs);
     }
 }

@@ -3,6 +3,17 @@ using System.Runtime.InteropServices;
 namespace Fused.Ir
 {
     /// <summary>
+    /// Reinterprets a float's bits as an int and back. The host uses a union (<see cref="ScalarMath.UnionBits"/>);
+    /// device compilers such as ILGPU refuse unions, so their code passes a struct built on
+    /// <c>BitConverter</c> (<c>Fused.Runtime.Kernels.DeviceBits</c>) to the same polynomials.
+    /// </summary>
+    public interface IFloatBits
+    {
+        int ToBits(float f);
+        float FromBits(int i);
+    }
+
+    /// <summary>
     /// The float32 semantics of every element-wise op, written with plain IEEE operations only
     /// (no fused multiply-add, no platform libm). The SIMD kernels in the runtime (KernelMath) do the
     /// same operations in the same order per lane, so scalar, Vector128/256/512 and the interpreter
@@ -10,6 +21,7 @@ namespace Fused.Ir
     /// </summary>
     public static class ScalarMath
     {
+        /// <summary>The bit casts of the host paths: a union of a float and an int.</summary>
         [StructLayout(LayoutKind.Explicit)]
         private struct FloatBits
         {
@@ -17,8 +29,15 @@ namespace Fused.Ir
             [FieldOffset(0)] public int I;
         }
 
-        public static int ToBits(float f) => new FloatBits { F = f }.I;
-        public static float FromBits(int i) => new FloatBits { I = i }.F;
+        /// <summary><see cref="IFloatBits"/> through <see cref="FloatBits"/> (what the host paths use).</summary>
+        public struct UnionBits : IFloatBits
+        {
+            public int ToBits(float f) => new FloatBits { F = f }.I;
+            public float FromBits(int i) => new FloatBits { I = i }.F;
+        }
+
+        public static int ToBits(float f) => default(UnionBits).ToBits(f);
+        public static float FromBits(int i) => default(UnionBits).FromBits(i);
 
         // Min/Max are defined as selects so that every backend renders them the same way
         // (x86 minps/maxps have exactly these semantics; Math.Min does not).
@@ -47,7 +66,10 @@ namespace Fused.Ir
         public const float C2 = 0.5f, C3 = 1.66666672e-01f, C4 = 4.16666679e-02f, C5 = 8.33333377e-03f,
                              C6 = 1.38888892e-03f, C7 = 1.98412701e-04f;
 
-        public static float Exp(float x)
+        public static float Exp(float x) => Exp<UnionBits>(x);
+
+        /// <summary><see cref="Exp(float)"/> with the bit casts of <typeparamref name="TBits"/> (device code cannot use a union).</summary>
+        public static float Exp<TBits>(float x) where TBits : struct, IFloatBits
         {
             float xc = Min(Max(x, ExpLow), ExpHigh);
             float t = xc * Log2E + RoundMagic;
@@ -56,8 +78,8 @@ namespace Fused.Ir
             float p = ((((((C7 * r + C6) * r + C5) * r + C4) * r + C3) * r + C2) * r + 1f) * r + 1f;
             int ni = (int)n;
             int half = ni >> 1;
-            float s1 = FromBits((half + 127) << 23);
-            float s2 = FromBits((ni - half + 127) << 23);
+            float s1 = default(TBits).FromBits((half + 127) << 23);
+            float s2 = default(TBits).FromBits((ni - half + 127) << 23);
             float result = p * s1 * s2;
             result = x > ExpHigh ? float.PositiveInfinity : result;
             result = x < ExpLow ? 0f : result;
@@ -70,13 +92,16 @@ namespace Fused.Ir
         public const float L3 = 0.333333343f, L5 = 0.200000003f, L7 = 0.142857149f, L9 = 0.111111112f, L11 = 0.0909090936f;
         public const float Two23 = 8388608f;
 
-        public static float Log(float x)
+        public static float Log(float x) => Log<UnionBits>(x);
+
+        /// <summary><see cref="Log(float)"/> with the bit casts of <typeparamref name="TBits"/>.</summary>
+        public static float Log<TBits>(float x) where TBits : struct, IFloatBits
         {
             bool subnormal = x < 1.17549435e-38f;
             float xs = subnormal ? x * Two23 : x;
-            int bits = ToBits(xs);
+            int bits = default(TBits).ToBits(xs);
             int e = ((bits >> 23) & 0xFF) - 127;
-            float m = FromBits((bits & 0x007FFFFF) | 0x3F800000);
+            float m = default(TBits).FromBits((bits & 0x007FFFFF) | 0x3F800000);
             bool big = m > Sqrt2;
             m = big ? m * 0.5f : m;
             float ef = (float)e + (big ? 1f : 0f) - (subnormal ? 23f : 0f);
@@ -93,5 +118,8 @@ namespace Fused.Ir
 
         /// <summary>x^y as exp(y·log x): defined for x ≥ 0 (NaN for negative x, as in the kernels).</summary>
         public static float Pow(float x, float y) => Exp(y * Log(x));
+
+        /// <summary><see cref="Pow(float, float)"/> with the bit casts of <typeparamref name="TBits"/>.</summary>
+        public static float Pow<TBits>(float x, float y) where TBits : struct, IFloatBits => Exp<TBits>(y * Log<TBits>(x));
     }
 }

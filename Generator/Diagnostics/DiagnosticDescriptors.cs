@@ -90,6 +90,11 @@ namespace Fused.Generator.Diagnostics
             "'{0}' has no tensor here: only inside an [Optimizer] rule does it see the whole parameter; outside one it {1}",
             Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor NoIlgpuKernels = new(
+            "FUSED017", "No ILGPU kernels for this rule",
+            "The project references ILGPU, but rule '{0}' gets no ILGPU kernels: {1}. Its C# and OpenCL kernels are unaffected.",
+            Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -113,6 +118,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED014" => StateNeverRead,
             "FUSED015" => ClassNameClashes,
             "FUSED016" => TensorIntrinsicOutsideRule,
+            "FUSED017" => NoIlgpuKernels,
             "FUSED099" => InternalError,
             _ => null,
         };

@@ -70,7 +70,7 @@ namespace Fused.Runtime.Engine
         private readonly OpenCL.ClContext? _clContext;
         private readonly OpenCL.ClQueue? _clQueue, _ownedClQueue;
 
-        /// <summary>Where the groups step: "CPU", or "OpenCL: " and the device's name.</summary>
+        /// <summary>Where the groups step: "CPU", "OpenCL: " and the device's name, or the name given to <see cref="OptimizerBuilder.UseDevice"/>.</summary>
         public string Backend { get; } = "CPU";
 
         /// <summary>
@@ -132,7 +132,8 @@ namespace Fused.Runtime.Engine
             Seed = seed;
             _ownsPool = pool is null;
             _pool = pool ?? new WorkerPool(threads);
-            if (device != null)
+            if (device?.Factory != null) Backend = device.Name!;
+            else if (device != null)
             {
                 if (device.Queue != null) _clQueue = device.Queue;
                 else
@@ -142,7 +143,8 @@ namespace Fused.Runtime.Engine
                 }
                 Backend = "OpenCL: " + _clQueue.Context.Device.Name;
             }
-            var deviceGroup = _clQueue == null ? null : new ParameterGroup.Device(_clQueue, device!.Download);
+            var deviceGroup = device?.Factory != null ? new ParameterGroup.Device(null, device.Factory, device.Download)
+                : _clQueue == null ? null : new ParameterGroup.Device(_clQueue, null, device!.Download);
 
             _groups = new ParameterGroup[routes.Count];
             _groupOfParameter = new int[P];

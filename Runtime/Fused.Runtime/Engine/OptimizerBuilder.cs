@@ -226,18 +226,30 @@ namespace Fused.Runtime.Engine
         /// </summary>
         public OptimizerBuilder UseOpenCl(OpenCL.OpenClDevice device, ParameterDownload parameters = ParameterDownload.EveryStep)
         {
-            _device = new DeviceChoice(device ?? throw new ArgumentNullException(nameof(device)), null, parameters);
+            _device = new DeviceChoice(device ?? throw new ArgumentNullException(nameof(device)), null, null, null, parameters);
             return this;
         }
 
         /// <summary>As <see cref="UseOpenCl(OpenCL.OpenClDevice, ParameterDownload)"/> on an existing queue (not disposed by the optimizer).</summary>
         public OptimizerBuilder UseOpenCl(OpenCL.ClQueue queue, ParameterDownload parameters = ParameterDownload.EveryStep)
         {
-            _device = new DeviceChoice(null, queue ?? throw new ArgumentNullException(nameof(queue)), parameters);
+            _device = new DeviceChoice(null, queue ?? throw new ArgumentNullException(nameof(queue)), null, null, parameters);
             return this;
         }
 
-        internal sealed record DeviceChoice(OpenCL.OpenClDevice? Device, OpenCL.ClQueue? Queue, ParameterDownload Download);
+        /// <summary>
+        /// Steps every group on a device backend made by <paramref name="factory"/> (one per group; the optimizer disposes
+        /// them), with the transfer points of <see cref="UseOpenCl(OpenCL.OpenClDevice, ParameterDownload)"/>. This is how
+        /// backends in other assemblies plug in (Fused.Ilgpu's <c>UseIlgpu</c>); <paramref name="name"/> is what
+        /// <see cref="FusedOptimizer.Backend"/> reports.
+        /// </summary>
+        public OptimizerBuilder UseDevice(string name, DeviceBackendFactory factory, ParameterDownload parameters = ParameterDownload.EveryStep)
+        {
+            _device = new DeviceChoice(null, null, factory ?? throw new ArgumentNullException(nameof(factory)), name ?? throw new ArgumentNullException(nameof(name)), parameters);
+            return this;
+        }
+
+        internal sealed record DeviceChoice(OpenCL.OpenClDevice? Device, OpenCL.ClQueue? Queue, DeviceBackendFactory? Factory, string? Name, ParameterDownload Download);
 
         /// <summary>Which groups journal their writes so a failed step is undone (default <see cref="StepJournal.FallibleGroups"/>).</summary>
         public OptimizerBuilder JournalSteps(StepJournal policy)
@@ -317,7 +329,7 @@ namespace Fused.Runtime.Engine
             {
                 var lowPrecision = _routes.Where(r => r.Options.Precision != StatePrecision.Float32).Select(r => $"'{r.Name}' ({r.Options.Precision})").ToList();
                 if (lowPrecision.Count > 0)
-                    throw new OptimizerConfigurationException($"OpenCL groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
+                    throw new OptimizerConfigurationException($"{(_device.Factory != null ? _device.Name : "OpenCL")} groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();

@@ -77,7 +77,7 @@ namespace Fused.Runtime.Engine
             }
             for (int t = 0; t < T; t++)
             {
-                if (_device != null) _device.Program.Queue.Read(_device.Buffer(t, RuleProgram.ParamBuffer), _savedParameters[t].AsSpan());
+                if (_device != null) _device.Download(t, RuleProgram.ParamBuffer, _savedParameters[t].AsSpan());
                 else HostBuffer(t, 0).CopyTo(_savedParameters[t]);
                 for (int k = 0; k < S; k++)
                 {
@@ -85,7 +85,7 @@ namespace Fused.Runtime.Engine
                     switch (Precision)
                     {
                         case StatePrecision.Float32:
-                            if (_device != null) _device.Program.Queue.Read(_device.Buffer(t, _stateBufferIndex[k]), ((float[])_savedStates![slot]).AsSpan());
+                            if (_device != null) _device.Download(t, _stateBufferIndex[k], ((float[])_savedStates![slot]).AsSpan());
                             else _f32[slot].CopyTo((float[])_savedStates![slot], 0);
                             break;
                         case StatePrecision.BFloat16:
@@ -122,7 +122,7 @@ namespace Fused.Runtime.Engine
             {
                 // Device groups: the device copy, and the host copy too (a failed download after the step may have
                 // overwritten part of it; before the step it matched the device, or was stale by request).
-                if (_device != null) _device.Program.Queue.Write(_device.Buffer(t, RuleProgram.ParamBuffer), (ReadOnlySpan<float>)_savedParameters![t]);
+                if (_device != null) _device.Upload(t, RuleProgram.ParamBuffer, _savedParameters![t]);
                 _savedParameters![t].CopyTo(HostBuffer(t, 0));
                 for (int k = 0; k < S; k++)
                 {
@@ -130,7 +130,7 @@ namespace Fused.Runtime.Engine
                     switch (Precision)
                     {
                         case StatePrecision.Float32:
-                            if (_device != null) _device.Program.Queue.Write(_device.Buffer(t, _stateBufferIndex[k]), (ReadOnlySpan<float>)(float[])_savedStates![slot]);
+                            if (_device != null) _device.Upload(t, _stateBufferIndex[k], (float[])_savedStates![slot]);
                             else ((float[])_savedStates![slot]).CopyTo(_f32[slot], 0);
                             break;
                         case StatePrecision.BFloat16:

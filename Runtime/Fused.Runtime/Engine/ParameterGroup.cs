@@ -23,8 +23,8 @@ namespace Fused.Runtime.Engine
     /// </summary>
     internal sealed unsafe partial class ParameterGroup : ILowPrecisionStates, IDisposable
     {
-        /// <summary>An OpenCL queue the group steps on, and when parameters come back to the host.</summary>
-        public sealed record Device(OpenCL.ClQueue Queue, ParameterDownload Download);
+        /// <summary>The device the group steps on — an OpenCL queue or a backend factory — and when parameters come back to the host.</summary>
+        public sealed record Device(OpenCL.ClQueue? Queue, DeviceBackendFactory? Factory, ParameterDownload Download);
 
         /// <summary>Elements per unit of work (4 reduction blocks).</summary>
         public const int UnitElements = CpuBackend.UnitElements;
@@ -70,7 +70,7 @@ namespace Fused.Runtime.Engine
         private readonly DynamicQuantizationMap[] _maps; // per state k
         private readonly int[] _vectorBuffers;      // schedule buffer of row/column state v
         private readonly CpuBackend? _backend;              // the CPU, or
-        private readonly OpenCL.ClBackend? _device;         // an OpenCL device (parameters, gradients, element states there)
+        private readonly IDeviceBackend? _device;           // a device (parameters, gradients, element states there)
         private readonly OpenCL.ClRuleProgram? _deviceProgram;
         private readonly ParameterDownload _download;
         private bool _hostStatesStale;                      // device groups: states changed on the device since the last download
@@ -160,8 +160,12 @@ namespace Fused.Runtime.Engine
             if (device != null)
             {
                 _download = device.Download;
-                _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue);
-                _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
+                if (device.Factory != null) _device = device.Factory(rule, options.NewtonSchulz, options.Shampoo);
+                else
+                {
+                    _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue!);
+                    _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
+                }
                 _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_device) ?? _device);
                 _matrix = _device.HostMatrix;
                 _executor.SetShapes(_shapes);
@@ -281,9 +285,8 @@ namespace Fused.Runtime.Engine
                     _executor.Step(Hypers, step);
                     return;
                 }
-                var queue = _device.Program.Queue;
                 for (int t = 0; t < _shapes.Length; t++)
-                    queue.Write(_device.Buffer(t, RuleProgram.GradBuffer), HostBuffer(t, 1));
+                    _device.Upload(t, RuleProgram.GradBuffer, HostBuffer(t, 1));
                 _executor.Step(Hypers, step);
                 _hostStatesStale = true;
                 if (_download == ParameterDownload.EveryStep) DownloadParameters();
@@ -315,21 +318,21 @@ namespace Fused.Runtime.Engine
         public void DownloadParameters()
         {
             if (_device == null) return;
-            for (int t = 0; t < _shapes.Length; t++) _device.Program.Queue.Read(_device.Buffer(t, RuleProgram.ParamBuffer), HostBuffer(t, 0));
+            for (int t = 0; t < _shapes.Length; t++) _device.Download(t, RuleProgram.ParamBuffer, HostBuffer(t, 0));
         }
 
         /// <summary>Device groups: every parameter from its host memory to the device.</summary>
         public void UploadParameters()
         {
             if (_device == null) return;
-            for (int t = 0; t < _shapes.Length; t++) _device.Program.Queue.Write(_device.Buffer(t, RuleProgram.ParamBuffer), (ReadOnlySpan<float>)HostBuffer(t, 0));
+            for (int t = 0; t < _shapes.Length; t++) _device.Upload(t, RuleProgram.ParamBuffer, HostBuffer(t, 0));
         }
 
         private void DownloadStates()
         {
             _hostStatesStale = false;
             for (int t = 0; t < _shapes.Length; t++)
-                for (int k = 0; k < _states; k++) _device!.Program.Queue.Read(_device.Buffer(t, _stateBufferIndex[k]), _f32[t * _states + k].AsSpan());
+                for (int k = 0; k < _states; k++) _device!.Download(t, _stateBufferIndex[k], _f32[t * _states + k].AsSpan());
         }
 
         /// <summary>Device groups: parameters and element states to the host (before a checkpoint is written).</summary>
@@ -346,7 +349,7 @@ namespace Fused.Runtime.Engine
             if (_device == null) return;
             UploadParameters();
             for (int t = 0; t < _shapes.Length; t++)
-                for (int k = 0; k < _states; k++) _device.Program.Queue.Write(_device.Buffer(t, _stateBufferIndex[k]), (ReadOnlySpan<float>)_f32[t * _states + k]);
+                for (int k = 0; k < _states; k++) _device.Upload(t, _stateBufferIndex[k], _f32[t * _states + k]);
             _hostStatesStale = false;
         }
 

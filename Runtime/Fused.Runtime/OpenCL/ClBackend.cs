@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Linq;
 using Fused.Execution;
 using Fused.Ir;
+using Fused.Runtime.Execution;
 using Fused.Runtime.Matrix;
 
 namespace Fused.Runtime.OpenCL
@@ -31,24 +32,18 @@ namespace Fused.Runtime.OpenCL
     /// tensor only after every launch queued before has run. Steady-state steps allocate nothing. Not thread-safe.
     /// </para>
     /// </summary>
-    public sealed class ClBackend : IScheduleBackend, IDisposable
+    public sealed class ClBackend : Engine.IDeviceBackend
     {
         private readonly ClRuleProgram _program;
         private readonly KernelSchedule _schedule;
         private readonly ClQueue _queue;
         private readonly int[] _kernelBuffers;         // per ordinal: the schedule buffer
-        private readonly bool[] _tensorOwned;          // per ordinal: a program buffer (one per tensor) or the backend's scratch
         private readonly int _reductionOperandCount;   // most reductions of any pass
-        private readonly int[][] _columnsRead;         // per pass: ordinals of the column-value buffers it reads
-        private readonly bool[] _readsPerRow;          // per pass: reads per-row slots
-        private readonly int[] _perRowVectors;         // per packed per-row slot: its vector
+        private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
         private readonly ClNewtonSchulz? _newtonSchulz;
         private readonly MatrixPasses? _hostMatrix;
 
-        private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
-        private ClBuffer?[][] _tensors = Array.Empty<ClBuffer?[]>();   // [t][ordinal]: the tensor's element buffers
-        private long[] _tensorKeys = Array.Empty<long>();             // Shampoo statistics per tensor allocation
-        private long _nextKey;
+        private readonly DeviceTensors<ClBuffer> _tensors;  // per tensor: shape, element buffers, allocation key (Shampoo statistics)
 
         // Scratch shared by the tensors, sized for the largest one.
         private long _scratchElements = -1, _scratchCols = -1, _scratchRows = -1, _scratchBlocks = -1;
@@ -69,14 +64,9 @@ namespace Fused.Runtime.OpenCL
             _schedule = program.Schedule;
             _queue = program.Queue;
             _kernelBuffers = _schedule.KernelBuffers.ToArray();
-            _tensorOwned = _kernelBuffers.Select(b => _schedule.Buffers[b].IsProgramBuffer).ToArray();
+            _tensors = new DeviceTensors<ClBuffer>(_schedule, AllocateZeroed);
             _reductionOperandCount = _schedule.Passes.Max(p => (int?)p.Reductions.Count) ?? 0;
-            _columnsRead = _schedule.Passes.Select(p => p.Inputs
-                .Where(i => i.Kind == OperandKind.Buffer && _schedule.Buffers[i.Index].Kind == BufferKind.Column)
-                .Select(i => _schedule.KernelOrdinal(i.Index)).Distinct().ToArray()).ToArray();
-            var perRowSlots = _schedule.PerRowSlots;
-            _readsPerRow = _schedule.Passes.Select(p => p.Inputs.Any(i => i.Kind == OperandKind.Slot && perRowSlots.Any(u => u.Slot == i.Index))).ToArray();
-            _perRowVectors = perRowSlots.Select(u => u.Index).ToArray();
+            _rowInputs = new RowInputs(_schedule);
             _scratch = new ClBuffer?[_kernelBuffers.Length];
             _operands = new ClBuffer?[_reductionOperandCount];
             _uniforms = _queue.Context.CreateBuffer<float>(Math.Max(1, _schedule.UniformCount), ClMemoryAccess.ReadOnly);
@@ -89,7 +79,7 @@ namespace Fused.Runtime.OpenCL
 
         public ClRuleProgram Program => _program;
         public KernelSchedule Schedule => _schedule;
-        public IReadOnlyList<ShapeInfo> Shapes => _shapes;
+        public IReadOnlyList<ShapeInfo> Shapes => _tensors.Shapes;
 
         /// <summary>Time spent on the host in matrix passes (Shampoo), transfers included.</summary>
         public double HostMatrixSeconds { get; private set; }
@@ -103,52 +93,22 @@ namespace Fused.Runtime.OpenCL
         /// </summary>
         public void SetTensors(IReadOnlyList<ShapeInfo> shapes)
         {
-            ArgumentNullException.ThrowIfNull(shapes);
-            foreach (var s in shapes)
-                if (s.Numel < 0 || s.Rows < 0 || s.Cols < 0 || s.Rows * s.Cols != s.Numel)
-                    throw new ArgumentException($"{_schedule.Name}: shape {s.Rows}×{s.Cols} does not hold {s.Numel} elements", nameof(shapes));
-            int T = shapes.Count;
-            var tensors = new ClBuffer?[T][];
-            var keys = new long[T];
-            for (int t = 0; t < T; t++)
-            {
-                if (t < _shapes.Length && SameShape(shapes[t], _shapes[t]))
-                {
-                    tensors[t] = _tensors[t];
-                    keys[t] = _tensorKeys[t];
-                    _tensors[t] = null!;
-                    continue;
-                }
-                tensors[t] = AllocateTensor(shapes[t].Numel);
-                keys[t] = _nextKey++;
-            }
-            foreach (var old in _tensors) if (old != null) foreach (var b in old) b?.Dispose();
-            _tensors = tensors;
-            _tensorKeys = keys;
-            _shapes = shapes.ToArray();
+            _tensors.Set(shapes);
             ReserveScratch();
         }
 
-        private static bool SameShape(ShapeInfo a, ShapeInfo b) => a.Numel == b.Numel && a.Rows == b.Rows && a.Cols == b.Cols;
-
-        private ClBuffer?[] AllocateTensor(long numel)
+        private ClBuffer AllocateZeroed(long length)
         {
-            var buffers = new ClBuffer?[_kernelBuffers.Length];
-            long length = Math.Max(1, numel); // OpenCL has no empty buffers
-            for (int i = 0; i < buffers.Length; i++)
-            {
-                if (!_tensorOwned[i]) continue;
-                buffers[i] = _queue.Context.CreateBuffer<float>(length);
-                _queue.Fill(buffers[i]!, 0f, 0, length);
-            }
-            return buffers;
+            var buffer = _queue.Context.CreateBuffer<float>(length);
+            _queue.Fill(buffer, 0f, 0, length);
+            return buffer;
         }
 
         /// <summary>Grows the shared buffers to the largest tensor (they never shrink).</summary>
         private void ReserveScratch()
         {
             long elements = 1, cols = 1, rows = 1, blocks = 1;
-            foreach (var s in _shapes)
+            foreach (var s in _tensors.Shapes)
             {
                 elements = Math.Max(elements, s.Numel);
                 cols = Math.Max(cols, s.Cols);
@@ -187,7 +147,7 @@ namespace Fused.Runtime.OpenCL
             }
             if (rowWise && rows > _scratchRows)
             {
-                long packed = Math.Max(1, rows * _perRowVectors.Length);
+                long packed = Math.Max(1, rows * _rowInputs.PerRowCount);
                 _rowValues?.Dispose();
                 _rowValues = context.CreateBuffer<float>(packed, ClMemoryAccess.ReadOnly);
                 _hostRowValues = new float[packed];
@@ -205,7 +165,7 @@ namespace Fused.Runtime.OpenCL
 
         /// <summary>Tensor <paramref name="tensor"/>'s device buffer of schedule buffer <paramref name="buffer"/> (a program buffer with one value per element, or the backend's scratch).</summary>
         /// <summary>Shampoo's statistics and inverse roots (on the host), when the schedule preconditions.</summary>
-        internal MatrixPasses? HostMatrix => _hostMatrix;
+        public MatrixPasses? HostMatrix => _hostMatrix;
 
         public ClBuffer Buffer(int tensor, int buffer)
         {
@@ -215,7 +175,7 @@ namespace Fused.Runtime.OpenCL
             return BufferOf(tensor, ordinal);
         }
 
-        private ClBuffer BufferOf(int tensor, int ordinal) => (_tensorOwned[ordinal] ? _tensors[tensor][ordinal] : _scratch[ordinal])!;
+        private ClBuffer BufferOf(int tensor, int ordinal) => (_tensors.IsTensorOwned(ordinal) ? _tensors.Buffer(tensor, ordinal) : _scratch[ordinal])!;
 
         /// <summary>
         /// Copies host data into tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> (the parameter,
@@ -224,31 +184,27 @@ namespace Fused.Runtime.OpenCL
         /// </summary>
         public void Upload(int tensor, string buffer, ReadOnlySpan<float> data)
         {
-            int b = ElementBufferNamed(tensor, buffer, data.Length);
+            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
             if (data.Length > 0) _queue.Write(Buffer(tensor, b), data);
+        }
+
+        /// <summary>Host data into tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> (a blocking write).</summary>
+        public void Upload(int tensor, int buffer, ReadOnlySpan<float> data)
+        {
+            if (data.Length > 0) _queue.Write(Buffer(tensor, buffer), data);
+        }
+
+        /// <summary>Tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> to the host (a blocking read).</summary>
+        public void Download(int tensor, int buffer, Span<float> data)
+        {
+            if (data.Length > 0) _queue.Read(Buffer(tensor, buffer), data);
         }
 
         /// <summary>Copies tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> to the host (Numel floats).</summary>
         public void Download(int tensor, string buffer, Span<float> data)
         {
-            int b = ElementBufferNamed(tensor, buffer, data.Length);
+            int b = _tensors.ElementBufferNamed(tensor, buffer, data.Length);
             if (data.Length > 0) _queue.Read(Buffer(tensor, b), data);
-        }
-
-        private int ElementBufferNamed(int tensor, string name, int length)
-        {
-            if ((uint)tensor >= (uint)_shapes.Length) throw new ArgumentOutOfRangeException(nameof(tensor), tensor, $"the backend holds {_shapes.Length} tensor(s)");
-            int b = _schedule.BufferNamed(name);
-            if (b < 0 || _schedule.Buffers[b].Shape != StateShape.Element)
-            {
-                var names = _schedule.KernelBuffers.Where(x => _schedule.Buffers[x].IsProgramBuffer).Select(x => _schedule.Buffers[x].Name);
-                throw new ArgumentException(b < 0
-                    ? $"{_schedule.Name} has no buffer '{name}' (its element buffers: {string.Join(", ", names)})"
-                    : $"'{name}' is a {_schedule.Buffers[b].Shape.ToString().ToLowerInvariant()} state of {_schedule.Name}, held by the executor, not the device", nameof(name));
-            }
-            long numel = _shapes[tensor].Numel;
-            if (length != numel) throw new ArgumentException($"'{name}' holds {numel} elements, got {length}", nameof(name));
-            return b;
         }
 
         public void BeginWave(int first, int end) { }
@@ -268,7 +224,7 @@ namespace Fused.Runtime.OpenCL
             if (_hostMatrixScratch.Length < n) _hostMatrixScratch = new float[n]; // once per larger tensor
             var host = _hostMatrixScratch.AsSpan(0, n);
             _queue.Read(source, host);
-            _hostMatrix!.Precondition(host, rows, cols, step, _tensorKeys[tensor]);
+            _hostMatrix!.Precondition(host, rows, cols, step, _tensors.Key(tensor));
             _queue.Write<float>(source, host);
             HostMatrixSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
             HostMatrixBytes += 2L * sizeof(float) * n;
@@ -307,17 +263,12 @@ namespace Fused.Runtime.OpenCL
         /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row.</summary>
         private void UploadRowInputs(PassProgram pass, ShapeInfo shape, VectorValues vectors)
         {
-            foreach (int ordinal in _columnsRead[pass.Index])
+            foreach (int ordinal in _rowInputs.ColumnsRead(pass.Index))
                 _queue.Write<float>(_scratch[ordinal]!, vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector));
-            if (!_readsPerRow[pass.Index]) return;
-            // Row r's values are row_values[r · P, r · P + P), in slot order; a value of a later level is stale and unread.
-            int rows = checked((int)shape.Rows), P = _perRowVectors.Length;
-            for (int k = 0; k < P; k++)
-            {
-                var values = vectors.Values(_perRowVectors[k]);
-                for (int r = 0; r < rows; r++) _hostRowValues[r * P + k] = values[r];
-            }
-            _queue.Write<float>(_rowValues!, _hostRowValues.AsSpan(0, rows * P));
+            if (!_rowInputs.ReadsPerRow(pass.Index)) return;
+            int packed = checked((int)shape.Rows * _rowInputs.PerRowCount);
+            _rowInputs.Pack(shape, vectors, _hostRowValues.AsSpan(0, packed));
+            _queue.Write<float>(_rowValues!, _hostRowValues.AsSpan(0, packed));
         }
 
         /// <summary>
@@ -427,7 +378,7 @@ namespace Fused.Runtime.OpenCL
 
         public void Dispose()
         {
-            foreach (var tensor in _tensors) foreach (var b in tensor) b?.Dispose();
+            _tensors.Dispose();
             foreach (var b in _scratch) b?.Dispose();
             foreach (var b in _operands) b?.Dispose();
             _partials?.Dispose();

@@ -125,6 +125,9 @@ namespace Fused.Ilgpu
         /// <summary>The host matrix passes (Newton–Schulz, Shampoo's statistics), or null without any.</summary>
         public MatrixPasses? HostMatrix => _hostMatrix;
 
+        /// <summary>The key of tensor <paramref name="tensor"/>'s Shampoo statistics in <see cref="HostMatrix"/>.</summary>
+        public long MatrixKey(int tensor) => _tensors.Key(tensor);
+
         /// <summary>Time spent on the host in matrix passes (Newton–Schulz, Shampoo), transfers included.</summary>
         public double HostMatrixSeconds { get; private set; }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 using Fused.Runtime.Checkpoints;
+using Fused.Runtime.Matrix;
 
 namespace Fused.Runtime.Engine
 {
@@ -33,6 +34,9 @@ namespace Fused.Runtime.Engine
         /// <see cref="OptimizerBuilder.Build"/>, so a save fails only for the file system's reasons.
         /// </summary>
         /// <exception cref="InvalidOperationException">Gradients are being accumulated (save between steps).</exception>
+        /// <summary>Checkpoint tensor (after the parameter's name) saying whether Shampoo's inverse roots were computed (1) or not (0).</summary>
+        private const string ShampooHasRootsName = "shampoo.has_roots";
+
         public void Save(string path)
         {
             ThrowIfDisposed();
@@ -69,6 +73,18 @@ namespace Fused.Runtime.Engine
                     var scalars = g.Scalars(t).ToArray();
                     for (int j = 0; j < scalarNames.Length; j++)
                         writer.Add($"{p.Name}.{scalarNames[j]}", ReadOnlySpan<long>.Empty, new[] { scalars[j] });
+                    if (g.HasShampooState)
+                    {
+                        // Shampoo's statistics and roots, so a resumed run preconditions exactly as an unbroken one.
+                        var (matrices, hasRoots) = g.ShampooState(t);
+                        var (rows, cols) = g.MatrixSides(t);
+                        for (int m = 0; m < matrices.Length; m++)
+                        {
+                            long side = m % 2 == 0 ? rows : cols;
+                            writer.Add($"{p.Name}.{MatrixPasses.ShampooTensorNames[m]}", new[] { side, side }, matrices[m]);
+                        }
+                        writer.Add($"{p.Name}.{ShampooHasRootsName}", ReadOnlySpan<long>.Empty, new[] { hasRoots ? 1f : 0f });
+                    }
                 }
             }
             writer.AddMetadata(KeyFormat, FormatName);
@@ -196,6 +212,16 @@ namespace Fused.Runtime.Engine
                             expected[$"{p.Name}.{s}.absmax"] = (SafeTensorsDType.F32, new long[] { Fused.Runtime.Precision.BlockwiseInt8.BlockCount((int)p.Numel, Int8BlockSize) });
                     }
                     foreach (var s in g.ScalarStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, Array.Empty<long>());
+                    if (g.HasShampooState)
+                    {
+                        var (rows, cols) = g.MatrixSides(t);
+                        for (int m = 0; m < MatrixPasses.ShampooTensorNames.Length; m++)
+                        {
+                            long side = m % 2 == 0 ? rows : cols;
+                            expected[$"{p.Name}.{MatrixPasses.ShampooTensorNames[m]}"] = (SafeTensorsDType.F32, new[] { side, side });
+                        }
+                        expected[$"{p.Name}.{ShampooHasRootsName}"] = (SafeTensorsDType.F32, Array.Empty<long>());
+                    }
                     int v = 0;
                     foreach (var s in g.VectorStateNames) expected[$"{p.Name}.{s}"] = (SafeTensorsDType.F32, new long[] { g.VectorState(t, v++).Length });
                 }
@@ -235,6 +261,9 @@ namespace Fused.Runtime.Engine
                     }
                     for (int j = 0; j < scalarNames.Length; j++) g.Scalars(t)[j] = file[$"{p.Name}.{scalarNames[j]}"].AsSpan<float>()[0];
                     for (int v = 0; v < vectorNames.Length; v++) file[$"{p.Name}.{vectorNames[v]}"].AsSpan<float>().CopyTo(g.VectorState(t, v));
+                    if (g.HasShampooState)
+                        g.RestoreShampooState(t, MatrixPasses.ShampooTensorNames.Select(n => file[$"{p.Name}.{n}"].AsSpan<float>().ToArray()).ToArray(),
+                            file[$"{p.Name}.{ShampooHasRootsName}"].AsSpan<float>()[0] != 0f);
                 }
             }
             foreach (var g in _groups) g.SyncToDevice(); // engines on a device: the loaded values go up

@@ -31,6 +31,9 @@ namespace Fused.Runtime.Engine
 
         /// <summary>The host matrix passes (Shampoo's statistics live there; the engine journals them), or null without any.</summary>
         Matrix.MatrixPasses? HostMatrix { get; }
+
+        /// <summary>The key tensor <paramref name="tensor"/>'s Shampoo statistics have in <see cref="HostMatrix"/>.</summary>
+        long MatrixKey(int tensor);
     }
 
     /// <summary>Makes the device backend of one group: its rule and the group's matrix-pass settings.</summary>

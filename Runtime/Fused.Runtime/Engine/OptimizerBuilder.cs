@@ -103,8 +103,12 @@ namespace Fused.Runtime.Engine
             {
                 var schedule = _routes[r].Rule.Schedule;
                 var states = schedule.Buffers.Where(b => b.Kind == BufferKind.State).Select(b => (b.Name, Element: b.Shape == StateShape.Element)).ToList();
+                bool shampoo = schedule.Matrices.Any(x => x.Op == MatrixOp.Precondition);
                 foreach (var m in members[r])
                 {
+                    if (shampoo)
+                        foreach (var n in Matrix.MatrixPasses.ShampooTensorNames.Append("shampoo.has_roots"))
+                            Claim($"{m.Info.Name}.{n}", $"Shampoo's statistics of '{m.Info.Name}'");
                     foreach (var (state, element) in states)
                     {
                         Claim($"{m.Info.Name}.{state}", $"state '{state}' of '{m.Info.Name}'");

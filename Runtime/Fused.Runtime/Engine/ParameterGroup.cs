@@ -353,6 +353,29 @@ namespace Fused.Runtime.Engine
             _hostStatesStale = false;
         }
 
+        /// <summary>Whether the rule keeps Shampoo statistics per tensor (they go into checkpoints).</summary>
+        public bool HasShampooState => _schedule.Matrices.Any(m => m.Op == MatrixOp.Precondition);
+
+        /// <summary>Tensor t's Shampoo statistics (L, R and their inverse roots) and whether the roots were computed.</summary>
+        public (float[][] Matrices, bool HasRoots) ShampooState(int t)
+        {
+            var (rows, cols) = MatrixSides(t);
+            return _matrix!.ShampooStateOf(ShampooKey(t), rows, cols);
+        }
+
+        /// <summary>Replaces tensor t's Shampoo statistics (a checkpoint being loaded).</summary>
+        public void RestoreShampooState(int t, IReadOnlyList<float[]> matrices, bool hasRoots)
+        {
+            var (rows, cols) = MatrixSides(t);
+            _matrix!.RestoreShampooState(ShampooKey(t), rows, cols, matrices, hasRoots);
+        }
+
+        /// <summary>Rows and columns of tensor t viewed as a matrix (Shampoo's L is rows², R cols²).</summary>
+        public (int Rows, int Cols) MatrixSides(int t) => (checked((int)_shapes[t].Rows), checked((int)_shapes[t].Cols));
+
+        // The CPU backend keys Shampoo statistics by parameter index; a device backend by its own tensor keys.
+        private long ShampooKey(int t) => _device?.MatrixKey(t) ?? _parameterIndex[t];
+
         /// <summary>Seconds and bytes a device group spent on host matrix passes (Shampoo's inverse roots); 0 on the CPU.</summary>
         public (double Seconds, long Bytes) HostMatrixCost => _device == null ? (0, 0) : (_device.HostMatrixSeconds, _device.HostMatrixBytes);
 

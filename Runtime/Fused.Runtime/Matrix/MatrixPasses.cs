@@ -86,6 +86,31 @@ namespace Fused.Runtime.Matrix
             Precondition(state, matrix, rows, cols, step);
         }
 
+        /// <summary>Names of the Shampoo statistics of one tensor in checkpoints (after the parameter's name and a dot): L, R, L^-1/4, R^-1/4.</summary>
+        public static readonly string[] ShampooTensorNames = { "shampoo.left", "shampoo.right", "shampoo.left_root", "shampoo.right_root" };
+
+        /// <summary>
+        /// Tensor <paramref name="tensor"/>'s Shampoo statistics (L, R, L^-1/4, R^-1/4, row-major) and whether its roots
+        /// were computed; zeros and false before its first step — exactly what a fresh tensor starts from.
+        /// </summary>
+        public (float[][] Matrices, bool HasRoots) ShampooStateOf(long tensor, int rows, int cols)
+        {
+            if (!_byId.TryGetValue(tensor, out var s))
+                return (new[] { new float[rows * rows], new float[cols * cols], new float[rows * rows], new float[cols * cols] }, false);
+            return (new[] { s.Left, s.Right, s.LeftRoot, s.RightRoot }, s.HasRoots);
+        }
+
+        /// <summary>Replaces tensor <paramref name="tensor"/>'s Shampoo statistics (from a checkpoint).</summary>
+        public void RestoreShampooState(long tensor, int rows, int cols, IReadOnlyList<float[]> matrices, bool hasRoots)
+        {
+            if (!_byId.TryGetValue(tensor, out var s)) _byId[tensor] = s = NewState(rows, cols);
+            matrices[0].CopyTo(s.Left, 0);
+            matrices[1].CopyTo(s.Right, 0);
+            matrices[2].CopyTo(s.LeftRoot, 0);
+            matrices[3].CopyTo(s.RightRoot, 0);
+            s.HasRoots = hasRoots;
+        }
+
         /// <summary>Bytes of Shampoo state for one rows×cols tensor: L, R and their inverse roots, float32.</summary>
         public static long ShampooStateBytes(long rows, long cols) => 2 * 4 * (rows * rows + cols * cols);
 

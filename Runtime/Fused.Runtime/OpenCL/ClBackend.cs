@@ -167,6 +167,9 @@ namespace Fused.Runtime.OpenCL
         /// <summary>Shampoo's statistics and inverse roots (on the host), when the schedule preconditions.</summary>
         public MatrixPasses? HostMatrix => _hostMatrix;
 
+        /// <summary>The key of tensor <paramref name="tensor"/>'s Shampoo statistics in <see cref="HostMatrix"/>.</summary>
+        public long MatrixKey(int tensor) => _tensors.Key(tensor);
+
         public ClBuffer Buffer(int tensor, int buffer)
         {
             int ordinal = _schedule.KernelOrdinal(buffer);

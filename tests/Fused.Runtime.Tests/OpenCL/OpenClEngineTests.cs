@@ -112,6 +112,33 @@ namespace Fused.Runtime.Tests.OpenCL
             AssertClose(EngineTestModel.Snapshot(reference, cpu), EngineTestModel.Snapshot(again, onDevice), "OpenCL resumed from a CPU checkpoint");
         }
 
+        /// <summary>Shampoo's statistics (kept on the host by the OpenCL backend under its own keys) travel in the checkpoint too.</summary>
+        [Fact]
+        public void Shampoo_saved_on_OpenCL_resumes_on_the_CPU_like_an_unbroken_CPU_run()
+        {
+            FusedOptimizer Build(EngineTestModel m, bool openCl)
+            {
+                var b = m.Builder().Route("m", p => p.Rank >= 2, Shampoo.Rule, g => g.Preconditioning(new Fused.Runtime.Matrix.ShampooOptions { RootEvery = 2 }))
+                    .Route("r", p => p.Rank < 2, AdamW.Rule).Seed(4).Threads(1);
+                return openCl ? b.UseOpenCl(_fixture.Queue).Build() : b.Build();
+            }
+            var unbroken = Model();
+            using var cpu = Build(unbroken, openCl: false);
+            for (int step = 1; step <= 6; step++) { unbroken.SetGradients(step); cpu.Step(); }
+
+            var onDevice = Model();
+            using (var device = Build(onDevice, openCl: true))
+            {
+                for (int step = 1; step <= 3; step++) { onDevice.SetGradients(step); device.Step(); }
+                device.Save(Path.Combine(_directory, "shampoo.safetensors"));
+            }
+            var resumed = Model();
+            using var again = Build(resumed, openCl: false);
+            again.Load(Path.Combine(_directory, "shampoo.safetensors"));
+            for (int step = 4; step <= 6; step++) { resumed.SetGradients(step); again.Step(); }
+            AssertClose(EngineTestModel.Snapshot(unbroken, cpu), EngineTestModel.Snapshot(resumed, again), "Shampoo resumed on the CPU from OpenCL");
+        }
+
         [Fact]
         public void Parameters_come_back_every_step_or_only_when_asked()
         {

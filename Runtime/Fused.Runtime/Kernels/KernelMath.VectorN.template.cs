@@ -14,8 +14,11 @@ namespace Fused.Runtime.Kernels
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static VectorN<float> Sign(VectorN<float> x)
         {
-            var negative = VectorN.ConditionalSelect(VectorN.LessThan(x, VectorN<float>.Zero), VectorN.Create(-1f), x);
-            return VectorN.ConditionalSelect(VectorN.GreaterThan(x, VectorN<float>.Zero), VectorN.Create(1f), negative);
+            // ±1 carrying x's sign bit where x is a nonzero number; x itself (±0, NaN) elsewhere. One select instead of
+            // two: the sign bit is copied, not compared for (Lion's step is memory-bound, but not by much).
+            var unit = (x & VectorN.Create(-0f)) | VectorN.Create(1f);
+            var nonzeroNumber = VectorN.Equals(x, x) & ~VectorN.Equals(x, VectorN<float>.Zero);
+            return VectorN.ConditionalSelect(nonzeroNumber, unit, x);
         }
 
         /// <summary>Lane-wise a &lt; b ? a : b.</summary>

@@ -50,6 +50,12 @@ namespace Fused.Generator
             var classSyntax = (ClassDeclarationSyntax)ctx.TargetNode;
             try
             {
+                if (IsRepeatedDeclaration(classSyntax, (INamedTypeSymbol)ctx.TargetSymbol, ct))
+                {
+                    var repeated = DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateOptimizer, LocationInfo.From(classSyntax.Identifier.GetLocation()),
+                        classSyntax.Identifier.Text);
+                    return new ParseResult(null, new[] { repeated }.ToEquatableArray());
+                }
                 return new RuleParser(ctx.SemanticModel, ct).Parse(classSyntax, (INamedTypeSymbol)ctx.TargetSymbol, ctx.Attributes);
             }
             catch (OperationCanceledException)
@@ -62,6 +68,22 @@ namespace Fused.Generator
                     classSyntax.Identifier.Text, e.GetType().Name + ": " + e.Message);
                 return new ParseResult(null, new[] { info }.ToEquatableArray());
             }
+        }
+
+        /// <summary>
+        /// With [Optimizer] on several partial declarations the generator sees the class once per declaration; only
+        /// the declaration holding the first application generates (two outputs of one hint name would abort the
+        /// generator, CS8785), every other one gets FUSED018.
+        /// </summary>
+        private static bool IsRepeatedDeclaration(ClassDeclarationSyntax syntax, INamedTypeSymbol type, CancellationToken ct)
+        {
+            var applications = type.GetAttributes()
+                .Where(a => a.AttributeClass?.ToDisplayString() == FusedGenerator.OptimizerAttributeName && a.ApplicationSyntaxReference is not null)
+                .Select(a => a.ApplicationSyntaxReference!)
+                .ToList();
+            if (applications.Count < 2) return false;
+            var first = applications[0].GetSyntax(ct).FirstAncestorOrSelf<ClassDeclarationSyntax>();
+            return first is not null && !(first.SyntaxTree.FilePath == syntax.SyntaxTree.FilePath && first.Span == syntax.Span);
         }
 
         private ParseResult Fail() => new(null, _diagnostics.ToEquatableArray());

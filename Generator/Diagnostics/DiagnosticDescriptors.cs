@@ -95,6 +95,11 @@ namespace Fused.Generator.Diagnostics
             "The project references ILGPU, but rule '{0}' gets no ILGPU kernels: {1}. Its C# and OpenCL kernels are unaffected.",
             Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor DuplicateOptimizer = new(
+            "FUSED018", "Rule class marked [Optimizer] on more than one partial declaration",
+            "Rule class '{0}' is marked [Optimizer] on more than one partial declaration; keep the attribute on one of them",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -119,6 +124,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED015" => ClassNameClashes,
             "FUSED016" => TensorIntrinsicOutsideRule,
             "FUSED017" => NoIlgpuKernels,
+            "FUSED018" => DuplicateOptimizer,
             "FUSED099" => InternalError,
             _ => null,
         };

@@ -236,6 +236,24 @@ namespace Fused.Generator.Tests
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
+        // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
+
+        /// <summary>
+        /// Two [Optimizer] declarations of one partial class used to add one hint name twice, which aborts the
+        /// generator (CS8785) and drops every rule's output: the second declaration is reported, the rest generates.
+        /// </summary>
+        [Fact]
+        public void FUSED018_second_optimizer_declaration_is_reported_and_other_rules_still_generate()
+        {
+            var run = AssertDiagnostics(
+                "using Fused;\nnamespace Fused.Tests\n{\n" +
+                "[Optimizer]\npublic static partial class Twice\n{\n    " + ValidUpdate + "\n}\n" +
+                "[Optimizer]\npublic static partial class [|Twice|]\n{\n}\n" +
+                "[Optimizer]\npublic static partial class TestRule\n{\n    " + ValidUpdate + "\n}\n}\n", "FUSED018");
+            AssertGeneratesSource(run);
+            Assert.Contains(run.Sources, s => s.HintName == "Fused.Tests.Twice.g.cs");
+        }
+
         // ---------------- FUSED016: tensor intrinsics outside a rule ----------------
 
         [Fact]

@@ -169,7 +169,16 @@ namespace Fused.Generator
             KernelPlan plan;
             try
             {
-                plan = Planner.Plan(Simplifier.Run(program));
+                var simplified = Simplifier.Run(program);
+                // `param = param;` (or `param = param * 1f;`) simplifies to no update at all.
+                if (!simplified.Outputs.Any(o => o.Buffer == RuleProgram.ParamBuffer))
+                {
+                    int last = _statements.FindLastIndex(st => st.Buffer == RuleProgram.ParamBuffer);
+                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParamNeverUpdated,
+                        (last >= 0 ? _statementLocations[last] : null) ?? LocationInfo.From(syntax.Identifier.GetLocation()), ruleName, buffers[0].Name));
+                    return Fail();
+                }
+                plan = Planner.Plan(simplified);
             }
             catch (PlanningException e)
             {
@@ -271,6 +280,11 @@ namespace Fused.Generator
                         continue;
                     }
                     var shape = state.ConstructorArguments.Length == 1 && state.ConstructorArguments[0].Value is int s ? (StateShape)s : StateShape.Element;
+                    if (!Enum.IsDefined(typeof(StateShape), shape))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"({(int)shape}) is not a StateShape; use Element, Row, Column or Scalar");
+                        continue;
+                    }
                     int index = buffers.Count;
                     buffers.Add(new BufferDecl(p.Name, BufferRole.State, shape));
                     Bind(p, index, _b.Load(index));

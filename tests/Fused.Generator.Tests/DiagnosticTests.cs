@@ -236,6 +236,16 @@ namespace Fused.Generator.Tests
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
+        /// <summary>Assigning the parameter its own value updates nothing: FUSED006 at the assignment, not FUSED099.</summary>
+        [Fact]
+        public void FUSED006_parameter_assigned_its_own_value() =>
+            AssertDiagnostics(Rule("[|param = param;|]"), "FUSED006");
+
+        /// <summary>A StateShape outside the enum is the user's error (FUSED009 on the parameter), not FUSED099.</summary>
+        [Fact]
+        public void FUSED009_state_shape_outside_the_enum() =>
+            AssertDiagnostics(Rule("m = grad;\nparam -= lr * m;", "ref float param, float grad, [Hyper(0.01)] float lr, [State((StateShape)99)] ref float [|m|]"), "FUSED009");
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

@@ -35,7 +35,7 @@ namespace Fused.Generator
         private readonly List<Statement> _statements = new();
         private readonly List<LocationInfo?> _statementLocations = new();
         private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
-        private readonly List<(Node node, string function, string argument, LocationInfo? location)> _guarded = new();
+        private readonly List<(Node node, string function, string argument, string withMax, string withAbs, LocationInfo? location)> _guarded = new();
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
 
@@ -643,7 +643,12 @@ namespace Fused.Generator
             foreach (var n in Node.TopologicalOrder(new[] { result }))
                 if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
-                _guarded.Add((args[0], name, byParameter[0]!.Expression.ToString(), LocationInfo.From(call)));
+            {
+                // The suggested guards wrap the first argument and keep the others (Pow's exponent).
+                string rest = string.Concat(byParameter.Skip(1).Select(a => ", " + a!.Expression));
+                string argument = byParameter[0]!.Expression.ToString();
+                _guarded.Add((args[0], name, argument, $"{name}(Max({argument}, 0f){rest})", $"{name}(Abs({argument}){rest})", LocationInfo.From(call)));
+            }
             return result;
         }
 
@@ -669,9 +674,9 @@ namespace Fused.Generator
         {
             if (_guarded.Count == 0) return;
             var signs = new SignAnalysis(program);
-            foreach (var (node, function, argument, location) in _guarded)
+            foreach (var (node, function, argument, withMax, withAbs, location) in _guarded)
                 if (!signs.IsNonNegative(node))
-                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MaybeNegative, location, function, argument));
+                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MaybeNegative, location, function, argument, withMax, withAbs));
         }
 
         private static string FirstLine(SyntaxNode node)

@@ -47,7 +47,7 @@ namespace Fused.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor MaybeNegative = new(
             "FUSED008", "Square root or logarithm of a value that may be negative",
-            "{0} of '{1}' may see a negative value (NaN); guard it, for example {0}(Max({1}, 0f)) or {0}(Abs({1}))",
+            "{0} of '{1}' may see a negative value (NaN); guard it, for example {2} or {3}",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor WrongParameter = new(

@@ -246,6 +246,15 @@ namespace Fused.Generator.Tests
         public void FUSED009_state_shape_outside_the_enum() =>
             AssertDiagnostics(Rule("m = grad;\nparam -= lr * m;", "ref float param, float grad, [Hyper(0.01)] float lr, [State((StateShape)99)] ref float [|m|]"), "FUSED009");
 
+        /// <summary>FUSED008's suggested guard for Pow keeps the exponent (it used to read Pow(Max(grad, 0f))).</summary>
+        [Fact]
+        public void FUSED008_suggestion_for_Pow_keeps_the_exponent()
+        {
+            var run = AssertDiagnostics(Rule("param -= lr * [|Pow(grad, 1.5f)|];"), "FUSED008");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains("Pow(Max(grad, 0f), 1.5f) or Pow(Abs(grad), 1.5f)", message);
+        }
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

@@ -594,6 +594,14 @@ namespace Fused.Generator
         {
             var symbol = _model.GetSymbolInfo(call, _ct).Symbol as IMethodSymbol;
             string name = symbol?.Name ?? call.Expression.ToString();
+            // Numel(), Rows(), Cols(): shape scalars are properties, read without parentheses.
+            var callee = _model.GetSymbolInfo(call.Expression, _ct);
+            if (symbol is null && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
+            {
+                string property = call.Expression is MemberAccessExpressionSyntax m ? m.Name.Identifier.Text : call.Expression.ToString();
+                Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), $"{property} is a property of Fused.Intrinsics; write {property} without parentheses");
+                return null;
+            }
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
                 // Qualify the name: "Math.Sqrt is not a Fused intrinsic" reads better than "Sqrt is not".

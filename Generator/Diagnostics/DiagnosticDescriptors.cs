@@ -17,7 +17,7 @@ namespace Fused.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor NotAnIntrinsic = new(
             "FUSED002", "Call to a function that is not a Fused intrinsic",
-            "'{0}' is not a Fused intrinsic; a rule may call only Fused.Intrinsics ({1})",
+            "'{0}' is not a Fused intrinsic; a rule may call only Fused.Intrinsics ({1}) and read the properties Numel, Rows and Cols (no parentheses)",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor StateNeverWritten = new(

@@ -255,6 +255,26 @@ namespace Fused.Generator.Tests
             Assert.Contains("Pow(Max(grad, 0f), 1.5f) or Pow(Abs(grad), 1.5f)", message);
         }
 
+        /// <summary>Numel, Rows and Cols are properties: Numel() is told so (it used to be "not a Fused intrinsic").</summary>
+        [Theory]
+        [InlineData("Numel")]
+        [InlineData("Rows")]
+        [InlineData("Cols")]
+        public void FUSED001_shape_property_called_like_a_function(string property)
+        {
+            var run = AssertDiagnostics(Rule($"param -= lr * grad / [|{property}()|];"), "FUSED001");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains($"{property} is a property of Fused.Intrinsics; write {property} without parentheses", message);
+        }
+
+        /// <summary>FUSED002 lists the shape properties beside the functions.</summary>
+        [Fact]
+        public void FUSED002_lists_the_shape_properties()
+        {
+            var run = AssertDiagnostics(Rule("param -= lr * [|Math.Sqrt(grad)|];"), "FUSED002");
+            Assert.Contains("Numel, Rows and Cols", run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

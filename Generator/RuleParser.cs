@@ -36,6 +36,7 @@ namespace Fused.Generator
         private readonly List<LocationInfo?> _statementLocations = new();
         private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
         private readonly List<(Node node, string function, string argument, string withMax, string withAbs, LocationInfo? location)> _guarded = new();
+        private readonly HashSet<ISymbol> _rejected = new(SymbolEqualityComparer.Default); // locals whose declaration was reported
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
 
@@ -354,10 +355,15 @@ namespace Fused.Generator
                         if (symbol.Type.SpecialType is not (SpecialType.System_Single or SpecialType.System_Boolean))
                         {
                             Report(DiagnosticDescriptors.UnsupportedSyntax, v, v.ToString(), "locals must be 'float' or 'bool'");
+                            _rejected.Add(symbol);
                             continue;
                         }
                         var value = Lower(v.Initializer.Value);
-                        if (value is null) continue;
+                        if (value is null)
+                        {
+                            _rejected.Add(symbol);
+                            continue;
+                        }
                         _current[symbol] = value;
                         _statements.Add(new Statement(symbol.Name, -1, value, statement.ToString().Trim()));
                         _statementLocations.Add(LocationInfo.From(v));
@@ -391,6 +397,7 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.UnsupportedSyntax, assignment.Left, assignment.Left.ToString(), "only locals, the parameter and states can be assigned");
                 return;
             }
+            if (_rejected.Contains(target)) return; // its declaration is already reported
             if (_readOnlyKind.TryGetValue(target, out var kind))
             {
                 Report(DiagnosticDescriptors.AssignmentToInput, assignment.Left, target.Name, kind);
@@ -444,6 +451,7 @@ namespace Fused.Generator
                 if (_bufferOf.TryGetValue(symbol, out var b)) _buffersRead.Add(b);
                 return node;
             }
+            if (_rejected.Contains(symbol)) return null; // its declaration is already reported
             Report(DiagnosticDescriptors.UnsupportedSyntax, at, at.ToString(), "only the rule's parameters and locals can be read");
             return null;
         }

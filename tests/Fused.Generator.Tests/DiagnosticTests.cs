@@ -275,6 +275,18 @@ namespace Fused.Generator.Tests
             Assert.Contains("Numel, Rows and Cols", run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture));
         }
 
+        /// <summary>A rejected local is reported once, at its declaration: reading or assigning it later adds nothing.</summary>
+        [Theory]
+        [InlineData("int")]
+        [InlineData("double")]
+        public void FUSED001_rejected_local_is_reported_only_at_its_declaration(string type) =>
+            AssertDiagnostics(Rule($"{type} [|n = 2|];\nparam -= lr * grad * n;"), "FUSED001");
+
+        /// <summary>So is a local whose initializer was reported.</summary>
+        [Fact]
+        public void FUSED001_local_with_a_rejected_initializer_is_reported_once() =>
+            AssertDiagnostics(Rule("float x = lr * [|new float[1]|];\nparam -= x * grad;"), "FUSED001");
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

@@ -378,8 +378,12 @@ namespace Fused.Generator
                     foreach (var s in block.Statements) LowerStatement(s);
                     break;
                 default:
-                    Report(DiagnosticDescriptors.UnsupportedSyntax, statement, FirstLine(statement),
-                        "a rule body holds only local declarations and assignments (use Where or ?: instead of if)");
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, statement, FirstLine(statement), statement switch
+                    {
+                        IfStatementSyntax => "a rule body holds only local declarations and assignments (use Where or ?: instead of if)",
+                        LocalDeclarationStatementSyntax { IsConst: true } => "const locals are not supported; declare a float local",
+                        _ => "a rule body holds only local declarations and assignments",
+                    });
                     break;
             }
         }

@@ -287,6 +287,20 @@ namespace Fused.Generator.Tests
         public void FUSED001_local_with_a_rejected_initializer_is_reported_once() =>
             AssertDiagnostics(Rule("float x = lr * [|new float[1]|];\nparam -= x * grad;"), "FUSED001");
 
+        /// <summary>The hint "use Where or ?: instead of if" is for if statements only, not loops, return or const.</summary>
+        [Theory]
+        [InlineData("[|if (grad > 0f) param -= lr * grad;|]", true)]
+        [InlineData("[|for (int i = 0; i < 2; i++) param -= lr * grad;|]", false)]
+        [InlineData("[|while (false) param -= lr * grad;|]", false)]
+        [InlineData("param -= lr * grad;\n[|return;|]", false)]
+        [InlineData("[|const float k = 2f;|]\nparam -= lr * grad;", false)]
+        public void FUSED001_if_hint_only_on_if_statements(string body, bool hinted)
+        {
+            var run = AssertDiagnostics(Rule(body), "FUSED001");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(hinted, message.Contains("instead of if"));
+        }
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

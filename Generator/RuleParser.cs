@@ -466,6 +466,15 @@ namespace Fused.Generator
         private Node? Lower(ExpressionSyntax e)
         {
             var node = LowerCore(e);
+            // Double arithmetic (under a cast: (float)(lr * grad * 1e40 * 1e-40)) would be computed in float by the
+            // kernels, with other roundings and overflows than C# gives. Checked once the operands lowered (a call
+            // that is not an intrinsic keeps its own diagnostic), so it is reported at the innermost double operation.
+            if (node is not null && node.Op != Op.Const && e is BinaryExpressionSyntax or PrefixUnaryExpressionSyntax
+                && _model.GetTypeInfo(e, _ct).Type?.SpecialType == SpecialType.System_Double)
+            {
+                Report(DiagnosticDescriptors.DoubleArithmetic, e, FirstLine(e));
+                return null;
+            }
             if (node is not null && !_origins.ContainsKey(node)) _origins[node] = LocationInfo.From(e);
             return node;
         }

@@ -100,6 +100,11 @@ namespace Fused.Generator.Diagnostics
             "Rule class '{0}' is marked [Optimizer] on more than one partial declaration; keep the attribute on one of them",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor DoubleArithmetic = new(
+            "FUSED019", "Arithmetic in double precision",
+            "'{0}' is computed in double precision in C#, but kernels compute in float and would give different results; write its constants as floats (1e-8f) or cast its operands to float",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -125,6 +130,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED016" => TensorIntrinsicOutsideRule,
             "FUSED017" => NoIlgpuKernels,
             "FUSED018" => DuplicateOptimizer,
+            "FUSED019" => DoubleArithmetic,
             "FUSED099" => InternalError,
             _ => null,
         };

@@ -271,7 +271,7 @@ namespace Fused.Generator.Tests
         [Fact]
         public void FUSED002_lists_the_shape_properties()
         {
-            var run = AssertDiagnostics(Rule("param -= lr * [|Math.Sqrt(grad)|];"), "FUSED002");
+            var run = AssertDiagnostics(Rule("param -= lr * (float)[|Math.Sqrt(grad)|];"), "FUSED002");
             Assert.Contains("Numel, Rows and Cols", run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture));
         }
 
@@ -280,7 +280,7 @@ namespace Fused.Generator.Tests
         [InlineData("int")]
         [InlineData("double")]
         public void FUSED001_rejected_local_is_reported_only_at_its_declaration(string type) =>
-            AssertDiagnostics(Rule($"{type} [|n = 2|];\nparam -= lr * grad * n;"), "FUSED001");
+            AssertDiagnostics(Rule($"{type} [|n = 2|];\nparam -= lr * grad * (float)n;"), "FUSED001");
 
         /// <summary>So is a local whose initializer was reported.</summary>
         [Fact]
@@ -300,6 +300,24 @@ namespace Fused.Generator.Tests
             var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
             Assert.Equal(hinted, message.Contains("instead of if"));
         }
+
+        // ---------------- FUSED019: double arithmetic ----------------
+
+        /// <summary>
+        /// Double arithmetic under a cast used to be lowered as float (the cast dropped): ±Inf where C# is finite.
+        /// It is reported once, on the innermost double operation.
+        /// </summary>
+        [Fact]
+        public void FUSED019_double_arithmetic_under_a_cast() =>
+            AssertDiagnostics(Rule("param -= (float)([|lr * grad * 1e40|] * 1e-40);"), "FUSED019");
+
+        [Fact]
+        public void FUSED019_negated_double() =>
+            AssertDiagnostics(Rule("param -= lr * (float)[|-(double)grad|];"), "FUSED019");
+
+        [Fact]
+        public void Float_constants_folded_from_doubles_are_allowed() =>
+            AssertGeneratesSource(AssertDiagnostics(Rule("param -= lr * grad * (float)(1e40 * 1e-40);")));
 
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 

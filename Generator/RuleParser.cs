@@ -275,6 +275,11 @@ namespace Fused.Generator
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [State] must be 'ref float'");
                         continue;
                     }
+                    if (!IsValidMemberName(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is not a valid C# identifier; rename it");
+                        continue;
+                    }
                     if (!layoutMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
                     {
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
@@ -300,6 +305,11 @@ namespace Fused.Generator
                     if (hyper.ConstructorArguments.Length != 1 || hyper.ConstructorArguments[0].Value is not double d)
                     {
                         Report(DiagnosticDescriptors.HyperWithoutDefault, loc, p.Name);
+                        continue;
+                    }
+                    if (!IsValidMemberName(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Hyperparameters.{CSharpRuleEmitter.PropertyName(p.Name)} is not a valid C# identifier; rename it");
                         continue;
                     }
                     if (!hyperMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
@@ -328,6 +338,10 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.CannotPlan, method.Locations.FirstOrDefault(), method.ContainingType.Name, "a rule has at most 6 state buffers");
             return true;
         }
+
+        /// <summary>A generated property name (`_1` becomes `1`) must be an identifier that is not a keyword.</summary>
+        private static bool IsValidMemberName(string name) =>
+            SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None;
 
         private void Bind(IParameterSymbol p, int buffer, Node load)
         {

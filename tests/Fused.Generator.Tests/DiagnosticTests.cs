@@ -319,6 +319,13 @@ namespace Fused.Generator.Tests
         public void Float_constants_folded_from_doubles_are_allowed() =>
             AssertGeneratesSource(AssertDiagnostics(Rule("param -= lr * grad * (float)(1e40 * 1e-40);")));
 
+        /// <summary>`_1` becomes the property `1`, which does not compile: FUSED009 on the parameter.</summary>
+        [Theory]
+        [InlineData("ref float param, float grad, [Hyper(0.01)] float [|_1|]", "param -= _1 * grad;")]
+        [InlineData("ref float param, float grad, [Hyper(0.01)] float lr, [State] ref float [|_1|]", "_1 = grad;\nparam -= lr * _1;")]
+        public void FUSED009_name_whose_generated_member_is_not_an_identifier(string parameters, string body) =>
+            AssertDiagnostics(Rule(body, parameters), "FUSED009");
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

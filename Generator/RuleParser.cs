@@ -477,9 +477,11 @@ namespace Fused.Generator
         // ---------------- expressions ----------------
 
         /// <summary>Lowers an expression and remembers where each value first appears, to place planning diagnostics.</summary>
-        private Node? Lower(ExpressionSyntax e)
+        private Node? Lower(ExpressionSyntax e) => Finish(e, LowerCore(e));
+
+        /// <summary>What every lowered expression goes through: the double-arithmetic check and its origin.</summary>
+        private Node? Finish(ExpressionSyntax e, Node? node)
         {
-            var node = LowerCore(e);
             // Double arithmetic (under a cast: (float)(lr * grad * 1e40 * 1e-40)) would be computed in float by the
             // kernels, with other roundings and overflows than C# gives. Checked once the operands lowered (a call
             // that is not an intrinsic keeps its own diagnostic), so it is reported at the innermost double operation.
@@ -587,42 +589,77 @@ namespace Fused.Generator
             return false;
         }
 
+        private static Op? BinaryOp(SyntaxKind kind) => kind switch
+        {
+            SyntaxKind.AddExpression => Op.Add,
+            SyntaxKind.SubtractExpression => Op.Sub,
+            SyntaxKind.MultiplyExpression => Op.Mul,
+            SyntaxKind.DivideExpression => Op.Div,
+            SyntaxKind.LessThanExpression => Op.Lt,
+            SyntaxKind.LessThanOrEqualExpression => Op.Le,
+            SyntaxKind.GreaterThanExpression => Op.Gt,
+            SyntaxKind.GreaterThanOrEqualExpression => Op.Ge,
+            SyntaxKind.EqualsExpression => Op.Eq,
+            SyntaxKind.NotEqualsExpression => Op.Ne,
+            SyntaxKind.LogicalAndExpression => Op.And,
+            SyntaxKind.LogicalOrExpression => Op.Or,
+            _ => null,
+        };
+
+        /// <summary>Integer division of non-constants would truncate in C# but not in the kernels.</summary>
+        private bool IsIntegerDivision(BinaryExpressionSyntax bin) =>
+            bin.Kind() == SyntaxKind.DivideExpression
+            && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
+
+        /// <summary>What <see cref="LowerCore"/> turns into a literal before looking at the syntax.</summary>
+        private bool IsFolded(ExpressionSyntax e)
+        {
+            var constant = _model.GetConstantValue(e, _ct);
+            return constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null;
+        }
+
+        /// <summary>
+        /// Lowers a binary expression and, without recursion, the chain of binary expressions down its left operands
+        /// (a + b + c + ... nests to the left as deep as it is long: a flat sum of 25,000 terms overflowed the stack).
+        /// Each link of the chain gets what <see cref="Lower"/> gives any expression.
+        /// </summary>
         private Node? LowerBinary(BinaryExpressionSyntax bin)
         {
-            var kind = bin.Kind();
-            Op? op = kind switch
-            {
-                SyntaxKind.AddExpression => Op.Add,
-                SyntaxKind.SubtractExpression => Op.Sub,
-                SyntaxKind.MultiplyExpression => Op.Mul,
-                SyntaxKind.DivideExpression => Op.Div,
-                SyntaxKind.LessThanExpression => Op.Lt,
-                SyntaxKind.LessThanOrEqualExpression => Op.Le,
-                SyntaxKind.GreaterThanExpression => Op.Gt,
-                SyntaxKind.GreaterThanOrEqualExpression => Op.Ge,
-                SyntaxKind.EqualsExpression => Op.Eq,
-                SyntaxKind.NotEqualsExpression => Op.Ne,
-                SyntaxKind.LogicalAndExpression => Op.And,
-                SyntaxKind.LogicalOrExpression => Op.Or,
-                _ => null,
-            };
-            if (op is null)
+            if (BinaryOp(bin.Kind()) is null)
             {
                 Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.OperatorToken.Text, "supported operators are + - * / < <= > >= == != && ||");
                 return null;
             }
-            // Integer division of non-constants would truncate in C# but not in the kernels.
-            if (op == Op.Div && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64)
+            if (IsIntegerDivision(bin))
             {
                 Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.ToString(), "integer division truncates; cast an operand to float");
                 return null;
             }
-            var a = Lower(bin.Left);
-            var b = Lower(bin.Right);
-            if (a is null || b is null) return null;
-            var sourceType = OpInfo.SourceType(op.Value, 0);
-            if (!Expect(a, sourceType, bin.Left) || !Expect(b, sourceType, bin.Right)) return null;
-            return _b.Make(op.Value, a, b);
+            var chain = new List<BinaryExpressionSyntax> { bin };
+            var leaf = bin.Left;
+            while (leaf is BinaryExpressionSyntax inner && BinaryOp(inner.Kind()) is not null && !IsIntegerDivision(inner) && !IsFolded(inner))
+            {
+                _ct.ThrowIfCancellationRequested();
+                chain.Add(inner);
+                leaf = inner.Left;
+            }
+            var a = Lower(leaf);
+            for (int i = chain.Count - 1; i >= 0; i--)
+            {
+                _ct.ThrowIfCancellationRequested();
+                var link = chain[i];
+                var b = Lower(link.Right);
+                Node? value = null;
+                if (a is not null && b is not null)
+                {
+                    var op = BinaryOp(link.Kind())!.Value;
+                    var sourceType = OpInfo.SourceType(op, 0);
+                    if (Expect(a, sourceType, link.Left) && Expect(b, sourceType, link.Right)) value = _b.Make(op, a, b);
+                }
+                // The outermost link goes back through Lower, which finishes it.
+                a = i == 0 ? value : Finish(link, value);
+            }
+            return a;
         }
 
         private Node? LowerCall(InvocationExpressionSyntax call)

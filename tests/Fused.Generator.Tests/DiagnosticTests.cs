@@ -326,6 +326,20 @@ namespace Fused.Generator.Tests
         public void FUSED009_name_whose_generated_member_is_not_an_identifier(string parameters, string body) =>
             AssertDiagnostics(Rule(body, parameters), "FUSED009");
 
+        /// <summary>
+        /// A flat sum of 25,000 terms nests 25,000 deep to the left; its lowering overflowed the generator's stack
+        /// (RuleParser.LowerBinary) and killed the build. It must give kernels or diagnostics with locations.
+        /// </summary>
+        [Fact]
+        public void Flat_sum_of_25000_terms_does_not_overflow_the_stack()
+        {
+            var sum = string.Join(" + ", Enumerable.Range(0, 25_000).Select(i => i % 2 == 0 ? "grad" : "lr"));
+            var run = GeneratorHarness.Run(Rule($"param -= lr * ({sum});"));
+            Assert.Null(run.Result.Exception);
+            Assert.DoesNotContain(run.Diagnostics, d => d.Id == "FUSED099" || d.Location == Location.None);
+            if (!run.Diagnostics.Any()) AssertGeneratesSource(run);
+        }
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

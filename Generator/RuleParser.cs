@@ -109,6 +109,11 @@ namespace Fused.Generator
             if (IsGeneratedMemberName(className))
                 Report(DiagnosticDescriptors.ClassNameClashes, syntax.Identifier.GetLocation(), className);
 
+            // A member of the user's own named like one the emitter adds (Layout, Rule, Pass0...) would not compile.
+            foreach (var member in type.GetMembers())
+                if (!member.IsImplicitlyDeclared && IsGeneratedMemberName(member.Name) && member.Locations.FirstOrDefault(l => l.IsInSource) is { } at)
+                    Report(DiagnosticDescriptors.MemberNameClashes, at, member.Name, className);
+
             string ruleName = className;
             foreach (var a in attributes)
                 foreach (var named in a.NamedArguments)

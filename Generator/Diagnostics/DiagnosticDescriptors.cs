@@ -105,6 +105,11 @@ namespace Fused.Generator.Diagnostics
             "'{0}' is computed in double precision in C#, but kernels compute in float and would give different results; write its constants as floats (1e-8f) or cast its operands to float",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor MemberNameClashes = new(
+            "FUSED020", "Rule class member clashes with a generated member",
+            "'{0}' is the name of a member the generator adds to rule class '{1}'; rename it",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -131,6 +136,7 @@ namespace Fused.Generator.Diagnostics
             "FUSED017" => NoIlgpuKernels,
             "FUSED018" => DuplicateOptimizer,
             "FUSED019" => DoubleArithmetic,
+            "FUSED020" => MemberNameClashes,
             "FUSED099" => InternalError,
             _ => null,
         };

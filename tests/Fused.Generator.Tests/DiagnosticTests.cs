@@ -340,6 +340,15 @@ namespace Fused.Generator.Tests
             if (!run.Diagnostics.Any()) AssertGeneratesSource(run);
         }
 
+        // ---------------- FUSED020: a member of the rule class named like a generated one ----------------
+
+        [Theory]
+        [InlineData("static float [|Layout|] = 1f;")]
+        [InlineData("class [|Hyperparameters|] { }")]
+        [InlineData("static void [|Pass0|]() { }")]
+        public void FUSED020_member_named_like_a_generated_member(string member) =>
+            AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class TestRule\n{{\n    {ValidUpdate}\n    {member}\n}}\n", "FUSED020");
+
         // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
 
         /// <summary>

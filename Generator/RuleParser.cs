@@ -35,7 +35,8 @@ namespace Fused.Generator
         private readonly List<Statement> _statements = new();
         private readonly List<LocationInfo?> _statementLocations = new();
         private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
-        private readonly List<(Node node, string function, string argument, LocationInfo? location)> _guarded = new();
+        private readonly List<(Node node, string function, string argument, string withMax, string withAbs, LocationInfo? location)> _guarded = new();
+        private readonly HashSet<ISymbol> _rejected = new(SymbolEqualityComparer.Default); // locals whose declaration was reported
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
 
@@ -50,6 +51,12 @@ namespace Fused.Generator
             var classSyntax = (ClassDeclarationSyntax)ctx.TargetNode;
             try
             {
+                if (IsRepeatedDeclaration(classSyntax, (INamedTypeSymbol)ctx.TargetSymbol, ct))
+                {
+                    var repeated = DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateOptimizer, LocationInfo.From(classSyntax.Identifier.GetLocation()),
+                        classSyntax.Identifier.Text);
+                    return new ParseResult(null, new[] { repeated }.ToEquatableArray());
+                }
                 return new RuleParser(ctx.SemanticModel, ct).Parse(classSyntax, (INamedTypeSymbol)ctx.TargetSymbol, ctx.Attributes);
             }
             catch (OperationCanceledException)
@@ -62,6 +69,22 @@ namespace Fused.Generator
                     classSyntax.Identifier.Text, e.GetType().Name + ": " + e.Message);
                 return new ParseResult(null, new[] { info }.ToEquatableArray());
             }
+        }
+
+        /// <summary>
+        /// With [Optimizer] on several partial declarations the generator sees the class once per declaration; only
+        /// the declaration holding the first application generates (two outputs of one hint name would abort the
+        /// generator, CS8785), every other one gets FUSED018.
+        /// </summary>
+        private static bool IsRepeatedDeclaration(ClassDeclarationSyntax syntax, INamedTypeSymbol type, CancellationToken ct)
+        {
+            var applications = type.GetAttributes()
+                .Where(a => a.AttributeClass?.ToDisplayString() == FusedGenerator.OptimizerAttributeName && a.ApplicationSyntaxReference is not null)
+                .Select(a => a.ApplicationSyntaxReference!)
+                .ToList();
+            if (applications.Count < 2) return false;
+            var first = applications[0].GetSyntax(ct).FirstAncestorOrSelf<ClassDeclarationSyntax>();
+            return first is not null && !(first.SyntaxTree.FilePath == syntax.SyntaxTree.FilePath && first.Span == syntax.Span);
         }
 
         private ParseResult Fail() => new(null, _diagnostics.ToEquatableArray());
@@ -85,6 +108,11 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.UnsupportedClassShape, syntax.Identifier.GetLocation(), className);
             if (IsGeneratedMemberName(className))
                 Report(DiagnosticDescriptors.ClassNameClashes, syntax.Identifier.GetLocation(), className);
+
+            // A member of the user's own named like one the emitter adds (Layout, Rule, Pass0...) would not compile.
+            foreach (var member in type.GetMembers())
+                if (!member.IsImplicitlyDeclared && IsGeneratedMemberName(member.Name) && member.Locations.FirstOrDefault(l => l.IsInSource) is { } at)
+                    Report(DiagnosticDescriptors.MemberNameClashes, at, member.Name, className);
 
             string ruleName = className;
             foreach (var a in attributes)
@@ -147,7 +175,16 @@ namespace Fused.Generator
             KernelPlan plan;
             try
             {
-                plan = Planner.Plan(Simplifier.Run(program));
+                var simplified = Simplifier.Run(program);
+                // `param = param;` (or `param = param * 1f;`) simplifies to no update at all.
+                if (!simplified.Outputs.Any(o => o.Buffer == RuleProgram.ParamBuffer))
+                {
+                    int last = _statements.FindLastIndex(st => st.Buffer == RuleProgram.ParamBuffer);
+                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParamNeverUpdated,
+                        (last >= 0 ? _statementLocations[last] : null) ?? LocationInfo.From(syntax.Identifier.GetLocation()), ruleName, buffers[0].Name));
+                    return Fail();
+                }
+                plan = Planner.Plan(simplified);
             }
             catch (PlanningException e)
             {
@@ -243,12 +280,22 @@ namespace Fused.Generator
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, "a [State] must be 'ref float'");
                         continue;
                     }
+                    if (!IsValidMemberName(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is not a valid C# identifier; rename it");
+                        continue;
+                    }
                     if (!layoutMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
                     {
                         Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Layout.{CSharpRuleEmitter.PropertyName(p.Name)} is already taken; rename it");
                         continue;
                     }
                     var shape = state.ConstructorArguments.Length == 1 && state.ConstructorArguments[0].Value is int s ? (StateShape)s : StateShape.Element;
+                    if (!Enum.IsDefined(typeof(StateShape), shape))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"({(int)shape}) is not a StateShape; use Element, Row, Column or Scalar");
+                        continue;
+                    }
                     int index = buffers.Count;
                     buffers.Add(new BufferDecl(p.Name, BufferRole.State, shape));
                     Bind(p, index, _b.Load(index));
@@ -263,6 +310,11 @@ namespace Fused.Generator
                     if (hyper.ConstructorArguments.Length != 1 || hyper.ConstructorArguments[0].Value is not double d)
                     {
                         Report(DiagnosticDescriptors.HyperWithoutDefault, loc, p.Name);
+                        continue;
+                    }
+                    if (!IsValidMemberName(CSharpRuleEmitter.PropertyName(p.Name)))
+                    {
+                        Report(DiagnosticDescriptors.WrongParameter, loc, p.Name, $"its generated name Hyperparameters.{CSharpRuleEmitter.PropertyName(p.Name)} is not a valid C# identifier; rename it");
                         continue;
                     }
                     if (!hyperMembers.Add(CSharpRuleEmitter.PropertyName(p.Name)))
@@ -292,6 +344,10 @@ namespace Fused.Generator
             return true;
         }
 
+        /// <summary>A generated property name (`_1` becomes `1`) must be an identifier that is not a keyword.</summary>
+        private static bool IsValidMemberName(string name) =>
+            SyntaxFacts.IsValidIdentifier(name) && SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None;
+
         private void Bind(IParameterSymbol p, int buffer, Node load)
         {
             _bufferOf[p] = buffer;
@@ -318,10 +374,15 @@ namespace Fused.Generator
                         if (symbol.Type.SpecialType is not (SpecialType.System_Single or SpecialType.System_Boolean))
                         {
                             Report(DiagnosticDescriptors.UnsupportedSyntax, v, v.ToString(), "locals must be 'float' or 'bool'");
+                            _rejected.Add(symbol);
                             continue;
                         }
                         var value = Lower(v.Initializer.Value);
-                        if (value is null) continue;
+                        if (value is null)
+                        {
+                            _rejected.Add(symbol);
+                            continue;
+                        }
                         _current[symbol] = value;
                         _statements.Add(new Statement(symbol.Name, -1, value, statement.ToString().Trim()));
                         _statementLocations.Add(LocationInfo.From(v));
@@ -336,8 +397,12 @@ namespace Fused.Generator
                     foreach (var s in block.Statements) LowerStatement(s);
                     break;
                 default:
-                    Report(DiagnosticDescriptors.UnsupportedSyntax, statement, FirstLine(statement),
-                        "a rule body holds only local declarations and assignments (use Where or ?: instead of if)");
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, statement, FirstLine(statement), statement switch
+                    {
+                        IfStatementSyntax => "a rule body holds only local declarations and assignments (use Where or ?: instead of if)",
+                        LocalDeclarationStatementSyntax { IsConst: true } => "const locals are not supported; declare a float local",
+                        _ => "a rule body holds only local declarations and assignments",
+                    });
                     break;
             }
         }
@@ -355,6 +420,7 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.UnsupportedSyntax, assignment.Left, assignment.Left.ToString(), "only locals, the parameter and states can be assigned");
                 return;
             }
+            if (_rejected.Contains(target)) return; // its declaration is already reported
             if (_readOnlyKind.TryGetValue(target, out var kind))
             {
                 Report(DiagnosticDescriptors.AssignmentToInput, assignment.Left, target.Name, kind);
@@ -408,6 +474,7 @@ namespace Fused.Generator
                 if (_bufferOf.TryGetValue(symbol, out var b)) _buffersRead.Add(b);
                 return node;
             }
+            if (_rejected.Contains(symbol)) return null; // its declaration is already reported
             Report(DiagnosticDescriptors.UnsupportedSyntax, at, at.ToString(), "only the rule's parameters and locals can be read");
             return null;
         }
@@ -415,9 +482,20 @@ namespace Fused.Generator
         // ---------------- expressions ----------------
 
         /// <summary>Lowers an expression and remembers where each value first appears, to place planning diagnostics.</summary>
-        private Node? Lower(ExpressionSyntax e)
+        private Node? Lower(ExpressionSyntax e) => Finish(e, LowerCore(e));
+
+        /// <summary>What every lowered expression goes through: the double-arithmetic check and its origin.</summary>
+        private Node? Finish(ExpressionSyntax e, Node? node)
         {
-            var node = LowerCore(e);
+            // Double arithmetic (under a cast: (float)(lr * grad * 1e40 * 1e-40)) would be computed in float by the
+            // kernels, with other roundings and overflows than C# gives. Checked once the operands lowered (a call
+            // that is not an intrinsic keeps its own diagnostic), so it is reported at the innermost double operation.
+            if (node is not null && node.Op != Op.Const && e is BinaryExpressionSyntax or PrefixUnaryExpressionSyntax
+                && _model.GetTypeInfo(e, _ct).Type?.SpecialType == SpecialType.System_Double)
+            {
+                Report(DiagnosticDescriptors.DoubleArithmetic, e, FirstLine(e));
+                return null;
+            }
             if (node is not null && !_origins.ContainsKey(node)) _origins[node] = LocationInfo.From(e);
             return node;
         }
@@ -516,48 +594,91 @@ namespace Fused.Generator
             return false;
         }
 
+        private static Op? BinaryOp(SyntaxKind kind) => kind switch
+        {
+            SyntaxKind.AddExpression => Op.Add,
+            SyntaxKind.SubtractExpression => Op.Sub,
+            SyntaxKind.MultiplyExpression => Op.Mul,
+            SyntaxKind.DivideExpression => Op.Div,
+            SyntaxKind.LessThanExpression => Op.Lt,
+            SyntaxKind.LessThanOrEqualExpression => Op.Le,
+            SyntaxKind.GreaterThanExpression => Op.Gt,
+            SyntaxKind.GreaterThanOrEqualExpression => Op.Ge,
+            SyntaxKind.EqualsExpression => Op.Eq,
+            SyntaxKind.NotEqualsExpression => Op.Ne,
+            SyntaxKind.LogicalAndExpression => Op.And,
+            SyntaxKind.LogicalOrExpression => Op.Or,
+            _ => null,
+        };
+
+        /// <summary>Integer division of non-constants would truncate in C# but not in the kernels.</summary>
+        private bool IsIntegerDivision(BinaryExpressionSyntax bin) =>
+            bin.Kind() == SyntaxKind.DivideExpression
+            && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
+
+        /// <summary>What <see cref="LowerCore"/> turns into a literal before looking at the syntax.</summary>
+        private bool IsFolded(ExpressionSyntax e)
+        {
+            var constant = _model.GetConstantValue(e, _ct);
+            return constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null;
+        }
+
+        /// <summary>
+        /// Lowers a binary expression and, without recursion, the chain of binary expressions down its left operands
+        /// (a + b + c + ... nests to the left as deep as it is long: a flat sum of 25,000 terms overflowed the stack).
+        /// Each link of the chain gets what <see cref="Lower"/> gives any expression.
+        /// </summary>
         private Node? LowerBinary(BinaryExpressionSyntax bin)
         {
-            var kind = bin.Kind();
-            Op? op = kind switch
-            {
-                SyntaxKind.AddExpression => Op.Add,
-                SyntaxKind.SubtractExpression => Op.Sub,
-                SyntaxKind.MultiplyExpression => Op.Mul,
-                SyntaxKind.DivideExpression => Op.Div,
-                SyntaxKind.LessThanExpression => Op.Lt,
-                SyntaxKind.LessThanOrEqualExpression => Op.Le,
-                SyntaxKind.GreaterThanExpression => Op.Gt,
-                SyntaxKind.GreaterThanOrEqualExpression => Op.Ge,
-                SyntaxKind.EqualsExpression => Op.Eq,
-                SyntaxKind.NotEqualsExpression => Op.Ne,
-                SyntaxKind.LogicalAndExpression => Op.And,
-                SyntaxKind.LogicalOrExpression => Op.Or,
-                _ => null,
-            };
-            if (op is null)
+            if (BinaryOp(bin.Kind()) is null)
             {
                 Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.OperatorToken.Text, "supported operators are + - * / < <= > >= == != && ||");
                 return null;
             }
-            // Integer division of non-constants would truncate in C# but not in the kernels.
-            if (op == Op.Div && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64)
+            if (IsIntegerDivision(bin))
             {
                 Report(DiagnosticDescriptors.UnsupportedSyntax, bin, bin.ToString(), "integer division truncates; cast an operand to float");
                 return null;
             }
-            var a = Lower(bin.Left);
-            var b = Lower(bin.Right);
-            if (a is null || b is null) return null;
-            var sourceType = OpInfo.SourceType(op.Value, 0);
-            if (!Expect(a, sourceType, bin.Left) || !Expect(b, sourceType, bin.Right)) return null;
-            return _b.Make(op.Value, a, b);
+            var chain = new List<BinaryExpressionSyntax> { bin };
+            var leaf = bin.Left;
+            while (leaf is BinaryExpressionSyntax inner && BinaryOp(inner.Kind()) is not null && !IsIntegerDivision(inner) && !IsFolded(inner))
+            {
+                _ct.ThrowIfCancellationRequested();
+                chain.Add(inner);
+                leaf = inner.Left;
+            }
+            var a = Lower(leaf);
+            for (int i = chain.Count - 1; i >= 0; i--)
+            {
+                _ct.ThrowIfCancellationRequested();
+                var link = chain[i];
+                var b = Lower(link.Right);
+                Node? value = null;
+                if (a is not null && b is not null)
+                {
+                    var op = BinaryOp(link.Kind())!.Value;
+                    var sourceType = OpInfo.SourceType(op, 0);
+                    if (Expect(a, sourceType, link.Left) && Expect(b, sourceType, link.Right)) value = _b.Make(op, a, b);
+                }
+                // The outermost link goes back through Lower, which finishes it.
+                a = i == 0 ? value : Finish(link, value);
+            }
+            return a;
         }
 
         private Node? LowerCall(InvocationExpressionSyntax call)
         {
             var symbol = _model.GetSymbolInfo(call, _ct).Symbol as IMethodSymbol;
             string name = symbol?.Name ?? call.Expression.ToString();
+            // Numel(), Rows(), Cols(): shape scalars are properties, read without parentheses.
+            var callee = _model.GetSymbolInfo(call.Expression, _ct);
+            if (symbol is null && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
+            {
+                string property = call.Expression is MemberAccessExpressionSyntax m ? m.Name.Identifier.Text : call.Expression.ToString();
+                Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), $"{property} is a property of Fused.Intrinsics; write {property} without parentheses");
+                return null;
+            }
             if (symbol is null || symbol.ContainingType?.ToDisplayString() != IntrinsicsType)
             {
                 // Qualify the name: "Math.Sqrt is not a Fused intrinsic" reads better than "Sqrt is not".
@@ -607,7 +728,12 @@ namespace Fused.Generator
             foreach (var n in Node.TopologicalOrder(new[] { result }))
                 if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
-                _guarded.Add((args[0], name, byParameter[0]!.Expression.ToString(), LocationInfo.From(call)));
+            {
+                // The suggested guards wrap the first argument and keep the others (Pow's exponent).
+                string rest = string.Concat(byParameter.Skip(1).Select(a => ", " + a!.Expression));
+                string argument = byParameter[0]!.Expression.ToString();
+                _guarded.Add((args[0], name, argument, $"{name}(Max({argument}, 0f){rest})", $"{name}(Abs({argument}){rest})", LocationInfo.From(call)));
+            }
             return result;
         }
 
@@ -633,9 +759,9 @@ namespace Fused.Generator
         {
             if (_guarded.Count == 0) return;
             var signs = new SignAnalysis(program);
-            foreach (var (node, function, argument, location) in _guarded)
+            foreach (var (node, function, argument, withMax, withAbs, location) in _guarded)
                 if (!signs.IsNonNegative(node))
-                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MaybeNegative, location, function, argument));
+                    _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MaybeNegative, location, function, argument, withMax, withAbs));
         }
 
         private static string FirstLine(SyntaxNode node)

@@ -17,7 +17,7 @@ namespace Fused.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor NotAnIntrinsic = new(
             "FUSED002", "Call to a function that is not a Fused intrinsic",
-            "'{0}' is not a Fused intrinsic; a rule may call only Fused.Intrinsics ({1})",
+            "'{0}' is not a Fused intrinsic; a rule may call only Fused.Intrinsics ({1}) and read the properties Numel, Rows and Cols (no parentheses)",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor StateNeverWritten = new(
@@ -47,7 +47,7 @@ namespace Fused.Generator.Diagnostics
 
         public static readonly DiagnosticDescriptor MaybeNegative = new(
             "FUSED008", "Square root or logarithm of a value that may be negative",
-            "{0} of '{1}' may see a negative value (NaN); guard it, for example {0}(Max({1}, 0f)) or {0}(Abs({1}))",
+            "{0} of '{1}' may see a negative value (NaN); guard it, for example {2} or {3}",
             Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
         public static readonly DiagnosticDescriptor WrongParameter = new(
@@ -95,6 +95,21 @@ namespace Fused.Generator.Diagnostics
             "The project references ILGPU, but rule '{0}' gets no ILGPU kernels: {1}. Its C# and OpenCL kernels are unaffected.",
             Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
+        public static readonly DiagnosticDescriptor DuplicateOptimizer = new(
+            "FUSED018", "Rule class marked [Optimizer] on more than one partial declaration",
+            "Rule class '{0}' is marked [Optimizer] on more than one partial declaration; keep the attribute on one of them",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor DoubleArithmetic = new(
+            "FUSED019", "Arithmetic in double precision",
+            "'{0}' is computed in double precision in C#, but kernels compute in float and would give different results; write its constants as floats (1e-8f) or cast its operands to float",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor MemberNameClashes = new(
+            "FUSED020", "Rule class member clashes with a generated member",
+            "'{0}' is the name of a member the generator adds to rule class '{1}'; rename it",
+            Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+
         public static readonly DiagnosticDescriptor InternalError = new(
             "FUSED099", "Internal error in the Fused generator",
             "The Fused generator failed on rule '{0}': {1}. Please report this with the rule's source.",
@@ -119,6 +134,9 @@ namespace Fused.Generator.Diagnostics
             "FUSED015" => ClassNameClashes,
             "FUSED016" => TensorIntrinsicOutsideRule,
             "FUSED017" => NoIlgpuKernels,
+            "FUSED018" => DuplicateOptimizer,
+            "FUSED019" => DoubleArithmetic,
+            "FUSED020" => MemberNameClashes,
             "FUSED099" => InternalError,
             _ => null,
         };

@@ -236,6 +236,137 @@ namespace Fused.Generator.Tests
         public void FUSED015_class_named_like_a_generated_member(string className) =>
             AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class [|{className}|]\n{{\n    {ValidUpdate}\n}}\n", "FUSED015");
 
+        /// <summary>Assigning the parameter its own value updates nothing: FUSED006 at the assignment, not FUSED099.</summary>
+        [Fact]
+        public void FUSED006_parameter_assigned_its_own_value() =>
+            AssertDiagnostics(Rule("[|param = param;|]"), "FUSED006");
+
+        /// <summary>A StateShape outside the enum is the user's error (FUSED009 on the parameter), not FUSED099.</summary>
+        [Fact]
+        public void FUSED009_state_shape_outside_the_enum() =>
+            AssertDiagnostics(Rule("m = grad;\nparam -= lr * m;", "ref float param, float grad, [Hyper(0.01)] float lr, [State((StateShape)99)] ref float [|m|]"), "FUSED009");
+
+        /// <summary>FUSED008's suggested guard for Pow keeps the exponent (it used to read Pow(Max(grad, 0f))).</summary>
+        [Fact]
+        public void FUSED008_suggestion_for_Pow_keeps_the_exponent()
+        {
+            var run = AssertDiagnostics(Rule("param -= lr * [|Pow(grad, 1.5f)|];"), "FUSED008");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains("Pow(Max(grad, 0f), 1.5f) or Pow(Abs(grad), 1.5f)", message);
+        }
+
+        /// <summary>Numel, Rows and Cols are properties: Numel() is told so (it used to be "not a Fused intrinsic").</summary>
+        [Theory]
+        [InlineData("Numel")]
+        [InlineData("Rows")]
+        [InlineData("Cols")]
+        public void FUSED001_shape_property_called_like_a_function(string property)
+        {
+            var run = AssertDiagnostics(Rule($"param -= lr * grad / [|{property}()|];"), "FUSED001");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Contains($"{property} is a property of Fused.Intrinsics; write {property} without parentheses", message);
+        }
+
+        /// <summary>FUSED002 lists the shape properties beside the functions.</summary>
+        [Fact]
+        public void FUSED002_lists_the_shape_properties()
+        {
+            var run = AssertDiagnostics(Rule("param -= lr * (float)[|Math.Sqrt(grad)|];"), "FUSED002");
+            Assert.Contains("Numel, Rows and Cols", run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        /// <summary>A rejected local is reported once, at its declaration: reading or assigning it later adds nothing.</summary>
+        [Theory]
+        [InlineData("int")]
+        [InlineData("double")]
+        public void FUSED001_rejected_local_is_reported_only_at_its_declaration(string type) =>
+            AssertDiagnostics(Rule($"{type} [|n = 2|];\nparam -= lr * grad * (float)n;"), "FUSED001");
+
+        /// <summary>So is a local whose initializer was reported.</summary>
+        [Fact]
+        public void FUSED001_local_with_a_rejected_initializer_is_reported_once() =>
+            AssertDiagnostics(Rule("float x = lr * [|new float[1]|];\nparam -= x * grad;"), "FUSED001");
+
+        /// <summary>The hint "use Where or ?: instead of if" is for if statements only, not loops, return or const.</summary>
+        [Theory]
+        [InlineData("[|if (grad > 0f) param -= lr * grad;|]", true)]
+        [InlineData("[|for (int i = 0; i < 2; i++) param -= lr * grad;|]", false)]
+        [InlineData("[|while (false) param -= lr * grad;|]", false)]
+        [InlineData("param -= lr * grad;\n[|return;|]", false)]
+        [InlineData("[|const float k = 2f;|]\nparam -= lr * grad;", false)]
+        public void FUSED001_if_hint_only_on_if_statements(string body, bool hinted)
+        {
+            var run = AssertDiagnostics(Rule(body), "FUSED001");
+            var message = run.Diagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(hinted, message.Contains("instead of if"));
+        }
+
+        // ---------------- FUSED019: double arithmetic ----------------
+
+        /// <summary>
+        /// Double arithmetic under a cast used to be lowered as float (the cast dropped): ±Inf where C# is finite.
+        /// It is reported once, on the innermost double operation.
+        /// </summary>
+        [Fact]
+        public void FUSED019_double_arithmetic_under_a_cast() =>
+            AssertDiagnostics(Rule("param -= (float)([|lr * grad * 1e40|] * 1e-40);"), "FUSED019");
+
+        [Fact]
+        public void FUSED019_negated_double() =>
+            AssertDiagnostics(Rule("param -= lr * (float)[|-(double)grad|];"), "FUSED019");
+
+        [Fact]
+        public void Float_constants_folded_from_doubles_are_allowed() =>
+            AssertGeneratesSource(AssertDiagnostics(Rule("param -= lr * grad * (float)(1e40 * 1e-40);")));
+
+        /// <summary>`_1` becomes the property `1`, which does not compile: FUSED009 on the parameter.</summary>
+        [Theory]
+        [InlineData("ref float param, float grad, [Hyper(0.01)] float [|_1|]", "param -= _1 * grad;")]
+        [InlineData("ref float param, float grad, [Hyper(0.01)] float lr, [State] ref float [|_1|]", "_1 = grad;\nparam -= lr * _1;")]
+        public void FUSED009_name_whose_generated_member_is_not_an_identifier(string parameters, string body) =>
+            AssertDiagnostics(Rule(body, parameters), "FUSED009");
+
+        /// <summary>
+        /// A flat sum of 25,000 terms nests 25,000 deep to the left; its lowering overflowed the generator's stack
+        /// (RuleParser.LowerBinary) and killed the build. It must give kernels or diagnostics with locations.
+        /// </summary>
+        [Fact]
+        public void Flat_sum_of_25000_terms_does_not_overflow_the_stack()
+        {
+            var sum = string.Join(" + ", Enumerable.Range(0, 25_000).Select(i => i % 2 == 0 ? "grad" : "lr"));
+            var run = GeneratorHarness.Run(Rule($"param -= lr * ({sum});"));
+            Assert.Null(run.Result.Exception);
+            Assert.DoesNotContain(run.Diagnostics, d => d.Id == "FUSED099" || d.Location == Location.None);
+            if (!run.Diagnostics.Any()) AssertGeneratesSource(run);
+        }
+
+        // ---------------- FUSED020: a member of the rule class named like a generated one ----------------
+
+        [Theory]
+        [InlineData("static float [|Layout|] = 1f;")]
+        [InlineData("class [|Hyperparameters|] { }")]
+        [InlineData("static void [|Pass0|]() { }")]
+        public void FUSED020_member_named_like_a_generated_member(string member) =>
+            AssertDiagnostics($"using Fused;\n[Optimizer]\npublic static partial class TestRule\n{{\n    {ValidUpdate}\n    {member}\n}}\n", "FUSED020");
+
+        // ---------------- FUSED018: [Optimizer] on two partial declarations ----------------
+
+        /// <summary>
+        /// Two [Optimizer] declarations of one partial class used to add one hint name twice, which aborts the
+        /// generator (CS8785) and drops every rule's output: the second declaration is reported, the rest generates.
+        /// </summary>
+        [Fact]
+        public void FUSED018_second_optimizer_declaration_is_reported_and_other_rules_still_generate()
+        {
+            var run = AssertDiagnostics(
+                "using Fused;\nnamespace Fused.Tests\n{\n" +
+                "[Optimizer]\npublic static partial class Twice\n{\n    " + ValidUpdate + "\n}\n" +
+                "[Optimizer]\npublic static partial class [|Twice|]\n{\n}\n" +
+                "[Optimizer]\npublic static partial class TestRule\n{\n    " + ValidUpdate + "\n}\n}\n", "FUSED018");
+            AssertGeneratesSource(run);
+            Assert.Contains(run.Sources, s => s.HintName == "Fused.Tests.Twice.g.cs");
+        }
+
         // ---------------- FUSED016: tensor intrinsics outside a rule ----------------
 
         [Fact]

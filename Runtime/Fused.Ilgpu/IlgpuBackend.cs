@@ -154,24 +154,11 @@ namespace Fused.Ilgpu
         /// <summary>Grows the shared buffers to the largest tensor (they never shrink).</summary>
         private void ReserveScratch()
         {
-            long elements = 1, partials = 1, cols = 1, rows = 1;
-            foreach (var s in _tensors.Shapes)
-            {
-                elements = Math.Max(elements, s.Numel);
-                cols = Math.Max(cols, s.Cols);
-                rows = Math.Max(rows, s.Rows);
-                foreach (var pass in _schedule.Passes) partials = Math.Max(partials, ScheduleExecutor.BlocksOf(pass, s) * Math.Max(1, _operandCount));
-            }
+            var (elements, cols, rows, blocks) = DeviceScratch.Of(_schedule, _tensors.Shapes);
+            long partials = blocks * Math.Max(1, _operandCount);
             if (elements > _scratchElements)
             {
-                for (int i = 0; i < _scratch.Length; i++)
-                {
-                    if (_tensors.IsTensorOwned(i)) continue;
-                    var kind = _schedule.Buffers[_kernelBuffers[i]].Kind;
-                    if (kind is not (BufferKind.Temp or BufferKind.ColumnSumOperand)) continue;
-                    _scratch[i]?.Dispose();
-                    _scratch[i] = _accelerator.Allocate1D<float>(elements);
-                }
+                DeviceScratch.Regrow(_schedule, _scratch, columns: false, elements, n => _accelerator.Allocate1D<float>(n));
                 for (int k = 0; k < _operands.Length; k++)
                 {
                     _operands[k]?.Dispose();
@@ -182,12 +169,7 @@ namespace Fused.Ilgpu
             bool rowWise = _schedule.Passes.Any(p => p.RowWise);
             if (rowWise && cols > _scratchCols)
             {
-                for (int i = 0; i < _scratch.Length; i++)
-                {
-                    if (_schedule.Buffers[_kernelBuffers[i]].Kind != BufferKind.Column) continue;
-                    _scratch[i]?.Dispose();
-                    _scratch[i] = _accelerator.Allocate1D<float>(cols);
-                }
+                DeviceScratch.Regrow(_schedule, _scratch, columns: true, cols, n => _accelerator.Allocate1D<float>(n));
                 _columnSumResult?.Dispose();
                 _columnSumResult = _accelerator.Allocate1D<float>(cols);
                 _columnGroups?.Dispose();

@@ -107,24 +107,11 @@ namespace Fused.Runtime.OpenCL
         /// <summary>Grows the shared buffers to the largest tensor (they never shrink).</summary>
         private void ReserveScratch()
         {
-            long elements = 1, cols = 1, rows = 1, blocks = 1;
-            foreach (var s in _tensors.Shapes)
-            {
-                elements = Math.Max(elements, s.Numel);
-                cols = Math.Max(cols, s.Cols);
-                rows = Math.Max(rows, s.Rows);
-                foreach (var pass in _schedule.Passes) blocks = Math.Max(blocks, ScheduleExecutor.BlocksOf(pass, s));
-            }
+            var (elements, cols, rows, blocks) = DeviceScratch.Of(_schedule, _tensors.Shapes);
             var context = _queue.Context;
             if (elements > _scratchElements)
             {
-                for (int i = 0; i < _scratch.Length; i++)
-                {
-                    var kind = _schedule.Buffers[_kernelBuffers[i]].Kind;
-                    if (kind is not (BufferKind.Temp or BufferKind.ColumnSumOperand)) continue;
-                    _scratch[i]?.Dispose();
-                    _scratch[i] = context.CreateBuffer<float>(elements);
-                }
+                DeviceScratch.Regrow(_schedule, _scratch, columns: false, elements, n => context.CreateBuffer<float>(n));
                 for (int k = 0; k < _operands.Length; k++)
                 {
                     _operands[k]?.Dispose();
@@ -135,12 +122,7 @@ namespace Fused.Runtime.OpenCL
             bool rowWise = _schedule.Passes.Any(p => p.RowWise);
             if (rowWise && cols > _scratchCols)
             {
-                for (int i = 0; i < _scratch.Length; i++)
-                {
-                    if (_schedule.Buffers[_kernelBuffers[i]].Kind != BufferKind.Column) continue;
-                    _scratch[i]?.Dispose();
-                    _scratch[i] = context.CreateBuffer<float>(cols);
-                }
+                DeviceScratch.Regrow(_schedule, _scratch, columns: true, cols, n => context.CreateBuffer<float>(n));
                 _columnSums?.Dispose();
                 _columnSums = context.CreateBuffer<float>(cols);
                 _scratchCols = cols;

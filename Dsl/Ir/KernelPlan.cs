@@ -156,6 +156,12 @@ namespace Fused.Ir
         /// <summary>Bytes moved per parameter element per step over all passes (float32 state; per-row and per-column values not counted).</summary>
         public int BytesPerParameter => Passes.Sum(p => p.BytesPerElement);
 
+        /// <summary>
+        /// The per-row uniforms in slot order: the order row-wise kernels read them from their packed per-row values on
+        /// devices (the schedule's <c>PerRowSlots</c> keeps the same order).
+        /// </summary>
+        public System.Collections.Generic.IReadOnlyList<UniformSlot> PerRowSlots() => Uniforms.Where(u => u.PerRow).OrderBy(u => u.Slot).ToList();
+
         /// <summary>Node → uniform slot, for consumers that look slots up often.</summary>
         public System.Collections.Generic.Dictionary<Node, int> SlotMap()
         {

@@ -65,7 +65,7 @@ namespace Fused.Ir.Emit
             w.Line($"public const int UniformCount = {plan.Uniforms.Count};");
             w.Line();
             w.Line("/// <summary>Per-row values per row in a row-wise pass's <c>rowValues</c> (the per-row slots, in slot order).</summary>");
-            w.Line($"public const int PerRowCount = {OpenClRuleEmitter.PerRowSlots(plan).Count};");
+            w.Line($"public const int PerRowCount = {plan.PerRowSlots().Count};");
             w.Line();
             EmitUniforms(w, plan);
             foreach (var pass in plan.Passes)
@@ -116,7 +116,7 @@ namespace Fused.Ir.Emit
             var slots = plan.SlotMap();
             var readable = PassSchedule.StatementNames(p);
             bool rowWise = pass.RowWise;
-            var perRow = OpenClRuleEmitter.PerRowSlots(plan);
+            var perRow = plan.PerRowSlots();
             var names = new NameTable(rowWise ? Reserved.Concat(RowWiseReserved).ToArray() : Reserved);
             var bufferNames = plan.ElementBuffers.ToDictionary(b => b, b => names.Claim(plan.BufferName(b)));
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();

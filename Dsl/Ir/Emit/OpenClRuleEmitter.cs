@@ -67,7 +67,7 @@ namespace Fused.Ir.Emit
             if (plan.Passes.Any(pass => pass.RowWise))
             {
                 w.Line("// Row-wise passes see the tensor as rows of cols elements: column values are indexed by column,");
-                w.Line($"// per-row values come from row_values ({PerRowSlots(plan).Count} per row, row by row); a vector never crosses a row, so");
+                w.Line($"// per-row values come from row_values ({plan.PerRowSlots().Count} per row, row by row); a vector never crosses a row, so");
                 w.Line("// fused_passK_vec covers the whole vectors of every row and fused_passK, which takes one more");
                 w.Line("// argument (first_col), the columns from first_col on.");
             }
@@ -100,9 +100,6 @@ namespace Fused.Ir.Emit
             return w.ToString();
         }
 
-        /// <summary>The plan's per-row slots in the order <c>row_values</c> packs them (each row's values together).</summary>
-        public static IReadOnlyList<UniformSlot> PerRowSlots(KernelPlan plan) => plan.Uniforms.Where(u => u.PerRow).OrderBy(u => u.Slot).ToList();
-
         /// <summary>The one-element-per-work-item kernel of pass <paramref name="pass"/>.</summary>
         public static string KernelName(int pass) => "fused_pass" + pass.ToString(CultureInfo.InvariantCulture);
 
@@ -119,7 +116,7 @@ namespace Fused.Ir.Emit
             var reduceNames = Enumerable.Range(0, pass.Reductions.Count).Select(k => names.Claim("reduce" + k.ToString(CultureInfo.InvariantCulture))).ToList();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
             bool rowWise = pass.RowWise;
-            var perRow = PerRowSlots(plan);
+            var perRow = plan.PerRowSlots();
             var args = plan.ElementBuffers.Select(b => (written.Contains(b) ? "__global float* restrict " : "__global const float* restrict ") + bufferNames[b])
                 .Concat(reduceNames.Select(r => "__global float* restrict " + r))
                 .Concat(rowWise ? new[] { "__global const float* restrict row_values" } : new string[0])

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: installs what Fused needs, then runs the demo or the tests.
-#   ./build.sh demo [args]   train a real model with generated optimizers (Fashion-MNIST)
+#   ./build.sh demo [args]   train a real model with generated optimizers (Fashion-MNIST); args are
+#                            fused's: options alone are train's (./build.sh demo --epochs 1), or a command
+#                            (./build.sh demo memory)
 #   ./build.sh test          restore, build and run every test suite
 #   ./build.sh bench [args]  run the benchmarks (Release)
-#   ./build.sh deps          install the system packages only
+#   ./build.sh tool          pack fused as a .NET tool into artifacts/tool (then: dotnet tool install -g fused --add-source artifacts/tool)
+#   ./build.sh deps          install the system packages only (the test set, a superset of the demo's)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# System packages: OpenBLAS (matrix passes), PoCL + ICD loader (OpenCL on the CPU), the real
-# Fashion-MNIST files. Installed only when missing.
+# System packages, installed only when missing. The demo needs OpenBLAS (matrix passes), PoCL + the ICD
+# loader (OpenCL on the CPU) and the real Fashion-MNIST files; the tests also drive Chromium (the report's
+# browser test).
+demo_packages=(libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist)
+test_packages=("${demo_packages[@]}" chromium)
+
 need_packages() {
   local missing=()
-  for p in libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist chromium; do
+  for p in "$@"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -23,23 +30,36 @@ need_packages() {
   fi
 }
 
+# Restore and build with MSBuild's per-project lines (dotnet run alone is silent for the first minute).
+build_project() {
+  echo "restoring NuGet packages for $1 ..."
+  dotnet restore "$1" -v minimal
+  echo "building $1 (Release) ..."
+  dotnet build "$1" -c Release --no-restore -v minimal -clp:NoSummary
+}
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 cmd="${1:-test}"
 shift || true
 case "$cmd" in
   deps)
-    need_packages ;;
+    need_packages "${test_packages[@]}" ;;
   demo)
-    need_packages
-    dotnet run --project Samples/Fused.Demo -c Release -- "${@:-train}" ;;
+    need_packages "${demo_packages[@]}"
+    build_project Samples/Fused.Demo/Fused.Demo.csproj
+    dotnet run --project Samples/Fused.Demo -c Release --no-build -- "${@:-train}" ;;
+  tool)
+    build_project Samples/Fused.Demo/Fused.Demo.csproj
+    dotnet pack Samples/Fused.Demo/Fused.Demo.csproj -c Release --no-build -v minimal
+    echo "install with: dotnet tool install -g fused --add-source artifacts/tool   (then run: fused --help)" ;;
   test)
-    need_packages
+    need_packages "${test_packages[@]}"
     dotnet restore Fused.sln
     dotnet build Fused.sln -c Release --no-restore
     dotnet test Fused.sln -c Release --no-build --logger "console;verbosity=normal" ;;
   bench)
-    need_packages
+    need_packages "${demo_packages[@]}"
     dotnet run --project tests/Fused.Benchmarks -c Release -- "$@" ;;
   *)
-    echo "usage: ./build.sh demo|test|bench|deps" >&2; exit 2 ;;
+    echo "usage: ./build.sh demo|test|bench|tool|deps" >&2; exit 2 ;;
 esac

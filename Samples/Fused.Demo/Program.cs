@@ -32,7 +32,7 @@ namespace Fused.Demo
         /// </summary>
         public static int Run(string[] args, TextWriter error)
         {
-            var parse = Cli.Build().Parse(args);
+            var parse = Cli.Build().Parse(Cli.WithDefaultCommand(args));
             if (parse.Errors.Count > 0)
             {
                 foreach (var e in parse.Errors) error.WriteLine($"fused: {OneLine(e.Message)}");

@@ -53,6 +53,10 @@ namespace Fused.Demo.Tests
         [InlineData("landscape", "--out")]
         [InlineData("nosuch")]
         [InlineData("train", "--no-such-option")]
+        [InlineData("train", "--seeds", "0")]
+        [InlineData("train", "--seeds", "many")]
+        [InlineData("--epochs", "0")]
+        [InlineData("--seeds", "101")]
         public void Bad_arguments_are_one_line_and_usage_with_exit_code_2(params string[] args)
         {
             var (code, error) = Run(args);
@@ -103,6 +107,24 @@ namespace Fused.Demo.Tests
             if (Directory.Exists("/usr/share/datasets/fashion-mnist"))
                 Assert.Equal(0, Run("train", "--epochs", "1", "--subset", "256", "--optimizers", "AdamW", "--threads", "1",
                     "--report", Path.Combine(_dir, "report.html")).Code);
+        }
+
+        [Theory]
+        [InlineData(new[] { "--epochs", "1" }, new[] { "train", "--epochs", "1" })]
+        [InlineData(new[] { "--seeds", "2", "--optimizers", "AdamW" }, new[] { "train", "--seeds", "2", "--optimizers", "AdamW" })]
+        [InlineData(new[] { "memory" }, new[] { "memory" })]
+        [InlineData(new[] { "--help" }, new[] { "--help" })]
+        [InlineData(new string[0], new string[0])]
+        public void Options_alone_are_trains(string[] args, string[] expected)
+            => Assert.Equal(expected, Commands.Cli.WithDefaultCommand(args));
+
+        [Fact]
+        public void Options_alone_run_train_and_its_errors_say_so()
+        {
+            var (code, error) = Run("--epochs", "0");
+            Assert.Equal(Program.UsageError, code);
+            Assert.Contains("--epochs", error);
+            Assert.Contains("usage: fused train", error);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Linq;
 using Fused.Demo.Optimizers;
 using Xunit;
 
@@ -48,6 +49,26 @@ namespace Fused.Demo.Tests
             Assert.Equal(0, Commands.Cli.Build().Parse(System.Array.Empty<string>()).Invoke());
             Assert.NotEqual(0, Commands.Cli.Build().Parse(new[] { "train", "--epochs", "0" }).Invoke());
             Assert.NotEqual(0, Commands.Cli.Build().Parse(new[] { "train", "--optimizers", "Nope" }).Invoke());
+        }
+
+        [Fact]
+        public void Every_catalog_rule_is_listed_and_shape_dependent_state_is_costed_per_matrix()
+        {
+            Assert.Equal(CatalogRule.All.Select(r => r.Name), MemoryFootprint.All.Select(f => f.Name));
+            // Adafactor: one fp32 row mean per row and one column mean per column.
+            var adafactor = MemoryFootprint.Named("Adafactor");
+            Assert.Equal(0, adafactor.StateBytesPerParameter(StatePrecision.Fp32));
+            Assert.Equal(4L * (4096 + 14336), adafactor.PerTensorStateBytes(4096, 14336));
+            Assert.Contains("per row", adafactor.ShapeDependentNote);
+            // Shampoo: m and v per element, and per matrix L (rows²), R (cols²) and their inverse roots, fp32.
+            var shampoo = MemoryFootprint.Named("Shampoo");
+            Assert.Equal(8, shampoo.StateBytesPerParameter(StatePrecision.Fp32));
+            Assert.Equal(2L * 4 * (784L * 784 + 256L * 256), shampoo.PerTensorStateBytes(784, 256));
+            Assert.Contains("L (rows×rows)", shampoo.ShapeDependentNote);
+            // HyperBall keeps its radius: one float per tensor.
+            Assert.Equal(4, MemoryFootprint.Named("HyperBall-AdamW").PerTensorStateBytes(64, 32));
+            Assert.False(MemoryFootprint.Named("AdamW").HasShapeDependentState);
+            Assert.Equal(0, MemoryFootprint.Named("AdamW").PerTensorStateBytes(4096, 4096));
         }
     }
 }

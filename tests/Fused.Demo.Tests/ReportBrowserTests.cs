@@ -17,7 +17,8 @@ namespace Fused.Demo.Tests
     /// The HTML report in a real browser: Debian's Chromium (/usr/bin/chromium, package `chromium`), driven headless by
     /// Microsoft.Playwright through the Node driver shipped inside its NuGet package (no `playwright install`; no
     /// browser download). The report is built from synthetic runs plus the real widget computations, so no training
-    /// data is needed. Under CI=true a missing Chromium fails; elsewhere the test says so and returns.
+    /// data is needed. Under CI=true a missing Chromium fails; elsewhere the test says so and returns. Layout is checked at
+    /// 1400 and 820 px: every legend entry has a drawn series, no text leaves its box.
     /// </summary>
     public sealed class ReportBrowserTests
     {
@@ -32,12 +33,6 @@ namespace Fused.Demo.Tests
         private readonly ITestOutputHelper _output;
 
         public ReportBrowserTests(ITestOutputHelper output) => _output = output;
-
-        private static RunResult FakeRun(string name, double accuracy) => new(
-            name, name + " on every tensor", 20,
-            Enumerable.Range(0, 20).Select(i => (float)(2.3 * Math.Exp(-i / 8.0) + 0.3)).ToArray(),
-            new[] { new EvaluationPoint(10, 0.5, 0.9, accuracy - 0.05), new EvaluationPoint(20, 1, 0.7, accuracy) },
-            0.35, accuracy, 0.7, 12.5, 1.5, 1_880_000, 235_146, 1.2);
 
         private bool ChromiumAvailable()
         {
@@ -75,6 +70,64 @@ namespace Fused.Demo.Tests
             })
             """;
 
+        // Every legend entry against the drawn series of its chart, and every piece of text against the box it must stay in:
+        // SVG text inside its chart's viewBox (and a legend's text inside its entry), HTML text not wider than its element,
+        // and the page not wider than the window.
+        private const string LayoutScript = """
+            () => {
+              const problems = [];
+              const svgs = [...document.querySelectorAll('svg')];
+              for (const svg of svgs) {
+                const title = svg.getAttribute('aria-label') || '(untitled)';
+                const drawn = [...svg.querySelectorAll('path.series')].filter(p => { const b = p.getBBox(); return b.width > 0 || b.height > 0; });
+                for (const entry of svg.querySelectorAll('g.legend')) {
+                  const name = entry.dataset.series;
+                  if (!drawn.some(p => p.dataset.series === name)) problems.push(`${title}: legend entry '${name}' has no drawn series`);
+                  const box = entry.querySelector('rect').getBBox(), text = entry.querySelector('text').getBBox();
+                  if (text.x < box.x - 0.5 || text.x + text.width > box.x + box.width + 0.5) problems.push(`${title}: legend text '${name}' (${text.width.toFixed(1)} px) overflows its entry (${box.width.toFixed(1)} px)`);
+                }
+                const view = svg.viewBox.baseVal;
+                for (const t of svg.querySelectorAll('text')) {
+                  const b = t.getBBox();
+                  if (t.closest('g[transform]') || t.hasAttribute('transform')) continue;
+                  if (b.x < view.x - 0.5 || b.y < view.y - 0.5 || b.x + b.width > view.x + view.width + 0.5 || b.y + b.height > view.y + view.height + 0.5)
+                    problems.push(`${title}: text '${t.textContent}' at ${b.x.toFixed(0)},${b.y.toFixed(0)} (${b.width.toFixed(0)}×${b.height.toFixed(0)}) is outside the ${view.width}×${view.height} chart`);
+                }
+              }
+              for (const el of document.querySelectorAll('td, th, figcaption, p, dd, dt, li, h1, h2, h3, .panel-title, figure')) {
+                if (el.scrollWidth > el.clientWidth + 1) problems.push(`<${el.tagName.toLowerCase()} class='${el.className}'> '${el.textContent.slice(0, 40)}' is ${el.scrollWidth} px wide in a ${el.clientWidth} px box`);
+              }
+              const page = document.documentElement;
+              if (page.scrollWidth > window.innerWidth) problems.push(`the page is ${page.scrollWidth} px wide in a ${window.innerWidth} px window`);
+              return { problems, legends: document.querySelectorAll('g.legend').length, texts: document.querySelectorAll('svg text').length };
+            }
+            """;
+
+        [Theory]
+        [InlineData(1400)]
+        [InlineData(820)]
+        public async Task Every_legend_entry_has_a_drawn_series_and_no_text_overflows_its_box(int width)
+        {
+            if (!ChromiumAvailable()) return;
+            string folder = Path.Combine(Path.GetTempPath(), "fused-report-" + Guid.NewGuid().ToString("N")[..12]);
+            Directory.CreateDirectory(folder);
+            string file = Path.Combine(folder, "report.html");
+            File.WriteAllText(file, FakeRuns.Report());
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs, Timeout = 60_000 });
+            var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = width, Height = 900 } });
+            await page.GotoAsync(new Uri(file).AbsoluteUri, new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 });
+            var layout = await page.EvaluateAsync<JsonElement>(LayoutScript);
+            var problems = layout.GetProperty("problems").EnumerateArray().Select(p => p.GetString()!).ToArray();
+            int legends = layout.GetProperty("legends").GetInt32();
+            _output.WriteLine($"{width} px: {legends} legend entries, {layout.GetProperty("texts").GetInt32()} SVG texts checked; {problems.Length} problem(s)");
+            foreach (string p in problems) _output.WriteLine("  " + p);
+            // 3 optimizers in accuracy, test loss and training loss, the schedule's one line, the decay chart's four.
+            Assert.Equal(3 * FakeRuns.Optimizers.Length + 1 + 4, legends);
+            Assert.True(problems.Length == 0, $"at {width} px:\n" + string.Join("\n", problems));
+            if (Environment.GetEnvironmentVariable("FUSED_KEEP_TEMP") != "1") Directory.Delete(folder, recursive: true);
+        }
+
         [Fact]
         public async Task Report_renders_in_Chromium_without_errors_and_every_chart_draws()
         {
@@ -83,8 +136,7 @@ namespace Fused.Demo.Tests
             string folder = Path.Combine(Path.GetTempPath(), "fused-report-" + Guid.NewGuid().ToString("N")[..12]);
             Directory.CreateDirectory(folder);
             string file = Path.Combine(folder, "report.html");
-            var setup = new RunSetup(2000, 10000, new TrainingOptions(), 2, "OpenBLAS", "", 0.5);
-            File.WriteAllText(file, HtmlReport.Build(new ReportInput(setup, new[] { FakeRun("AdamW", 0.85), FakeRun("Lion", 0.83), FakeRun("Muon+AdamW", 0.86) })));
+            File.WriteAllText(file, FakeRuns.Report());
             _output.WriteLine($"report: {file} ({new FileInfo(file).Length:N0} bytes, built in {watch.Elapsed.TotalSeconds:F1} s)");
 
             using var playwright = await Playwright.CreateAsync();
@@ -129,20 +181,22 @@ namespace Fused.Demo.Tests
             foreach (var c in charts)
                 _output.WriteLine($"  {c.Title}: {c.Width:F0}×{c.Height:F0} px, {c.Paths} paths ({c.DrawnSeries} of {c.Series} series drawn), {c.Rects} bars, {c.Circles} dots, {c.Images} images");
 
-            // Loss, accuracy, 2 memory bar charts, 3 landscapes, decay, spectrum (as ReportTests counts in the markup).
-            Assert.Equal(9, charts.Length);
+            // Per model 4 line charts, 2 memory bar charts, a panel per drawn rule and landscape, decay, spectrum (as ReportTests counts).
+            var paths = Widgets.Landscape.All.Select(l => Widgets.LandscapeTrajectories.Compute(l)).ToArray();
+            Assert.Equal(4 + 2 + paths.Sum(p => p.Count(t => t.Drawn)) + 2, charts.Length);
             foreach (var c in charts)
             {
-                Assert.True(c.Width >= 200 && c.Height >= 100, $"chart '{c.Title}' is laid out at {c.Width}×{c.Height} px");
+                Assert.True(c.Width >= 150 && c.Height >= 100, $"chart '{c.Title}' is laid out at {c.Width}×{c.Height} px");
                 Assert.True(c.Paths + c.Rects + c.Circles > 0, $"chart '{c.Title}' draws nothing the browser can measure");
                 Assert.True(c.DrawnSeries == c.Series, $"chart '{c.Title}': only {c.DrawnSeries} of its {c.Series} series/trajectory paths have drawn geometry");
             }
 
-            Assert.All(charts.Where(c => c.Title is "Training loss" or "Test accuracy"), c => Assert.True(c.Series >= 3 && c.Paths >= 3, $"'{c.Title}': {c.Paths} drawn paths for 3 runs"));
+            Assert.All(charts.Where(c => c.Title.EndsWith("test accuracy", StringComparison.Ordinal) || c.Title.EndsWith("test loss", StringComparison.Ordinal)),
+                c => Assert.True(c.DrawnSeries == 3 && c.Circles == 3 * 2, $"'{c.Title}': {c.DrawnSeries} drawn lines and {c.Circles} points for 3 optimizers × 2 evaluations"));
             Assert.All(charts.Where(c => c.Title.StartsWith("Optimizer state", StringComparison.Ordinal)), c => Assert.Equal(3, c.Rects));
             var landscapes = charts.Where(c => c.Images > 0).ToArray();
-            Assert.Equal(3, landscapes.Length);
-            Assert.All(landscapes, c => Assert.Equal(Widgets.LandscapeTrajectories.PicturedRules.Count, c.DrawnSeries)); // one trajectory per pictured rule
+            Assert.Equal(paths.Sum(p => p.Count(t => t.Drawn)), landscapes.Length);
+            Assert.All(landscapes, c => Assert.Equal(1, c.DrawnSeries)); // one trajectory per small multiple
 
             byte[] png = await page.ScreenshotAsync(new PageScreenshotOptions { FullPage = true, Type = ScreenshotType.Png });
             string shot = Path.Combine(folder, "report.png");
@@ -154,9 +208,9 @@ namespace Fused.Demo.Tests
             Assert.True(height > 2000, $"full-page screenshot is only {height} px tall");
             Assert.True(png.Length > 150_000, $"screenshot is {png.Length:N0} bytes: too small for a page of charts (blank?)");
 
-            // The one script works: hovering a rule's name highlights its paths.
-            await page.HoverAsync(".legend-list li");
-            Assert.True(await page.EvaluateAsync<bool>("() => document.body.classList.contains('focus') && document.querySelectorAll('.trajectory.on').length > 0"), "hovering a legend entry did not highlight its trajectories");
+            // The one script works: hovering a legend entry picks out that optimizer's lines.
+            await page.HoverAsync("g.legend[data-series='Lion']");
+            Assert.True(await page.EvaluateAsync<bool>("() => document.body.classList.contains('focus') && [...document.querySelectorAll('.series.on')].every(p => p.dataset.series === 'Lion') && document.querySelectorAll('.series.on').length >= 3"), "hovering a legend entry did not pick out its series");
 
             lock (problems) Assert.True(problems.Count == 0, "the browser reported:\n" + string.Join("\n", problems));
             if (Environment.GetEnvironmentVariable("FUSED_KEEP_TEMP") != "1") Directory.Delete(folder, recursive: true);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using Fused.Demo.Data;
 using Fused.Demo.Optimizers;
 using Fused.Demo.Training;
@@ -75,6 +76,18 @@ namespace Fused.Demo.Tests
             var e = Assert.Throws<ArgumentException>(() => OptimizerRegistry.Named("Adagrad2"));
             Assert.Contains("AdamW", e.Message);
             Assert.Contains("Muon+AdamW", e.Message);
+        }
+
+        [Fact]
+        public void Each_epoch_has_its_evaluations_evenly_spaced_and_the_last_at_its_end()
+        {
+            if (LoadOrSkip() is not var (train, test)) return;
+            using var pool = new WorkerPool(2);
+            // 1,000 images in batches of 64: 16 steps per epoch (the last batch 40 images); 4 evaluations per epoch.
+            var trainer = new Trainer(train.Take(1000), test.Take(500), new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 3, EvaluationsPerEpoch = 4 }, pool);
+            var result = trainer.Run(OptimizerRegistry.Named("SGD"));
+            Assert.Equal(new long[] { 4, 8, 12, 16, 20, 24, 28, 32 }, result.Evaluations.Select(e => e.Step));
+            Assert.Equal(new[] { 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2 }, result.Evaluations.Select(e => e.Epoch));
         }
     }
 }

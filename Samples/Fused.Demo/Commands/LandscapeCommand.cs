@@ -40,6 +40,7 @@ namespace Fused.Demo.Commands
                 var cells = all.Select(entry =>
                 {
                     var path = entry.Paths.Single(p => p.Rule == rule);
+                    if (!path.Drawn) return "[grey]not defined on 2 numbers[/]";
                     if (path.Diverged) return "[red]diverged[/]";
                     var (x, y) = path.Final;
                     double distance = Math.Sqrt(Math.Pow(x - entry.Landscape.Minimum.X, 2) + Math.Pow(y - entry.Landscape.Minimum.Y, 2));

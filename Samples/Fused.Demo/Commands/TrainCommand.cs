@@ -18,9 +18,14 @@ namespace Fused.Demo.Commands
     /// <summary>`fused train`: Fashion-MNIST with several generated optimizers side by side, then a table and an HTML report.</summary>
     public static class TrainCommand
     {
+        /// <summary>The model's name in results and the report.</summary>
+        public const string ModelName = "MLP";
+
         public static Command Create()
         {
-            var epochs = CliOptions.Int("--epochs", "Passes over the training set", 3, 1, 10_000);
+            var defaults = new TrainingOptions();
+            var epochs = CliOptions.Int("--epochs", "Passes over the training set", defaults.Epochs, 1, 10_000);
+            var seeds = CliOptions.Int("--seeds", "Runs per optimizer, from seeds --seed, --seed + 1, ...; tables and charts show mean ± std", defaults.Seeds, 1, 100);
             var optimizers = new Option<string>("--optimizers")
             {
                 Description = $"Comma-separated optimizers to compare; available: {string.Join(", ", OptimizerRegistry.All.Select(r => r.Name))}",
@@ -36,10 +41,10 @@ namespace Fused.Demo.Commands
 
             var command = new Command("train", "Train an MLP (784→256→128→10) on Fashion-MNIST with each optimizer, print a results table and write an HTML report")
             {
-                epochs, optimizers, batchSize, seed, subset, report, threads, data,
+                epochs, seeds, optimizers, batchSize, seed, subset, report, threads, data,
             };
             command.SetAction(parse => Run(
-                parse.GetValue(optimizers)!, new TrainingOptions { Epochs = parse.GetValue(epochs), BatchSize = parse.GetValue(batchSize), Seed = parse.GetValue(seed) },
+                parse.GetValue(optimizers)!, new TrainingOptions { Epochs = parse.GetValue(epochs), Seeds = parse.GetValue(seeds), BatchSize = parse.GetValue(batchSize), Seed = parse.GetValue(seed) },
                 parse.GetValue(subset), parse.GetValue(report)!, parse.GetValue(threads), parse.GetValue(data)));
             return command;
         }
@@ -73,14 +78,19 @@ namespace Fused.Demo.Commands
             int degree = threads == 0 ? Environment.ProcessorCount : threads;
             string blasNote = BlasThreads.TrySet(degree);
             using var pool = new WorkerPool(degree);
-            var trainer = new Trainer(train, test, options, pool);
+            // One trainer per seed (it fixes the initial weights and the batch order); every optimizer runs on every seed.
+            var jobs = options.SeedValues
+                .Select(seed => new Trainer(train, test, options with { Seed = seed }, pool))
+                .SelectMany((trainer, k) => recipes.Select(recipe => new TrainingJob(ModelName, options.Seed + (ulong)k, trainer, recipe)))
+                .OrderBy(job => recipes.IndexOf(job.Recipe)).ToArray();
+            var trainer = jobs[0].Trainer;
             var setup = new RunSetup(train.Count, test.Count, options, degree, Blas.Backend, blasNote, loading.Elapsed.TotalSeconds);
 
             AnsiConsole.MarkupLine($"[bold]Fashion-MNIST[/]: {train.Count:N0} training / {test.Count:N0} test images, loaded in {setup.LoadSeconds:F1} s");
-            AnsiConsole.MarkupLine($"[bold]Model[/]: MLP {string.Join("→", options.LayerSizes)}, batch {options.BatchSize}, {options.Epochs} epoch(s) = {trainer.TotalSteps:N0} steps per optimizer, seed {options.Seed}");
+            AnsiConsole.MarkupLine($"[bold]Model[/]: MLP {string.Join("→", options.LayerSizes)}, batch {options.BatchSize}, {options.Epochs} epoch(s) = {trainer.TotalSteps:N0} steps per run; {recipes.Count} optimizer(s) × {options.Seeds} seed(s) from {options.Seed}");
             AnsiConsole.MarkupLine($"[bold]Compute[/]: {Markup.Escape(Blas.Backend)}, {degree} thread(s); {Markup.Escape(blasNote)}");
 
-            var results = TrainingProgressView.Run(trainer, recipes);
+            var results = TrainingProgressView.Run(jobs);
             ResultsTable.Print(results);
 
             var total = results.Sum(r => r.Seconds);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Fused;
 using Fused.Runtime.Precision;
 
 namespace Fused.Demo.Optimizers
@@ -41,10 +42,46 @@ namespace Fused.Demo.Optimizers
 
         public double TotalBytesWithMaster(double parameters, StatePrecision precision) => parameters * BytesPerParameterWithMaster(precision);
 
+        /// <summary>The catalog rule the figures are read from.</summary>
+        public CatalogRule? Rule { get; init; }
+
+        /// <summary>Whether the rule keeps Shampoo's per-tensor statistics (its schedule has a Precondition pass).</summary>
+        public bool KeepsShampooStatistics => Rule is not null && Rule.Rule.Schedule.Matrices.Any(m => m.Op == Ir.MatrixOp.Precondition);
+
+        /// <summary>Whether some of the state is not one value per element: row, column or per-tensor values, or Shampoo's matrices.</summary>
+        public bool HasShapeDependentState => Rule is not null && (Rule.StateBufferCount > Rule.ElementStateBufferCount || KeepsShampooStatistics);
+
+        /// <summary>
+        /// Float32 bytes of one rows×cols tensor's state that is not per element: row states (rows values each), column
+        /// states (cols each), per-tensor scalars, and for Shampoo L (rows×rows), R (cols×cols) and their inverse 4th roots.
+        /// </summary>
+        public long PerTensorStateBytes(long rows, long cols)
+        {
+            if (Rule is null) return 0;
+            long small = 4 * Rule.Rule.Layout.SmallStateFloats(ShapeInfo.Matrix(checked((int)rows), checked((int)cols)));
+            return small + (KeepsShampooStatistics ? Runtime.Matrix.MatrixPasses.ShampooStateBytes(rows, cols) : 0);
+        }
+
+        /// <summary>What the shape-dependent state is, in words (empty when there is none).</summary>
+        public string ShapeDependentNote
+        {
+            get
+            {
+                if (Rule is null) return "";
+                var layout = Rule.Rule.Layout;
+                var parts = new List<string>();
+                if (layout.RowStateNames.Count > 0) parts.Add($"{string.Join(", ", layout.RowStateNames)}: one float per row");
+                if (layout.ColumnStateNames.Count > 0) parts.Add($"{string.Join(", ", layout.ColumnStateNames)}: one float per column");
+                if (layout.ScalarStateNames.Count > 0) parts.Add($"{string.Join(", ", layout.ScalarStateNames)}: one float per tensor");
+                if (KeepsShampooStatistics) parts.Add("L (rows×rows), R (cols×cols) and their inverse 4th roots per matrix");
+                return string.Join("; ", parts);
+            }
+        }
+
         /// <summary>Every catalog rule (Muon included: its layout is generated like the others).</summary>
         public static IReadOnlyList<MemoryFootprint> All { get; } =
             CatalogRule.All.Select(r => new MemoryFootprint(r.Name, r.ElementStateBufferCount, r.StateBytesPerParameter,
-                    r.StateBufferCount == 0 ? "no state" : r.StateBufferNames.Replace(",", ", ")))
+                    r.StateBufferCount == 0 ? "no state" : r.StateBufferNames.Replace(",", ", ")) { Rule = r })
                 .ToArray();
 
         public static MemoryFootprint Named(string name)

@@ -32,8 +32,11 @@ namespace Fused.Demo.Optimizers
     public sealed record OptimizerContext(IReadOnlyList<Parameter> Parameters, long TotalSteps, WorkerPool Pool)
     {
         /// <summary>Linear warm-up over the first 5% of steps (at most 200), then cosine to 0: multiplied onto each base lr.</summary>
-        public ISchedule LearningRateFactor =>
-            Schedule.WarmupCosine(Math.Min(200, Math.Max(1, TotalSteps / 20)), Math.Max(1, TotalSteps));
+        public ISchedule LearningRateFactor => LearningRateFactorFor(TotalSteps);
+
+        /// <summary>The schedule factor of a run of <paramref name="totalSteps"/> steps (the report draws it).</summary>
+        public static ISchedule LearningRateFactorFor(long totalSteps) =>
+            Schedule.WarmupCosine(Math.Min(200, Math.Max(1, totalSteps / 20)), Math.Max(1, totalSteps));
     }
 
     /// <summary>A named recipe for an optimizer the demo can train with.</summary>

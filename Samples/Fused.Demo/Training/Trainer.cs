@@ -50,7 +50,6 @@ namespace Fused.Demo.Training
             var batchLabels = new byte[batchSize];
             var losses = new List<float>((int)TotalSteps);
             var evaluations = new List<EvaluationPoint>();
-            long evaluateEvery = Math.Max(1, StepsPerEpoch / _options.EvaluationsPerEpoch);
             double runningLoss = double.NaN;
             double? lastAccuracy = null;
             long step = 0;
@@ -82,7 +81,9 @@ namespace Fused.Demo.Training
                     runningLoss = double.IsNaN(runningLoss) ? loss : 0.98 * runningLoss + 0.02 * loss;
 
                     bool epochEnd = start + batchSize >= order.Length;
-                    if (epochEnd || step % evaluateEvery == 0 && step % StepsPerEpoch != 0)
+                    // EvaluationsPerEpoch evenly spaced evaluations, the last at the epoch's end (no near-duplicate pair there).
+                    long inEpoch = step - (epoch - 1) * StepsPerEpoch;
+                    if (epochEnd || inEpoch * _options.EvaluationsPerEpoch / StepsPerEpoch != (inEpoch - 1) * _options.EvaluationsPerEpoch / StepsPerEpoch)
                     {
                         var (testLoss, accuracy) = model.Evaluate(_test.Images, _test.Labels);
                         double epochPosition = epoch - 1 + (double)(step - (epoch - 1) * StepsPerEpoch) / StepsPerEpoch;

@@ -94,7 +94,7 @@ namespace Fused.Demo.Tests
                     problems.push(`${title}: text '${t.textContent}' at ${b.x.toFixed(0)},${b.y.toFixed(0)} (${b.width.toFixed(0)}×${b.height.toFixed(0)}) is outside the ${view.width}×${view.height} chart`);
                 }
               }
-              for (const el of document.querySelectorAll('td, th, figcaption, p, dd, dt, li, h1, h2, h3, .panel-title, figure')) {
+              for (const el of document.querySelectorAll('td, th, figcaption, p, dd, dt, li, h1, h2, h3, .panel-title, figure, .table-wrap')) {
                 if (el.scrollWidth > el.clientWidth + 1) problems.push(`<${el.tagName.toLowerCase()} class='${el.className}'> '${el.textContent.slice(0, 40)}' is ${el.scrollWidth} px wide in a ${el.clientWidth} px box`);
               }
               const page = document.documentElement;

@@ -50,14 +50,14 @@ namespace Fused.Demo.Report
             foreach (var model in summaries.GroupBy(m => m.Model))
                 ModelSection(html, model.Key, model.ToArray());
 
-            Section(html, "Memory", "Optimizer state is what the generated <code>Layout</code> constants say each rule keeps per parameter. Left: this run. Right: a 70B-parameter model with fp32 state plus the 4-byte fp32 master weights, the way the seeds count it (AdamW: 4 + 4 + 4 = 12 B/param ≈ 840 GB). Row/column states (Adafactor) and Shampoo's per-tensor L and R depend on the shapes: <code>fused memory</code> lists them.");
+            Section(html, "Memory", "Optimizer state is what the generated <code>Layout</code> constants say each rule keeps per parameter. Left: this run. Right: a 70B-parameter model with fp32 state plus the 4-byte fp32 master weights, the way the seeds count it (AdamW: 4 + 4 + 4 = 12 B/param ≈ 840 GB). † marks state that depends on the weights' shapes, not counted in the bar: Adafactor's row and column means (rows + cols floats per matrix), the hyperball rules' radius (one float per tensor), Shampoo's L (rows²) and R (cols²) with their inverse roots; <code>fused memory</code> costs them per matrix.");
             html.Append("<div class=\"grid2\">");
             var firstModel = summaries.Where(m => m.Model == summaries[0].Model).ToArray();
             html.Append(Figure(Svg.BarChart($"Optimizer state in this run ({summaries[0].Model})", "bytes of optimizer state", firstModel
                 .Select(r => new Bar(r.Optimizer, r.StateBytes, Palette.For(r.Optimizer), $"{Bytes.Format(r.StateBytes)} · {(double)r.StateBytes / r.ParameterCount:0.#} B/p")).ToArray())));
             html.Append(Figure(Svg.BarChart("At 70B parameters, fp32 state + fp32 master weights", "bytes (1 GB = 10⁹ B)", MemoryFootprint.All
                 .Select(f => new Bar(f.Name, f.TotalBytesWithMaster(70e9, StatePrecision.Fp32), Palette.For(f.Name),
-                    Bytes.Format(f.TotalBytesWithMaster(70e9, StatePrecision.Fp32)),
+                    Bytes.Format(f.TotalBytesWithMaster(70e9, StatePrecision.Fp32)) + (f.HasShapeDependentState ? " + †" : ""),
                     $"{f.Name}: {f.StateBytesPerParameter(StatePrecision.Fp32)} B state + 4 B master per parameter ({f.Note}); bf16 state: {Bytes.Format(f.TotalBytesWithMaster(70e9, StatePrecision.Bf16))}, 8-bit: {Bytes.Format(f.TotalBytesWithMaster(70e9, StatePrecision.Int8))}"))
                 .ToArray())));
             html.Append("</div>");
@@ -95,20 +95,21 @@ namespace Fused.Demo.Report
         private static void ResultsTable(StringBuilder html, IReadOnlyList<SeedSummary> rows)
         {
             double best = rows.Select(r => r.TestAccuracy.Mean).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
-            html.Append("<div class=\"table-wrap\"><table class=\"results\"><thead><tr><th>Optimizer</th><th>Test accuracy</th><th>Test loss</th><th>Final train loss</th><th>ms / step</th><th>optimizer ms / step</th><th>Optimizer state</th><th>What ran</th></tr></thead><tbody>");
+            // What ran goes on its own full-width row under each optimizer, so the figures fit side by side at any width.
+            html.Append("<div class=\"table-wrap\"><table class=\"results\"><thead><tr><th>Optimizer</th><th>Test accuracy</th><th>Test loss</th><th>Final train loss</th><th>ms / step (optimizer)</th><th>Optimizer state</th></tr></thead><tbody>");
             foreach (var r in rows)
             {
                 string accuracy = r.TestAccuracy.Format(v => (v * 100).ToString("F2", CultureInfo.InvariantCulture)) + (r.TestAccuracy.Count > 0 ? " %" : "");
                 string trainLoss = r.DivergedRuns == r.Runs.Count ? "diverged"
                     : r.FinalTrainLoss.Format(v => v.ToString("F4", CultureInfo.InvariantCulture)) + (r.DivergedRuns > 0 ? $" ({r.DivergedRuns} of {r.Runs.Count} diverged)" : "");
-                html.Append("<tr>");
+                html.Append("<tr class=\"figures\">");
                 html.Append($"<td class=\"name\"><span class=\"swatch\" style=\"background:{Palette.For(r.Optimizer)}\"></span><b>{Svg.Escape(r.Optimizer)}</b></td>");
                 html.Append($"<td class=\"num{(r.TestAccuracy.Mean == best ? " best" : "")}\">{accuracy}</td>");
                 html.Append($"<td class=\"num\">{r.TestLoss.Format(v => v.ToString("F4", CultureInfo.InvariantCulture))}</td>");
                 html.Append($"<td class=\"num\">{trainLoss}</td>");
-                html.Append($"<td class=\"num\">{r.MillisecondsPerStep.Mean:F2}</td><td class=\"num\">{r.OptimizerMillisecondsPerStep.Mean:F3}</td>");
-                html.Append($"<td class=\"num\">{Bytes.Format(r.StateBytes)}</td>");
-                html.Append($"<td class=\"what\">{Svg.Escape(r.Description)}</td></tr>");
+                html.Append($"<td class=\"num\">{r.MillisecondsPerStep.Mean:F2} ({r.OptimizerMillisecondsPerStep.Mean:F2})</td>");
+                html.Append($"<td class=\"num\">{Bytes.Format(r.StateBytes)}</td></tr>");
+                html.Append($"<tr class=\"what\"><td colspan=\"6\">{Svg.Escape(r.Description)}</td></tr>");
             }
 
             html.Append("</tbody></table></div>");
@@ -214,7 +215,9 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#
 table.results{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px;font-size:14px}
 .results th{text-align:left;font-weight:600;color:var(--muted);background:#f4f6f9;padding:9px 12px;border-bottom:1px solid var(--line)}
 .results td{padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top}.results td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-.results td.name{white-space:nowrap}.results td.best{color:var(--accent);font-weight:700}.results td.what{color:var(--muted);font-size:12.5px;min-width:220px;overflow-wrap:anywhere}
+.results td.name{white-space:nowrap}.results td.best{color:var(--accent);font-weight:700}
+.results tr.figures td{border-bottom:none;padding-bottom:2px}.results tr.what td{color:var(--muted);font-size:12.5px;padding-top:0;padding-left:31px;overflow-wrap:anywhere}
+@media (max-width:900px){table.results{font-size:12.5px}.results th,.results td{padding:7px 6px}.results tr.what td{padding-left:25px}}
 .swatch{display:inline-block;width:11px;height:11px;border-radius:3px;margin-right:8px;vertical-align:-1px}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px;overflow:hidden;min-width:0}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:16px;align-items:start}

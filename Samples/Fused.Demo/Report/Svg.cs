@@ -75,7 +75,8 @@ namespace Fused.Demo.Report
             if (xMax <= xMin) xMax = xMin + 1;
             if (yMax <= yMin) { yMin -= 0.5; yMax += 0.5; }
             var yTicks = logY ? LogTicks(yMin, yMax) : NiceTicks(yMin, yMax, 5);
-            if (!logY && yRange is null) { yMin = Math.Min(yMin, yTicks[0]); yMax = Math.Max(yMax, yTicks[^1]); }
+            // The axis runs from tick to tick, so its ends are labelled.
+            if (yRange is null) { yMin = Math.Min(yMin, yTicks[0]); yMax = Math.Max(yMax, yTicks[^1]); }
             var xTicks = NiceTicks(xMin, xMax, 6);
             double plotW = width - Left - Right, plotH = height - Top - Bottom;
             double X(double x) => Left + (x - xMin) / (xMax - xMin) * plotW;
@@ -253,13 +254,20 @@ namespace Fused.Demo.Report
             return values.Select(v => v.ToString(format, CultureInfo.InvariantCulture) + (percent ? " %" : "")).ToArray();
         }
 
+        /// <summary>
+        /// log₁₀ of round values (m × 10ᵏ, finer m for narrower ranges) from the last at or below
+        /// <paramref name="logMin"/> to the first at or above <paramref name="logMax"/>.
+        /// </summary>
         private static double[] LogTicks(double logMin, double logMax)
         {
-            var ticks = new List<double>();
+            double span = logMax - logMin;
+            double[] mantissas = span < 0.6 ? new[] { 1.0, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 } : span < 1.5 ? new[] { 1.0, 2, 5 } : new[] { 1.0 };
+            var all = new List<double>();
             for (double e = Math.Floor(logMin); e <= Math.Ceiling(logMax); e++)
-                foreach (double f in logMax - logMin < 1.5 ? new[] { 1.0, 2, 5 } : new[] { 1.0 })
-                    ticks.Add(e + Math.Log10(f));
-            return ticks.ToArray();
+                foreach (double m in mantissas) all.Add(e + Math.Log10(m));
+            double low = all.Where(t => t <= logMin + 1e-12).DefaultIfEmpty(all[0]).Max();
+            double high = all.Where(t => t >= logMax - 1e-12).DefaultIfEmpty(all[^1]).Min();
+            return all.Where(t => t >= low && t <= high).ToArray();
         }
 
         public static string TickText(double v)

@@ -74,7 +74,8 @@ namespace Fused.Demo.Commands
                 var cells = ExampleShapes.Select(s =>
                 {
                     long bytes = f.PerTensorStateBytes(s.Rows, s.Cols);
-                    return $"{Bytes.Format(bytes)} ({(double)bytes / (s.Rows * s.Cols):0.###} B/param)";
+                    double perParameter = (double)bytes / (s.Rows * s.Cols);
+                    return $"{Bytes.Format(bytes)} ({(perParameter is > 0 and < 0.001 ? "< 0.001" : perParameter.ToString("0.###"))} B/param)";
                 });
                 table.AddRow(new[] { Markup.Escape(f.Name), Markup.Escape(f.ShapeDependentNote) }.Concat(cells).ToArray());
             }

@@ -83,7 +83,7 @@ namespace Fused.Demo.Report
             foreach (var verdict in Verdict.PerModel(rows)) html.Append($"<p class=\"verdict\">{Svg.Escape(verdict.Sentence)}</p>");
             ResultsTable(html, rows);
 
-            Section(html, $"{model}: training curves", "One point per test-set evaluation (hover for the value to two decimals and the seed spread). The training loss is each batch's cross-entropy smoothed by an exponential moving average (β 0.97, bias-corrected); the table's final train loss is the plain mean of the last tenth of the last epoch's batches. The learning rate is each optimizer's base lr (the table's last column) times the schedule factor shown.");
+            Section(html, $"{model}: training curves", "One point per test-set evaluation (hover for the value to two decimals and the seed spread). The training loss is each batch's cross-entropy smoothed by an exponential moving average (β 0.97, bias-corrected); the table's final train loss is the plain mean of the last tenth of the last epoch's batches. The learning rate is each optimizer's base lr (listed under its row in the table) times the schedule factor shown.");
             html.Append("<div class=\"grid2\">");
             html.Append(Figure(Svg.LineChart($"{model}: test accuracy", "epoch", "test accuracy", EvaluationSeries(rows, e => e.TestAccuracy, v => $"{v * 100:F2} %"), yAxis: YAxis.Percent)));
             html.Append(Figure(Svg.LineChart($"{model}: test loss", "epoch", "test cross-entropy", EvaluationSeries(rows, e => e.TestLoss, v => v.ToString("F4", CultureInfo.InvariantCulture)))));

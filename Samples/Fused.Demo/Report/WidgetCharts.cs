@@ -86,13 +86,13 @@ namespace Fused.Demo.Report
         }
 
         /// <summary>Small multiples: singular values before (grey) and after k Newton-Schulz steps (green).</summary>
-        public static string SpectrumChart(IReadOnlyList<SpectrumSnapshot> snapshots, double width = 1120, double height = 260)
+        public static string SpectrumChart(IReadOnlyList<SpectrumSnapshot> snapshots, double width = 760, double height = 260)
         {
             const double top = 44, bottom = 40, gap = 18, left = 44;
             double panelW = (width - left - gap * (snapshots.Count - 1) - 8) / snapshots.Count;
             double plotH = height - top - bottom;
             double yMax = Math.Max(1.25, snapshots.Max(s => s.Output.Max()) * 1.05);
-            var svg = Svg.Open(width, height, $"Newton-Schulz flattening a skewed spectrum ({SpectrumFlattening.Rows}×{SpectrumFlattening.Cols}, σ from 1 to 10⁻², Muon coefficients)");
+            var svg = Svg.Open(width, height, $"Newton-Schulz on a skewed spectrum ({SpectrumFlattening.Rows}×{SpectrumFlattening.Cols}, σ from 1 to 10⁻²)");
             for (int p = 0; p < snapshots.Count; p++)
             {
                 var snapshot = snapshots[p];

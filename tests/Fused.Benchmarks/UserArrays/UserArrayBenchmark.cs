@@ -42,6 +42,7 @@ namespace Fused.Benchmarks.UserArrays
             var rules = Get("--rules", "adamw,lion,sgdm,cadamw").Split(',');
             var states = Get("--states", "fp32,bf16").Split(',');
             var widths = Get("--widths", Avx512F.IsSupported ? "512,256" : "256").Split(',').Select(int.Parse).ToArray();
+            var aligns = Get("--align-stores", "on").Split(',');
             int threads = int.Parse(Get("--threads", "0"), CultureInfo.InvariantCulture);
             int repeats = int.Parse(Get("--repeats", "3"), CultureInfo.InvariantCulture);
             string rounds = Get("--rounds", "5"), steady = Get("--steady-steps", "7");
@@ -67,20 +68,21 @@ namespace Fused.Benchmarks.UserArrays
                 foreach (var c in cases)
                 {
                     foreach (int bits in widths)
+                        foreach (var align in aligns)
                         foreach (var rule in rules)
                             foreach (var state in states)
                             {
                                 var child = RunChild(new[] { "--case", c, "--rule", rule, "--precision", state, "--max-bits", bits.ToString(CultureInfo.InvariantCulture),
                                     "--threads", threads.ToString(CultureInfo.InvariantCulture), "--fresh-steps", FreshSteps.ToString(CultureInfo.InvariantCulture),
-                                    "--steady-steps", steady, "--rounds", rounds, "--check-finite", checkFinite ? "true" : "false" });
+                                    "--steady-steps", steady, "--rounds", rounds, "--check-finite", checkFinite ? "true" : "false", "--align-stores", align });
                                 if (child == null) continue;
-                                results.Add(new Result(repeat, c, rule, state, bits, child));
-                                Console.Error.WriteLine($"  repeat {repeat + 1}/{repeats} {c} {rule} {state} Vector{bits}: steps 3-11 {Harness.F(results[^1].FreshGBs, 1)} GB/s, steady {Harness.F(results[^1].SteadyGBs, 1)} GB/s");
+                                results.Add(new Result(repeat, c, rule, state, bits, align, child));
+                                Console.Error.WriteLine($"  repeat {repeat + 1}/{repeats} {c} {rule} {state} Vector{bits} aligned stores {align}: steps 3-11 {Harness.F(results[^1].FreshGBs, 1)} GB/s, steady {Harness.F(results[^1].SteadyGBs, 1)} GB/s");
                             }
                     if (peer != null) RunPeer(peer, c, threads, peerRound);
                 }
             }
-            Report(results, peers, cases, rules, states, widths);
+            Report(results, peers, cases, rules, states, widths, aligns);
             Console.WriteLine($"load average at end: {Harness.LoadAverage()}");
             return 0;
         }
@@ -195,9 +197,9 @@ namespace Fused.Benchmarks.UserArrays
         /// <summary>One fresh process's figures.</summary>
         private sealed class Result
         {
-            public Result(int repeat, string c, string rule, string state, int bits, Dictionary<string, double> values)
+            public Result(int repeat, string c, string rule, string state, int bits, string align, Dictionary<string, double> values)
             {
-                Repeat = repeat; Case = c; Rule = rule; State = state; Bits = bits; Values = values;
+                Repeat = repeat; Case = c; Rule = rule; State = state; Bits = bits; Align = align; Values = values;
                 Elements = values["elements"];
                 Bytes = BytesPerParameter(RuleOf(rule), state);
                 FreshMs = Median(Enumerable.Range(3, FreshSteps - 2).Select(s => values[$"fresh_step_{s}_ms"]));
@@ -212,6 +214,7 @@ namespace Fused.Benchmarks.UserArrays
             public string Rule { get; }
             public string State { get; }
             public int Bits { get; }
+            public string Align { get; }
             public Dictionary<string, double> Values { get; }
             public double Elements { get; }
             public double Bytes { get; }
@@ -232,7 +235,7 @@ namespace Fused.Benchmarks.UserArrays
             }
         }
 
-        private static void Report(List<Result> results, List<Dictionary<string, double>> peers, string[] cases, string[] rules, string[] states, int[] widths)
+        private static void Report(List<Result> results, List<Dictionary<string, double>> peers, string[] cases, string[] rules, string[] states, int[] widths, string[] aligns)
         {
             Console.WriteLine();
             Console.WriteLine("## Engine over user arrays (medians over fresh processes; GB/s counts the layout's bytes per parameter)");
@@ -241,10 +244,11 @@ namespace Fused.Benchmarks.UserArrays
             var rows = new List<string[]>();
             foreach (var c in cases)
                 foreach (int bits in widths)
+                    foreach (var align in aligns)
                     foreach (var rule in rules)
                         foreach (var state in states)
                         {
-                            var rs = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == bits).ToList();
+                            var rs = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == bits && r.Align == align).ToList();
                             if (rs.Count == 0) continue;
                             string? variant = PeerVariant(rule);
                             double PeerRatio(Func<Result, double> ours) => variant == null ? double.NaN
@@ -252,38 +256,56 @@ namespace Fused.Benchmarks.UserArrays
                             double peerGBs = variant == null ? double.NaN : Median(peers.Where(p => p.ContainsKey($"pt2_{variant}_{c}_GBs")).Select(p => p[$"pt2_{variant}_{c}_GBs"]));
                             rows.Add(new[]
                             {
-                                c, rule, state, $"Vector{bits}", Harness.F(rs[0].Bytes, 0),
+                                c, rule, state, $"Vector{bits}", align, Harness.F(rs[0].Bytes, 0),
                                 Harness.F(Median(rs.Select(r => r.Values["build_ms"])), 0),
                                 Harness.F(Median(rs.Select(r => r.Values["fresh_step_1_ms"])), 1), Harness.F(Median(rs.Select(r => r.Values["fresh_step_2_ms"])), 1),
+                                Harness.F(Median(rs.Select(r => Enumerable.Range(3, FreshSteps - 2).Sum(s => r.Values[$"fresh_step_{s}_jit_ms"]))), 1)
+                                    + " / " + Harness.F(Median(rs.Select(r => Enumerable.Range(3, FreshSteps - 2).Sum(s => r.Values[$"fresh_step_{s}_jit_methods"]))), 0),
                                 Harness.F(Median(rs.Select(r => r.FreshGBs)), 1), Harness.F(Median(rs.Select(r => r.SteadyGBs)), 1), Harness.F(Median(rs.Select(r => r.CopyGBs)), 1),
                                 Ratio(Median(rs.Select(r => r.FreshGBs / r.CopyGBs))), Ratio(Median(rs.Select(r => r.SteadyOverCopy))), Ratio(Median(rs.Select(r => r.SteadyOverC))),
                                 variant == null || double.IsNaN(peerGBs) ? "" : $"{variant} {Harness.F(peerGBs, 1)}", Ratio(PeerRatio(r => r.FreshGBs)), Ratio(PeerRatio(r => r.SteadyGBs)),
                             });
                         }
-            Harness.Table(new[] { "case", "rule", "state", "width", "B/param", "build ms", "step 1 ms", "step 2 ms", "steps 3-11 GB/s", "steady GB/s", "copy GB/s",
+            Harness.Table(new[] { "case", "rule", "state", "width", "aligned stores", "B/param", "build ms", "step 1 ms", "step 2 ms", "JIT in steps 3-11 (ms / methods)", "steps 3-11 GB/s", "steady GB/s", "copy GB/s",
                 "3-11 / copy", "steady / copy", "steady / C AdamW", "PyTorch GB/s", "3-11 / PyTorch", "steady / PyTorch" }, rows);
 
-            Console.WriteLine("Time ratios within a repeat (median over repeats):");
+            Console.WriteLine($"Time ratios within a repeat (median over repeats; aligned stores {aligns[0]}):");
+            var main = results.Where(r => r.Align == aligns[0]).ToList();
             foreach (var c in cases)
                 foreach (int bits in widths)
                 {
-                    foreach (var state in states) TimeRatio($"{c} Vector{bits} {state}: C-AdamW time / AdamW time (target <= 1.3)", r => r.Case == c && r.Bits == bits && r.State == state, "cadamw", "adamw", results);
+                    foreach (var state in states) TimeRatio($"{c} Vector{bits} {state}: C-AdamW time / AdamW time (target <= 1.3)", r => r.Case == c && r.Bits == bits && r.State == state, "cadamw", "adamw", main);
                     foreach (var rule in rules)
                         if (states.Contains("bf16") && states.Contains("fp32"))
                             SpeedRatio($"{c} Vector{bits} {rule}: bf16 state speed / fp32 state speed (target >= 1.2, byte bound {Harness.F(BytesPerParameter(RuleOf(rule), "fp32") / BytesPerParameter(RuleOf(rule), "bf16"), 2)})",
-                                results.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList());
+                                main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList());
                 }
             if (widths.Length > 1)
                 foreach (var c in cases)
                     foreach (var rule in rules)
                         foreach (var state in states)
                         {
-                            var a = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == widths[0]).ToList();
-                            var b = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == widths[1]).ToList();
+                            var a = main.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == widths[0]).ToList();
+                            var b = main.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == widths[1]).ToList();
                             var pairs = a.Join(b, r => r.Repeat, r => r.Repeat, (x, y) => (x.SteadyOverCopy / y.SteadyOverCopy, x.FreshGBs / x.CopyGBs / (y.FreshGBs / y.CopyGBs))).ToList();
                             if (pairs.Count > 0)
                                 Console.WriteLine($"- {c} {rule} {state}: Vector{widths[0]} / Vector{widths[1]} (each over its own copy ceiling): steady {Ratio(Median(pairs.Select(p => p.Item1)))}, steps 3-11 {Ratio(Median(pairs.Select(p => p.Item2)))}");
                         }
+            if (aligns.Length > 1)
+                foreach (var c in cases)
+                    foreach (int bits in widths)
+                        foreach (var rule in rules)
+                            foreach (var state in states)
+                            {
+                                var on = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == bits && r.Align == aligns[0]).ToList();
+                                var off = results.Where(r => r.Case == c && r.Rule == rule && r.State == state && r.Bits == bits && r.Align == aligns[1]).ToList();
+                                var pairs = on.Join(off, r => r.Repeat, r => r.Repeat, (x, y) => x.SteadyOverCopy / y.SteadyOverCopy).ToList();
+                                if (pairs.Count > 0)
+                                    Console.WriteLine($"- {c} Vector{bits} {rule} {state}: aligned stores {aligns[0]} / {aligns[1]} (steady, each over its own copy ceiling): {Ratio(Median(pairs))}");
+                            }
+            var offsets = results.GroupBy(r => (P: r.Values.GetValueOrDefault("param_offset_in_line", -1), G: r.Values.GetValueOrDefault("grad_offset_in_line", -1), S: r.Values.GetValueOrDefault("state_offset_in_line", -1)))
+                .Select(g => $"param {g.Key.P}, gradient {g.Key.G}, first fp32 state {g.Key.S} ({g.Count()} processes)");
+            Console.WriteLine("Offsets within a 64-byte line (bytes; -1: not measured): " + string.Join("; ", offsets));
             Console.WriteLine();
         }
 

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
+using System.Runtime;
 using System.Threading;
 using Fused.Benchmarks.Elementwise;
 using Fused.Runtime.Engine;
@@ -24,6 +25,7 @@ namespace Fused.Benchmarks.UserArrays
         {
             var o = ChildOptions.Parse(args);
             KernelDispatch.MaxVectorBits = o.MaxBits;
+            KernelDispatch.AlignStores = o.AlignStores;
             var shapes = UserArrayBenchmark.ShapesOf(o.Case);
             long total = shapes.Sum(s => (long)s);
             var rule = UserArrayBenchmark.RuleOf(o.Rule);
@@ -39,12 +41,22 @@ namespace Fused.Benchmarks.UserArrays
             for (int i = 0; i < shapes.Length; i++) builder.AddParameter($"t{i}", new[] { shapes[i] }, parameters[i], gradients[i]);
             using var optimizer = builder.Route(_ => true, rule, g => g.State(precision)).SkipNonFiniteSteps(o.CheckFinite).Pool(pool).Build();
             Report("build_ms", Stopwatch.GetElapsedTime(buildStart).TotalMilliseconds);
+            // Where the caller's arrays and the engine's states start within a cache line (bytes): the store-aligning
+            // head lines up the parameter; the others gain too when they share its offset.
+            Report("param_offset_in_line", OffsetInLine(parameters[0]));
+            Report("grad_offset_in_line", OffsetInLine(gradients[0]));
+            if (o.Precision == "fp32") Report("state_offset_in_line", OffsetInLine(optimizer.Float32StateBuffer("t0", rule.Layout.StateBufferNames[0])));
 
+            // Per step also the JIT's work during it (all threads): a load-independent sign of code still being promoted.
             for (int s = 1; s <= o.FreshSteps; s++)
             {
+                var jitBefore = JitInfo.GetCompilationTime();
+                long methodsBefore = JitInfo.GetCompiledMethodCount();
                 long start = Stopwatch.GetTimestamp();
                 optimizer.Step();
                 Report($"fresh_step_{s}_ms", Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                Report($"fresh_step_{s}_jit_ms", (JitInfo.GetCompilationTime() - jitBefore).TotalMilliseconds);
+                Report($"fresh_step_{s}_jit_methods", JitInfo.GetCompiledMethodCount() - methodsBefore);
             }
 
             // Steady state: past the tiering thresholds (30 calls), then a pause for the background tier-1 compiles.
@@ -94,6 +106,11 @@ namespace Fused.Benchmarks.UserArrays
             return 0;
         }
 
+        private static unsafe long OffsetInLine(float[] array)
+        {
+            fixed (float* p = array) return (long)((nuint)p % KernelDispatch.CacheLineBytes);
+        }
+
         private static void Report(string key, double value)
             => Console.WriteLine($"RESULT {key} {value.ToString("R", CultureInfo.InvariantCulture)}");
 
@@ -110,7 +127,7 @@ namespace Fused.Benchmarks.UserArrays
             return a;
         }
 
-        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite)
+        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite, bool AlignStores)
         {
             public static ChildOptions Parse(string[] args)
             {
@@ -121,7 +138,7 @@ namespace Fused.Benchmarks.UserArrays
                 }
                 int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                 return new ChildOptions(Get("--case", "16M"), Get("--rule", "adamw"), Get("--precision", "fp32"), Int("--max-bits", 512),
-                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true");
+                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true", Get("--align-stores", "on") == "on");
             }
         }
     }

@@ -156,6 +156,8 @@ namespace Fused.Benchmarks.UserArrays
         private static Dictionary<string, double>? RunChild(string[] childArgs)
         {
             var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
+            // Started as 'dotnet Fused.Benchmarks.dll' rather than through the app host: the child needs the dll named.
+            if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") psi.ArgumentList.Add(typeof(UserArrayBenchmark).Assembly.Location);
             foreach (var a in new[] { "user", "--child" }.Concat(childArgs)) psi.ArgumentList.Add(a);
             using var process = Process.Start(psi)!;
             var stderr = process.StandardError.ReadToEndAsync();

@@ -41,15 +41,23 @@ namespace Fused.Benchmarks.UserArrays
             var cases = Get("--cases", "16M,64M,64x1M").Split(',');
             var rules = Get("--rules", "adamw,lion,sgdm,cadamw").Split(',');
             var states = Get("--states", "fp32,bf16").Split(',');
-            var widths = Get("--widths", Avx512F.IsSupported ? "512,256" : "256").Split(',').Select(int.Parse).ToArray();
+            int Number(string text, string option) => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? n : throw new ArgumentException($"{option}: '{text}' is not a whole number");
             var aligns = Get("--align-stores", "on").Split(',');
-            int threads = int.Parse(Get("--threads", "0"), CultureInfo.InvariantCulture);
-            int repeats = int.Parse(Get("--repeats", "3"), CultureInfo.InvariantCulture);
+            int[] widths;
+            int threads, repeats;
             string rounds = Get("--rounds", "5"), steady = Get("--steady-steps", "7");
             bool checkFinite = args.Contains("--check-finite");
             string? peer = Get("--peer", "") is { Length: > 0 } p ? p : null;
             try
             {
+                widths = Get("--widths", Avx512F.IsSupported ? "512,256" : "256").Split(',').Select(w => Number(w, "--widths")).ToArray();
+                if (widths.Any(w => w is not (512 or 256 or 128))) throw new ArgumentException("--widths: expected 512, 256 or 128");
+                threads = Number(Get("--threads", "0"), "--threads");
+                repeats = Number(Get("--repeats", "3"), "--repeats");
+                Number(rounds, "--rounds");
+                Number(steady, "--steady-steps");
+                if (aligns.Any(a => a is not ("on" or "off"))) throw new ArgumentException("--align-stores: expected on, off or on,off");
                 foreach (var c in cases) ShapesOf(c);
                 foreach (var r in rules) RuleOf(r);
                 foreach (var s in states) PrecisionOf(s);

@@ -30,6 +30,21 @@ namespace Fused.Benchmarks
             return new Measurement(name, samples[samples.Count / 2], samples[0], samples[^1], samples.Count);
         }
 
+        /// <summary>/proc/loadavg, or "n/a": printed at the start and end of a run on a shared machine.</summary>
+        public static string LoadAverage()
+        {
+            try { return System.IO.File.ReadAllText("/proc/loadavg").Trim(); }
+            catch (System.IO.IOException) { return "n/a"; }
+            catch (UnauthorizedAccessException) { return "n/a"; }
+        }
+
+        /// <summary>The CPU's model name from /proc/cpuinfo: every figure names the machine it was taken on.</summary>
+        public static string CpuModel()
+        {
+            try { return System.IO.File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name"))?.Split(':', 2)[1].Trim() ?? "unknown"; }
+            catch (System.IO.IOException) { return "unknown"; }
+        }
+
         public static string F(double value, int decimals = 2) => value.ToString("F" + decimals, CultureInfo.InvariantCulture);
 
         /// <summary>Prints a markdown table.</summary>

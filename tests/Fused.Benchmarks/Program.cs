@@ -19,8 +19,9 @@ namespace Fused.Benchmarks
                 case "opencl": OpenCL.OpenClBenchmark.Run(rest); return 0;
                 case "matrix": Matrix.MatrixBenchmark.Run(rest); return 0;
                 case "engine": Engine.EngineBenchmark.Run(rest); return 0;
+                case "user": return UserArrays.UserArrayBenchmark.Run(rest);
                 default:
-                    Console.Error.WriteLine("suites: elementwise, engine, matrix, opencl");
+                    Console.Error.WriteLine("suites: elementwise, engine, user, matrix, opencl");
                     return 2;
             }
         }

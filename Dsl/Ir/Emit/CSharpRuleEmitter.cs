@@ -38,6 +38,13 @@ namespace Fused.Ir.Emit
         public static readonly string[] ClassMemberNames =
             { "Rule", "Layout", "Hyperparameters", "IrText", "OpenClSource", "KernelScheduleText", "KernelScheduleHash", "ComputeUniforms", "StoreScalars", "GeneratedRule" };
 
+        /// <summary>
+        /// On every kernel method: compiled fully optimised at its first call instead of starting in tier 0 (unoptimised,
+        /// promoted after 30 calls and a background recompile), so a fresh process's first steps run at full speed. The
+        /// kernels are straight loops over memory; the profile-guided tier would not change them.
+        /// </summary>
+        private const string FullOptimization = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
+
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -280,16 +287,21 @@ namespace Fused.Ir.Emit
                 w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
             w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
+            w.Line(FullOptimization);
             w.Open("public static " + Signature($"Pass{pass.Index}", "void", false).TrimEnd(')') + (reductions > 0 ? ", Span<double> partials)" : ")"));
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
             foreach (var b in elementBuffers.Skip(1))
                 w.Line($"if ({names[b]}.Length != {first}.Length) throw new ArgumentException(\"{names[b]} has \" + {names[b]}.Length + \" elements, {first} has \" + {first}.Length, nameof({names[b]}));");
             if (reductions == 0)
             {
-                w.Line("int done = 0;");
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(b => names[b])});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(b => names[b])});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(b => names[b])});");
+                // A scalar head up to the first cache-line boundary of a stored buffer: the vector body's stores to it then
+                // never split a line. Every path computes the same values, so where the head ends changes no result.
+                string aligned = names[pass.Stores.Count > 0 ? pass.Stores[0].Buffer : elementBuffers[0]];
+                w.Line($"int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine({aligned}); // scalar head: the vector body's stores to {aligned} start on a 64-byte line");
+                w.Line($"if (done > 0) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(0, done)")});");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass{pass.Index}Vector512({Args(b => names[b] + ".Slice(done)")});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass{pass.Index}Vector256({Args(b => names[b] + ".Slice(done)")});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass{pass.Index}Vector128({Args(b => names[b] + ".Slice(done)")});");
                 w.Line($"if (done < {first}.Length) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(done)")});");
             }
             else
@@ -325,12 +337,14 @@ namespace Fused.Ir.Emit
                 w.Line(reductions == 0
                     ? $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>"
                     : $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of {Reduction.Lanes}), accumulated into <paramref name=\"lanes\"/>.</summary>");
+                w.Line(FullOptimization);
                 w.Open("public static " + Signature($"Pass{pass.Index}{width}", "int", true));
                 EmitBody(w, plan, pass, names, width);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
+            w.Line(FullOptimization);
             w.Open("public static " + Signature($"Pass{pass.Index}Scalar", "void", true));
             EmitBody(w, plan, pass, names, null);
             w.Close();
@@ -536,6 +550,7 @@ namespace Fused.Ir.Emit
             w.Line();
             w.Line($"protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);");
             w.Line();
+            w.Line(FullOptimization);
             w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)");
             w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
             w.Open("switch (pass)");

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Fused.Execution;
 using Fused.Ir;
@@ -366,6 +367,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ExecuteUnits(in PassContext c, int firstUnit, int endUnit)
         {
             int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index;
@@ -391,6 +393,7 @@ namespace Fused.Runtime.Cpu
         /// Low-precision state: per chunk (whole reduction blocks when the pass reduces), widen the states the pass loads into
         /// float32 scratch on the stack, run the kernel, narrow the states it stores.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ExecuteUnitsLowPrecision(in PassContext c, int firstUnit, int endUnit)
         {
             int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index, S = ElementStateCount;
@@ -428,6 +431,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ExecuteRowUnits(in PassContext c, int firstUnit, int endUnit)
         {
             int U = c.Args.UniformCount, sums = c.Pass.ColumnSums.Count;

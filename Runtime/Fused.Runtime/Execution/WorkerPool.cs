@@ -451,6 +451,7 @@ namespace Fused.Runtime.Execution
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ExecuteChunks()
         {
             try
@@ -470,6 +471,7 @@ namespace Fused.Runtime.Execution
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void RunRangeChunk<TWork>(WorkerPool pool, void* work, long chunk) where TWork : struct, IRangeWork
         {
             long start = chunk * pool._chunkSize;
@@ -477,6 +479,7 @@ namespace Fused.Runtime.Execution
             Unsafe.AsRef<TWork>(work).Execute(start, end);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void RunBatchChunk<TWork>(WorkerPool pool, void* work, long chunk) where TWork : struct, IBatchWork
         {
             long start = chunk * pool._chunkSize;
@@ -485,6 +488,7 @@ namespace Fused.Runtime.Execution
         }
 
         // [start, end) is in padded concatenated coordinates.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void ExecuteBatchChunk<TWork>(ref TWork work, long start, long end) where TWork : struct, IBatchWork
         {
             long[] paddedStart = _batchPaddedStart;

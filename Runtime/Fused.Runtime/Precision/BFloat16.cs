@@ -69,6 +69,7 @@ namespace Fused.Runtime.Precision
             => FromSingleStochastic(value, CounterRng.NextUInt16(key, elementIndex));
 
         /// <summary>Widens bf16 values to floats. <paramref name="destination"/> must be at least as long as the source.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Widen(ReadOnlySpan<ushort> source, Span<float> destination)
         {
             CheckLengths(source.Length, destination.Length);
@@ -91,6 +92,7 @@ namespace Fused.Runtime.Precision
         }
 
         /// <summary>Narrows floats to bf16 with round-to-nearest-even.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void NarrowToNearestEven(ReadOnlySpan<float> source, Span<ushort> destination)
         {
             CheckLengths(source.Length, destination.Length);
@@ -118,6 +120,7 @@ namespace Fused.Runtime.Precision
         /// <paramref name="key"/>; so converting a tensor in pieces, in any order, on any threads, gives the same
         /// bits as converting it whole.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void NarrowStochastic(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
         {
             CheckLengths(source.Length, destination.Length);
@@ -196,6 +199,7 @@ namespace Fused.Runtime.Precision
 
         // ---- Vector256 ----
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void WidenVector256(ReadOnlySpan<ushort> source, Span<float> destination)
         {
             ref ushort src = ref MemoryMarshal.GetReference(source);
@@ -211,6 +215,7 @@ namespace Fused.Runtime.Precision
             WidenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowToNearestEvenVector256(ReadOnlySpan<float> source, Span<ushort> destination)
         {
             ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
@@ -226,6 +231,7 @@ namespace Fused.Runtime.Precision
             NarrowToNearestEvenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowStochasticVector256(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
         {
             int i = AlignToPair(source, destination, key, firstElementIndex);
@@ -305,6 +311,7 @@ namespace Fused.Runtime.Precision
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void StochasticRunChecked256(ref uint src, ref ushort dst, int count, long firstPair, in CounterRngKey key)
         {
             var k0 = Vector256.Create(key.K0);
@@ -364,6 +371,7 @@ namespace Fused.Runtime.Precision
 
         // ---- Vector512 (same algorithms, twice the lanes) ----
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void WidenVector512(ReadOnlySpan<ushort> source, Span<float> destination)
         {
             ref ushort src = ref MemoryMarshal.GetReference(source);
@@ -379,6 +387,7 @@ namespace Fused.Runtime.Precision
             WidenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowToNearestEvenVector512(ReadOnlySpan<float> source, Span<ushort> destination)
         {
             ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
@@ -394,6 +403,7 @@ namespace Fused.Runtime.Precision
             NarrowToNearestEvenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowStochasticVector512(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
         {
             int i = AlignToPair(source, destination, key, firstElementIndex);
@@ -467,6 +477,7 @@ namespace Fused.Runtime.Precision
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void StochasticRunChecked512(ref uint src, ref ushort dst, int count, long firstPair, in CounterRngKey key)
         {
             var k0 = Vector512.Create(key.K0);
@@ -522,6 +533,7 @@ namespace Fused.Runtime.Precision
 
         // ---- Vector128 (same algorithms; ARM64 NEON and x86 without AVX2) ----
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void WidenVector128(ReadOnlySpan<ushort> source, Span<float> destination)
         {
             ref ushort src = ref MemoryMarshal.GetReference(source);
@@ -537,6 +549,7 @@ namespace Fused.Runtime.Precision
             WidenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowToNearestEvenVector128(ReadOnlySpan<float> source, Span<ushort> destination)
         {
             ref uint src = ref Unsafe.As<float, uint>(ref MemoryMarshal.GetReference(source));
@@ -552,6 +565,7 @@ namespace Fused.Runtime.Precision
             NarrowToNearestEvenScalar(source, destination, i);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal static void NarrowStochasticVector128(ReadOnlySpan<float> source, Span<ushort> destination, in CounterRngKey key, long firstElementIndex)
         {
             int i = AlignToPair(source, destination, key, firstElementIndex);
@@ -631,6 +645,7 @@ namespace Fused.Runtime.Precision
         }
 
         /// <summary>Any run: 64-bit counters carried lane by lane, NaN selected lane by lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void StochasticRunChecked128(ref uint src, ref ushort dst, int count, long firstPair, in CounterRngKey key)
         {
             var k0 = Vector128.Create(key.K0);

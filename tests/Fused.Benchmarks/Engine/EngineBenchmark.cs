@@ -74,13 +74,13 @@ namespace Fused.Benchmarks.Engine
             int p = pool.DegreeOfParallelism;
             Console.WriteLine($"# Engine benchmark: {elements:N0} parameters, {p} threads ({pool.PinningStatus}: {pool.PinningDetail}), Vector512 {Vector512.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}");
             _clock.Restart();
-            Console.WriteLine($"load average at start: {LoadAverage()}; {rounds} rounds × {steps} steps per case, interleaved" +
+            Console.WriteLine($"load average at start: {Harness.LoadAverage()}; {rounds} rounds × {steps} steps per case, interleaved" +
                 (_wait && CpuSample.Available ? "; rounds wait for idle CPUs and are discarded if other processes ran" : ""));
             Console.WriteLine();
 
             if (only is "" or "fp32" or "low") FullSteps(pool, elements, rounds, steps, only);
             if (only is "" or "tensors") ManyTensors(pool, rounds, steps * 5);
-            Console.WriteLine($"load average at end: {LoadAverage()}");
+            Console.WriteLine($"load average at end: {Harness.LoadAverage()}");
         }
 
         private static void FullSteps(WorkerPool pool, int elements, int rounds, int steps, string only)
@@ -99,7 +99,7 @@ namespace Fused.Benchmarks.Engine
             }
 
             var destination = new float[elements];
-            cases.Add(new Case("copy (Vector256, pool)", () => Copy(pool, destination, param), 8, elements));
+            cases.Add(new Case("copy (Vector256, pool)", () => CopyCeiling.Copy(pool, destination, param), 8, elements));
             if (NativeKernel.TryLoad()) cases.Add(new Case("copy (C OpenMP)", () => NativeKernel.Copy(destination, param, p), 8, elements));
             // The baselines run on the engine's own state buffers (same memory on both sides of each ratio: the same
             // loop on two freshly allocated buffer sets differs by up to 9% on this machine). They take turns with the
@@ -319,13 +319,6 @@ namespace Fused.Benchmarks.Engine
             return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
         }
 
-        private static string LoadAverage()
-        {
-            try { return File.ReadAllText("/proc/loadavg").Trim(); }
-            catch (IOException) { return "n/a"; }
-            catch (UnauthorizedAccessException) { return "n/a"; }
-        }
-
         private static float[] Filled(int n, float scale)
         {
             var a = new float[n];
@@ -338,25 +331,6 @@ namespace Fused.Benchmarks.Engine
             var b = new OptimizerBuilder();
             for (int i = 0; i < sizes.Length; i++) b.AddParameter($"t{i}", new[] { sizes[i] }, Filled(sizes[i], 0.5f), Filled(sizes[i], 0.01f));
             return b.Route(x => true, rule).SkipNonFiniteSteps(false).Pool(pool).Build();
-        }
-
-        // ---- copy ceiling ----
-
-        private static void Copy(WorkerPool pool, float[] destination, float[] source)
-        {
-            fixed (float* d = destination, s = source)
-            {
-                var work = new CopyWork { Destination = d, Source = s };
-                pool.Run(ref work, source.Length, 64 * 1024);
-            }
-        }
-
-        private struct CopyWork : IRangeWork
-        {
-            public float* Destination, Source;
-
-            public void Execute(long start, long end)
-                => new ReadOnlySpan<float>(Source + start, (int)(end - start)).CopyTo(new Span<float>(Destination + start, (int)(end - start)));
         }
 
         // ---- hand-written fused AdamW ----

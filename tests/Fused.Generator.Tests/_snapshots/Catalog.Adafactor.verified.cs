@@ -556,6 +556,7 @@ vector-store 3 v:5
         /// <summary>Pass 0 of 3 (level 0): reads param, grad; writes colSumOperand0; reduces Sum(param * param), RowSum(g2); 8 bytes per element.
         /// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.
         /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 2 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -583,6 +584,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector512.Create(uniforms[0]);
@@ -621,6 +623,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector256.Create(uniforms[0]);
@@ -689,6 +692,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             var eps1 = Vector128.Create(uniforms[0]);
@@ -809,6 +813,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
         {
             float eps1 = uniforms[0];
@@ -830,6 +835,7 @@ vector-store 3 v:5
         /// <summary>Pass 1 of 3 (level 2): reads grad, colMeansNew; writes nothing; reduces Sum(u * u); 4 bytes per element.
         /// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.
         /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> partials)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
@@ -855,6 +861,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector512.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
@@ -885,6 +892,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector256.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
@@ -938,6 +946,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             var u27 = Vector128.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
@@ -1029,6 +1038,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
         {
             float u27 = uniforms[27]; // rowMeans' / (Sum(rowMeans') / Numel)
@@ -1049,20 +1059,23 @@ vector-store 3 v:5
         /// <summary>Pass 2 of 3 (level 3): reads param, grad, colMeansNew; writes param; 12 bytes per element.
         /// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.
         /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (colMeansNew.Length != param.Length) throw new ArgumentException("colMeansNew has " + colMeansNew.Length + " elements, param has " + param.Length, nameof(colMeansNew));
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
-            int done = 0;
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2Vector512(uniforms, param, grad, colMeansNew, colSumOperand0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2Vector256(uniforms, param, grad, colMeansNew, colSumOperand0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2Vector128(uniforms, param, grad, colMeansNew, colSumOperand0);
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            if (done > 0) Pass2Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), colMeansNew.Slice(0, done), colSumOperand0.Slice(0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2Vector512(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2Vector256(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2Vector128(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
             if (done < param.Length) Pass2Scalar(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass2Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
             var weightDecay = Vector512.Create(uniforms[5]);
@@ -1096,6 +1109,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass2Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
             var weightDecay = Vector256.Create(uniforms[5]);
@@ -1129,6 +1143,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass2Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
             var weightDecay = Vector128.Create(uniforms[5]);
@@ -1162,6 +1177,7 @@ vector-store 3 v:5
         }
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
             float weightDecay = uniforms[5];
@@ -1199,6 +1215,7 @@ vector-store 3 v:5
 
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("Adafactor takes 4 element buffers, got " + buffers.Count, nameof(buffers));

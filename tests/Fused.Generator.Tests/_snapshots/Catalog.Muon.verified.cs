@@ -380,20 +380,23 @@ step Pass 1
 
         /// <summary>Pass 0 of 2 (level 0): reads grad, momentum; writes momentum, temp0; 16 bytes per element.
         /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
-            int done = 0;
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param, grad, momentum, temp0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param, grad, momentum, temp0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param, grad, momentum, temp0);
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(momentum); // scalar head: the vector body's stores to momentum start on a 64-byte line
+            if (done > 0) Pass0Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
             if (done < param.Length) Pass0Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
             var beta = Vector512.Create(uniforms[1]);
@@ -421,6 +424,7 @@ step Pass 1
         }
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
             var beta = Vector256.Create(uniforms[1]);
@@ -448,6 +452,7 @@ step Pass 1
         }
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
             var beta = Vector128.Create(uniforms[1]);
@@ -475,6 +480,7 @@ step Pass 1
         }
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
             float beta = uniforms[1];
@@ -497,20 +503,23 @@ step Pass 1
 
         /// <summary>Pass 1 of 2 (level 1): reads param, temp0; writes param; 12 bytes per element.
         /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
-            int done = 0;
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param, grad, momentum, temp0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param, grad, momentum, temp0);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param, grad, momentum, temp0);
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            if (done > 0) Pass1Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
             if (done < param.Length) Pass1Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             var lr = Vector512.Create(uniforms[0]);
@@ -536,6 +545,7 @@ step Pass 1
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             var lr = Vector256.Create(uniforms[0]);
@@ -561,6 +571,7 @@ step Pass 1
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             var lr = Vector128.Create(uniforms[0]);
@@ -586,6 +597,7 @@ step Pass 1
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
             float lr = uniforms[0];
@@ -616,6 +628,7 @@ step Pass 1
 
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
             {
                 if (buffers.Count != 4) throw new ArgumentException("Muon takes 4 element buffers, got " + buffers.Count, nameof(buffers));

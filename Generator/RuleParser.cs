@@ -39,6 +39,7 @@ namespace Fused.Generator
         private readonly HashSet<ISymbol> _rejected = new(SymbolEqualityComparer.Default); // locals whose declaration was reported
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
+        private OperationIndex? _index; // the Update body's types, constants and symbols, once the method is known
 
         private RuleParser(SemanticModel model, CancellationToken ct)
         {
@@ -86,6 +87,8 @@ namespace Fused.Generator
             var first = applications[0].GetSyntax(ct).FirstAncestorOrSelf<ClassDeclarationSyntax>();
             return first is not null && !(first.SyntaxTree.FilePath == syntax.SyntaxTree.FilePath && first.Span == syntax.Span);
         }
+
+        private OperationIndex Index => _index ?? throw new InvalidOperationException("expressions are lowered after the Update method is found");
 
         private ParseResult Fail() => new(null, _diagnostics.ToEquatableArray());
 
@@ -146,6 +149,7 @@ namespace Fused.Generator
             if (HasErrors) return Fail();
 
             // Lower the body.
+            _index = new OperationIndex(_model, methodSyntax.SyntaxTree == _model.SyntaxTree ? methodSyntax : null, _ct);
             if (methodSyntax.Body is not null)
                 foreach (var statement in methodSyntax.Body.Statements) LowerStatement(statement);
             else
@@ -491,7 +495,7 @@ namespace Fused.Generator
             // kernels, with other roundings and overflows than C# gives. Checked once the operands lowered (a call
             // that is not an intrinsic keeps its own diagnostic), so it is reported at the innermost double operation.
             if (node is not null && node.Op != Op.Const && e is BinaryExpressionSyntax or PrefixUnaryExpressionSyntax
-                && _model.GetTypeInfo(e, _ct).Type?.SpecialType == SpecialType.System_Double)
+                && Index.TypeOf(e)?.SpecialType == SpecialType.System_Double)
             {
                 Report(DiagnosticDescriptors.DoubleArithmetic, e, FirstLine(e));
                 return null;
@@ -504,7 +508,7 @@ namespace Fused.Generator
         {
             _ct.ThrowIfCancellationRequested();
             // Anything the compiler folds to a constant (literals, 1f / 3, const fields) is a literal.
-            var constant = _model.GetConstantValue(e, _ct);
+            var constant = Index.ConstantOf(e);
             if (constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null)
             {
                 try { return _b.Const(Convert.ToSingle(constant.Value, System.Globalization.CultureInfo.InvariantCulture)); }
@@ -516,7 +520,7 @@ namespace Fused.Generator
                     return Lower(p.Expression);
                 case IdentifierNameSyntax id:
                 {
-                    var symbol = _model.GetSymbolInfo(id, _ct).Symbol;
+                    var symbol = Index.SymbolOf(id);
                     if (symbol is ILocalSymbol or IParameterSymbol) return Read(symbol, id);
                     if (ShapeScalarOf(symbol) is ShapeScalar shapeScalar) return _b.Shape(shapeScalar);
                     if (symbol is IPropertySymbol or IFieldSymbol)
@@ -553,7 +557,7 @@ namespace Fused.Generator
                 }
                 case CastExpressionSyntax cast:
                 {
-                    var to = _model.GetTypeInfo(cast.Type, _ct).Type;
+                    var to = Index.TypeOf(cast);
                     if (to?.SpecialType is SpecialType.System_Single or SpecialType.System_Double)
                         return Lower(cast.Expression);
                     Report(DiagnosticDescriptors.UnsupportedSyntax, cast, cast.ToString(), "only casts to float are supported");
@@ -561,7 +565,7 @@ namespace Fused.Generator
                 }
                 case InvocationExpressionSyntax call:
                     return LowerCall(call);
-                case MemberAccessExpressionSyntax member when ShapeScalarOf(_model.GetSymbolInfo(member, _ct).Symbol) is ShapeScalar memberShape:
+                case MemberAccessExpressionSyntax member when ShapeScalarOf(Index.SymbolOf(member)) is ShapeScalar memberShape:
                     return _b.Shape(memberShape);
                 case LiteralExpressionSyntax lit:
                     Report(DiagnosticDescriptors.UnsupportedSyntax, lit, lit.ToString(), "only numeric literals are supported");
@@ -614,12 +618,12 @@ namespace Fused.Generator
         /// <summary>Integer division of non-constants would truncate in C# but not in the kernels.</summary>
         private bool IsIntegerDivision(BinaryExpressionSyntax bin) =>
             bin.Kind() == SyntaxKind.DivideExpression
-            && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
+            && Index.TypeOf(bin)?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
 
         /// <summary>What <see cref="LowerCore"/> turns into a literal before looking at the syntax.</summary>
         private bool IsFolded(ExpressionSyntax e)
         {
-            var constant = _model.GetConstantValue(e, _ct);
+            var constant = Index.ConstantOf(e);
             return constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null;
         }
 
@@ -669,11 +673,11 @@ namespace Fused.Generator
 
         private Node? LowerCall(InvocationExpressionSyntax call)
         {
-            var symbol = _model.GetSymbolInfo(call, _ct).Symbol as IMethodSymbol;
+            var symbol = Index.SymbolOf(call) as IMethodSymbol;
             string name = symbol?.Name ?? call.Expression.ToString();
             // Numel(), Rows(), Cols(): shape scalars are properties, read without parentheses.
-            var callee = _model.GetSymbolInfo(call.Expression, _ct);
-            if (symbol is null && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
+            if (symbol is null && _model.GetSymbolInfo(call.Expression, _ct) is var callee
+                && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
             {
                 string property = call.Expression is MemberAccessExpressionSyntax m ? m.Name.Identifier.Text : call.Expression.ToString();
                 Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), $"{property} is a property of Fused.Intrinsics; write {property} without parentheses");

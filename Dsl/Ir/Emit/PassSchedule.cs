@@ -24,19 +24,30 @@ namespace Fused.Ir.Emit
         }
 
         /// <summary>The pass's computed nodes in dependency order, grouped by the statement that first needs them.</summary>
-        public static List<Block> Blocks(RuleProgram program, ElementPass pass)
+        public static List<Block> Blocks(RuleProgram program, ElementPass pass) => Blocks(program, pass.Nodes);
+
+        /// <summary>
+        /// <paramref name="members"/> in dependency order, grouped by the statement that first needs them (the rest, in
+        /// their given order, last): a pass's nodes, or the uniform values a level computes.
+        /// </summary>
+        public static List<Block> Blocks(RuleProgram program, IReadOnlyList<Node> members)
         {
-            var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
+            var passNodes = new HashSet<Node>(members, NodeIdentityComparer.Instance);
             var emitted = new HashSet<Node>(NodeIdentityComparer.Instance);
+            // Nodes an earlier statement's walk listed are not walked again: their pass nodes are emitted already. Each
+            // node is walked once over all statements (a body of thousands of statements sharing values stays linear).
+            var walked = new HashSet<Node>(NodeIdentityComparer.Instance);
             var blocks = new List<Block>();
             foreach (var stmt in program.Statements)
             {
                 // Walk through nodes of other levels too: a pass may compute part of a statement whose
                 // result belongs to a later pass (C-AdamW stores u * mask for the division after the cut).
-                var nodes = Node.TopologicalOrder(new[] { stmt.Value }).Where(n => passNodes.Contains(n) && emitted.Add(n)).ToList();
+                var order = Node.TopologicalOrder(new[] { stmt.Value }, walked.Contains);
+                walked.UnionWith(order);
+                var nodes = order.Where(n => passNodes.Contains(n) && emitted.Add(n)).ToList();
                 if (nodes.Count > 0) blocks.Add(new Block(OneLine(stmt.Source), nodes));
             }
-            var rest = pass.Nodes.Where(n => emitted.Add(n)).ToList();
+            var rest = members.Where(n => emitted.Add(n)).ToList();
             if (rest.Count > 0) blocks.Add(new Block(null, rest));
             return blocks;
         }

@@ -22,7 +22,11 @@ namespace Fused.Generator
         {
             _model = model;
             _ct = ct;
-            if (body is not null && model.GetOperation(body, ct) is { } root) Add(root);
+            if (body is null) return;
+            IOperation? root;
+            try { root = model.GetOperation(body, ct); }
+            catch (System.InsufficientExecutionStackException) { return; } // nesting the compiler itself rejects (CS8078): the model answers
+            if (root is not null) Add(root);
         }
 
         // Iterative: the tree is as deep as the rule's expressions.

@@ -34,7 +34,9 @@ namespace Fused.Generator
         private readonly Dictionary<ISymbol, string> _readOnlyKind = new(SymbolEqualityComparer.Default);
         private readonly List<Statement> _statements = new();
         private readonly List<LocationInfo?> _statementLocations = new();
-        private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
+        // Structural: the planner sees simplified copies. Syntax, made a location only when a diagnostic needs one: the
+        // span of a link of a left-nested chain is found by descending to its first token, as deep as the chain.
+        private readonly Dictionary<Node, SyntaxNode> _origins = new();
         private readonly List<(Node node, string function, string argument, string withMax, string withAbs, LocationInfo? location)> _guarded = new();
         private readonly HashSet<ISymbol> _rejected = new(SymbolEqualityComparer.Default); // locals whose declaration was reported
         private readonly HashSet<int> _buffersRead = new();
@@ -215,7 +217,7 @@ namespace Fused.Generator
                 for (int i = _statements.Count - 1; i >= 0; i--)
                     if (_statements[i].Buffer == buffer) return _statementLocations[i];
             if (e.At is null) return null;
-            if (_origins.TryGetValue(e.At, out var origin)) return origin;
+            if (_origins.TryGetValue(e.At, out var origin)) return LocationInfo.From(origin);
             for (int i = 0; i < _statements.Count; i++)
                 if (Node.TopologicalOrder(new[] { _statements[i].Value }).Any(n => n.Equals(e.At))) return _statementLocations[i];
             return null;
@@ -486,7 +488,28 @@ namespace Fused.Generator
         // ---------------- expressions ----------------
 
         /// <summary>Lowers an expression and remembers where each value first appears, to place planning diagnostics.</summary>
-        private Node? Lower(ExpressionSyntax e) => Finish(e, LowerCore(e));
+        private Node? Lower(ExpressionSyntax e)
+        {
+            // Left-nested chains (a + b + c ...) are lowered without recursion; other nesting recurses, so it is bounded
+            // with a diagnostic rather than left to overflow the compiler's stack.
+            while (e is ParenthesizedExpressionSyntax p) e = p.Expression; // (x) is x: parentheses add no level
+            if (_nesting >= MaxNesting)
+            {
+                if (!_reportedNesting)
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, e, FirstLine(e),
+                        $"expressions nest at most {MaxNesting} levels deep (parentheses, calls, operands on the right); compute parts into locals");
+                _reportedNesting = true;
+                return null;
+            }
+            _nesting++;
+            try { return Finish(e, LowerCore(e)); }
+            finally { _nesting--; }
+        }
+
+        /// <summary>How deep expressions may nest outside left-nested chains: far beyond a written rule, far within a 1 MB stack.</summary>
+        internal const int MaxNesting = 500;
+        private int _nesting;
+        private bool _reportedNesting;
 
         /// <summary>What every lowered expression goes through: the double-arithmetic check and its origin.</summary>
         private Node? Finish(ExpressionSyntax e, Node? node)
@@ -500,7 +523,7 @@ namespace Fused.Generator
                 Report(DiagnosticDescriptors.DoubleArithmetic, e, FirstLine(e));
                 return null;
             }
-            if (node is not null && !_origins.ContainsKey(node)) _origins[node] = LocationInfo.From(e);
+            if (node is not null && !_origins.ContainsKey(node)) _origins[node] = e;
             return node;
         }
 
@@ -516,8 +539,6 @@ namespace Fused.Generator
             }
             switch (e)
             {
-                case ParenthesizedExpressionSyntax p:
-                    return Lower(p.Expression);
                 case IdentifierNameSyntax id:
                 {
                     var symbol = Index.SymbolOf(id);
@@ -730,7 +751,7 @@ namespace Fused.Generator
                 ?? throw new InvalidOperationException($"intrinsic {name} has no lowering");
             // The nodes an intrinsic expands into (Mean is Sum / Numel) belong to the call.
             foreach (var n in Node.TopologicalOrder(new[] { result }))
-                if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);
+                if (!_origins.ContainsKey(n)) _origins[n] = call;
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
             {
                 // The suggested guards wrap the first argument and keep the others (Pow's exponent).

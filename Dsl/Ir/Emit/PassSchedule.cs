@@ -17,9 +17,10 @@ namespace Fused.Ir.Emit
         public static List<Node> UniformInputs(ElementPass pass, IReadOnlyDictionary<Node, int> slots)
         {
             var passNodes = new HashSet<Node>(pass.Nodes, NodeIdentityComparer.Instance);
+            var inputs = new HashSet<Node>(pass.Inputs.Select(x => x.Value));
             return pass.Nodes.SelectMany(n => n.Sources).Concat(pass.Stores.Select(s => s.Value)).Concat(pass.Reductions.Select(r => r.Sources[0]))
                 // A Load of an element buffer is an input; a Load of a scalar or row state is a uniform (per-row) slot.
-                .Where(n => !passNodes.Contains(n) && n.Op != Op.Const && !pass.Inputs.Any(x => x.Value.Equals(n)))
+                .Where(n => !passNodes.Contains(n) && n.Op != Op.Const && !inputs.Contains(n))
                 .Distinct(NodeIdentityComparer.Instance).OrderBy(n => slots[n]).ToList();
         }
 

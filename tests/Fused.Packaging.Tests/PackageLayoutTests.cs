@@ -27,6 +27,7 @@ namespace Fused.Packaging.Tests
             {
                 "analyzers/dotnet/cs/Fused.Dsl.dll",
                 "analyzers/dotnet/cs/Fused.Generator.dll",
+                "lib/net10.0/Fused.Catalog.dll",
                 "lib/net10.0/Fused.Dsl.dll",
                 "lib/net10.0/Fused.Runtime.dll",
                 "lib/netstandard2.0/Fused.Dsl.dll",

@@ -51,6 +51,27 @@ namespace Fused.Packaging.Tests
             Assert.Contains(generatorRefs, r => r.Name == "Fused.Dsl");
         }
 
+        /// <summary>Each library ships its XML documentation beside it, holding the docs written in the sources.</summary>
+        [Theory]
+        [InlineData("lib/netstandard2.0/Fused.Dsl", "M:Fused.Intrinsics.Norm(System.Single)", "Euclidean")]
+        [InlineData("lib/net10.0/Fused.Dsl", "M:Fused.Intrinsics.Norm(System.Single)", "Euclidean")]
+        [InlineData("lib/net10.0/Fused.Runtime", "T:Fused.Runtime.Engine.OptimizerBuilder", "")]
+        [InlineData("lib/net10.0/Fused.Catalog", "T:Fused.Catalog.AdamW", "decoupled weight decay")]
+        public void Libraries_ship_their_xml_documentation(string library, string member, string phrase)
+        {
+            using var zip = ZipFile.OpenRead(_package.Nupkg);
+            Assert.NotNull(zip.GetEntry(library + ".dll"));
+            var entry = zip.GetEntry(library + ".xml");
+            Assert.True(entry is not null, $"{library}.xml is not in the package");
+            XDocument doc;
+            using (var stream = entry!.Open()) doc = XDocument.Load(stream);
+            Assert.Equal(System.IO.Path.GetFileName(library), doc.Root!.Element("assembly")!.Element("name")!.Value);
+            var documented = doc.Root.Element("members")!.Elements("member").SingleOrDefault(m => (string?)m.Attribute("name") == member);
+            Assert.True(documented is not null, $"{library}.xml has no docs for {member}");
+            Assert.Contains(phrase, documented!.Value, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace(documented.Value));
+        }
+
         [Fact]
         public void Package_depends_on_nothing_but_System_Collections_Immutable_for_netstandard2_0()
         {

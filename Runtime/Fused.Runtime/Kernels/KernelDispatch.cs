@@ -14,8 +14,11 @@ namespace Fused.Runtime.Kernels
         /// <summary>Upper bound on the vector width in bits: 512, 256, 128 or 0 (scalar).</summary>
         public static int MaxVectorBits { get; set; } = 512;
 
+        /// <summary>Whether the Vector512 kernels run (allowed by <see cref="MaxVectorBits"/> and AVX-512F present).</summary>
         public static bool Use512 => MaxVectorBits >= 512 && Avx512F.IsSupported;
+        /// <summary>Whether the Vector256 kernels run (allowed by <see cref="MaxVectorBits"/> and accelerated here).</summary>
         public static bool Use256 => MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated;
+        /// <summary>Whether the Vector128 kernels run (allowed by <see cref="MaxVectorBits"/> and accelerated here).</summary>
         public static bool Use128 => MaxVectorBits >= 128 && Vector128.IsHardwareAccelerated;
 
         /// <summary>The width that runs now, for logs and reports.</summary>

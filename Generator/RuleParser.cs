@@ -34,11 +34,14 @@ namespace Fused.Generator
         private readonly Dictionary<ISymbol, string> _readOnlyKind = new(SymbolEqualityComparer.Default);
         private readonly List<Statement> _statements = new();
         private readonly List<LocationInfo?> _statementLocations = new();
-        private readonly Dictionary<Node, LocationInfo?> _origins = new(); // structural: the planner sees simplified copies
+        // Structural: the planner sees simplified copies. Syntax, made a location only when a diagnostic needs one: the
+        // span of a link of a left-nested chain is found by descending to its first token, as deep as the chain.
+        private readonly Dictionary<Node, SyntaxNode> _origins = new();
         private readonly List<(Node node, string function, string argument, string withMax, string withAbs, LocationInfo? location)> _guarded = new();
         private readonly HashSet<ISymbol> _rejected = new(SymbolEqualityComparer.Default); // locals whose declaration was reported
         private readonly HashSet<int> _buffersRead = new();
         private readonly HashSet<int> _buffersWritten = new();
+        private OperationIndex? _index; // the Update body's types, constants and symbols, once the method is known
 
         private RuleParser(SemanticModel model, CancellationToken ct)
         {
@@ -86,6 +89,8 @@ namespace Fused.Generator
             var first = applications[0].GetSyntax(ct).FirstAncestorOrSelf<ClassDeclarationSyntax>();
             return first is not null && !(first.SyntaxTree.FilePath == syntax.SyntaxTree.FilePath && first.Span == syntax.Span);
         }
+
+        private OperationIndex Index => _index ?? throw new InvalidOperationException("expressions are lowered after the Update method is found");
 
         private ParseResult Fail() => new(null, _diagnostics.ToEquatableArray());
 
@@ -146,6 +151,7 @@ namespace Fused.Generator
             if (HasErrors) return Fail();
 
             // Lower the body.
+            _index = new OperationIndex(_model, methodSyntax.SyntaxTree == _model.SyntaxTree ? methodSyntax : null, _ct);
             if (methodSyntax.Body is not null)
                 foreach (var statement in methodSyntax.Body.Statements) LowerStatement(statement);
             else
@@ -211,7 +217,7 @@ namespace Fused.Generator
                 for (int i = _statements.Count - 1; i >= 0; i--)
                     if (_statements[i].Buffer == buffer) return _statementLocations[i];
             if (e.At is null) return null;
-            if (_origins.TryGetValue(e.At, out var origin)) return origin;
+            if (_origins.TryGetValue(e.At, out var origin)) return LocationInfo.From(origin);
             for (int i = 0; i < _statements.Count; i++)
                 if (Node.TopologicalOrder(new[] { _statements[i].Value }).Any(n => n.Equals(e.At))) return _statementLocations[i];
             return null;
@@ -482,7 +488,28 @@ namespace Fused.Generator
         // ---------------- expressions ----------------
 
         /// <summary>Lowers an expression and remembers where each value first appears, to place planning diagnostics.</summary>
-        private Node? Lower(ExpressionSyntax e) => Finish(e, LowerCore(e));
+        private Node? Lower(ExpressionSyntax e)
+        {
+            // Left-nested chains (a + b + c ...) are lowered without recursion; other nesting recurses, so it is bounded
+            // with a diagnostic rather than left to overflow the compiler's stack.
+            while (e is ParenthesizedExpressionSyntax p) e = p.Expression; // (x) is x: parentheses add no level
+            if (_nesting >= MaxNesting)
+            {
+                if (!_reportedNesting)
+                    Report(DiagnosticDescriptors.UnsupportedSyntax, e, FirstLine(e),
+                        $"expressions nest at most {MaxNesting} levels deep (parentheses, calls, operands on the right); compute parts into locals");
+                _reportedNesting = true;
+                return null;
+            }
+            _nesting++;
+            try { return Finish(e, LowerCore(e)); }
+            finally { _nesting--; }
+        }
+
+        /// <summary>How deep expressions may nest outside left-nested chains: far beyond a written rule, far within a 1 MB stack.</summary>
+        internal const int MaxNesting = 500;
+        private int _nesting;
+        private bool _reportedNesting;
 
         /// <summary>What every lowered expression goes through: the double-arithmetic check and its origin.</summary>
         private Node? Finish(ExpressionSyntax e, Node? node)
@@ -491,12 +518,12 @@ namespace Fused.Generator
             // kernels, with other roundings and overflows than C# gives. Checked once the operands lowered (a call
             // that is not an intrinsic keeps its own diagnostic), so it is reported at the innermost double operation.
             if (node is not null && node.Op != Op.Const && e is BinaryExpressionSyntax or PrefixUnaryExpressionSyntax
-                && _model.GetTypeInfo(e, _ct).Type?.SpecialType == SpecialType.System_Double)
+                && Index.TypeOf(e)?.SpecialType == SpecialType.System_Double)
             {
                 Report(DiagnosticDescriptors.DoubleArithmetic, e, FirstLine(e));
                 return null;
             }
-            if (node is not null && !_origins.ContainsKey(node)) _origins[node] = LocationInfo.From(e);
+            if (node is not null && !_origins.ContainsKey(node)) _origins[node] = e;
             return node;
         }
 
@@ -504,7 +531,7 @@ namespace Fused.Generator
         {
             _ct.ThrowIfCancellationRequested();
             // Anything the compiler folds to a constant (literals, 1f / 3, const fields) is a literal.
-            var constant = _model.GetConstantValue(e, _ct);
+            var constant = Index.ConstantOf(e);
             if (constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null)
             {
                 try { return _b.Const(Convert.ToSingle(constant.Value, System.Globalization.CultureInfo.InvariantCulture)); }
@@ -512,11 +539,9 @@ namespace Fused.Generator
             }
             switch (e)
             {
-                case ParenthesizedExpressionSyntax p:
-                    return Lower(p.Expression);
                 case IdentifierNameSyntax id:
                 {
-                    var symbol = _model.GetSymbolInfo(id, _ct).Symbol;
+                    var symbol = Index.SymbolOf(id);
                     if (symbol is ILocalSymbol or IParameterSymbol) return Read(symbol, id);
                     if (ShapeScalarOf(symbol) is ShapeScalar shapeScalar) return _b.Shape(shapeScalar);
                     if (symbol is IPropertySymbol or IFieldSymbol)
@@ -553,7 +578,7 @@ namespace Fused.Generator
                 }
                 case CastExpressionSyntax cast:
                 {
-                    var to = _model.GetTypeInfo(cast.Type, _ct).Type;
+                    var to = Index.TypeOf(cast);
                     if (to?.SpecialType is SpecialType.System_Single or SpecialType.System_Double)
                         return Lower(cast.Expression);
                     Report(DiagnosticDescriptors.UnsupportedSyntax, cast, cast.ToString(), "only casts to float are supported");
@@ -561,7 +586,7 @@ namespace Fused.Generator
                 }
                 case InvocationExpressionSyntax call:
                     return LowerCall(call);
-                case MemberAccessExpressionSyntax member when ShapeScalarOf(_model.GetSymbolInfo(member, _ct).Symbol) is ShapeScalar memberShape:
+                case MemberAccessExpressionSyntax member when ShapeScalarOf(Index.SymbolOf(member)) is ShapeScalar memberShape:
                     return _b.Shape(memberShape);
                 case LiteralExpressionSyntax lit:
                     Report(DiagnosticDescriptors.UnsupportedSyntax, lit, lit.ToString(), "only numeric literals are supported");
@@ -614,12 +639,12 @@ namespace Fused.Generator
         /// <summary>Integer division of non-constants would truncate in C# but not in the kernels.</summary>
         private bool IsIntegerDivision(BinaryExpressionSyntax bin) =>
             bin.Kind() == SyntaxKind.DivideExpression
-            && _model.GetTypeInfo(bin, _ct).Type?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
+            && Index.TypeOf(bin)?.SpecialType is SpecialType.System_Int32 or SpecialType.System_Int64;
 
         /// <summary>What <see cref="LowerCore"/> turns into a literal before looking at the syntax.</summary>
         private bool IsFolded(ExpressionSyntax e)
         {
-            var constant = _model.GetConstantValue(e, _ct);
+            var constant = Index.ConstantOf(e);
             return constant.HasValue && constant.Value is not bool && constant.Value is not string && constant.Value is not null;
         }
 
@@ -669,11 +694,11 @@ namespace Fused.Generator
 
         private Node? LowerCall(InvocationExpressionSyntax call)
         {
-            var symbol = _model.GetSymbolInfo(call, _ct).Symbol as IMethodSymbol;
+            var symbol = Index.SymbolOf(call) as IMethodSymbol;
             string name = symbol?.Name ?? call.Expression.ToString();
             // Numel(), Rows(), Cols(): shape scalars are properties, read without parentheses.
-            var callee = _model.GetSymbolInfo(call.Expression, _ct);
-            if (symbol is null && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
+            if (symbol is null && _model.GetSymbolInfo(call.Expression, _ct) is var callee
+                && ShapeScalarOf(callee.Symbol ?? callee.CandidateSymbols.FirstOrDefault()) is not null)
             {
                 string property = call.Expression is MemberAccessExpressionSyntax m ? m.Name.Identifier.Text : call.Expression.ToString();
                 Report(DiagnosticDescriptors.UnsupportedSyntax, call, call.ToString(), $"{property} is a property of Fused.Intrinsics; write {property} without parentheses");
@@ -726,7 +751,7 @@ namespace Fused.Generator
                 ?? throw new InvalidOperationException($"intrinsic {name} has no lowering");
             // The nodes an intrinsic expands into (Mean is Sum / Numel) belong to the call.
             foreach (var n in Node.TopologicalOrder(new[] { result }))
-                if (!_origins.ContainsKey(n)) _origins[n] = LocationInfo.From(call);
+                if (!_origins.ContainsKey(n)) _origins[n] = call;
             if (name is "Sqrt" or "Log" or "Rsqrt" || (name == "Pow" && args[0].Op != Op.Const))
             {
                 // The suggested guards wrap the first argument and keep the others (Pow's exponent).

@@ -36,21 +36,39 @@ namespace Fused.Ir
         private Node Intern(Node node)
         {
             if (_interned.TryGetValue(node, out var existing)) return existing;
-            // Sources may come from another builder: re-intern them so identity means equality here.
-            if (node.Sources.Length > 0)
-            {
-                var builder = ImmutableArray.CreateBuilder<Node>(node.Sources.Length);
-                bool changed = false;
-                foreach (var s in node.Sources)
-                {
-                    var si = Intern(s);
-                    changed |= !ReferenceEquals(si, s);
-                    builder.Add(si);
-                }
-                if (changed) node = new Node(node.Op, node.Type, builder.MoveToImmutable(), node.Value, node.Index);
-            }
+            foreach (var s in node.Sources)
+                if (!(_interned.TryGetValue(s, out var own) && ReferenceEquals(own, s))) return Adopt(node);
             _interned[node] = node;
             return node;
+        }
+
+        // Sources may come from another builder: the DAG is re-interned bottom-up so identity means equality here
+        // (iteratively: an adopted program may be as deep as a 25,000-term sum).
+        private Node Adopt(Node root)
+        {
+            var adopted = new Dictionary<Node, Node>(NodeIdentityComparer.Instance);
+            foreach (var n in Node.TopologicalOrder(new[] { root }))
+            {
+                if (!_interned.TryGetValue(n, out var node))
+                {
+                    node = n;
+                    if (n.Sources.Length > 0)
+                    {
+                        var builder = ImmutableArray.CreateBuilder<Node>(n.Sources.Length);
+                        bool changed = false;
+                        foreach (var s in n.Sources)
+                        {
+                            var si = adopted[s];
+                            changed |= !ReferenceEquals(si, s);
+                            builder.Add(si);
+                        }
+                        if (changed) node = new Node(n.Op, n.Type, builder.MoveToImmutable(), n.Value, n.Index);
+                    }
+                    _interned[node] = node;
+                }
+                adopted[n] = node;
+            }
+            return adopted[root];
         }
 
         /// <summary>Adopts a node (and its subtree) built elsewhere.</summary>
@@ -89,9 +107,9 @@ namespace Fused.Ir
         public Node Rewrite(Node root, Func<IrBuilder, Node, Node> rewrite, Dictionary<Node, Node>? memo = null)
         {
             memo ??= new Dictionary<Node, Node>(NodeIdentityComparer.Instance);
-            foreach (var n in Node.TopologicalOrder(new[] { root }))
+            // Rebuilt subtrees are not walked again: rewriting many roots that share a memo stays linear in their DAG.
+            foreach (var n in Node.TopologicalOrder(new[] { root }, memo.ContainsKey))
             {
-                if (memo.ContainsKey(n)) continue;
                 Node rebuilt;
                 if (n.IsLeaf) rebuilt = Intern(n);
                 else

@@ -54,13 +54,40 @@ namespace Fused.Ir
         public bool Equals(Node? other)
         {
             if (ReferenceEquals(this, other)) return true;
-            if (other is null || other._hash != _hash || other.Op != Op || other.Type != Type ||
-                other.Index != Index || ScalarMath.ToBits(other.Value) != ScalarMath.ToBits(Value) ||
-                other.Sources.Length != Sources.Length)
-                return false;
-            for (int i = 0; i < Sources.Length; i++)
-                if (!Sources[i].Equals(other.Sources[i])) return false;
+            if (other is null || !SameShallow(this, other)) return false;
+            // Hash-consed sources (the builder's lookups) are one object each: no walk needed.
+            bool identicalSources = true;
+            for (int i = 0; i < Sources.Length && identicalSources; i++) identicalSources = ReferenceEquals(Sources[i], other.Sources[i]);
+            return identicalSources || DeepEquals(this, other);
+        }
+
+        private static bool SameShallow(Node a, Node b) =>
+            a._hash == b._hash && a.Op == b.Op && a.Type == b.Type && a.Index == b.Index &&
+            ScalarMath.ToBits(a.Value) == ScalarMath.ToBits(b.Value) && a.Sources.Length == b.Sources.Length;
+
+        // DAGs from two builders (the generator's cache compares one run's program with the last): iterative, as they
+        // may be 25,000 deep, and each pair of nodes compared once, as shared subtrees would otherwise be exponential.
+        private static bool DeepEquals(Node a, Node b)
+        {
+            var seen = new HashSet<(Node, Node)>(PairIdentityComparer.Instance);
+            var pending = new Stack<(Node, Node)>();
+            pending.Push((a, b));
+            while (pending.Count > 0)
+            {
+                var (x, y) = pending.Pop();
+                if (ReferenceEquals(x, y) || !seen.Add((x, y))) continue;
+                if (!SameShallow(x, y)) return false;
+                for (int i = 0; i < x.Sources.Length; i++) pending.Push((x.Sources[i], y.Sources[i]));
+            }
             return true;
+        }
+
+        private sealed class PairIdentityComparer : IEqualityComparer<(Node, Node)>
+        {
+            public static readonly PairIdentityComparer Instance = new PairIdentityComparer();
+            public bool Equals((Node, Node) x, (Node, Node) y) => ReferenceEquals(x.Item1, y.Item1) && ReferenceEquals(x.Item2, y.Item2);
+            public int GetHashCode((Node, Node) p) => unchecked(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(p.Item1) * 31
+                + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(p.Item2));
         }
 
         public override bool Equals(object? obj) => obj is Node n && Equals(n);

@@ -45,48 +45,60 @@ namespace Fused.Ir
             _ => op.ToString(),
         };
 
-        private static void Write(Node n, RuleProgram p, IReadOnlyDictionary<Node, string>? names, StringBuilder sb, int parentPrecedence, bool isRoot = false)
+        // Iterative (an explicit stack of nodes to write and text to append): a sum of 25,000 terms nests as deep.
+        private static void Write(Node root, RuleProgram p, IReadOnlyDictionary<Node, string>? names, StringBuilder sb, int rootPrecedence, bool isRoot = false)
         {
-            if (!isRoot && names != null && names.TryGetValue(n, out var named)) { sb.Append(named); return; }
-            switch (n.Op)
+            var work = new Stack<(Node? node, string? text, int parentPrecedence, bool isRoot)>();
+            work.Push((root, null, rootPrecedence, isRoot));
+            while (work.Count > 0)
             {
-                case Op.Const: sb.Append(Emit.CSharpLiteral.Float(n.Value)); return;
-                case Op.Hyper: sb.Append(n.Index < p.Hypers.Count ? p.Hypers[n.Index].Name : "h" + n.Index); return;
-                case Op.Step: sb.Append('t'); return;
-                case Op.Load: sb.Append(n.Index < p.Buffers.Count ? p.Buffers[n.Index].Name : "b" + n.Index); return;
-                case Op.Shape: sb.Append(((ShapeScalar)n.Index).ToString()); return;
-            }
-            // The language spells ReduceMax only as MaxAbs(x) = ReduceMax(Abs(x)).
-            if (n.Op == Op.ReduceMax && n[0].Op == Op.Abs)
-            {
-                sb.Append("MaxAbs(");
-                Write(n[0][0], p, names, sb, 0);
-                sb.Append(')');
-                return;
-            }
-            int prec = Precedence(n.Op);
-            var infix = Infix(n.Op);
-            bool parens = prec <= parentPrecedence && prec < 8;
-            if (parens) sb.Append('(');
-            if (infix != null)
-            {
-                Write(n[0], p, names, sb, prec - 1);
-                sb.Append(infix);
-                Write(n[1], p, names, sb, prec); // right operand binds tighter: a - (b - c)
-            }
-            else if (n.Op == Op.Neg) { sb.Append('-'); Write(n[0], p, names, sb, prec); }
-            else if (n.Op == Op.Not) { sb.Append('!'); Write(n[0], p, names, sb, prec); }
-            else
-            {
-                sb.Append(FunctionName(n.Op)).Append('(');
-                for (int i = 0; i < n.Sources.Length; i++)
+                var (n, text, parentPrecedence, atRoot) = work.Pop();
+                if (n is null) { sb.Append(text); continue; }
+                if (!atRoot && names != null && names.TryGetValue(n, out var named)) { sb.Append(named); continue; }
+                switch (n.Op)
                 {
-                    if (i > 0) sb.Append(", ");
-                    Write(n.Sources[i], p, names, sb, 0);
+                    case Op.Const: sb.Append(Emit.CSharpLiteral.Float(n.Value)); continue;
+                    case Op.Hyper: sb.Append(n.Index < p.Hypers.Count ? p.Hypers[n.Index].Name : "h" + n.Index); continue;
+                    case Op.Step: sb.Append('t'); continue;
+                    case Op.Load: sb.Append(n.Index < p.Buffers.Count ? p.Buffers[n.Index].Name : "b" + n.Index); continue;
+                    case Op.Shape: sb.Append(((ShapeScalar)n.Index).ToString()); continue;
                 }
-                sb.Append(')');
+                // What follows is pushed in reverse: the stack pops it in reading order.
+                // The language spells ReduceMax only as MaxAbs(x) = ReduceMax(Abs(x)).
+                if (n.Op == Op.ReduceMax && n[0].Op == Op.Abs)
+                {
+                    work.Push((null, ")", 0, false));
+                    work.Push((n[0][0], null, 0, false));
+                    sb.Append("MaxAbs(");
+                    continue;
+                }
+                int prec = Precedence(n.Op);
+                var infix = Infix(n.Op);
+                bool parens = prec <= parentPrecedence && prec < 8;
+                if (parens) work.Push((null, ")", 0, false));
+                if (infix != null)
+                {
+                    work.Push((n[1], null, prec, false)); // right operand binds tighter: a - (b - c)
+                    work.Push((null, infix, 0, false));
+                    work.Push((n[0], null, prec - 1, false));
+                }
+                else if (n.Op is Op.Neg or Op.Not)
+                {
+                    work.Push((n[0], null, prec, false));
+                    work.Push((null, n.Op == Op.Neg ? "-" : "!", 0, false));
+                }
+                else
+                {
+                    work.Push((null, ")", 0, false));
+                    for (int i = n.Sources.Length - 1; i >= 0; i--)
+                    {
+                        work.Push((n.Sources[i], null, 0, false));
+                        if (i > 0) work.Push((null, ", ", 0, false));
+                    }
+                    work.Push((null, FunctionName(n.Op) + "(", 0, false));
+                }
+                if (parens) sb.Append('(');
             }
-            if (parens) sb.Append(')');
         }
     }
 }

@@ -16,6 +16,9 @@ namespace Fused.Ir
         private readonly RuleProgram _program;
         private readonly HashSet<int> _nonNegativeStates = new HashSet<int>();
         private readonly Dictionary<Node, bool> _memo = new Dictionary<Node, bool>(NodeIdentityComparer.Instance);
+        // Facts that do not depend on the states' assumption, kept across the fixpoint's rounds.
+        private readonly Dictionary<Node, bool> _uniformOnly = new Dictionary<Node, bool>(NodeIdentityComparer.Instance);
+        private readonly Dictionary<Node, double>[] _probed = ProbeSteps.Select(_ => new Dictionary<Node, double>(NodeIdentityComparer.Instance)).ToArray();
 
         public SignAnalysis(RuleProgram program)
         {
@@ -43,16 +46,22 @@ namespace Fused.Ir
         public bool IsNonNegative(Node n)
         {
             if (_memo.TryGetValue(n, out var known)) return known;
-            _memo[n] = false; // cycles cannot occur in a DAG; this guards re-entrancy only
-            bool result = Compute(n);
-            _memo[n] = result;
-            return result;
+            // Sources first, in dependency order: every Compute then finds its operands' answers (no recursion as deep
+            // as the expression: a sum of 25,000 terms nests that deep).
+            foreach (var x in Node.TopologicalOrder(new[] { n }, _memo.ContainsKey))
+            {
+                bool uniformOnly = x.Op is not (Op.Load or Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum);
+                foreach (var src in x.Sources) uniformOnly &= _uniformOnly[src];
+                _uniformOnly[x] = uniformOnly;
+                _memo[x] = Compute(x);
+            }
+            return _memo[n];
         }
 
         private bool Compute(Node n)
         {
             if (n.Type != IrType.F32) return false;
-            if (IsUniformInputsOnly(n)) return ProbeNonNegative(n);
+            if (_uniformOnly[n]) return ProbeNonNegative(n);
             switch (n.Op)
             {
                 case Op.Const: return n.Value >= 0f;
@@ -75,45 +84,45 @@ namespace Fused.Ir
         private bool ProductIsNonNegative(Node n)
         {
             var factors = new List<Node>();
-            void Flatten(Node x)
+            var pending = new Stack<Node>();
+            pending.Push(n);
+            while (pending.Count > 0)
             {
-                if (x.Op == Op.Mul) { Flatten(x[0]); Flatten(x[1]); }
+                var x = pending.Pop();
+                if (x.Op == Op.Mul) { pending.Push(x[1]); pending.Push(x[0]); }
                 else factors.Add(x);
             }
-            Flatten(n);
             return factors.Where(f => !IsNonNegative(f)).GroupBy(f => f).All(g => g.Count() % 2 == 0);
         }
-
-        private static bool IsUniformInputsOnly(Node n) =>
-            Node.TopologicalOrder(new[] { n }).All(x => x.Op is not (Op.Load or Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum));
 
         private bool ProbeNonNegative(Node n)
         {
             var hypers = _program.Hypers.Select(h => h.Default).ToArray();
-            foreach (var t in ProbeSteps)
-            {
-                double v = EvaluateUniform(n, hypers, t, new Dictionary<Node, double>(NodeIdentityComparer.Instance));
-                if (!(v >= 0)) return false;
-            }
+            for (int k = 0; k < ProbeSteps.Length; k++)
+                if (!(EvaluateUniform(n, hypers, ProbeSteps[k], _probed[k]) >= 0)) return false;
             return true;
         }
 
+        // Bottom-up over what the memo lacks: linear over all probes of one analysis, and no recursion.
         private static double EvaluateUniform(Node n, double[] hypers, long step, Dictionary<Node, double> memo)
         {
-            if (memo.TryGetValue(n, out var v)) return v;
-            switch (n.Op)
+            foreach (var x in Node.TopologicalOrder(new[] { n }, memo.ContainsKey))
             {
-                case Op.Const: v = n.Value; break;
-                case Op.Hyper: v = (float)hypers[n.Index]; break;
-                case Op.Step: v = step; break;
-                case Op.Shape: v = 1; break;
-                default:
-                    var a = n.Sources.Select(s => EvaluateUniform(s, hypers, step, memo)).ToArray();
-                    v = Semantics.Double(n.Op, a.Length > 0 ? a[0] : 0, a.Length > 1 ? a[1] : 0, a.Length > 2 ? a[2] : 0);
-                    break;
+                double v;
+                switch (x.Op)
+                {
+                    case Op.Const: v = x.Value; break;
+                    case Op.Hyper: v = (float)hypers[x.Index]; break;
+                    case Op.Step: v = step; break;
+                    case Op.Shape: v = 1; break;
+                    default:
+                        var a = x.Sources.Select(s => memo[s]).ToArray();
+                        v = Semantics.Double(x.Op, a.Length > 0 ? a[0] : 0, a.Length > 1 ? a[1] : 0, a.Length > 2 ? a[2] : 0);
+                        break;
+                }
+                memo[x] = v;
             }
-            memo[n] = v;
-            return v;
+            return memo[n];
         }
     }
 }

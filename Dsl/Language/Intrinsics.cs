@@ -43,9 +43,11 @@ namespace Fused
         /// <summary>Sum(x) / Numel.</summary>
         public static float Mean(float x) => x;
         /// <summary>Euclidean (Frobenius) norm: Sqrt(Sum(x·x)).</summary>
-        public static float Norm(float x) => ScalarMath.Abs(x);
+        /// <remarks>On one element the kernels' square in float32, so this is not Abs(x): it is 0 below ~1e-23 and ∞ above ~1.8e19.</remarks>
+        public static float Norm(float x) => ScalarMath.Sqrt(x * x);
         /// <summary>Root mean square: Sqrt(Sum(x·x) / Numel).</summary>
-        public static float Rms(float x) => ScalarMath.Abs(x);
+        /// <remarks>As <see cref="Norm"/> on one element (Numel is 1).</remarks>
+        public static float Rms(float x) => ScalarMath.Sqrt(x * x);
         /// <summary>Largest |x| over the tensor.</summary>
         public static float MaxAbs(float x) => ScalarMath.Abs(x);
 

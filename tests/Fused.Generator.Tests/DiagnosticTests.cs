@@ -340,6 +340,32 @@ namespace Fused.Generator.Tests
             if (!run.Diagnostics.Any()) AssertGeneratesSource(run);
         }
 
+        /// <summary>
+        /// Nesting that is not a left chain (right operands, parentheses, calls) recursed in the lowering without a bound:
+        /// deep enough, it overflowed the stack. Beyond RuleParser.MaxNesting it is one FUSED001 at the expression.
+        /// </summary>
+        [Theory]
+        [InlineData("grad + ({0})", 2_000)]
+        [InlineData("Abs({0})", 2_000)]
+        [InlineData("lr * ({0})", 450)]
+        public void Deep_nesting_is_reported_once_or_generates(string wrap, int depth)
+        {
+            string expression = "grad";
+            for (int k = 0; k < depth; k++) expression = string.Format(wrap, expression);
+            var run = GeneratorHarness.Run(Rule($"param -= lr * ({expression});"));
+            Assert.Null(run.Result.Exception);
+            if (depth < 500)
+            {
+                Assert.Empty(run.Diagnostics);
+                AssertGeneratesSource(run);
+                return;
+            }
+            var d = Assert.Single(run.Diagnostics);
+            Assert.Equal("FUSED001", d.Id);
+            Assert.Contains("nest at most 500 levels", d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.NotEqual(Location.None, d.Location);
+        }
+
         // ---------------- FUSED020: a member of the rule class named like a generated one ----------------
 
         [Theory]

@@ -73,6 +73,9 @@ namespace Fused.Packaging.Tests
             Console.WriteLine("hypers " + string.Join(",", rule.Hyperparameters.Select(h => h.Name)));
             Console.WriteLine("defaults " + string.Join(",", rule.DefaultHyperparameters().Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
             Console.WriteLine("buffers " + string.Join(",", rule.Program.Buffers.Select(b => b.Name)));
+            // The catalog ships in the package: its rules are ready to use, no declaration needed.
+            Console.WriteLine("catalog " + string.Join(",", new[] { Fused.Catalog.AdamW.Rule, Fused.Catalog.Lion.Rule, Fused.Catalog.Muon.Rule }.Select(r => r.Name))
+                + " of " + Fused.Catalog.CatalogRules.All.Count);
 
             float[] hypers = { 0.01f, 0.9f, 0.999f, 1e-8f, 0.01f };
             var param = new float[n];
@@ -135,6 +138,7 @@ namespace Fused.Packaging.Tests
             Assert.Contains("hypers lr,beta1,beta2,eps,weightDecay", lines);
             Assert.Contains("defaults 0.001,0.9,0.999,1E-08,0.01", lines);
             Assert.Contains("buffers param,grad,m,s", lines);
+            Assert.Contains("catalog AdamW,Lion,Muon of 20", lines);
             Assert.Contains("done", lines);
 
             var got = lines.Where(l => l.StartsWith("param ", StringComparison.Ordinal))

@@ -27,6 +27,7 @@ namespace Fused.Packaging.Tests
             {
                 "analyzers/dotnet/cs/Fused.Dsl.dll",
                 "analyzers/dotnet/cs/Fused.Generator.dll",
+                "lib/net10.0/Fused.Catalog.dll",
                 "lib/net10.0/Fused.Dsl.dll",
                 "lib/net10.0/Fused.Runtime.dll",
                 "lib/netstandard2.0/Fused.Dsl.dll",
@@ -48,6 +49,27 @@ namespace Fused.Packaging.Tests
                 .Where(n => !n.StartsWith("Microsoft.CodeAnalysis", StringComparison.Ordinal) && !provided.Contains(n) && zip.GetEntry($"analyzers/dotnet/cs/{n}.dll") is null).ToArray();
             Assert.True(missing.Length == 0, $"the generator references assemblies that are not beside it in analyzers/dotnet/cs: {string.Join(", ", missing)}");
             Assert.Contains(generatorRefs, r => r.Name == "Fused.Dsl");
+        }
+
+        /// <summary>Each library ships its XML documentation beside it, holding the docs written in the sources.</summary>
+        [Theory]
+        [InlineData("lib/netstandard2.0/Fused.Dsl", "M:Fused.Intrinsics.Norm(System.Single)", "Euclidean")]
+        [InlineData("lib/net10.0/Fused.Dsl", "M:Fused.Intrinsics.Norm(System.Single)", "Euclidean")]
+        [InlineData("lib/net10.0/Fused.Runtime", "T:Fused.Runtime.Engine.OptimizerBuilder", "")]
+        [InlineData("lib/net10.0/Fused.Catalog", "T:Fused.Catalog.AdamW", "decoupled weight decay")]
+        public void Libraries_ship_their_xml_documentation(string library, string member, string phrase)
+        {
+            using var zip = ZipFile.OpenRead(_package.Nupkg);
+            Assert.NotNull(zip.GetEntry(library + ".dll"));
+            var entry = zip.GetEntry(library + ".xml");
+            Assert.True(entry is not null, $"{library}.xml is not in the package");
+            XDocument doc;
+            using (var stream = entry!.Open()) doc = XDocument.Load(stream);
+            Assert.Equal(System.IO.Path.GetFileName(library), doc.Root!.Element("assembly")!.Element("name")!.Value);
+            var documented = doc.Root.Element("members")!.Elements("member").SingleOrDefault(m => (string?)m.Attribute("name") == member);
+            Assert.True(documented is not null, $"{library}.xml has no docs for {member}");
+            Assert.Contains(phrase, documented!.Value, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace(documented.Value));
         }
 
         [Fact]

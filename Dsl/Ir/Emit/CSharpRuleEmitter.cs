@@ -195,6 +195,7 @@ namespace Fused.Ir.Emit
             if (scalarBuffers.Length > 0)
                 w.Line($"if (scalars.Length < {scalarBuffers.Length}) throw new ArgumentException(\"need the values of {scalarBuffers.Length} scalar state(s)\", nameof(scalars));");
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need room for \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
+            var readable = PassSchedule.StatementNames(p);
             w.Open("switch (level)");
             for (int level = 0; level < levels; level++)
             {
@@ -212,26 +213,20 @@ namespace Fused.Ir.Emit
                         case Op.Shape: w.Line($"uniforms[{u.Slot}] = shape.{(ShapeScalar)u.Node.Index};"); break;
                         case Op.Load: w.Line($"uniforms[{u.Slot}] = scalars[{scalarBuffers.IndexOf(u.Node.Index)}]; // {p.Buffers[u.Node.Index].Name} at entry"); break;
                         default:
-                            w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: " + (plan.VectorOf(u.Node.Sources[0]) != null
+                            w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, readable)}: " + (plan.VectorOf(u.Node.Sources[0]) != null
                                 ? "reduced by the runtime over the per-row or per-column values"
                                 : "reduced by the runtime from the previous pass's partials"));
                             break;
                     }
                 }
-                var computed = atLevel.Where(u => !done.Contains(u.Slot)).ToList();
-                var bySlotNode = new HashSet<Node>(computed.Select(u => u.Node), NodeIdentityComparer.Instance);
-                var emitted = new HashSet<Node>(NodeIdentityComparer.Instance);
-                foreach (var stmt in p.Statements)
+                var computed = atLevel.Where(u => !done.Contains(u.Slot)).Select(u => u.Node).ToList();
+                foreach (var block in PassSchedule.Blocks(p, computed))
                 {
-                    var nodes = Node.TopologicalOrder(new[] { stmt.Value }).Where(n => bySlotNode.Contains(n) && emitted.Add(n)).ToList();
-                    if (nodes.Count == 0) continue;
-                    w.Line("// " + PassSchedule.OneLine(stmt.Source));
-                    foreach (var n in nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p, PassSchedule.StatementNames(p))}");
+                    if (block.Comment != null) w.Line("// " + block.Comment);
+                    foreach (var n in block.Nodes) w.Line($"uniforms[{slots[n]}] = {RenderUniform(n, slots)}; // {NodePrinter.Print(n, p, readable)}");
                 }
-                foreach (var u in computed.Where(u => emitted.Add(u.Node)))
-                    w.Line($"uniforms[{u.Slot}] = {RenderUniform(u.Node, slots)}; // {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}");
                 foreach (var u in plan.Uniforms.Where(u => u.Level == level && u.PerRow))
-                    w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, PassSchedule.StatementNames(p))}: one value per row, written by the runtime before each row");
+                    w.Line($"// uniforms[{u.Slot}] = {NodePrinter.Print(u.Node, p, readable)}: one value per row, written by the runtime before each row");
                 w.Line("break;");
                 w.Close();
             }

@@ -18,6 +18,10 @@ namespace Fused.Ir.Emit
 
         private readonly HashSet<string> _taken = new HashSet<string>();
 
+        // Per wanted name, the suffix below which every candidate is taken: claiming "tmp" n times is linear, not
+        // quadratic (names are never released, so the answer is the same as searching from 2).
+        private readonly Dictionary<string, int> _nextSuffix = new Dictionary<string, int>();
+
         public NameTable(params string[] reserved)
         {
             foreach (var r in reserved) _taken.Add(r);
@@ -28,6 +32,7 @@ namespace Fused.Ir.Emit
         {
             var inner = new NameTable();
             inner._taken.UnionWith(_taken);
+            foreach (var kv in _nextSuffix) inner._nextSuffix[kv.Key] = kv.Value;
             return inner;
         }
 
@@ -35,8 +40,14 @@ namespace Fused.Ir.Emit
         {
             var name = Keywords.Contains(wanted) ? wanted + "_" : wanted;
             if (_taken.Add(name)) return name;
-            for (int k = 2; ; k++)
-                if (_taken.Add(name + k.ToString(System.Globalization.CultureInfo.InvariantCulture))) return name + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _nextSuffix.TryGetValue(name, out int k);
+            for (k = System.Math.Max(k, 2); ; k++)
+            {
+                string candidate = name + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (!_taken.Add(candidate)) continue;
+                _nextSuffix[name] = k + 1;
+                return candidate;
+            }
         }
     }
 }

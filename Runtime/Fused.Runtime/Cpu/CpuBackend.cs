@@ -72,6 +72,7 @@ namespace Fused.Runtime.Cpu
         private float[][] _wide;                             // low precision row-wise: per element state, one tensor
         private GCHandle[] _columnHandles;
 
+        /// <summary>The CPU backend of one parameter group: runs <paramref name="schedule"/>'s passes with <paramref name="kernels"/> over <paramref name="pool"/>'s pinned workers and its matrix steps with <paramref name="matrix"/>.</summary>
         public CpuBackend(KernelSchedule schedule, IPassKernels kernels, WorkerPool pool, MatrixPasses matrix,
             long waveElements = 0, ILowPrecisionStates? lowPrecision = null, int scratchElements = 2048)
         {
@@ -113,16 +114,19 @@ namespace Fused.Runtime.Cpu
             _stores = schedule.Passes.Select(p => ordinals.Select(b => p.StoresBuffer(b)).ToArray()).ToArray();
         }
 
+        /// <inheritdoc/>
         public long WaveElements { get; }
 
         /// <summary>Element states (kernel order) of one tensor.</summary>
         public int ElementStateCount { get; }
 
+        /// <summary>The pinned worker pool the passes run on.</summary>
         public WorkerPool Pool => _pool;
 
         /// <summary>Scratch held between steps: the largest wave's temporaries and ColSum scratch, widened low-precision states.</summary>
         public long ScratchBytes =>
             4L * _temps.Sum(a => (long)a.Length) + 4L * _operands.Sum(a => (long)a.Length) + 8L * _accumulators.Sum(a => (long)a.Length) + 4L * _wide.Sum(a => (long)a.Length);
+        /// <summary>The matrix passes (Newton–Schulz, Shampoo) this backend runs matrix steps with.</summary>
         public MatrixPasses Matrix => _matrix;
 
         /// <summary>Kernel ordinal of element state k (for the owner to find its pointer slot).</summary>
@@ -180,6 +184,7 @@ namespace Fused.Runtime.Cpu
         /// <summary>Points tensor t's kernel buffer <paramref name="ordinal"/> at <paramref name="pointer"/> (e.g. a new gradient).</summary>
         public void SetPointer(int t, int ordinal, nint pointer) => _table[t * K + ordinal] = pointer;
 
+        /// <inheritdoc/>
         public void BeginWave(int first, int end)
         {
             long elements = 0, operandFloats = 0, accumulatorDoubles = 0;
@@ -213,6 +218,7 @@ namespace Fused.Runtime.Cpu
         /// <summary>Tensor t's float32 view of kernel buffer <paramref name="ordinal"/> (its memory, or a temporary of the current wave).</summary>
         public Span<float> BufferOf(int t, int ordinal) => new Span<float>((void*)_table[t * K + ordinal], checked((int)_shapes[t].Numel));
 
+        /// <inheritdoc/>
         public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
         {
             var source = BufferOf(tensor, _schedule.KernelOrdinal(matrix.Source));
@@ -222,6 +228,7 @@ namespace Fused.Runtime.Cpu
             else _matrix.Precondition(source, rows, cols, step, _parameterMemory[tensor]);
         }
 
+        /// <inheritdoc/>
         public void RunPass(PassProgram pass, int first, int end, PassArguments args)
         {
             long elements = 0;
@@ -319,6 +326,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
+        /// <inheritdoc/>
         public void EndStep() { }
 
         // ---------------- units ----------------

@@ -46,7 +46,9 @@ namespace Fused.Runtime.Cpu
             _pointers = new nint[_ordinalBuffer.Length];
         }
 
+        /// <summary>The rule this runner steps.</summary>
         public FusedRule Rule => _rule;
+        /// <summary>The pinned worker pool the runner steps on.</summary>
         public WorkerPool Pool => _pool;
 
         /// <summary>
@@ -114,6 +116,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
+        /// <inheritdoc/>
         public void Dispose()
         {
             if (_ownsPool) _pool.Dispose();

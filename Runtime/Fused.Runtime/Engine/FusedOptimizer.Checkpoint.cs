@@ -23,6 +23,9 @@ namespace Fused.Runtime.Engine
         private const string KeyInt8Block = "fused.optimizer.int8_block_size";
         private const string KeyRng = "fused.optimizer.rng";
 
+        /// <summary>Checkpoint tensor (after the parameter's name) saying whether Shampoo's inverse roots were computed (1) or not (0).</summary>
+        private const string ShampooHasRootsName = "shampoo.has_roots";
+
         /// <summary>
         /// Saves the optimizer as a safetensors file: each parameter (the float32 master weights) as <c>"{param}"</c>,
         /// each state as <c>"{param}.{state}"</c> (F32, BF16, or U8 with its absmax scales as <c>"{param}.{state}.absmax"</c>
@@ -34,9 +37,6 @@ namespace Fused.Runtime.Engine
         /// <see cref="OptimizerBuilder.Build"/>, so a save fails only for the file system's reasons.
         /// </summary>
         /// <exception cref="InvalidOperationException">Gradients are being accumulated (save between steps).</exception>
-        /// <summary>Checkpoint tensor (after the parameter's name) saying whether Shampoo's inverse roots were computed (1) or not (0).</summary>
-        private const string ShampooHasRootsName = "shampoo.has_roots";
-
         public void Save(string path)
         {
             ThrowIfDisposed();

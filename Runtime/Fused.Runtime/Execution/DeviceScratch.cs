@@ -16,6 +16,7 @@ namespace Fused.Runtime.Execution
         /// <summary>The largest element count, column count, row count and reduction-block count (of any pass) over the tensors.</summary>
         public readonly record struct Extents(long Elements, long Cols, long Rows, long Blocks);
 
+        /// <summary>The largest extents of <paramref name="schedule"/>'s passes over <paramref name="shapes"/>: what shared scratch must hold.</summary>
         public static Extents Of(KernelSchedule schedule, IReadOnlyList<ShapeInfo> shapes)
         {
             long elements = 1, cols = 1, rows = 1, blocks = 1;

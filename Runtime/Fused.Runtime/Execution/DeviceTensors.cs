@@ -31,8 +31,11 @@ namespace Fused.Runtime.Execution
             MaxElements = maxElements;
         }
 
+        /// <summary>The element count of the largest tensor.</summary>
         public long MaxElements { get; }
+        /// <summary>The shapes of the tensors, in order.</summary>
         public ShapeInfo[] Shapes => _shapes;
+        /// <summary>How many tensors there are.</summary>
         public int Count => _shapes.Length;
 
         /// <summary>Whether kernel ordinal <paramref name="ordinal"/> is a buffer per tensor (else the backend's scratch).</summary>
@@ -104,6 +107,7 @@ namespace Fused.Runtime.Execution
             foreach (var tensor in _buffers) if (tensor != null) foreach (var b in tensor) b?.Dispose();
         }
 
+        /// <inheritdoc/>
         public void Dispose()
         {
             DisposeBuffers();

@@ -17,6 +17,7 @@ namespace Fused.Runtime.Execution
         private readonly bool[] _readsPerRow;    // per pass: reads per-row slots
         private readonly int[] _perRowVectors;   // per packed per-row slot: its vector
 
+        /// <summary>The per-row inputs of <paramref name="schedule"/>'s row-wise passes.</summary>
         public RowInputs(KernelSchedule schedule)
         {
             ArgumentNullException.ThrowIfNull(schedule);

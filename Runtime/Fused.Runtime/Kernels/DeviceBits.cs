@@ -10,7 +10,9 @@ namespace Fused.Runtime.Kernels
     /// </summary>
     public struct DeviceBits : IFloatBits
     {
+        /// <inheritdoc/>
         public int ToBits(float f) => BitConverter.SingleToInt32Bits(f);
+        /// <inheritdoc/>
         public float FromBits(int i) => BitConverter.Int32BitsToSingle(i);
     }
 }

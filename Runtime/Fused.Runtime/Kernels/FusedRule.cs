@@ -75,10 +75,14 @@ namespace Fused.Runtime.Kernels
         /// <summary>Memory and traffic facts (the generated <c>Layout</c> constants, at run time).</summary>
         public RuleLayout Layout => new RuleLayout(Schedule);
 
+        /// <summary>Number of element passes per step.</summary>
         public int PassCount => Schedule.PassCount;
+        /// <summary>Number of uniform slots (float64 values computed on the host per tensor).</summary>
         public int UniformCount => Schedule.UniformCount;
+        /// <summary>Number of buffers of the rule's program (parameter, gradient, states).</summary>
         public int BufferCount => Schedule.ProgramBufferCount;
 
+        /// <summary>The rule's hyperparameters in declared order (the order <c>Step</c> takes their values in), with their defaults.</summary>
         public IReadOnlyList<HyperDecl> Hyperparameters => Schedule.Hypers;
 
         /// <summary>The state buffers, in order (name and shape).</summary>
@@ -100,6 +104,7 @@ namespace Fused.Runtime.Kernels
         /// </summary>
         public abstract void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers, Span<double> partials);
 
+        /// <inheritdoc/>
         public override string ToString() => Name;
     }
 }

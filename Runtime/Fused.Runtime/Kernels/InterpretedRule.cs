@@ -15,6 +15,7 @@ namespace Fused.Runtime.Kernels
         private readonly KernelSchedule _schedule;
         private readonly InterpretedKernels _kernels;
 
+        /// <summary>A rule built at run time from <paramref name="program"/>: planned here and run by the column interpreter.</summary>
         public InterpretedRule(RuleProgram program)
         {
             Verifier.ThrowIfInvalid(program);
@@ -24,11 +25,15 @@ namespace Fused.Runtime.Kernels
             _kernels = new InterpretedKernels(_schedule);
         }
 
+        /// <inheritdoc/>
         public override string Name { get; }
+        /// <inheritdoc/>
         public override string IrSource => _irSource;
 
+        /// <inheritdoc/>
         protected override KernelSchedule LoadSchedule() => _schedule;
 
+        /// <inheritdoc/>
         public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers, Span<double> partials)
             => _kernels.RunPass(pass, uniforms, buffers, partials);
     }

@@ -27,8 +27,11 @@ namespace Fused.Runtime.Kernels
         /// </summary>
         public static bool AlignStores { get; set; } = true;
 
+        /// <summary>Whether the Vector512 kernels run (allowed by <see cref="MaxVectorBits"/> and AVX-512F present).</summary>
         public static bool Use512 => MaxVectorBits >= 512 && Avx512F.IsSupported;
+        /// <summary>Whether the Vector256 kernels run (allowed by <see cref="MaxVectorBits"/> and accelerated here).</summary>
         public static bool Use256 => MaxVectorBits >= 256 && Vector256.IsHardwareAccelerated;
+        /// <summary>Whether the Vector128 kernels run (allowed by <see cref="MaxVectorBits"/> and accelerated here).</summary>
         public static bool Use128 => MaxVectorBits >= 128 && Vector128.IsHardwareAccelerated;
 
         /// <summary>

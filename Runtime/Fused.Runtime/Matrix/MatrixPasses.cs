@@ -19,6 +19,7 @@ namespace Fused.Runtime.Matrix
         private readonly Dictionary<Memory<float>, ShampooState> _byMemory = new Dictionary<Memory<float>, ShampooState>();
         private readonly Dictionary<object, ShampooState> _byObject = new Dictionary<object, ShampooState>(ReferenceEqualityComparer.Instance);
 
+        /// <summary>Matrix passes with the given Newton–Schulz and Shampoo options (their defaults when null).</summary>
         public MatrixPasses(NewtonSchulzOptions? newtonSchulz = null, ShampooOptions? shampoo = null)
         {
             _newtonSchulz = newtonSchulz ?? NewtonSchulzOptions.Default;
@@ -29,6 +30,7 @@ namespace Fused.Runtime.Matrix
         private readonly List<ShampooState> _journaled = new List<ShampooState>();
         private bool _journaling;
 
+        /// <summary>The Newton–Schulz options <c>Orthogonalize</c> runs with.</summary>
         public NewtonSchulzOptions NewtonSchulz => _newtonSchulz;
 
         /// <summary>
@@ -56,13 +58,17 @@ namespace Fused.Runtime.Matrix
             foreach (var s in _journaled) s.Restore();
             Commit();
         }
+        /// <summary>The Shampoo options <c>Precondition</c> runs with.</summary>
         public ShampooOptions Shampoo => _shampoo;
 
+        /// <summary>Orthogonalizes the row-major <paramref name="rows"/>×<paramref name="cols"/> <paramref name="matrix"/> in place (Newton–Schulz).</summary>
         public void Orthogonalize(float[] matrix, int rows, int cols) => Orthogonalize(matrix.AsSpan(), rows, cols);
 
+        /// <summary>Orthogonalizes the row-major <paramref name="rows"/>×<paramref name="cols"/> <paramref name="matrix"/> in place (Newton–Schulz).</summary>
         public void Orthogonalize(Span<float> matrix, int rows, int cols) =>
             Matrix.NewtonSchulz.Orthogonalize(matrix, rows, cols, matrix, _newtonSchulz, _workspace);
 
+        /// <summary>Preconditions <paramref name="matrix"/> in place with the Shampoo statistics kept for <paramref name="tensor"/> (created at its first call), refreshing the inverse roots as the options say at <paramref name="step"/>.</summary>
         public void Precondition(float[] matrix, int rows, int cols, long step, object tensor)
         {
             if (!_byObject.TryGetValue(tensor, out var state)) _byObject[tensor] = state = NewState(rows, cols);

@@ -5,6 +5,7 @@ namespace Fused.Runtime.Matrix
     /// <summary>Settings of the Shampoo matrix pass (the rule's <c>Precondition(x)</c>).</summary>
     public sealed record ShampooOptions
     {
+        /// <summary>The default options.</summary>
         public static ShampooOptions Default { get; } = new ShampooOptions();
 
         /// <summary>Inverse roots are recomputed every this many steps (eigendecompositions are the cost).</summary>

@@ -77,8 +77,11 @@ namespace Fused.Runtime.OpenCL
         /// <summary>One tensor per wave: the backend's buffers hold one tensor's temporaries and reduction operands.</summary>
         public long WaveElements => 0;
 
+        /// <summary>The compiled OpenCL program of the group's rule.</summary>
         public ClRuleProgram Program => _program;
+        /// <summary>The rule's schedule.</summary>
         public KernelSchedule Schedule => _schedule;
+        /// <summary>The shapes of the group's tensors, in order.</summary>
         public IReadOnlyList<ShapeInfo> Shapes => _tensors.Shapes;
 
         /// <summary>Time spent on the host in matrix passes (Shampoo), transfers included.</summary>
@@ -152,6 +155,7 @@ namespace Fused.Runtime.OpenCL
         /// <summary>The key of tensor <paramref name="tensor"/>'s Shampoo statistics in <see cref="HostMatrix"/>.</summary>
         public long MatrixKey(int tensor) => _tensors.Key(tensor);
 
+        /// <summary>The device buffer holding buffer <paramref name="buffer"/> (in the schedule's numbering) of tensor <paramref name="tensor"/>.</summary>
         public ClBuffer Buffer(int tensor, int buffer)
         {
             int ordinal = _schedule.KernelOrdinal(buffer);
@@ -192,8 +196,10 @@ namespace Fused.Runtime.OpenCL
             if (data.Length > 0) _queue.Read(Buffer(tensor, b), data);
         }
 
+        /// <inheritdoc/>
         public void BeginWave(int first, int end) { }
 
+        /// <inheritdoc/>
         public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
         {
             int ordinal = _schedule.KernelOrdinal(matrix.Source);
@@ -215,6 +221,7 @@ namespace Fused.Runtime.OpenCL
             HostMatrixBytes += 2L * sizeof(float) * n;
         }
 
+        /// <inheritdoc/>
         public void RunPass(PassProgram pass, int first, int end, PassArguments args)
         {
             for (int t = first; t < end; t++)
@@ -243,6 +250,7 @@ namespace Fused.Runtime.OpenCL
             }
         }
 
+        /// <inheritdoc/>
         public void EndStep() => _queue.Finish();
 
         /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row.</summary>
@@ -361,6 +369,7 @@ namespace Fused.Runtime.OpenCL
 
         private static long RoundUp(long count, long multiple) => (count + multiple - 1) / multiple * multiple;
 
+        /// <inheritdoc/>
         public void Dispose()
         {
             _tensors.Dispose();

@@ -19,6 +19,7 @@ namespace Fused.Runtime.OpenCL
         private int _small = -1;
         private long _elements = -1;
 
+        /// <summary>Newton–Schulz on the device of <paramref name="queue"/>, with the given options (the defaults when null).</summary>
         public ClNewtonSchulz(ClQueue queue, NewtonSchulzOptions? options = null)
         {
             _queue = queue ?? throw new ArgumentNullException(nameof(queue));
@@ -93,6 +94,7 @@ namespace Fused.Runtime.OpenCL
             }
         }
 
+        /// <inheritdoc/>
         public void Dispose()
         {
             _scale.Dispose(); _axpby.Dispose(); _reduce.Dispose(); _square.Dispose();

@@ -51,8 +51,11 @@ namespace Fused.Runtime.OpenCL
             }
         }
 
+        /// <summary>The rule whose OpenCL C this program holds.</summary>
         public FusedRule Rule { get; }
+        /// <summary>The queue (device) the program is built for.</summary>
         public ClQueue Queue { get; }
+        /// <summary>The rule's schedule.</summary>
         public KernelSchedule Schedule { get; }
 
         /// <summary>Which kernels run (scalar or vector, the width) and why.</summary>
@@ -91,6 +94,7 @@ namespace Fused.Runtime.OpenCL
             return OpenClRuleEmitter.Emit(plan);
         }
 
+        /// <inheritdoc/>
         public void Dispose()
         {
             foreach (var k in _scalar) k.Dispose();

@@ -33,7 +33,9 @@ namespace Fused.Runtime.OpenCL
             _shampoo = shampoo;
         }
 
+        /// <summary>The rule this runner steps.</summary>
         public FusedRule Rule => Program.Rule;
+        /// <summary>The queue (device) the runner steps on.</summary>
         public ClQueue Queue => Program.Queue;
 
         /// <summary>The rule's kernels on <see cref="Queue"/>.</summary>
@@ -59,6 +61,7 @@ namespace Fused.Runtime.OpenCL
             tensor.Step(hypers, step);
         }
 
+        /// <inheritdoc/>
         public void Dispose() => Program.Dispose();
     }
 
@@ -87,6 +90,7 @@ namespace Fused.Runtime.OpenCL
         }
 
         internal ClRuleRunner Runner { get; }
+        /// <summary>The shape of the tensor these states belong to.</summary>
         public ShapeInfo Shape { get; }
 
         /// <summary>The device side (its buffers, and the time spent on host matrix passes).</summary>
@@ -139,6 +143,7 @@ namespace Fused.Runtime.OpenCL
             return values;
         }
 
+        /// <inheritdoc/>
         public void Dispose() => _backend.Dispose();
     }
 }

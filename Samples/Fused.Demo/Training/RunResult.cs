@@ -21,6 +21,9 @@ namespace Fused.Demo.Training
         long ParameterCount,
         double Seconds)
     {
+        /// <summary>The --model trained (mlp, cnn, transformer), so results of several models can be told apart.</summary>
+        public string Model { get; init; } = "mlp";
+
         public bool Diverged => double.IsNaN(FinalTrainLoss) || double.IsInfinity(FinalTrainLoss);
     }
 }

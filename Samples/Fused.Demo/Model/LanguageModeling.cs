@@ -40,6 +40,9 @@ namespace Fused.Demo.Model
         public int TrainingExampleCount { get; }
         public TransformerShape Shape => _shape;
 
+        /// <summary>Test windows scored per evaluation.</summary>
+        public int TestWindowCount => _testWindows;
+
         public IModel Create(ulong seed, int maxBatch) => new Bound(this, new Transformer(_shape, maxBatch, seed), maxBatch);
 
         private sealed class Bound : IModel

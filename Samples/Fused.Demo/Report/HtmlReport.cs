@@ -29,8 +29,10 @@ namespace Fused.Demo.Report
             html.Append("and this run trained the same network from the same initial weights, on the same batches, with each of them.</p>");
             var s = input.Setup;
             html.Append("<dl class=\"setup\">");
-            Fact(html, "Data", $"Fashion-MNIST, {s.TrainCount:N0} training / {s.TestCount:N0} test images");
-            Fact(html, "Model", $"MLP {string.Join(" → ", s.Options.LayerSizes)}, ReLU, softmax cross-entropy ({results.FirstOrDefault()?.ParameterCount ?? 0:N0} parameters)");
+            Fact(html, "Data", Model.ModelTasks.UsesImages(s.Options.Model)
+                ? $"Fashion-MNIST, {s.TrainCount:N0} training / {s.TestCount:N0} test images"
+                : $"text, {s.TrainCount:N0} training / {s.TestCount:N0} test windows; accuracy is of the next character");
+            Fact(html, "Model", $"{s.ModelDescription ?? $"MLP {string.Join(" → ", s.Options.LayerSizes)}, ReLU, softmax cross-entropy"} ({results.FirstOrDefault()?.ParameterCount ?? 0:N0} parameters)");
             Fact(html, "Training", $"{s.Options.Epochs} epoch(s), batch {s.Options.BatchSize}, seed {s.Options.Seed}, lr warm-up then cosine decay");
             Fact(html, "Compute", $"{s.BlasBackend}, {s.Threads} thread(s)");
             Fact(html, "Generated", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));

@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # System packages: OpenBLAS (matrix passes), PoCL + ICD loader (OpenCL on the CPU), the real
-# Fashion-MNIST files. Installed only when missing.
+# Fashion-MNIST files, the fortunes text (the transformer's corpus). Installed only when missing.
 need_packages() {
   local missing=()
-  for p in libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist chromium; do
+  for p in libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist fortunes chromium; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then

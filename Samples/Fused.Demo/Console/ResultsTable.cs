@@ -11,9 +11,13 @@ namespace Fused.Demo.Console
         public static void Print(IReadOnlyList<RunResult> results)
         {
             double best = results.Where(r => !r.Diverged).Select(r => r.TestAccuracy).DefaultIfEmpty(double.NaN).Max();
-            var table = new Table().Border(TableBorder.Rounded).Title("[bold]Fashion-MNIST, test set (10,000 images)[/]");
+            bool text = results.Count > 0 && results[0].Model == Model.ModelTasks.Transformer;
+            var table = new Table().Border(TableBorder.Rounded).Title(text
+                ? "[bold]Next character, test text (loss in nats per character)[/]"
+                : "[bold]Fashion-MNIST, test set (10,000 images)[/]");
             table.AddColumn("Optimizer");
             table.AddColumn(new TableColumn("Test acc.").RightAligned());
+            table.AddColumn(new TableColumn("Test loss").RightAligned());
             table.AddColumn(new TableColumn("Train loss").RightAligned());
             table.AddColumn(new TableColumn("ms/step").RightAligned());
             table.AddColumn(new TableColumn("opt. ms").RightAligned());
@@ -26,6 +30,7 @@ namespace Fused.Demo.Console
                 table.AddRow(
                     Markup.Escape(r.Optimizer),
                     accuracy,
+                    double.IsNaN(r.TestLoss) ? "—" : r.TestLoss.ToString("F4"),
                     r.Diverged ? "[red]diverged[/]" : r.FinalTrainLoss.ToString("F4"),
                     r.MillisecondsPerStep.ToString("F2"),
                     r.OptimizerMillisecondsPerStep.ToString("F3"),

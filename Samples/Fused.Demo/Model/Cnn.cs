@@ -70,7 +70,7 @@ namespace Fused.Demo.Model
             _dA1 = new float[_a1.Length];
         }
 
-        /// <summary>The demo's CNN on Fashion-MNIST: 28×28×1 → 16 → 32 channels → 10 classes (about 25 k weights).</summary>
+        /// <summary>The demo's CNN on Fashion-MNIST: 28×28×1 → 16 → 32 channels → 10 classes (about 20 k weights).</summary>
         public static CnnShape DefaultShape { get; } = new CnnShape(28, 1, 16, 32, 10);
 
         public CnnShape Shape => _s;

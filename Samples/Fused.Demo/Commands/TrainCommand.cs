@@ -35,7 +35,7 @@ namespace Fused.Demo.Commands
             var data = new Option<string?>("--data") { Description = $"Directory with the Fashion-MNIST IDX files (default: ${FashionMnist.DirectoryVariable} or {FashionMnist.DebianDirectory}); for --model transformer a text file or directory (default: ${TextCorpus.PathVariable} or {TextCorpus.DebianDirectory})" };
             var model = new Option<string>("--model")
             {
-                Description = "mlp (784→256→128→10) or cnn (two conv3×3 + pool layers), on Fashion-MNIST; or transformer (character-level language model on Debian's fortunes; " +
+                Description = "mlp (784→256→128→10) or cnn (two conv3×3 + pool layers; 1 epoch unless --epochs), on Fashion-MNIST; or transformer (character-level language model on Debian's fortunes; " +
                               $"unless given, --epochs {ModelTasks.DefaultsFor(ModelTasks.Transformer).Epochs}, --batch-size {ModelTasks.DefaultsFor(ModelTasks.Transformer).BatchSize} sequences, --subset {ModelTasks.DefaultsFor(ModelTasks.Transformer).Subset:N0} windows of 64 characters)",
                 DefaultValueFactory = _ => ModelTasks.Mlp,
             };

@@ -11,9 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # System packages, installed only when missing. The demo needs OpenBLAS (matrix passes), PoCL + the ICD
-# loader (OpenCL on the CPU) and the real Fashion-MNIST files; the tests also drive Chromium (the report's
-# browser test).
-demo_packages=(libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist)
+# loader (OpenCL on the CPU), the real Fashion-MNIST files and fortunes (the transformer's text corpus);
+# the tests also drive Chromium (the report's browser test).
+demo_packages=(libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist fortunes)
 test_packages=("${demo_packages[@]}" chromium)
 
 need_packages() {

@@ -24,24 +24,7 @@ namespace Fused.Demo.Tests
             float loss = mlp.ForwardBackward(inputs, labels, batch);
             Assert.Equal(Loss64(mlp, sizes, inputs, labels, batch), loss, 4);
 
-            const double h = 1e-4;
-            int checkedCount = 0;
-            foreach (var p in mlp.Parameters)
-            {
-                for (int i = 0; i < p.Count; i++)
-                {
-                    float original = p.Value[i];
-                    // Perturb in float64 through a shadow copy so the difference is not limited by float32 resolution.
-                    double plus = Loss64(mlp, sizes, inputs, labels, batch, p, i, original + h);
-                    double minus = Loss64(mlp, sizes, inputs, labels, batch, p, i, original - h);
-                    double numeric = (plus - minus) / (2 * h);
-                    double analytic = p.Gradient[i];
-                    Assert.True(Math.Abs(numeric - analytic) <= 1e-4 + 1e-3 * Math.Abs(numeric),
-                        $"{p.Name}[{i}]: analytic {analytic:G6}, finite difference {numeric:G6}");
-                    checkedCount++;
-                }
-            }
-
+            long checkedCount = GradientCheck.AgainstFiniteDifferences(mlp.Parameters, (p, i, v) => Loss64(mlp, sizes, inputs, labels, batch, p, i, v), h: 1e-4);
             Assert.Equal(mlp.ParameterCount, checkedCount);
         }
 

@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using Fused.Demo.Console;
 using Fused.Demo.Data;
+using Fused.Demo.Model;
 using Fused.Demo.Optimizers;
 using Fused.Demo.Report;
 using Fused.Demo.Training;
@@ -18,9 +19,6 @@ namespace Fused.Demo.Commands
     /// <summary>`fused train`: Fashion-MNIST with several generated optimizers side by side, then a table and an HTML report.</summary>
     public static class TrainCommand
     {
-        /// <summary>The model's name in results and the report.</summary>
-        public const string ModelName = "MLP";
-
         public static Command Create()
         {
             var defaults = new TrainingOptions();
@@ -36,16 +34,34 @@ namespace Fused.Demo.Commands
             var subset = CliOptions.OptionalInt("--subset", "Train on only the first N training images (quick runs); the full test set is still used", 1);
             var report = new Option<string>("--report") { Description = "Where to write the HTML report", DefaultValueFactory = _ => "fused-report.html" };
             var threads = CliOptions.Int("--threads", "Threads for BLAS and the optimizer kernels (0 = all cores)", 0, 0, CliOptions.MaxThreads);
-            var data = new Option<string?>("--data") { Description = $"Directory with the Fashion-MNIST IDX files (default: ${FashionMnist.DirectoryVariable} or {FashionMnist.DebianDirectory})" };
+            var data = new Option<string?>("--data") { Description = $"Directory with the Fashion-MNIST IDX files (default: ${FashionMnist.DirectoryVariable} or {FashionMnist.DebianDirectory}); for --model transformer a text file or directory (default: ${TextCorpus.PathVariable} or {TextCorpus.DebianDirectory})" };
+            var model = new Option<string>("--model")
+            {
+                Description = "mlp (784→256→128→10) or cnn (two conv3×3 + pool layers; 1 epoch unless --epochs), on Fashion-MNIST; or transformer (character-level language model on Debian's fortunes; " +
+                              $"unless given, --epochs {ModelTasks.DefaultsFor(ModelTasks.Transformer).Epochs}, --batch-size {ModelTasks.DefaultsFor(ModelTasks.Transformer).BatchSize} sequences, --subset {ModelTasks.DefaultsFor(ModelTasks.Transformer).Subset:N0} windows of 64 characters)",
+                DefaultValueFactory = _ => ModelTasks.Mlp,
+            };
+            model.AcceptOnlyFromAmong(ModelTasks.Names.ToArray());
 
 
             var command = new Command("train", "Train an MLP (784→256→128→10) on Fashion-MNIST with each optimizer, print a results table and write an HTML report")
             {
-                epochs, seeds, optimizers, batchSize, seed, subset, report, threads, data,
+                epochs, seeds, optimizers, batchSize, seed, subset, report, threads, data, model,
             };
-            command.SetAction(parse => Run(
-                parse.GetValue(optimizers)!, new TrainingOptions { Epochs = parse.GetValue(epochs), Seeds = parse.GetValue(seeds), BatchSize = parse.GetValue(batchSize), Seed = parse.GetValue(seed) },
-                parse.GetValue(subset), parse.GetValue(report)!, parse.GetValue(threads), parse.GetValue(data)));
+            command.SetAction(parse =>
+            {
+                // Options the user did not type take the model's defaults (the transformer's differ from the images').
+                var modelDefaults = ModelTasks.DefaultsFor(parse.GetValue(model)!);
+                T Typed<T>(Option<T> option, T fallback) => parse.GetResult(option) is { Implicit: false } ? parse.GetValue(option)! : fallback;
+                return Run(
+                    parse.GetValue(optimizers)!,
+                    new TrainingOptions
+                    {
+                        Epochs = Typed(epochs, modelDefaults.Epochs), Seeds = parse.GetValue(seeds), BatchSize = Typed(batchSize, modelDefaults.BatchSize),
+                        Seed = parse.GetValue(seed), Model = parse.GetValue(model)!,
+                    },
+                    Typed(subset, modelDefaults.Subset), parse.GetValue(report)!, parse.GetValue(threads), parse.GetValue(data));
+            });
             return command;
         }
 
@@ -63,31 +79,32 @@ namespace Fused.Demo.Commands
                 return Failure(e.Message, Program.UsageError);
             }
 
-            Dataset train, test;
+            IModelTask task;
+            int trainCount, testCount;
             var loading = Stopwatch.StartNew();
             try
             {
-                (train, test) = FashionMnist.Load(dataDirectory);
+                (task, trainCount, testCount) = LoadModel(options, subset, dataDirectory);
             }
-            catch (Exception e) when (e is FileNotFoundException or IdxFormatException or IOException)
+            catch (Exception e) when (e is FileNotFoundException or IdxFormatException or InvalidDataException or IOException)
             {
                 return Failure(e.Message);
             }
 
-            if (subset is int n) train = train.Take(n);
             int degree = threads == 0 ? Environment.ProcessorCount : threads;
             string blasNote = BlasThreads.TrySet(degree);
             using var pool = new WorkerPool(degree);
             // One trainer per seed (it fixes the initial weights and the batch order); every optimizer runs on every seed.
             var jobs = options.SeedValues
-                .Select(seed => new Trainer(train, test, options with { Seed = seed }, pool))
-                .SelectMany((trainer, k) => recipes.Select(recipe => new TrainingJob(ModelName, options.Seed + (ulong)k, trainer, recipe)))
+                .Select(seed => new Trainer(task, options with { Seed = seed }, pool))
+                .SelectMany((trainer, k) => recipes.Select(recipe => new TrainingJob(task.Name, options.Seed + (ulong)k, trainer, recipe)))
                 .OrderBy(job => recipes.IndexOf(job.Recipe)).ToArray();
             var trainer = jobs[0].Trainer;
-            var setup = new RunSetup(train.Count, test.Count, options, degree, Blas.Backend, blasNote, loading.Elapsed.TotalSeconds);
+            var setup = new RunSetup(trainCount, testCount, options, degree, Blas.Backend, blasNote, loading.Elapsed.TotalSeconds) { ModelDescription = task.Description };
 
-            AnsiConsole.MarkupLine($"[bold]Fashion-MNIST[/]: {train.Count:N0} training / {test.Count:N0} test images, loaded in {setup.LoadSeconds:F1} s");
-            AnsiConsole.MarkupLine($"[bold]Model[/]: MLP {string.Join("→", options.LayerSizes)}, batch {options.BatchSize}, {options.Epochs} epoch(s) = {trainer.TotalSteps:N0} steps per run; {recipes.Count} optimizer(s) × {options.Seeds} seed(s) from {options.Seed}");
+            string examples = ModelTasks.UsesImages(options.Model) ? "images" : "text windows";
+            AnsiConsole.MarkupLine($"[bold]Data[/]: {trainCount:N0} training / {testCount:N0} test {examples}, loaded in {setup.LoadSeconds:F1} s");
+            AnsiConsole.MarkupLine($"[bold]Model[/]: {Markup.Escape(task.Description)}; batch {options.BatchSize}, {options.Epochs} epoch(s) = {trainer.TotalSteps:N0} steps per run; {recipes.Count} optimizer(s) × {options.Seeds} seed(s) from {options.Seed}");
             AnsiConsole.MarkupLine($"[bold]Compute[/]: {Markup.Escape(Blas.Backend)}, {degree} thread(s); {Markup.Escape(blasNote)}");
 
             var results = TrainingProgressView.Run(jobs);
@@ -112,6 +129,24 @@ namespace Fused.Demo.Commands
             foreach (var diverged in results.Where(r => r.Diverged))
                 AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(diverged.Optimizer)} diverged (loss became NaN or infinite); try a smaller learning rate.");
             return 0;
+        }
+
+        /// <summary>
+        /// The --model with its data: Fashion-MNIST for mlp and cnn, the text corpus for transformer (whose --subset
+        /// counts training windows).
+        /// </summary>
+        private static (IModelTask Task, int TrainCount, int TestCount) LoadModel(TrainingOptions options, int? subset, string? dataDirectory)
+        {
+            if (ModelTasks.UsesImages(options.Model))
+            {
+                var (train, test) = FashionMnist.Load(dataDirectory);
+                if (subset is int n) train = train.Take(n);
+                return (ModelTasks.ForImages(options, train, test), train.Count, test.Count);
+            }
+
+            var corpus = TextCorpus.Load(dataDirectory);
+            var language = LanguageModeling.Default(corpus, subset);
+            return (language, language.TrainingExampleCount, language.TestWindowCount);
         }
 
         /// <summary>One error line; exit code 2 for a value the user typed (usage), 1 for a failure at run time.</summary>

@@ -16,8 +16,11 @@ namespace Fused.Demo.Console
                 var rows = model.ToArray();
                 int seeds = rows.Max(s => s.Runs.Count);
                 double best = rows.Select(s => s.TestAccuracy.Mean).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
+                string task = model.Key == Model.ModelTasks.Transformer
+                    ? "next character, test text (loss in nats per character)"
+                    : "Fashion-MNIST test set (10,000 images)";
                 var table = new Table().Border(TableBorder.Rounded)
-                    .Title($"[bold]{Markup.Escape(model.Key)}, test set[/] ({(seeds > 1 ? $"mean ± std over {seeds} seeds" : "one seed")})");
+                    .Title($"[bold]{Markup.Escape(model.Key)}: {task}[/] ({(seeds > 1 ? $"mean ± std over {seeds} seeds" : "one seed")})");
                 table.AddColumn("Optimizer");
                 table.AddColumn(new TableColumn("Test acc. %").RightAligned());
                 table.AddColumn(new TableColumn("Test loss").RightAligned());

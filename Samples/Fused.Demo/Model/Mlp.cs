@@ -10,7 +10,7 @@ namespace Fused.Demo.Model
     /// 784→256→128→10. Batches are row-major [batch, features]; every matmul is one Blas.Sgemm.
     /// Layer i has weight "fc{i}.weight" [out, in] and bias "fc{i}.bias" [out].
     /// </summary>
-    public sealed class Mlp
+    public sealed class Mlp : IImageClassifier
     {
         private readonly Parameter[] _weights;
         private readonly Parameter[] _biases;
@@ -34,7 +34,8 @@ namespace Fused.Demo.Model
             for (int l = 0; l < layers; l++)
             {
                 int fanIn = layerSizes[l], fanOut = layerSizes[l + 1];
-                _weights[l] = Parameter.Matrix($"fc{l + 1}.weight", fanOut, fanIn);
+                // Every weight but the classifier head is hidden (Muon's domain in the seeds' routing).
+                _weights[l] = Parameter.Matrix($"fc{l + 1}.weight", fanOut, fanIn, hidden: l < layers - 1);
                 _biases[l] = Parameter.Vector($"fc{l + 1}.bias", fanOut);
                 // He (Kaiming) normal init suits ReLU; biases start at zero.
                 double std = Math.Sqrt(2.0 / fanIn);
@@ -71,11 +72,8 @@ namespace Fused.Demo.Model
             {
                 var w = _weights[l];
                 var z = _activations[l].AsSpan(0, batch * w.Rows);
-                // Start from the bias in every row, then z += x · Wᵀ.
-                for (int b = 0; b < batch; b++) _biases[l].Value.CopyTo(z.Slice(b * w.Rows, w.Rows));
-                Blas.Sgemm(false, true, batch, w.Rows, w.Cols, 1f, current, w.Cols, w.Value, w.Cols, 1f, z, w.Rows);
-                if (l < _weights.Length - 1)
-                    for (int i = 0; i < z.Length; i++) if (z[i] < 0) z[i] = 0;
+                Dense.Forward(w, _biases[l], current, batch, z);
+                if (l < _weights.Length - 1) Dense.Relu(z);
                 current = z;
             }
 
@@ -92,83 +90,21 @@ namespace Fused.Demo.Model
             var logits = Forward(inputs, batch);
             int classes = ClassCount;
             int last = _weights.Length - 1;
-            var delta = _deltas[last].AsSpan(0, batch * classes);
-            double loss = 0;
-            for (int b = 0; b < batch; b++)
-            {
-                var row = logits.Slice(b * classes, classes);
-                var d = delta.Slice(b * classes, classes);
-                loss += SoftmaxCrossEntropy(row, labels[b], d);
-                // d(mean loss)/d(logits) = (softmax − onehot)/batch.
-                for (int c = 0; c < classes; c++) d[c] /= batch;
-            }
+            double loss = Dense.MeanCrossEntropy(logits, classes, batch, labels.Slice(0, batch), _deltas[last]);
 
             for (int l = last; l >= 0; l--)
             {
                 var w = _weights[l];
                 var d = _deltas[l].AsSpan(0, batch * w.Rows);
                 ReadOnlySpan<float> input = l == 0 ? inputs.Slice(0, batch * w.Cols) : _activations[l - 1].AsSpan(0, batch * w.Cols);
-                // dW = dᵀ · input  ([out, batch] · [batch, in]); db = column sums of d.
-                Blas.Sgemm(true, false, w.Rows, w.Cols, batch, 1f, d, w.Rows, input, w.Cols, 0f, w.Gradient, w.Cols);
-                var db = _biases[l].Gradient.AsSpan();
-                db.Clear();
-                for (int b = 0; b < batch; b++)
-                {
-                    var dRow = d.Slice(b * w.Rows, w.Rows);
-                    for (int o = 0; o < dRow.Length; o++) db[o] += dRow[o];
-                }
-
+                // Delta of the layer below: (d · W) ⊙ ReLU'(its pre-activation).
+                var below = l == 0 ? Span<float>.Empty : _deltas[l - 1].AsSpan(0, batch * w.Cols);
+                Dense.Backward(w, _biases[l], input, d, batch, below);
                 if (l == 0) break;
-                // Delta of the layer below: (d · W) ⊙ ReLU'(its pre-activation); the stored activation is post-ReLU, > 0 exactly where ReLU' = 1.
-                var below = _deltas[l - 1].AsSpan(0, batch * w.Cols);
-                Blas.Sgemm(false, false, batch, w.Cols, w.Rows, 1f, d, w.Rows, w.Value, w.Cols, 0f, below, w.Cols);
-                var activation = _activations[l - 1].AsSpan(0, batch * w.Cols);
-                for (int i = 0; i < below.Length; i++) if (activation[i] <= 0) below[i] = 0;
+                Dense.ReluBackward(below, _activations[l - 1].AsSpan(0, batch * w.Cols));
             }
 
-            return (float)(loss / batch);
-        }
-
-        /// <summary>Mean loss and accuracy over a dataset, in batches of at most the construction batch size.</summary>
-        public (double Loss, double Accuracy) Evaluate(ReadOnlySpan<float> images, ReadOnlySpan<byte> labels)
-        {
-            int count = labels.Length;
-            double loss = 0;
-            int correct = 0;
-            Span<float> scratch = stackalloc float[ClassCount];
-            for (int start = 0; start < count; start += _maxBatch)
-            {
-                int batch = Math.Min(_maxBatch, count - start);
-                var logits = Forward(images.Slice(start * InputSize, batch * InputSize), batch);
-                for (int b = 0; b < batch; b++)
-                {
-                    var row = logits.Slice(b * ClassCount, ClassCount);
-                    loss += SoftmaxCrossEntropy(row, labels[start + b], scratch);
-                    if (ArgMax(row) == labels[start + b]) correct++;
-                }
-            }
-
-            return (loss / count, (double)correct / count);
-        }
-
-        /// <summary>−log softmax(logits)[label], with softmax − onehot written to <paramref name="gradient"/>.</summary>
-        public static double SoftmaxCrossEntropy(ReadOnlySpan<float> logits, int label, Span<float> gradient)
-        {
-            float max = float.NegativeInfinity;
-            foreach (float v in logits) max = Math.Max(max, v);
-            double sum = 0;
-            for (int c = 0; c < logits.Length; c++) sum += Math.Exp(logits[c] - max);
-            double logSum = Math.Log(sum) + max;
-            for (int c = 0; c < logits.Length; c++)
-                gradient[c] = (float)Math.Exp(logits[c] - logSum) - (c == label ? 1f : 0f);
-            return logSum - logits[label];
-        }
-
-        public static int ArgMax(ReadOnlySpan<float> values)
-        {
-            int best = 0;
-            for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-            return best;
+            return (float)loss;
         }
 
         private void CheckBatch(ReadOnlySpan<float> inputs, int batch)

@@ -15,7 +15,7 @@ namespace Fused.Demo.Model
             Gradient = new float[rows * cols];
         }
 
-        public static Parameter Matrix(string name, int rows, int cols) => new Parameter(name, rows, cols);
+        public static Parameter Matrix(string name, int rows, int cols, bool hidden = false) => new Parameter(name, rows, cols) { IsHidden = hidden };
         public static Parameter Vector(string name, int length) => new Parameter(name, 1, length) { IsMatrix = false };
 
         public string Name { get; }
@@ -24,6 +24,12 @@ namespace Fused.Demo.Model
 
         /// <summary>True for weight matrices, false for bias vectors (which are stored as 1×n).</summary>
         public bool IsMatrix { get; private init; } = true;
+
+        /// <summary>
+        /// A hidden 2-D weight (a matmul inside the network), where the seeds route Muon; false for embeddings,
+        /// the output head, biases and norm gains, which stay on AdamW. Set by the model that owns the tensor.
+        /// </summary>
+        public bool IsHidden { get; init; }
 
         public int Count => Value.Length;
         public float[] Value { get; }

@@ -61,13 +61,13 @@ namespace Fused.Demo.Optimizers
                 c => AllTensors("C-AdamW", "C-AdamW", c, ("lr", 1e-3f), ("weightDecay", 0.01f))),
             new OptimizerRecipe("SGD-Momentum", "heavy-ball SGD on every tensor, lr 0.02, β 0.9 (baseline)",
                 c => AllTensors("SGD-Momentum", "SGD-Momentum", c, ("lr", 0.02f), ("beta", 0.9f))),
-            // The seeds' routing: Muon on hidden 2-D weights, AdamW on the classifier head and biases.
+            // The seeds' routing: Muon on hidden 2-D weights, AdamW on embeddings, norms, the head and biases.
             // Moonshot scaling (0.2·√max(rows, cols)) lets Muon share AdamW's learning rate and decay.
-            new OptimizerRecipe("Muon+AdamW", "Muon (DSL rule, Newton-Schulz matrix pass) on the hidden weight matrices, AdamW on the output layer and biases",
+            new OptimizerRecipe("Muon+AdamW", "Muon (DSL rule, Newton-Schulz matrix pass) on the hidden weight matrices, AdamW on embeddings, norms, the output layer and biases",
                 c =>
                 {
-                    var matrices = c.Parameters.Where(p => p.IsMatrix).ToArray();
-                    var hidden = new HashSet<string>(matrices.Take(matrices.Length - 1).Select(p => p.Name));
+                    // Which tensors are hidden matrices is the model's call (Parameter.IsHidden): not embeddings or heads.
+                    var hidden = new HashSet<string>(c.Parameters.Where(p => p.IsHidden).Select(p => p.Name));
                     return new EngineOptimizer("Muon+AdamW", c,
                         new EngineRoute("hidden", p => hidden.Contains(p.Name), CatalogRule.Named("Muon"),
                             new[] { ("lr", 2e-3f), ("beta", 0.95f), ("nesterov", 1f), ("moonshotScale", 1f), ("weightDecay", 0.01f) }),

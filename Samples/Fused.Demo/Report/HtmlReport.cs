@@ -31,8 +31,10 @@ namespace Fused.Demo.Report
             html.Append("and this run trained the same network from the same initial weights, on the same batches, with each of them, once per seed.</p>");
             var s = input.Setup;
             html.Append("<dl class=\"setup\">");
-            Fact(html, "Data", $"Fashion-MNIST, {s.TrainCount:N0} training / {s.TestCount:N0} test images");
-            Fact(html, "Models", string.Join("; ", summaries.GroupBy(m => m.Model).Select(m => $"{m.Key} ({m.First().ParameterCount:N0} parameters)")));
+            Fact(html, "Data", Model.ModelTasks.UsesImages(s.Options.Model)
+                ? $"Fashion-MNIST, {s.TrainCount:N0} training / {s.TestCount:N0} test images"
+                : $"text, {s.TrainCount:N0} training / {s.TestCount:N0} test windows; accuracy is of the next character");
+            Fact(html, "Models", string.Join("; ", summaries.GroupBy(m => m.Model).Select(m => $"{s.ModelDescription ?? m.Key} ({m.First().ParameterCount:N0} parameters)")));
             Fact(html, "Training", $"{s.Options.Epochs} epoch(s), batch {s.Options.BatchSize}, {s.Options.Seeds} seed(s) from {s.Options.Seed} (each seed: its own initial weights and batch order, the same for every optimizer); lr warm-up then cosine decay");
             Fact(html, "Compute", $"{s.BlasBackend}, {s.Threads} thread(s)");
             Fact(html, "Generated", DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));

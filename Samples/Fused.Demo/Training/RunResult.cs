@@ -23,8 +23,8 @@ namespace Fused.Demo.Training
         long ParameterCount,
         double Seconds)
     {
-        /// <summary>The model trained ("MLP", ...): tables, verdicts and report sections are per model.</summary>
-        public string Model { get; init; } = "MLP";
+        /// <summary>The model trained (the --model: mlp, cnn, transformer): tables, verdicts and report sections are per model.</summary>
+        public string Model { get; init; } = "mlp";
 
         /// <summary>The seed of the initial weights and the batch order.</summary>
         public ulong Seed { get; init; }

@@ -13,41 +13,44 @@ namespace Fused.Demo.Training
     public readonly record struct TrainingProgress(string Optimizer, long Step, long TotalSteps, int Epoch, int Epochs, double RunningLoss, double? LastTestAccuracy);
 
     /// <summary>
-    /// Trains a fresh MLP with one optimizer: the same initial weights (from the seed) and the same
-    /// batch order for every optimizer, so the runs differ only in the update rule.
+    /// The one training loop, for any <see cref="IModelTask"/>: trains a fresh model with one optimizer, with the
+    /// same initial weights (from the seed) and the same batch order for every optimizer, so the runs differ
+    /// only in the update rule.
     /// </summary>
     public sealed class Trainer
     {
-        private readonly Dataset _train;
-        private readonly Dataset _test;
+        private readonly IModelTask _task;
         private readonly TrainingOptions _options;
         private readonly WorkerPool _pool;
 
+        /// <summary>An image classifier on <paramref name="train"/>/<paramref name="test"/>: options.Model "mlp" (default) or "cnn".</summary>
         public Trainer(Dataset train, Dataset test, TrainingOptions options, WorkerPool pool)
+            : this(ModelTasks.ForImages(options, train, test), options, pool)
+        {
+        }
+
+        public Trainer(IModelTask task, TrainingOptions options, WorkerPool pool)
         {
             options.Validate();
-            if (train.FeatureCount != options.LayerSizes[0])
-                throw new ArgumentException($"the model takes {options.LayerSizes[0]} inputs, the images have {train.FeatureCount}");
-            _train = train;
-            _test = test;
+            _task = task;
             _options = options;
             _pool = pool;
         }
 
-        public long StepsPerEpoch => (_train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        /// <summary>The model being trained.</summary>
+        public IModelTask Task => _task;
+
+        public long StepsPerEpoch => (_task.TrainingExampleCount + _options.BatchSize - 1) / _options.BatchSize;
         public long TotalSteps => StepsPerEpoch * _options.Epochs;
 
         public RunResult Run(OptimizerRecipe recipe, Action<TrainingProgress>? progress = null)
         {
             int batchSize = _options.BatchSize;
-            var model = new Mlp(_options.LayerSizes, batchSize, _options.Seed);
+            var model = _task.Create(_options.Seed, batchSize);
             using var optimizer = recipe.Create(new OptimizerContext(model.Parameters, TotalSteps, _pool));
             // Same shuffles for every optimizer: the generator is seeded apart from the initialisation.
             var shuffle = new SplitMix64(_options.Seed ^ 0x5DEECE66DUL);
-            int features = _train.FeatureCount;
-            var order = Enumerable.Range(0, _train.Count).ToArray();
-            var batchImages = new float[batchSize * features];
-            var batchLabels = new byte[batchSize];
+            var order = Enumerable.Range(0, _task.TrainingExampleCount).ToArray();
             var losses = new List<float>((int)TotalSteps);
             var evaluations = new List<EvaluationPoint>();
             double runningLoss = double.NaN;
@@ -63,16 +66,9 @@ namespace Fused.Demo.Training
                 for (int start = 0; start < order.Length; start += batchSize)
                 {
                     int batch = Math.Min(batchSize, order.Length - start);
-                    for (int b = 0; b < batch; b++)
-                    {
-                        int index = order[start + b];
-                        _train.Image(index).CopyTo(batchImages.AsSpan(b * features, features));
-                        batchLabels[b] = _train.Labels[index];
-                    }
-
                     step++;
                     training.Start();
-                    float loss = model.ForwardBackward(batchImages, batchLabels, batch);
+                    float loss = model.TrainBatch(order.AsSpan(start, batch));
                     optimizing.Start();
                     optimizer.Step(step);
                     optimizing.Stop();
@@ -85,7 +81,7 @@ namespace Fused.Demo.Training
                     long inEpoch = step - (epoch - 1) * StepsPerEpoch;
                     if (epochEnd || inEpoch * _options.EvaluationsPerEpoch / StepsPerEpoch != (inEpoch - 1) * _options.EvaluationsPerEpoch / StepsPerEpoch)
                     {
-                        var (testLoss, accuracy) = model.Evaluate(_test.Images, _test.Labels);
+                        var (testLoss, accuracy) = model.Evaluate();
                         double epochPosition = epoch - 1 + (double)(step - (epoch - 1) * StepsPerEpoch) / StepsPerEpoch;
                         evaluations.Add(new EvaluationPoint(step, epochPosition, testLoss, accuracy));
                         lastAccuracy = accuracy;
@@ -105,7 +101,7 @@ namespace Fused.Demo.Training
             return new RunResult(
                 recipe.Name, optimizer.Description, step, losses, evaluations, finalTrainLoss, final.TestAccuracy, final.TestLoss,
                 training.Elapsed.TotalMilliseconds / Math.Max(1, step), optimizing.Elapsed.TotalMilliseconds / Math.Max(1, step),
-                optimizer.StateBytes, model.ParameterCount, total.Elapsed.TotalSeconds);
+                optimizer.StateBytes, model.Parameters.Sum(p => (long)p.Count), total.Elapsed.TotalSeconds) { Model = _task.Name };
         }
     }
 }

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using Fused.Demo.Model;
 
 namespace Fused.Demo.Training
 {
@@ -26,6 +28,9 @@ namespace Fused.Demo.Training
         /// <summary>Test-set evaluations per epoch (points on the accuracy curve).</summary>
         public int EvaluationsPerEpoch { get; init; } = 4;
 
+        /// <summary>The --model: mlp (default), cnn or transformer (<see cref="ModelTasks.Names"/>).</summary>
+        public string Model { get; init; } = "mlp";
+
         public IReadOnlyList<int> LayerSizes { get; init; } = new[] { 784, 256, 128, 10 };
 
         public void Validate()
@@ -33,6 +38,7 @@ namespace Fused.Demo.Training
             if (Epochs < 1) throw new ArgumentException($"--epochs must be at least 1, got {Epochs}");
             if (BatchSize < 1 || BatchSize > 8192) throw new ArgumentException($"--batch-size must be between 1 and 8192, got {BatchSize}");
             if (Seeds < 1 || Seeds > 100) throw new ArgumentException($"--seeds must be between 1 and 100, got {Seeds}");
+            if (!ModelTasks.Names.Contains(Model)) throw new ArgumentException($"unknown model '{Model}'; choose from {string.Join(", ", ModelTasks.Names)}");
             if (EvaluationsPerEpoch < 1) throw new ArgumentException("evaluations per epoch must be at least 1");
         }
     }

@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 # Fashion-MNIST files. Installed only when missing.
 need_packages() {
   local missing=()
-  for p in libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist chromium; do
+  for p in libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist chromium openmpi-bin; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then

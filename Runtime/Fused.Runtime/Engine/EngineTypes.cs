@@ -161,4 +161,11 @@ namespace Fused.Runtime.Engine
         /// <summary>Only on <see cref="FusedOptimizer.DownloadParameters"/> and at checkpoints (the device copy is the truth between).</summary>
         OnRequest,
     }
+
+    /// <summary>
+    /// The squared global gradient norm from per-block sums of squares (float64): parameters in registration order,
+    /// each its <see cref="Fused.Ir.Reduction.BlockCount"/>(numel) blocks of <see cref="Fused.Ir.Reduction.BlockSize"/>
+    /// elements. See <see cref="OptimizerBuilder.GradientNormTotal"/>.
+    /// </summary>
+    public delegate double GradientSquaresTotal(ReadOnlySpan<double> blockSquares);
 }

@@ -36,6 +36,7 @@ namespace Fused.Runtime.Engine
         private DeviceChoice? _device;
         private StepJournal _journal = StepJournal.FallibleGroups;
         private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
+        private GradientSquaresTotal? _squaresTotal;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -263,6 +264,18 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// How the per-block sums of squares of the gradients become the squared global norm (clipping, non-finite
+        /// check). By default the blocks of each parameter are folded in the canonical order of <see cref="Reduction"/>
+        /// and the parameters summed in registration order. A sharded optimizer (Fused.Distributed) completes the norm
+        /// over every rank here, so every rank clips by and skips on the same total.
+        /// </summary>
+        public OptimizerBuilder GradientNormTotal(GradientSquaresTotal total)
+        {
+            _squaresTotal = total ?? throw new ArgumentNullException(nameof(total));
+            return this;
+        }
+
         /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
         internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
         {
@@ -337,7 +350,7 @@ namespace Fused.Runtime.Engine
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal);
         }
     }
 }

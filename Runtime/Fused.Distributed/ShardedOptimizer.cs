@@ -1,0 +1,241 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Ir;
+using Fused.Runtime.Engine;
+
+namespace Fused.Distributed
+{
+    /// <summary>
+    /// ZeRO-1 over <see cref="ICollectives"/>: every rank holds the full parameters and gradients, but optimizer state
+    /// only for its segments (<see cref="ShardPlan"/>). A <see cref="Step"/> is: the gradients averaged over ranks, each
+    /// owner receiving its segments (an all-to-all of the segments, summed in rank order, divided by the rank count —
+    /// exactly what <see cref="FusedOptimizer.AccumulateGradients"/> computes over the same micro-batches in one
+    /// process); this rank's <see cref="FusedOptimizer"/> — the engine with the same generated kernels and executor —
+    /// steps its segments, with the global gradient norm completed over every rank from per-block partials in the
+    /// canonical order (so clipping and skip-on-non-finite agree everywhere and equal one process); then the parameters
+    /// are gathered from their owners. Results equal one process bit for bit (see docs/distributed.md).
+    /// </summary>
+    /// <remarks>Not thread-safe; every rank calls <see cref="Step"/> (and every other collective member) in the same order.</remarks>
+    public sealed class ShardedOptimizer : IDisposable
+    {
+        private readonly ICollectives _collectives;
+        private readonly ShardedOptimizerBuilder.Parameter[] _parameters;
+        private readonly ShardSegment[][] _segments;       // per rank
+        private readonly FusedOptimizer? _engine;           // null when this rank owns nothing
+        private readonly int[] _sizes;                      // elements per rank
+        private readonly float[] _send, _receive, _gathered;
+        private readonly double[] _globalBlocks;
+        private readonly long[] _firstBlock;                // first global norm block of each parameter
+        private readonly double[] _fold;
+        private readonly double _clipNorm;
+        private readonly bool _skipNonFinite;
+        private readonly long[] _failed;
+
+        internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
+            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads)
+        {
+            _collectives = collectives;
+            Plan = plan;
+            _parameters = parameters;
+            _clipNorm = clipNorm;
+            _skipNonFinite = skipNonFinite;
+            int N = collectives.Size, me = collectives.Rank;
+            _segments = Enumerable.Range(0, N).Select(r => plan.SegmentsOf(r).ToArray()).ToArray();
+            _sizes = plan.Sizes.Select(s => checked((int)s)).ToArray();
+            long total = parameters.Sum(p => p.Numel);
+            _send = new float[total];
+            _receive = new float[(long)N * _sizes[me]];
+            _gathered = new float[total];
+            _failed = new long[N];
+
+            _firstBlock = new long[parameters.Length];
+            long blocks = 0;
+            int maxBlocks = 1;
+            for (int p = 0; p < parameters.Length; p++)
+            {
+                _firstBlock[p] = blocks;
+                long b = Reduction.BlockCount(parameters[p].Numel);
+                blocks += b;
+                maxBlocks = (int)Math.Max(maxBlocks, b);
+            }
+            _globalBlocks = new double[blocks];
+            _fold = new double[maxBlocks];
+
+            var mine = _segments[me];
+            if (mine.Length == 0) return;
+            var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares);
+            if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
+            var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var s in mine)
+            {
+                var p = parameters[s.Tensor];
+                bool whole = s.Count == p.Numel;
+                string name = whole ? p.Name : SegmentName(p.Name, s);
+                builder.AddParameter(name, whole ? p.Shape : new[] { checked((int)s.Count) },
+                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count));
+                groupOfShard[name] = groupOf[s.Tensor];
+            }
+            for (int r = 0; r < routes.Length; r++)
+            {
+                int route = r;
+                if (!groupOfShard.ContainsValue(route)) continue;
+                builder.Route(routes[r].Name, info => groupOfShard[info.Name] == route, routes[r].Rule, routes[r].Configure);
+            }
+            _engine = builder.Build();
+        }
+
+        /// <summary>The name of a segment's tensor in this rank's engine and shard checkpoint: <c>name[start:end]</c>.</summary>
+        public static string SegmentName(string parameter, ShardSegment s) => $"{parameter}[{s.Start}:{s.End}]";
+
+        /// <summary>The shard plan (the same on every rank).</summary>
+        public ShardPlan Plan { get; }
+
+        /// <summary>This rank's engine over its segments (null when it owns none).</summary>
+        public FusedOptimizer? Engine => _engine;
+
+        public int Rank => _collectives.Rank;
+
+        public int WorldSize => _collectives.Size;
+
+        /// <summary>Applied steps so far (the same on every rank).</summary>
+        public long StepCount { get; private set; }
+
+        /// <summary>Steps every rank skipped because the averaged gradient held NaN/Inf somewhere.</summary>
+        public long SkippedSteps { get; private set; }
+
+        /// <summary>Bytes this rank has sent through the collectives so far (modelled payload; see <see cref="ICollectives.BytesSent"/>).</summary>
+        public long BytesSent => _collectives.BytesSent;
+
+        /// <summary>
+        /// Collective. Averages the gradients over ranks (this rank's segments of its gradient buffers then hold the mean;
+        /// the rest keep the local values), steps this rank's segments and gathers every parameter from its owner.
+        /// </summary>
+        /// <exception cref="OptimizerStepException">This rank's step failed (its engine restored what it had written).</exception>
+        /// <exception cref="ShardedStepException">Another rank's step failed: parameters were not gathered.</exception>
+        public StepResult Step()
+        {
+            AverageGradients();
+            StepResult result;
+            Exception? failure = null;
+            try
+            {
+                result = _engine != null ? _engine.Step() : StepWithoutSegments();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                result = default;
+            }
+            _collectives.AllGather(failure == null ? 0 : 1, _failed);
+            if (_failed.Any(f => f != 0))
+            {
+                if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+                var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
+                throw new ShardedStepException($"step {StepCount + 1} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} stepped its own segments but the parameters were not gathered");
+            }
+            if (result.Status == StepStatus.Applied)
+            {
+                GatherParameters();
+                StepCount++;
+            }
+            else SkippedSteps++;
+            return result;
+        }
+
+        /// <summary>A rank without segments still takes part in the global norm and decides as every other rank does.</summary>
+        private StepResult StepWithoutSegments()
+        {
+            if (!_skipNonFinite && !double.IsFinite(_clipNorm)) return new StepResult(StepStatus.Applied, StepCount + 1, double.NaN, 1f);
+            double total = GlobalSquares(ReadOnlySpan<double>.Empty);
+            double norm = Math.Sqrt(total);
+            if (_skipNonFinite && !double.IsFinite(total)) return new StepResult(StepStatus.SkippedNonFiniteGradient, StepCount, norm, 1f);
+            float scale = norm > _clipNorm ? (float)(_clipNorm / (norm + 1e-6)) : 1f;
+            return new StepResult(StepStatus.Applied, StepCount + 1, norm, scale);
+        }
+
+        /// <summary>
+        /// The engine's hook: this rank's per-block squares (its segments, in order) placed at their global blocks
+        /// (segments start on block boundaries), summed over ranks — each block has one owner, so the sum is exact — and
+        /// folded per parameter in the canonical order, parameters in registration order, as one process does.
+        /// </summary>
+        private double GlobalSquares(ReadOnlySpan<double> local)
+        {
+            Array.Clear(_globalBlocks);
+            int at = 0;
+            foreach (var s in _segments[Rank])
+            {
+                int blocks = (int)Reduction.BlockCount(s.Count);
+                local.Slice(at, blocks).CopyTo(_globalBlocks.AsSpan((int)(_firstBlock[s.Tensor] + s.Start / Reduction.BlockSize), blocks));
+                at += blocks;
+            }
+            _collectives.AllReduceSum(_globalBlocks);
+            double total = 0;
+            for (int p = 0; p < _parameters.Length; p++)
+            {
+                int blocks = (int)Reduction.BlockCount(_parameters[p].Numel);
+                Array.Copy(_globalBlocks, _firstBlock[p], _fold, 0, blocks);
+                total += Reduction.FoldBlocks(_fold.AsSpan(0, blocks), max: false);
+            }
+            return total;
+        }
+
+        private void AverageGradients()
+        {
+            int N = WorldSize, me = Rank;
+            int at = 0;
+            for (int r = 0; r < N; r++)
+                foreach (var s in _segments[r])
+                {
+                    _parameters[s.Tensor].Gradient.Span.Slice((int)s.Start, (int)s.Count).CopyTo(_send.AsSpan(at));
+                    at += (int)s.Count;
+                }
+            var receiveCounts = Enumerable.Repeat(_sizes[me], N).ToArray();
+            _collectives.AllToAllV(_send, _sizes, _receive, receiveCounts);
+            // Rank order, then one division: FusedOptimizer.AccumulateGradients' Copy, Add..., Divide over the same micro-batches.
+            int size = _sizes[me];
+            var mean = _receive.AsSpan(0, size);
+            for (int r = 1; r < N; r++)
+            {
+                var other = _receive.AsSpan(r * size, size);
+                for (int i = 0; i < size; i++) mean[i] += other[i];
+            }
+            float count = N;
+            for (int i = 0; i < size; i++) mean[i] /= count;
+            at = 0;
+            foreach (var s in _segments[me])
+            {
+                mean.Slice(at, (int)s.Count).CopyTo(_parameters[s.Tensor].Gradient.Span.Slice((int)s.Start, (int)s.Count));
+                at += (int)s.Count;
+            }
+        }
+
+        private void GatherParameters()
+        {
+            int me = Rank;
+            int at = 0;
+            foreach (var s in _segments[me])
+            {
+                _parameters[s.Tensor].Value.Span.Slice((int)s.Start, (int)s.Count).CopyTo(_send.AsSpan(at));
+                at += (int)s.Count;
+            }
+            _collectives.AllGatherV(_send.AsSpan(0, _sizes[me]), _gathered, _sizes);
+            at = 0;
+            for (int r = 0; r < WorldSize; r++)
+                foreach (var s in _segments[r])
+                {
+                    if (r != me) _gathered.AsSpan(at, (int)s.Count).CopyTo(_parameters[s.Tensor].Value.Span.Slice((int)s.Start, (int)s.Count));
+                    at += (int)s.Count;
+                }
+        }
+
+        /// <summary>Disposes this rank's engine (MPI itself stays up: the caller owns the collectives).</summary>
+        public void Dispose() => _engine?.Dispose();
+    }
+
+    /// <summary>Another rank's step failed, so this rank's step could not complete (the message names the ranks).</summary>
+    public sealed class ShardedStepException : Exception
+    {
+        public ShardedStepException(string message) : base(message) { }
+    }
+}

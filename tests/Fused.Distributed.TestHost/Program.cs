@@ -1,0 +1,201 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Catalog;
+using Fused.Distributed;
+using Fused.Distributed.Mpi;
+using Fused.Runtime.Engine;
+using Fused.Runtime.Kernels;
+
+namespace Fused.Distributed.TestHost
+{
+    /// <summary>
+    /// Started by tests/Fused.Distributed.Tests under <c>mpirun -np N</c>. Every rank steps a sharded optimizer and,
+    /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
+    /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
+    /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die.
+    /// </summary>
+    public static class Program
+    {
+        // Odd lengths and tails: tensors cut across ranks mid-row, a matrix, a tiny vector, a rank-3 tensor (sides ≤ 1024 for Shampoo).
+        private static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 5, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
+
+        public static int Main(string[] args)
+        {
+            string mode = args.Length > 0 ? args[0] : "rules";
+            var mpi = MpiCollectives.Initialize();
+            int failures;
+            try
+            {
+                failures = mode switch
+                {
+                    "rules" => CatalogRules.All.Sum(rule => Compare(mpi, rule, StatePrecision.Float32, clip: double.PositiveInfinity, nanAt: -1))
+                               + Compare(mpi, AdamW.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1)
+                               + Compare(mpi, Lamb.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1),
+                    "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
+                    "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
+                    "mismatch" => Mismatch(mpi),
+                    "die" => Die(mpi),
+                    _ => throw new ArgumentException($"unknown mode '{mode}'"),
+                };
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine($"rank {mpi.Rank}: FAIL {e.GetType().Name}: {e.Message}");
+                failures = 1;
+            }
+            mpi.Dispose();
+            return failures;
+        }
+
+        /// <summary>The local gradient of <paramref name="rank"/> at <paramref name="step"/>: a pure function, so every rank can compute every rank's.</summary>
+        private static float[] Gradient(int tensor, int step, int rank, int numel, float scale)
+        {
+            var random = new Random(1000 * step + 31 * rank + tensor);
+            return Enumerable.Range(0, numel).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
+        }
+
+        private static float[] Initial(int tensor, int numel)
+        {
+            var random = new Random(77 + tensor);
+            return Enumerable.Range(0, numel).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        }
+
+        private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt)
+        {
+            const int Steps = 4;
+            int N = mpi.Size, me = mpi.Rank, T = Shapes.Length;
+            var numel = Shapes.Select(s => s.Aggregate(1, (a, d) => a * d)).ToArray();
+            float gradientScale = double.IsFinite(clip) ? 3f : 0.1f;
+            var parameters = Enumerable.Range(0, T).Select(t => Initial(t, numel[t])).ToArray();
+            var gradients = numel.Select(n => new float[n]).ToArray();
+            var referenceParameters = parameters.Select(p => (float[])p.Clone()).ToArray();
+            var referenceGradients = numel.Select(n => new float[n]).ToArray();
+
+            var sharded = new ShardedOptimizerBuilder(mpi).Threads(1);
+            var reference = new OptimizerBuilder().Threads(1);
+            for (int t = 0; t < T; t++)
+            {
+                sharded.AddParameter($"w{t}", Shapes[t], parameters[t], gradients[t]);
+                reference.AddParameter($"w{t}", Shapes[t], referenceParameters[t], referenceGradients[t]);
+            }
+            sharded.Route("all", _ => true, rule, o => o.State(precision));
+            reference.Route("all", _ => true, rule, o => o.State(precision));
+            if (double.IsFinite(clip)) { sharded.ClipGlobalNorm(clip); reference.ClipGlobalNorm(clip); }
+            using var one = reference.Build();
+            using var many = sharded.Build();
+
+            string what = $"{rule.Name} ({precision}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
+            int failures = 0;
+            for (int step = 1; step <= Steps; step++)
+            {
+                for (int t = 0; t < T; t++) Gradient(t, step, me, numel[t], gradientScale).CopyTo(gradients[t], 0);
+                // One process over the same global batch: every rank's gradients as micro-batches, in rank order.
+                for (int r = 0; r < N; r++)
+                {
+                    for (int t = 0; t < T; t++) Gradient(t, step, r, numel[t], gradientScale).CopyTo(referenceGradients[t], 0);
+                    if (step == nanAt && r == N - 1) referenceGradients[2][4321] = float.NaN;
+                    one.AccumulateGradients();
+                }
+                if (step == nanAt && me == N - 1) gradients[2][4321] = float.NaN; // one rank's one element: every rank must skip
+                var expected = one.Step();
+                var got = many.Step();
+                if (got.Status != expected.Status || BitConverter.DoubleToInt64Bits(got.GradientNorm) != BitConverter.DoubleToInt64Bits(expected.GradientNorm) || got.ClipScale != expected.ClipScale)
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: status {got.Status} norm {got.GradientNorm:R} scale {got.ClipScale:R}, one process {expected.Status} {expected.GradientNorm:R} {expected.ClipScale:R}");
+                    failures++;
+                }
+                if (step == nanAt && got.Status != StepStatus.SkippedNonFiniteGradient)
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step} was not skipped");
+                    failures++;
+                }
+                for (int t = 0; t < T; t++)
+                {
+                    int bad = FirstDifference(parameters[t], referenceParameters[t]);
+                    if (bad < 0) continue;
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: w{t}[{bad}] = {parameters[t][bad]:R}, one process {referenceParameters[t][bad]:R}");
+                    failures++;
+                }
+            }
+            failures += CompareStates(many, one, what);
+            if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
+            return failures;
+        }
+
+        /// <summary>Each of this rank's segments' element states against the same range of the reference's.</summary>
+        private static int CompareStates(ShardedOptimizer many, FusedOptimizer one, string what)
+        {
+            if (many.Engine == null) return 0;
+            int failures = 0;
+            foreach (var s in many.Plan.SegmentsOf(many.Rank))
+            {
+                string full = $"w{s.Tensor}";
+                string local = s.Count == one.Parameters[s.Tensor].Numel ? full : ShardedOptimizer.SegmentName(full, s);
+                var elementStates = one.StateNames(full).Where(n => one.RuleOf(one.GroupOf(full)).Schedule.Buffers.Any(b => b.Name == n && b.Shape == Fused.StateShape.Element));
+                foreach (var state in elementStates)
+                {
+                    var expected = new float[one.Parameters[s.Tensor].Numel];
+                    var got = new float[s.Count];
+                    one.ReadState(full, state, expected);
+                    many.Engine.ReadState(local, state, got);
+                    int bad = FirstDifference(got, expected.AsSpan((int)s.Start, (int)s.Count).ToArray());
+                    if (bad < 0) continue;
+                    Console.WriteLine($"rank {many.Rank}: FAIL {what}: state {state} of {local}[{bad}] = {got[bad]:R}, one process {expected[s.Start + bad]:R}");
+                    failures++;
+                }
+            }
+            return failures;
+        }
+
+        private static int FirstDifference(float[] a, float[] b)
+        {
+            for (int i = 0; i < a.Length; i++)
+                if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i])) return i;
+            return -1;
+        }
+
+        /// <summary>The last rank sets a different learning rate: every rank's Build must throw, naming that rank and the difference.</summary>
+        private static int Mismatch(MpiCollectives mpi)
+        {
+            int last = mpi.Size - 1;
+            var builder = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 100 }, new float[100], new float[100])
+                .Route("adamw", _ => true, AdamW.Rule, o => o.Set("lr", mpi.Rank == last ? 2e-3f : 1e-3f));
+            try
+            {
+                using var optimizer = builder.Build();
+                Console.WriteLine($"rank {mpi.Rank}: FAIL Build accepted ranks configured differently");
+                return 1;
+            }
+            catch (OptimizerConfigurationException e)
+            {
+                Console.WriteLine($"rank {mpi.Rank}: mismatch: {e.Message}");
+                bool named = e.Message.Contains($"rank {last}") && e.Message.Contains("lr=0.002") && e.Message.Contains("lr=0.001");
+                if (!named) Console.WriteLine($"rank {mpi.Rank}: FAIL the message does not name rank {last} and both learning rates");
+                return named ? 0 : 1;
+            }
+        }
+
+        /// <summary>The last rank dies after the first step without finalizing MPI; the others keep stepping (mpirun must end the job).</summary>
+        private static int Die(MpiCollectives mpi)
+        {
+            var w = new float[50000];
+            var g = new float[50000];
+            using var optimizer = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 50000 }, w, g).Route("adamw", _ => true, AdamW.Rule).Build();
+            for (int step = 1; step <= 1000; step++)
+            {
+                g.AsSpan().Fill(0.01f);
+                optimizer.Step();
+                if (step == 1 && mpi.Rank == mpi.Size - 1)
+                {
+                    Console.WriteLine($"rank {mpi.Rank}: dying after step 1");
+                    Console.Out.Flush();
+                    Environment.Exit(42);
+                }
+            }
+            Console.WriteLine($"rank {mpi.Rank}: FAIL stepped 1000 times with a dead rank");
+            return 1;
+        }
+    }
+}

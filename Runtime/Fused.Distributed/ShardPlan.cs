@@ -109,7 +109,8 @@ namespace Fused.Distributed
         /// Whether a rule may step a block-aligned range of a tensor as a tensor of its own, with the same results as
         /// stepping the whole: no matrix passes, no row/column values or states, no reductions, no uniform that reads the
         /// shape. (Scalar states then evolve from hyperparameters and the step alone, the same in every piece.)
-        /// bfloat16 state is never split: its stochastic rounding is keyed by the parameter's index.
+        /// bfloat16 state is never split: its stochastic rounding streams are per whole tensor (a whole tensor on any rank
+        /// keeps its full parameter's stream, so its rounding equals one process's).
         /// </summary>
         public static bool CanSplit(KernelSchedule schedule, bool bfloat16State)
         {

@@ -73,7 +73,7 @@ namespace Fused.Distributed
                 bool whole = s.Count == p.Numel;
                 string name = whole ? p.Name : SegmentName(p.Name, s);
                 builder.AddParameter(name, whole ? p.Shape : new[] { checked((int)s.Count) },
-                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count));
+                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count), randomStream: s.Tensor);
                 groupOfShard[name] = groupOf[s.Tensor];
             }
             for (int r = 0; r < routes.Length; r++)

@@ -32,6 +32,8 @@ namespace Fused.Distributed.TestHost
                 {
                     "rules" => CatalogRules.All.Sum(rule => Compare(mpi, rule, StatePrecision.Float32, clip: double.PositiveInfinity, nanAt: -1))
                                + Compare(mpi, AdamW.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1)
+                               + Compare(mpi, AdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
+                               + Compare(mpi, Lion.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
                                + Compare(mpi, Lamb.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1),
                     "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),

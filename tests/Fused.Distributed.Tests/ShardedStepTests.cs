@@ -28,11 +28,11 @@ namespace Fused.Distributed.Tests
             Assert.DoesNotContain("FAIL", run.Output);
         }
 
-        /// <summary>Every catalog rule in float32, plus AdamW and LAMB with 8-bit state (20 + 2 checks per rank).</summary>
+        /// <summary>Every catalog rule in float32, plus AdamW and LAMB with 8-bit state and AdamW and Lion with bfloat16 state (20 + 4 checks per rank).</summary>
         [Theory]
         [InlineData(2)]
         [InlineData(3)]
-        public void EveryCatalogRuleShardedEqualsOneProcess(int ranks) => AssertAllOk(ranks, "rules", 22);
+        public void EveryCatalogRuleShardedEqualsOneProcess(int ranks) => AssertAllOk(ranks, "rules", 24);
 
         [Theory]
         [InlineData(2)]

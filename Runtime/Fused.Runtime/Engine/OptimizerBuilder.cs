@@ -46,6 +46,10 @@ namespace Fused.Runtime.Engine
         /// <exception cref="OptimizerConfigurationException">Duplicate name, rank outside 1–4, non-positive
         /// dimension, or a parameter/gradient length that does not match the shape.</exception>
         public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
+            => AddParameter(name, shape, parameter, gradient, randomStream: -1);
+
+        /// <summary>As the public overload; a sharded optimizer gives a shard the random stream of its full parameter (bfloat16 rounding equal to one process's).</summary>
+        internal OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient, int randomStream)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
             CheckName(name, "parameter");
@@ -68,7 +72,7 @@ namespace Fused.Runtime.Engine
                 throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
             if (gradient.Length != numel)
                 throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradient.Length} elements but the parameter's shape {shapeText} has {numel}");
-            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count);
+            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream);
             _names.Add(name, info.Index);
             _parameters.Add(new Registration(info, parameter, gradient));
             return this;

@@ -17,7 +17,7 @@ namespace Fused.Distributed
     /// are gathered from their owners. Results equal one process bit for bit (see docs/distributed.md).
     /// </summary>
     /// <remarks>Not thread-safe; every rank calls <see cref="Step"/> (and every other collective member) in the same order.</remarks>
-    public sealed class ShardedOptimizer : IDisposable
+    public sealed partial class ShardedOptimizer : IDisposable
     {
         private readonly ICollectives _collectives;
         private readonly ShardedOptimizerBuilder.Parameter[] _parameters;
@@ -40,6 +40,7 @@ namespace Fused.Distributed
             _parameters = parameters;
             _clipNorm = clipNorm;
             _skipNonFinite = skipNonFinite;
+            IndexParameters = parameters.Select((p, i) => new ShardedCheckpoint.IndexParameter(p.Name, p.Shape.Select(d => (long)d).ToArray(), routes[groupOf[i]].Name)).ToArray();
             int N = collectives.Size, me = collectives.Rank;
             _segments = Enumerable.Range(0, N).Select(r => plan.SegmentsOf(r).ToArray()).ToArray();
             _sizes = plan.Sizes.Select(s => checked((int)s)).ToArray();
@@ -101,6 +102,9 @@ namespace Fused.Distributed
         /// <summary>Applied steps so far (the same on every rank).</summary>
         public long StepCount { get; private set; }
 
+        /// <summary>The full parameters, in registration order, with the route each went to (what a checkpoint index names).</summary>
+        internal IReadOnlyList<ShardedCheckpoint.IndexParameter> IndexParameters { get; }
+
         /// <summary>Steps every rank skipped because the averaged gradient held NaN/Inf somewhere.</summary>
         public long SkippedSteps { get; private set; }
 
@@ -127,13 +131,7 @@ namespace Fused.Distributed
                 failure = e;
                 result = default;
             }
-            _collectives.AllGather(failure == null ? 0 : 1, _failed);
-            if (_failed.Any(f => f != 0))
-            {
-                if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-                var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
-                throw new ShardedStepException($"step {StepCount + 1} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} stepped its own segments but the parameters were not gathered");
-            }
+            AgreeOrThrow(failure, $"step {StepCount + 1}", "stepped its own segments but the parameters were not gathered");
             if (result.Status == StepStatus.Applied)
             {
                 GatherParameters();
@@ -141,6 +139,20 @@ namespace Fused.Distributed
             }
             else SkippedSteps++;
             return result;
+        }
+
+        /// <summary>
+        /// Collective: every rank says whether its part of <paramref name="what"/> failed. A rank that failed rethrows its
+        /// own exception; the others throw a <see cref="ShardedStepException"/> naming the failed ranks — so no rank goes
+        /// on to a collective the others never reach.
+        /// </summary>
+        private void AgreeOrThrow(Exception? failure, string what, string consequence)
+        {
+            _collectives.AllGather(failure == null ? 0 : 1, _failed);
+            if (_failed.All(f => f == 0)) return;
+            if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+            var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
+            throw new ShardedStepException($"{what} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} {consequence}");
         }
 
         /// <summary>A rank without segments still takes part in the global norm and decides as every other rank does.</summary>

@@ -14,13 +14,10 @@ namespace Fused.Distributed.TestHost
     /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
     /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
     /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
-    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die.
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die, save DIR, resume DIR M.
     /// </summary>
     public static class Program
     {
-        // Odd lengths and tails: tensors cut across ranks mid-row, a matrix, a tiny vector, a rank-3 tensor (sides ≤ 1024 for Shampoo).
-        private static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 5, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
-
         public static int Main(string[] args)
         {
             string mode = args.Length > 0 ? args[0] : "rules";
@@ -39,6 +36,8 @@ namespace Fused.Distributed.TestHost
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
+                    "save" => CheckpointChecks.Save(mpi, args[1]),
+                    "resume" => CheckpointChecks.Resume(mpi, args[1], int.Parse(args[2])),
                     _ => throw new ArgumentException($"unknown mode '{mode}'"),
                 };
             }
@@ -51,58 +50,23 @@ namespace Fused.Distributed.TestHost
             return failures;
         }
 
-        /// <summary>The local gradient of <paramref name="rank"/> at <paramref name="step"/>: a pure function, so every rank can compute every rank's.</summary>
-        private static float[] Gradient(int tensor, int step, int rank, int numel, float scale)
-        {
-            var random = new Random(1000 * step + 31 * rank + tensor);
-            return Enumerable.Range(0, numel).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
-        }
-
-        private static float[] Initial(int tensor, int numel)
-        {
-            var random = new Random(77 + tensor);
-            return Enumerable.Range(0, numel).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        }
-
         private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt)
         {
             const int Steps = 4;
-            int N = mpi.Size, me = mpi.Rank, T = Shapes.Length;
-            var numel = Shapes.Select(s => s.Aggregate(1, (a, d) => a * d)).ToArray();
+            int N = mpi.Size, me = mpi.Rank;
             float gradientScale = double.IsFinite(clip) ? 3f : 0.1f;
-            var parameters = Enumerable.Range(0, T).Select(t => Initial(t, numel[t])).ToArray();
-            var gradients = numel.Select(n => new float[n]).ToArray();
-            var referenceParameters = parameters.Select(p => (float[])p.Clone()).ToArray();
-            var referenceGradients = numel.Select(n => new float[n]).ToArray();
-
-            var sharded = new ShardedOptimizerBuilder(mpi).Threads(1);
-            var reference = new OptimizerBuilder().Threads(1);
-            for (int t = 0; t < T; t++)
-            {
-                sharded.AddParameter($"w{t}", Shapes[t], parameters[t], gradients[t]);
-                reference.AddParameter($"w{t}", Shapes[t], referenceParameters[t], referenceGradients[t]);
-            }
-            sharded.Route("all", _ => true, rule, o => o.State(precision));
-            reference.Route("all", _ => true, rule, o => o.State(precision));
-            if (double.IsFinite(clip)) { sharded.ClipGlobalNorm(clip); reference.ClipGlobalNorm(clip); }
-            using var one = reference.Build();
-            using var many = sharded.Build();
+            var model = new Replica(gradientScale);
+            var reference = new Replica(gradientScale);
+            using var one = reference.Single(rule, precision, clip);
+            using var many = model.Sharded(mpi, rule, precision, clip);
 
             string what = $"{rule.Name} ({precision}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
             int failures = 0;
             for (int step = 1; step <= Steps; step++)
             {
-                for (int t = 0; t < T; t++) Gradient(t, step, me, numel[t], gradientScale).CopyTo(gradients[t], 0);
-                // One process over the same global batch: every rank's gradients as micro-batches, in rank order.
-                for (int r = 0; r < N; r++)
-                {
-                    for (int t = 0; t < T; t++) Gradient(t, step, r, numel[t], gradientScale).CopyTo(referenceGradients[t], 0);
-                    if (step == nanAt && r == N - 1) referenceGradients[2][4321] = float.NaN;
-                    one.AccumulateGradients();
-                }
-                if (step == nanAt && me == N - 1) gradients[2][4321] = float.NaN; // one rank's one element: every rank must skip
-                var expected = one.Step();
-                var got = many.Step();
+                // One NaN in the last rank's gradient: every rank must skip, as one process does.
+                var expected = reference.StepSingle(one, step, N, r => { if (step == nanAt && r == N - 1) reference.Gradients[2][4321] = float.NaN; });
+                var got = model.StepSharded(many, step, () => { if (step == nanAt && me == N - 1) model.Gradients[2][4321] = float.NaN; });
                 if (got.Status != expected.Status || BitConverter.DoubleToInt64Bits(got.GradientNorm) != BitConverter.DoubleToInt64Bits(expected.GradientNorm) || got.ClipScale != expected.ClipScale)
                 {
                     Console.WriteLine($"rank {me}: FAIL {what} step {step}: status {got.Status} norm {got.GradientNorm:R} scale {got.ClipScale:R}, one process {expected.Status} {expected.GradientNorm:R} {expected.ClipScale:R}");
@@ -113,13 +77,7 @@ namespace Fused.Distributed.TestHost
                     Console.WriteLine($"rank {me}: FAIL {what} step {step} was not skipped");
                     failures++;
                 }
-                for (int t = 0; t < T; t++)
-                {
-                    int bad = FirstDifference(parameters[t], referenceParameters[t]);
-                    if (bad < 0) continue;
-                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: w{t}[{bad}] = {parameters[t][bad]:R}, one process {referenceParameters[t][bad]:R}");
-                    failures++;
-                }
+                failures += model.Differences(reference, $"{what} step {step}", me);
             }
             failures += CompareStates(many, one, what);
             if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
@@ -142,20 +100,13 @@ namespace Fused.Distributed.TestHost
                     var got = new float[s.Count];
                     one.ReadState(full, state, expected);
                     many.Engine.ReadState(local, state, got);
-                    int bad = FirstDifference(got, expected.AsSpan((int)s.Start, (int)s.Count).ToArray());
+                    int bad = Replica.FirstDifference(got, expected.AsSpan((int)s.Start, (int)s.Count));
                     if (bad < 0) continue;
                     Console.WriteLine($"rank {many.Rank}: FAIL {what}: state {state} of {local}[{bad}] = {got[bad]:R}, one process {expected[s.Start + bad]:R}");
                     failures++;
                 }
             }
             return failures;
-        }
-
-        private static int FirstDifference(float[] a, float[] b)
-        {
-            for (int i = 0; i < a.Length; i++)
-                if (BitConverter.SingleToInt32Bits(a[i]) != BitConverter.SingleToInt32Bits(b[i])) return i;
-            return -1;
         }
 
         /// <summary>The last rank sets a different learning rate: every rank's Build must throw, naming that rank and the difference.</summary>

@@ -28,7 +28,7 @@ namespace Fused.Distributed.Tests
             throw new InvalidOperationException("mpirun is not installed: these tests need Open MPI ('apt-get install openmpi-bin'; ./build.sh test installs it)");
         }
 
-        public static Result Run(int ranks, string mode, TimeSpan deadline)
+        public static Result Run(int ranks, string mode, TimeSpan deadline, params string[] arguments)
         {
             var start = new ProcessStartInfo(MpiRunPath())
             {
@@ -36,7 +36,13 @@ namespace Fused.Distributed.Tests
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
-            foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", ranks.ToString(), "dotnet", HostPath(), mode }) start.ArgumentList.Add(a);
+            // OpenBLAS sizes its threads from the CPUs a rank is bound to (mpirun binds 2 ranks to a core each, 3 to a socket),
+            // and its matrix products and eigendecompositions round differently per thread count: pinned, so Muon and
+            // Shampoo checkpoints of one world size resume bit for bit in another.
+            foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS", "-np", ranks.ToString(), "dotnet", HostPath(), mode })
+                start.ArgumentList.Add(a);
+            foreach (var a in arguments) start.ArgumentList.Add(a);
+            start.Environment["OPENBLAS_NUM_THREADS"] = "1";
             // Containers often forbid the cross-memory-attach single copy shared memory would use.
             start.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
             start.Environment["TERM"] = "dumb"; // no terminal-mode escapes from the runtime in the captured output

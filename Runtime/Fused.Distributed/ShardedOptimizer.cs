@@ -24,7 +24,9 @@ namespace Fused.Distributed
         private readonly ShardSegment[][] _segments;       // per rank
         private readonly FusedOptimizer? _engine;           // null when this rank owns nothing
         private readonly int[] _sizes;                      // elements per rank
-        private readonly float[] _send, _receive, _gathered;
+        private readonly float[] _send, _receive;           // staging of one exchange round: at most Size × _window floats each
+        private readonly int _window;                       // elements per owner per round
+        private readonly int[] _counts, _receiveCounts;
         private readonly double[] _globalBlocks;
         private readonly long[] _firstBlock;                // first global norm block of each parameter
         private readonly double[] _fold;
@@ -33,7 +35,7 @@ namespace Fused.Distributed
         private readonly long[] _failed;
 
         internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
-            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads)
+            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements)
         {
             _collectives = collectives;
             Plan = plan;
@@ -44,10 +46,12 @@ namespace Fused.Distributed
             int N = collectives.Size, me = collectives.Rank;
             _segments = Enumerable.Range(0, N).Select(r => plan.SegmentsOf(r).ToArray()).ToArray();
             _sizes = plan.Sizes.Select(s => checked((int)s)).ToArray();
-            long total = parameters.Sum(p => p.Numel);
-            _send = new float[total];
-            _receive = new float[(long)N * _sizes[me]];
-            _gathered = new float[total];
+            // Rounds of at most _window elements per owner bound the staging to about 2 × stagingElements floats.
+            _window = (int)Math.Max(1, Math.Min(_sizes.Max(), stagingElements / N));
+            _send = new float[(long)N * _window];
+            _receive = new float[(long)N * _window];
+            _counts = new int[N];
+            _receiveCounts = new int[N];
             _failed = new long[N];
 
             _firstBlock = new long[parameters.Length];
@@ -108,6 +112,9 @@ namespace Fused.Distributed
         /// <summary>Steps every rank skipped because the averaged gradient held NaN/Inf somewhere.</summary>
         public long SkippedSteps { get; private set; }
 
+        /// <summary>Where the last <see cref="Step"/> spent its time: averaging the gradients, this rank's engine step (with the norm's exchange, and waiting for the slowest rank), gathering the parameters.</summary>
+        public (double Average, double Step, double Gather) LastStepSeconds { get; private set; }
+
         /// <summary>Bytes this rank has sent through the collectives so far (modelled payload; see <see cref="ICollectives.BytesSent"/>).</summary>
         public long BytesSent => _collectives.BytesSent;
 
@@ -119,7 +126,9 @@ namespace Fused.Distributed
         /// <exception cref="ShardedStepException">Another rank's step failed: parameters were not gathered.</exception>
         public StepResult Step()
         {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
             AverageGradients();
+            long averaged = System.Diagnostics.Stopwatch.GetTimestamp();
             StepResult result;
             Exception? failure = null;
             try
@@ -132,12 +141,16 @@ namespace Fused.Distributed
                 result = default;
             }
             AgreeOrThrow(failure, $"step {StepCount + 1}", "stepped its own segments but the parameters were not gathered");
+            long stepped = System.Diagnostics.Stopwatch.GetTimestamp();
             if (result.Status == StepStatus.Applied)
             {
                 GatherParameters();
                 StepCount++;
             }
             else SkippedSteps++;
+            long end = System.Diagnostics.Stopwatch.GetTimestamp();
+            double f = 1.0 / System.Diagnostics.Stopwatch.Frequency;
+            LastStepSeconds = ((averaged - start) * f, (stepped - averaged) * f, (end - stepped) * f);
             return result;
         }
 
@@ -192,53 +205,76 @@ namespace Fused.Distributed
             return total;
         }
 
+        /// <summary>Rounds of the exchanges: enough for the largest owner's elements, <see cref="_window"/> at a time.</summary>
+        private int Rounds => (int)((_sizes.Max() + (long)_window - 1) / _window);
+
+        /// <summary>Elements of rank <paramref name="rank"/>'s packed range (its segments end to end) in round <paramref name="round"/>.</summary>
+        private int WindowOf(int rank, int round) => (int)Math.Clamp(_sizes[rank] - (long)round * _window, 0, _window);
+
+        /// <summary>Copies rank <paramref name="rank"/>'s packed elements [from, from + packed.Length) out of (or into) the full gradients or parameters.</summary>
+        private void Pack(int rank, long from, Span<float> packed, bool gradients, bool unpack)
+        {
+            long at = 0, end = from + packed.Length;
+            foreach (var s in _segments[rank])
+            {
+                long lo = Math.Max(from, at), hi = Math.Min(end, at + s.Count);
+                if (lo < hi)
+                {
+                    var p = _parameters[s.Tensor];
+                    var full = (gradients ? p.Gradient : p.Value).Span.Slice((int)(s.Start + lo - at), (int)(hi - lo));
+                    var part = packed.Slice((int)(lo - from), (int)(hi - lo));
+                    if (unpack) part.CopyTo(full); else full.CopyTo(part);
+                }
+                at += s.Count;
+                if (at >= end) break;
+            }
+        }
+
         private void AverageGradients()
         {
             int N = WorldSize, me = Rank;
-            int at = 0;
-            for (int r = 0; r < N; r++)
-                foreach (var s in _segments[r])
-                {
-                    _parameters[s.Tensor].Gradient.Span.Slice((int)s.Start, (int)s.Count).CopyTo(_send.AsSpan(at));
-                    at += (int)s.Count;
-                }
-            var receiveCounts = Enumerable.Repeat(_sizes[me], N).ToArray();
-            _collectives.AllToAllV(_send, _sizes, _receive, receiveCounts);
-            // Rank order, then one division: FusedOptimizer.AccumulateGradients' Copy, Add..., Divide over the same micro-batches.
-            int size = _sizes[me];
-            var mean = _receive.AsSpan(0, size);
-            for (int r = 1; r < N; r++)
-            {
-                var other = _receive.AsSpan(r * size, size);
-                for (int i = 0; i < size; i++) mean[i] += other[i];
-            }
             float count = N;
-            for (int i = 0; i < size; i++) mean[i] /= count;
-            at = 0;
-            foreach (var s in _segments[me])
+            for (int round = 0, rounds = Rounds; round < rounds; round++)
             {
-                mean.Slice(at, (int)s.Count).CopyTo(_parameters[s.Tensor].Gradient.Span.Slice((int)s.Start, (int)s.Count));
-                at += (int)s.Count;
+                long from = (long)round * _window;
+                int at = 0;
+                for (int r = 0; r < N; r++)
+                {
+                    _counts[r] = WindowOf(r, round);
+                    Pack(r, from, _send.AsSpan(at, _counts[r]), gradients: true, unpack: false);
+                    at += _counts[r];
+                }
+                int mine = _counts[me];
+                Array.Fill(_receiveCounts, mine);
+                _collectives.AllToAllV(_send, _counts, _receive, _receiveCounts);
+                // Rank order, then one division: FusedOptimizer.AccumulateGradients' Copy, Add..., Divide over the same micro-batches.
+                var mean = _receive.AsSpan(0, mine);
+                for (int r = 1; r < N; r++)
+                {
+                    var other = _receive.AsSpan(r * mine, mine);
+                    for (int i = 0; i < mine; i++) mean[i] += other[i];
+                }
+                for (int i = 0; i < mine; i++) mean[i] /= count;
+                Pack(me, from, mean, gradients: true, unpack: true);
             }
         }
 
         private void GatherParameters()
         {
-            int me = Rank;
-            int at = 0;
-            foreach (var s in _segments[me])
+            int N = WorldSize, me = Rank;
+            for (int round = 0, rounds = Rounds; round < rounds; round++)
             {
-                _parameters[s.Tensor].Value.Span.Slice((int)s.Start, (int)s.Count).CopyTo(_send.AsSpan(at));
-                at += (int)s.Count;
-            }
-            _collectives.AllGatherV(_send.AsSpan(0, _sizes[me]), _gathered, _sizes);
-            at = 0;
-            for (int r = 0; r < WorldSize; r++)
-                foreach (var s in _segments[r])
+                long from = (long)round * _window;
+                for (int r = 0; r < N; r++) _counts[r] = WindowOf(r, round);
+                Pack(me, from, _send.AsSpan(0, _counts[me]), gradients: false, unpack: false);
+                _collectives.AllGatherV(_send.AsSpan(0, _counts[me]), _receive, _counts);
+                int at = 0;
+                for (int r = 0; r < N; r++)
                 {
-                    if (r != me) _gathered.AsSpan(at, (int)s.Count).CopyTo(_parameters[s.Tensor].Value.Span.Slice((int)s.Start, (int)s.Count));
-                    at += (int)s.Count;
+                    if (r != me) Pack(r, from, _receive.AsSpan(at, _counts[r]), gradients: false, unpack: true);
+                    at += _counts[r];
                 }
+            }
         }
 
         /// <summary>Disposes this rank's engine (MPI itself stays up: the caller owns the collectives).</summary>

@@ -27,6 +27,10 @@ namespace Fused.Distributed
         private bool _skipNonFinite = true;
         private ulong _seed = 0x5EED;
         private int _threads;
+        private int _stagingElements = DefaultStagingElements;
+
+        /// <summary>Floats per staging buffer of the exchanges by default (2 buffers: 128 MB together).</summary>
+        public const int DefaultStagingElements = 1 << 24;
 
         /// <summary>A builder over <paramref name="collectives"/> (e.g. <see cref="Mpi.MpiCollectives.Initialize"/>).</summary>
         public ShardedOptimizerBuilder(ICollectives collectives)
@@ -87,6 +91,18 @@ namespace Fused.Distributed
         }
 
         /// <summary>
+        /// Floats per staging buffer (default <see cref="DefaultStagingElements"/>): gradients and parameters are exchanged
+        /// in rounds of at most this many elements over all owners, so staging stays bounded whatever the model size.
+        /// Results do not depend on it.
+        /// </summary>
+        public ShardedOptimizerBuilder StagingElements(int elements)
+        {
+            if (elements < 1) throw new ArgumentOutOfRangeException(nameof(elements), elements, "must be positive");
+            _stagingElements = elements;
+            return this;
+        }
+
+        /// <summary>
         /// Collective. Checks the configuration is the same on every rank (a hash of it is exchanged; on a mismatch every
         /// rank throws an <see cref="OptimizerConfigurationException"/> naming the first rank that differs from rank 0 and
         /// the line that differs), routes the parameters, plans the shards and builds this rank's engine.
@@ -106,7 +122,7 @@ namespace Fused.Distributed
                     ShardPlan.CostOf(route.Rule.Schedule, p.Rows, p.Cols));
             }).ToArray();
             var plan = new ShardPlan(tensors, _collectives.Size);
-            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads);
+            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements);
         }
 
         private ParameterInfo[] BuildInfos()

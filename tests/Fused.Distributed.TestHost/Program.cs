@@ -14,7 +14,7 @@ namespace Fused.Distributed.TestHost
     /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
     /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
     /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
-    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die, save DIR, resume DIR M.
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
     /// </summary>
     public static class Program
     {
@@ -36,6 +36,7 @@ namespace Fused.Distributed.TestHost
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
+                    "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1),
                     "save" => CheckpointChecks.Save(mpi, args[1]),
                     "resume" => CheckpointChecks.Resume(mpi, args[1], int.Parse(args[2])),
                     _ => throw new ArgumentException($"unknown mode '{mode}'"),
@@ -50,6 +51,10 @@ namespace Fused.Distributed.TestHost
             return failures;
         }
 
+        /// <summary>
+        /// Four steps sharded against one process. Exchanges run in rounds of 2001 / N elements per owner (several rounds,
+        /// odd sizes) except in the clipping runs, which use the default single round.
+        /// </summary>
         private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt)
         {
             const int Steps = 4;
@@ -58,7 +63,7 @@ namespace Fused.Distributed.TestHost
             var model = new Replica(gradientScale);
             var reference = new Replica(gradientScale);
             using var one = reference.Single(rule, precision, clip);
-            using var many = model.Sharded(mpi, rule, precision, clip);
+            using var many = model.Sharded(mpi, rule, precision, clip, double.IsFinite(clip) ? ShardedOptimizerBuilder.DefaultStagingElements : 2001);
 
             string what = $"{rule.Name} ({precision}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
             int failures = 0;
@@ -80,8 +85,25 @@ namespace Fused.Distributed.TestHost
                 failures += model.Differences(reference, $"{what} step {step}", me);
             }
             failures += CompareStates(many, one, what);
+            failures += CompareStateBytes(mpi, many, one, what);
             if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
             return failures;
+        }
+
+        /// <summary>
+        /// The ranks' state bytes add up to one process's, plus one copy of the scalar states per extra piece of a split
+        /// tensor; and no rank holds more than its segments' share.
+        /// </summary>
+        private static int CompareStateBytes(MpiCollectives mpi, ShardedOptimizer many, FusedOptimizer one, string what)
+        {
+            var report = many.MemoryReport();
+            var sums = new double[] { report.StateBytes, many.Plan.SegmentsOf(mpi.Rank).Count };
+            mpi.AllReduceSum(sums);
+            int scalars = one.RuleOf("all").Schedule.ScalarBuffers.Count;
+            long expected = one.MemoryReport().Groups.Sum(g => g.StateBytes) + 4L * scalars * ((long)sums[1] - one.Parameters.Count);
+            if ((long)sums[0] == expected && report.ParameterBytes == 4 * one.Parameters.Sum(p => p.Numel)) return 0;
+            Console.WriteLine($"rank {mpi.Rank}: FAIL {what}: the ranks hold {sums[0]} B of state, expected {expected} B ({report})");
+            return 1;
         }
 
         /// <summary>Each of this rank's segments' element states against the same range of the reference's.</summary>

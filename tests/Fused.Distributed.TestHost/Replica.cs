@@ -43,9 +43,11 @@ namespace Fused.Distributed.TestHost
             }
         }
 
-        public ShardedOptimizer Sharded(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity)
+        /// <summary>A sharded optimizer; <paramref name="stagingElements"/> small makes the exchanges run in several rounds of odd sizes.</summary>
+        public ShardedOptimizer Sharded(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity,
+            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements)
         {
-            var builder = new ShardedOptimizerBuilder(mpi).Threads(1);
+            var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
             builder.Route("all", _ => true, rule, o => o.State(precision));
             if (double.IsFinite(clip)) builder.ClipGlobalNorm(clip);

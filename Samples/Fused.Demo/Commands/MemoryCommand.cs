@@ -55,6 +55,7 @@ namespace Fused.Demo.Commands
                 $"AdamW keeps m and v: {adamW.StateBytesPerParameter(StatePrecision.Fp32)} B/param in fp32, plus a {MemoryFootprint.MasterWeightBytes} B fp32 master weight = " +
                 $"{adamW.BytesPerParameterWithMaster(StatePrecision.Fp32)} B/param, {Bytes.Format(adamW.TotalBytesWithMaster(70e9, StatePrecision.Fp32))} at 70B parameters. " +
                 $"Lion and Muon keep one buffer: half the state.");
+            ShardedMemoryTable.Write(precision);
             return 0;
         }
     }

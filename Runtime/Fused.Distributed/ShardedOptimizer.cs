@@ -232,6 +232,7 @@ namespace Fused.Distributed
 
         private void AverageGradients()
         {
+            if (WorldSize == 1) return; // one rank: its gradients are the mean, and it owns everything
             int N = WorldSize, me = Rank;
             float count = N;
             for (int round = 0, rounds = Rounds; round < rounds; round++)
@@ -249,18 +250,31 @@ namespace Fused.Distributed
                 _collectives.AllToAllV(_send, _counts, _receive, _receiveCounts);
                 // Rank order, then one division: FusedOptimizer.AccumulateGradients' Copy, Add..., Divide over the same micro-batches.
                 var mean = _receive.AsSpan(0, mine);
-                for (int r = 1; r < N; r++)
-                {
-                    var other = _receive.AsSpan(r * mine, mine);
-                    for (int i = 0; i < mine; i++) mean[i] += other[i];
-                }
-                for (int i = 0; i < mine; i++) mean[i] /= count;
+                for (int r = 1; r < N; r++) AddInto(mean, _receive.AsSpan(r * mine, mine));
+                if (N > 1) Divide(mean, count);
                 Pack(me, from, mean, gradients: true, unpack: true);
             }
         }
 
+        // Lane-wise float adds and divides: the same IEEE results as the scalar loops (and as the engine's accumulation).
+        private static void AddInto(Span<float> sum, ReadOnlySpan<float> other)
+        {
+            int i = 0, W = System.Numerics.Vector<float>.Count;
+            for (; i + W <= sum.Length; i += W) (new System.Numerics.Vector<float>(sum.Slice(i)) + new System.Numerics.Vector<float>(other.Slice(i))).CopyTo(sum.Slice(i));
+            for (; i < sum.Length; i++) sum[i] += other[i];
+        }
+
+        private static void Divide(Span<float> values, float divisor)
+        {
+            int i = 0, W = System.Numerics.Vector<float>.Count;
+            var d = new System.Numerics.Vector<float>(divisor);
+            for (; i + W <= values.Length; i += W) (new System.Numerics.Vector<float>(values.Slice(i)) / d).CopyTo(values.Slice(i));
+            for (; i < values.Length; i++) values[i] /= divisor;
+        }
+
         private void GatherParameters()
         {
+            if (WorldSize == 1) return;
             int N = WorldSize, me = Rank;
             for (int round = 0, rounds = Rounds; round < rounds; round++)
             {

@@ -40,18 +40,18 @@ namespace Fused.Distributed.TestHost
                 return clock.Elapsed.TotalSeconds;
             });
             long bytesBefore = sharded.BytesSent;
-            double average = 0, engine = 0, gather = 0;
+            var phases = new System.Collections.Generic.List<(double Average, double Step, double Gather)>();
             double step = Median(() =>
             {
                 var clock = Stopwatch.StartNew();
                 sharded.Step();
                 double s = clock.Elapsed.TotalSeconds;
-                var (a, e, g) = sharded.LastStepSeconds;
-                average += a; engine += e; gather += g;
+                phases.Add(sharded.LastStepSeconds);
                 return s;
             });
             double bytesPerStep = (sharded.BytesSent - bytesBefore) / (double)(Warmup + Steps);
-            average /= Warmup + Steps; engine /= Warmup + Steps; gather /= Warmup + Steps;
+            double PhaseMedian(Func<(double, double, double), double> pick) => phases.Skip(Warmup).Select(pick).OrderBy(x => x).ElementAt(Steps / 2);
+            double average = PhaseMedian(p => p.Item1), engine = PhaseMedian(p => p.Item2), gather = PhaseMedian(p => p.Item3);
 
             double single = double.NaN;
             if (mpi.Size == 1)
@@ -68,7 +68,7 @@ namespace Fused.Distributed.TestHost
             if (mpi.Rank == 0)
             {
                 Console.WriteLine($"bench: AdamW fp32, {elements:N0} parameters, {mpi.Size} rank(s) × {threads} thread(s), CPU: {CpuName()}");
-                Console.WriteLine($"  sharded step (median of {Steps}, slowest rank): {worst[0] * 1e3:0.0} ms = average gradients {worst[1] * 1e3:0.0} + engine step {worst[2] * 1e3:0.0} + gather parameters {worst[3] * 1e3:0.0} (means)");
+                Console.WriteLine($"  sharded step (median of {Steps}, slowest rank): {worst[0] * 1e3:0.0} ms = average gradients {worst[1] * 1e3:0.0} + engine step {worst[2] * 1e3:0.0} + gather parameters {worst[3] * 1e3:0.0} (medians)");
                 Console.WriteLine($"  bytes sent per step per rank (modelled payload): {worst[4] / 1e6:0.0} MB = {worst[4] / elements:0.00} B/parameter");
                 Console.WriteLine($"  ceiling: one copy of the gradients {worst[5] * 1e3:0.0} ms ({4.0 * elements * 2 / worst[5] / 1e9:0.0} GB/s read+write); step / copy = {worst[0] / worst[5]:0.0}");
                 Console.WriteLine($"  largest state per rank: {state[0] / 1e6:0.0} MB (one process: {elements * 8 / 1e6:0.0} MB)");

@@ -12,9 +12,10 @@ cd "$(dirname "$0")"
 
 # System packages, installed only when missing. The demo needs OpenBLAS (matrix passes), PoCL + the ICD
 # loader (OpenCL on the CPU), the real Fashion-MNIST files and fortunes (the transformer's text corpus);
-# the tests also drive Chromium (the report's browser test).
+# the tests also drive Chromium (the report's browser test) and run the sharded optimizer under Open MPI's
+# mpirun (openmpi-bin).
 demo_packages=(libopenblas0 pocl-opencl-icd ocl-icd-libopencl1 dataset-fashion-mnist fortunes)
-test_packages=("${demo_packages[@]}" chromium)
+test_packages=("${demo_packages[@]}" chromium openmpi-bin)
 
 need_packages() {
   local missing=()

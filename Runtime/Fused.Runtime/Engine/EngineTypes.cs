@@ -21,11 +21,12 @@ namespace Fused.Runtime.Engine
     /// <summary>A registered parameter as routes and reports see it.</summary>
     public sealed class ParameterInfo
     {
-        internal ParameterInfo(string name, int[] shape, int index)
+        internal ParameterInfo(string name, int[] shape, int index, int randomStream = -1)
         {
             Name = name;
             _shape = shape;
             Index = index;
+            RandomStream = randomStream < 0 ? index : randomStream;
             long numel = 1;
             foreach (int d in shape) numel *= d;
             Numel = numel;
@@ -55,6 +56,9 @@ namespace Fused.Runtime.Engine
 
         /// <summary>Registration order (0-based); also the parameter's id in random streams.</summary>
         public int Index { get; }
+
+        /// <summary>The parameter's id in random streams: its index, unless a sharded optimizer gives a shard its full parameter's.</summary>
+        internal int RandomStream { get; }
 
         /// <summary>The shape scalars the rules see (<see cref="ShapeInfo.Matrix"/>).</summary>
         public ShapeInfo ShapeInfo => ShapeInfo.Matrix(Rows, Cols);
@@ -161,4 +165,11 @@ namespace Fused.Runtime.Engine
         /// <summary>Only on <see cref="FusedOptimizer.DownloadParameters"/> and at checkpoints (the device copy is the truth between).</summary>
         OnRequest,
     }
+
+    /// <summary>
+    /// The squared global gradient norm from per-block sums of squares (float64): parameters in registration order,
+    /// each its <see cref="Fused.Ir.Reduction.BlockCount"/>(numel) blocks of <see cref="Fused.Ir.Reduction.BlockSize"/>
+    /// elements. See <see cref="OptimizerBuilder.GradientNormTotal"/>.
+    /// </summary>
+    public delegate double GradientSquaresTotal(ReadOnlySpan<double> blockSquares);
 }

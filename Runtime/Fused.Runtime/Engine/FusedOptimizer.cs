@@ -51,6 +51,7 @@ namespace Fused.Runtime.Engine
         private readonly bool _ownsPool;
         private readonly double _clipNorm;
         private readonly bool _skipNonFinite;
+        private readonly GradientSquaresTotal? _squaresTotal;
 
         // Gradient passes over every parameter: units of GlobalUnitElements, one partial per reduction block.
         private readonly int[] _unitParameter;
@@ -109,8 +110,10 @@ namespace Fused.Runtime.Engine
             List<OptimizerBuilder.Registration> parameters, List<OptimizerBuilder.RouteSpec> routes, List<OptimizerBuilder.Registration>[] members,
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
             long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null,
-            StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null)
+            StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null,
+            GradientSquaresTotal? squaresTotal = null)
         {
+            _squaresTotal = squaresTotal;
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
             _parameterMemory = parameters.Select(p => p.Parameter).ToArray();
@@ -331,13 +334,7 @@ namespace Fused.Runtime.Engine
             if (_skipNonFinite || double.IsFinite(_clipNorm))
             {
                 RunGradientPass(GradientOp.SumSquares, gradients, 0f);
-                double total = 0;
-                for (int p = 0; p < _parameters.Length; p++)
-                {
-                    int blocks = _blocks[p];
-                    Array.Copy(_normPartials, _firstBlock[p], _fold, 0, blocks);
-                    total += Reduction.FoldBlocks(_fold.AsSpan(0, blocks), max: false);
-                }
+                double total = _squaresTotal?.Invoke(_normPartials) ?? FoldSquares();
                 norm = Math.Sqrt(total);
                 if (_skipNonFinite && !double.IsFinite(total))
                 {
@@ -375,6 +372,18 @@ namespace Fused.Runtime.Engine
             StepCount = step;
             _accumulated = 0;
             return new StepResult(StepStatus.Applied, step, norm, scale);
+        }
+
+        private double FoldSquares()
+        {
+            double total = 0;
+            for (int p = 0; p < _parameters.Length; p++)
+            {
+                int blocks = _blocks[p];
+                Array.Copy(_normPartials, _firstBlock[p], _fold, 0, blocks);
+                total += Reduction.FoldBlocks(_fold.AsSpan(0, blocks), max: false);
+            }
+            return total;
         }
 
         /// <summary>

@@ -36,6 +36,7 @@ namespace Fused.Runtime.Engine
         private DeviceChoice? _device;
         private StepJournal _journal = StepJournal.FallibleGroups;
         private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
+        private GradientSquaresTotal? _squaresTotal;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -45,6 +46,10 @@ namespace Fused.Runtime.Engine
         /// <exception cref="OptimizerConfigurationException">Duplicate name, rank outside 1–4, non-positive
         /// dimension, or a parameter/gradient length that does not match the shape.</exception>
         public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
+            => AddParameter(name, shape, parameter, gradient, randomStream: -1);
+
+        /// <summary>As the public overload; a sharded optimizer gives a shard the random stream of its full parameter (bfloat16 rounding equal to one process's).</summary>
+        internal OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient, int randomStream)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
             CheckName(name, "parameter");
@@ -67,7 +72,7 @@ namespace Fused.Runtime.Engine
                 throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
             if (gradient.Length != numel)
                 throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradient.Length} elements but the parameter's shape {shapeText} has {numel}");
-            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count);
+            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream);
             _names.Add(name, info.Index);
             _parameters.Add(new Registration(info, parameter, gradient));
             return this;
@@ -263,6 +268,18 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// How the per-block sums of squares of the gradients become the squared global norm (clipping, non-finite
+        /// check). By default the blocks of each parameter are folded in the canonical order of <see cref="Reduction"/>
+        /// and the parameters summed in registration order. A sharded optimizer (Fused.Distributed) completes the norm
+        /// over every rank here, so every rank clips by and skips on the same total.
+        /// </summary>
+        public OptimizerBuilder GradientNormTotal(GradientSquaresTotal total)
+        {
+            _squaresTotal = total ?? throw new ArgumentNullException(nameof(total));
+            return this;
+        }
+
         /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
         internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
         {
@@ -337,7 +354,7 @@ namespace Fused.Runtime.Engine
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal);
         }
     }
 }

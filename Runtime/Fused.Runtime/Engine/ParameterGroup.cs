@@ -254,7 +254,7 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>The stochastic-rounding key of element state k of tensor t at <paramref name="step"/>.</summary>
-        private CounterRngKey RoundingKey(int t, int k, ulong seed, long step) => new CounterRngKey(seed, step, RandomStream(_parameterIndex[t], _stateBufferIndex[k]));
+        private CounterRngKey RoundingKey(int t, int k, ulong seed, long step) => new CounterRngKey(seed, step, RandomStream(Members[t].RandomStream, _stateBufferIndex[k]));
 
         private static Span<float> ScalesOf(nint scales, long element, int n)
             => new Span<float>((float*)scales + element / FusedOptimizer.Int8BlockSize, BlockwiseInt8.BlockCount(n, FusedOptimizer.Int8BlockSize));

@@ -36,6 +36,7 @@ namespace Fused.Demo.Commands
             PerParameter(precision);
             ShapeDependent();
             Totals(precision);
+            ShardedMemoryTable.Write(precision);
             Notes();
             return 0;
         }

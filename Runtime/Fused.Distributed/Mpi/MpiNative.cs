@@ -1,0 +1,84 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace Fused.Distributed.Mpi
+{
+    /// <summary>
+    /// P/Invoke over Open MPI's <c>libmpi.so.40</c> (Open MPI 3.x–4.x ABI). Open MPI's handles are pointers to
+    /// exported globals (MPI_COMM_WORLD is <c>&amp;ompi_mpi_comm_world</c>), so they come from
+    /// <see cref="NativeLibrary.GetExport"/>; MPI.NET's integer handles are MS-MPI's and do not apply.
+    /// </summary>
+    internal static unsafe class MpiNative
+    {
+        private const string Lib = "libmpi.so.40";
+        private const int RtldNow = 2, RtldGlobal = 0x100;
+
+        public const int MaxErrorString = 256;
+        public static readonly nint InPlace = 1; // MPI_IN_PLACE in Open MPI's mpi.h
+
+        public static nint CommWorld, MpiFloat, MpiDouble, MpiByte, MpiLong, OpSum, OpMax, ErrorsReturn;
+
+        private static bool _loaded;
+
+        /// <summary>
+        /// Loads libmpi with RTLD_GLOBAL (Open MPI's plugins resolve libmpi's symbols through the global scope) and reads
+        /// the predefined handles. A missing library is a <see cref="MpiException"/> saying what to install.
+        /// </summary>
+        public static void Load()
+        {
+            if (_loaded) return;
+            nint handle = dlopen(Lib, RtldNow | RtldGlobal);
+            if (handle == 0)
+                throw new MpiException($"cannot load {Lib} (Open MPI): {Marshal.PtrToStringUTF8(dlerror()) ?? "not found"}; install it with 'apt-get install openmpi-bin'");
+            nint lib = NativeLibrary.Load(Lib);
+            nint Export(string name) => NativeLibrary.TryGetExport(lib, name, out nint address) ? address
+                : throw new MpiException($"{Lib} has no symbol '{name}': Fused.Distributed needs Open MPI (3.x or 4.x), not another MPI");
+            CommWorld = Export("ompi_mpi_comm_world");
+            MpiFloat = Export("ompi_mpi_float");
+            MpiDouble = Export("ompi_mpi_double");
+            MpiByte = Export("ompi_mpi_byte");
+            MpiLong = Export("ompi_mpi_long");
+            OpSum = Export("ompi_mpi_op_sum");
+            OpMax = Export("ompi_mpi_op_max");
+            ErrorsReturn = Export("ompi_mpi_errors_return");
+            _loaded = true;
+        }
+
+        [DllImport("libc", EntryPoint = "dlopen")] private static extern nint dlopen(string file, int mode);
+        [DllImport("libc", EntryPoint = "dlerror")] private static extern nint dlerror();
+
+        [DllImport(Lib)] public static extern int MPI_Init(nint argc, nint argv);
+        [DllImport(Lib)] public static extern int MPI_Initialized(int* flag);
+        [DllImport(Lib)] public static extern int MPI_Finalized(int* flag);
+        [DllImport(Lib)] public static extern int MPI_Finalize();
+        [DllImport(Lib)] public static extern int MPI_Abort(nint comm, int errorCode);
+        [DllImport(Lib)] public static extern int MPI_Comm_rank(nint comm, int* rank);
+        [DllImport(Lib)] public static extern int MPI_Comm_size(nint comm, int* size);
+        [DllImport(Lib)] public static extern int MPI_Comm_set_errhandler(nint comm, nint handler);
+        [DllImport(Lib)] public static extern int MPI_Error_string(int code, byte* text, int* length);
+        [DllImport(Lib)] public static extern int MPI_Barrier(nint comm);
+        [DllImport(Lib)] public static extern int MPI_Bcast(void* buffer, int count, nint type, int root, nint comm);
+        [DllImport(Lib)] public static extern int MPI_Allreduce(void* send, void* receive, int count, nint type, nint op, nint comm);
+        [DllImport(Lib)] public static extern int MPI_Reduce_scatter_block(void* send, void* receive, int count, nint type, nint op, nint comm);
+        [DllImport(Lib)] public static extern int MPI_Allgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm);
+        [DllImport(Lib)] public static extern int MPI_Allgatherv(void* send, int sendCount, nint sendType, void* receive, int* receiveCounts, int* displacements, nint receiveType, nint comm);
+        [DllImport(Lib)] public static extern int MPI_Alltoallv(void* send, int* sendCounts, int* sendDisplacements, nint sendType,
+            void* receive, int* receiveCounts, int* receiveDisplacements, nint receiveType, nint comm);
+
+        /// <summary>Throws a <see cref="MpiException"/> naming <paramref name="call"/> and MPI's text for <paramref name="code"/> unless it is MPI_SUCCESS.</summary>
+        public static void Check(int code, string call)
+        {
+            if (code == 0) return;
+            byte* text = stackalloc byte[MaxErrorString];
+            int length = 0;
+            string what = MPI_Error_string(code, text, &length) == 0 ? System.Text.Encoding.UTF8.GetString(text, length) : "unknown error";
+            throw new MpiException($"{call} failed: {what} (MPI error {code})");
+        }
+    }
+
+    /// <summary>An MPI call failed (the message names the call), or MPI could not be loaded or used.</summary>
+    public sealed class MpiException : Exception
+    {
+        public MpiException(string message) : base(message) { }
+    }
+}

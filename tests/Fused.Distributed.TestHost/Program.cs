@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Fused.Catalog;
+using Fused.Distributed;
+using Fused.Distributed.Mpi;
+using Fused.Runtime.Engine;
+using Fused.Runtime.Kernels;
+
+namespace Fused.Distributed.TestHost
+{
+    /// <summary>
+    /// Started by tests/Fused.Distributed.Tests under <c>mpirun -np N</c>. Every rank steps a sharded optimizer and,
+    /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
+    /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
+    /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
+    /// </summary>
+    public static class Program
+    {
+        public static int Main(string[] args)
+        {
+            string mode = args.Length > 0 ? args[0] : "rules";
+            var mpi = MpiCollectives.Initialize();
+            int failures;
+            try
+            {
+                failures = mode switch
+                {
+                    "rules" => CatalogRules.All.Sum(rule => Compare(mpi, rule, StatePrecision.Float32, clip: double.PositiveInfinity, nanAt: -1))
+                               + Compare(mpi, AdamW.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1)
+                               + Compare(mpi, AdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
+                               + Compare(mpi, Lion.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
+                               + Compare(mpi, Lamb.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1),
+                    "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
+                    "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
+                    "mismatch" => Mismatch(mpi),
+                    "die" => Die(mpi),
+                    "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1),
+                    "save" => CheckpointChecks.Save(mpi, args[1]),
+                    "resume" => CheckpointChecks.Resume(mpi, args[1], int.Parse(args[2])),
+                    _ => throw new ArgumentException($"unknown mode '{mode}'"),
+                };
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine($"rank {mpi.Rank}: FAIL {e.GetType().Name}: {e.Message}");
+                failures = 1;
+            }
+            mpi.Dispose();
+            return failures;
+        }
+
+        /// <summary>
+        /// Four steps sharded against one process. Exchanges run in rounds of 2001 / N elements per owner (several rounds,
+        /// odd sizes) except in the clipping runs, which use the default single round.
+        /// </summary>
+        private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt)
+        {
+            const int Steps = 4;
+            int N = mpi.Size, me = mpi.Rank;
+            float gradientScale = double.IsFinite(clip) ? 3f : 0.1f;
+            var model = new Replica(gradientScale);
+            var reference = new Replica(gradientScale);
+            using var one = reference.Single(rule, precision, clip);
+            using var many = model.Sharded(mpi, rule, precision, clip, double.IsFinite(clip) ? ShardedOptimizerBuilder.DefaultStagingElements : 2001);
+
+            string what = $"{rule.Name} ({precision}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
+            int failures = 0;
+            for (int step = 1; step <= Steps; step++)
+            {
+                // One NaN in the last rank's gradient: every rank must skip, as one process does.
+                var expected = reference.StepSingle(one, step, N, r => { if (step == nanAt && r == N - 1) reference.Gradients[2][4321] = float.NaN; });
+                var got = model.StepSharded(many, step, () => { if (step == nanAt && me == N - 1) model.Gradients[2][4321] = float.NaN; });
+                if (got.Status != expected.Status || BitConverter.DoubleToInt64Bits(got.GradientNorm) != BitConverter.DoubleToInt64Bits(expected.GradientNorm) || got.ClipScale != expected.ClipScale)
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: status {got.Status} norm {got.GradientNorm:R} scale {got.ClipScale:R}, one process {expected.Status} {expected.GradientNorm:R} {expected.ClipScale:R}");
+                    failures++;
+                }
+                if (step == nanAt && got.Status != StepStatus.SkippedNonFiniteGradient)
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step} was not skipped");
+                    failures++;
+                }
+                failures += model.Differences(reference, $"{what} step {step}", me);
+            }
+            failures += CompareStates(many, one, what);
+            failures += CompareStateBytes(mpi, many, one, what);
+            if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
+            return failures;
+        }
+
+        /// <summary>
+        /// The ranks' state bytes add up to one process's, plus one copy of the scalar states per extra piece of a split
+        /// tensor; and no rank holds more than its segments' share.
+        /// </summary>
+        private static int CompareStateBytes(MpiCollectives mpi, ShardedOptimizer many, FusedOptimizer one, string what)
+        {
+            var report = many.MemoryReport();
+            var sums = new double[] { report.StateBytes, many.Plan.SegmentsOf(mpi.Rank).Count };
+            mpi.AllReduceSum(sums);
+            int scalars = one.RuleOf("all").Schedule.ScalarBuffers.Count;
+            long expected = one.MemoryReport().Groups.Sum(g => g.StateBytes) + 4L * scalars * ((long)sums[1] - one.Parameters.Count);
+            if ((long)sums[0] == expected && report.ParameterBytes == 4 * one.Parameters.Sum(p => p.Numel)) return 0;
+            Console.WriteLine($"rank {mpi.Rank}: FAIL {what}: the ranks hold {sums[0]} B of state, expected {expected} B ({report})");
+            return 1;
+        }
+
+        /// <summary>Each of this rank's segments' element states against the same range of the reference's.</summary>
+        private static int CompareStates(ShardedOptimizer many, FusedOptimizer one, string what)
+        {
+            if (many.Engine == null) return 0;
+            int failures = 0;
+            foreach (var s in many.Plan.SegmentsOf(many.Rank))
+            {
+                string full = $"w{s.Tensor}";
+                string local = s.Count == one.Parameters[s.Tensor].Numel ? full : ShardedOptimizer.SegmentName(full, s);
+                var elementStates = one.StateNames(full).Where(n => one.RuleOf(one.GroupOf(full)).Schedule.Buffers.Any(b => b.Name == n && b.Shape == Fused.StateShape.Element));
+                foreach (var state in elementStates)
+                {
+                    var expected = new float[one.Parameters[s.Tensor].Numel];
+                    var got = new float[s.Count];
+                    one.ReadState(full, state, expected);
+                    many.Engine.ReadState(local, state, got);
+                    int bad = Replica.FirstDifference(got, expected.AsSpan((int)s.Start, (int)s.Count));
+                    if (bad < 0) continue;
+                    Console.WriteLine($"rank {many.Rank}: FAIL {what}: state {state} of {local}[{bad}] = {got[bad]:R}, one process {expected[s.Start + bad]:R}");
+                    failures++;
+                }
+            }
+            return failures;
+        }
+
+        /// <summary>The last rank sets a different learning rate: every rank's Build must throw, naming that rank and the difference.</summary>
+        private static int Mismatch(MpiCollectives mpi)
+        {
+            int last = mpi.Size - 1;
+            var builder = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 100 }, new float[100], new float[100])
+                .Route("adamw", _ => true, AdamW.Rule, o => o.Set("lr", mpi.Rank == last ? 2e-3f : 1e-3f));
+            try
+            {
+                using var optimizer = builder.Build();
+                Console.WriteLine($"rank {mpi.Rank}: FAIL Build accepted ranks configured differently");
+                return 1;
+            }
+            catch (OptimizerConfigurationException e)
+            {
+                Console.WriteLine($"rank {mpi.Rank}: mismatch: {e.Message}");
+                bool named = e.Message.Contains($"rank {last}") && e.Message.Contains("lr=0.002") && e.Message.Contains("lr=0.001");
+                if (!named) Console.WriteLine($"rank {mpi.Rank}: FAIL the message does not name rank {last} and both learning rates");
+                return named ? 0 : 1;
+            }
+        }
+
+        /// <summary>The last rank dies after the first step without finalizing MPI; the others keep stepping (mpirun must end the job).</summary>
+        private static int Die(MpiCollectives mpi)
+        {
+            var w = new float[50000];
+            var g = new float[50000];
+            using var optimizer = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 50000 }, w, g).Route("adamw", _ => true, AdamW.Rule).Build();
+            for (int step = 1; step <= 1000; step++)
+            {
+                g.AsSpan().Fill(0.01f);
+                optimizer.Step();
+                if (step == 1 && mpi.Rank == mpi.Size - 1)
+                {
+                    Console.WriteLine($"rank {mpi.Rank}: dying after step 1");
+                    Console.Out.Flush();
+                    Environment.Exit(42);
+                }
+            }
+            Console.WriteLine($"rank {mpi.Rank}: FAIL stepped 1000 times with a dead rank");
+            return 1;
+        }
+    }
+}

@@ -12,7 +12,7 @@ namespace Fused.Ir
     /// </summary>
     public sealed class SignAnalysis
     {
-        private static readonly long[] ProbeSteps = { 1, 2, 3, 10, 100, 1000, 100000 };
+        internal static readonly long[] ProbeSteps = { 1, 2, 3, 10, 100, 1000, 100000 };
         private readonly RuleProgram _program;
         private readonly HashSet<int> _nonNegativeStates = new HashSet<int>();
         private readonly Dictionary<Node, bool> _memo = new Dictionary<Node, bool>(NodeIdentityComparer.Instance);
@@ -84,7 +84,7 @@ namespace Fused.Ir
             return factors.Where(f => !IsNonNegative(f)).GroupBy(f => f).All(g => g.Count() % 2 == 0);
         }
 
-        private static bool IsUniformInputsOnly(Node n) =>
+        internal static bool IsUniformInputsOnly(Node n) =>
             Node.TopologicalOrder(new[] { n }).All(x => x.Op is not (Op.Load or Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum));
 
         private bool ProbeNonNegative(Node n)
@@ -98,7 +98,7 @@ namespace Fused.Ir
             return true;
         }
 
-        private static double EvaluateUniform(Node n, double[] hypers, long step, Dictionary<Node, double> memo)
+        internal static double EvaluateUniform(Node n, double[] hypers, long step, Dictionary<Node, double> memo)
         {
             if (memo.TryGetValue(n, out var v)) return v;
             switch (n.Op)

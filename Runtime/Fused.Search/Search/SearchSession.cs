@@ -55,7 +55,11 @@ namespace Fused.Search
             _mutator = new ProgramMutator(limits);
             _warmStart = IrText.Parse(M("warm_start"));
             var suite = ProxySuite.Create(Enum.Parse<ProxySuiteKind>(M("proxies")), db.GetMeta("fashion_dir") is { Length: > 0 } d ? d : null);
-            _funnel = new EvaluationFunnel(suite, IrText.Parse(M("reference")));
+            var reference = IrText.Parse(M("reference"));
+            // AdamW's tuning and curves are measured once per database and kept in it (meta keys adamw_*).
+            var scorer = suite.Ranking.Count == 0 ? null : new SpeedupScorer(suite.Ranking, reference, suite.SelectionSeeds,
+                key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }));
+            _funnel = new EvaluationFunnel(suite, reference, scorer: scorer);
         }
 
         /// <summary>Starts a new search in options.DatabasePath, or resumes the one there.</summary>
@@ -136,6 +140,13 @@ namespace Fused.Search
             {
                 foreach (var stage in _funnel.Suite.Stages)
                     foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
+                if (_funnel.Scorer is { } scorer)
+                {
+                    // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
+                    Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
+                    var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
+                    Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
+                }
                 while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
                 {
                     var progress = RunGeneration(ct, ref evaluatedThisRun, clock);
@@ -148,7 +159,30 @@ namespace Fused.Search
             return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);
         }
 
-        private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash);
+        private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash, string? ParentFHash = null);
+
+        /// <summary>Fresh instances for confirming a would-be best: drawn from its functional hash, disjoint from the selection seeds (high bit set).</summary>
+        internal static ulong[] FreshSeeds(string functionalHash, int count)
+        {
+            var rng = new SearchRandom(ulong.Parse(functionalHash, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            return Enumerable.Range(0, count).Select(_ => rng.NextULong() | (1UL << 63)).ToArray();
+        }
+
+        /// <summary>The parent's peak lr per ranking task as a factor of tuned AdamW's, read from its stored evaluation.</summary>
+        private Dictionary<string, double>? InheritedFactors(string? parentFHash, CancellationToken ct)
+        {
+            if (parentFHash == null || _funnel.Scorer is not { } scorer || _db.GetEvaluation(parentFHash) is not { } e) return null;
+            var factors = new Dictionary<string, double>();
+            foreach (var part in e.TaskLosses.Split(';'))
+            {
+                int eq = part.IndexOf('='), at = part.LastIndexOf('@');
+                if (eq < 0 || at < eq) continue;
+                var task = scorer.Tasks.FirstOrDefault(t => t.Name == part.Substring(0, eq));
+                if (task != null && double.TryParse(part.Substring(at + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var lr))
+                    factors[task.Name] = lr / scorer.Tuned(task, ct).LearningRate;
+            }
+            return factors;
+        }
 
         private SearchProgress RunGeneration(CancellationToken ct, ref long evaluatedThisRun, Stopwatch clock)
         {
@@ -161,7 +195,7 @@ namespace Fused.Search
             // 1. Children, from the stored state alone. Parents and per-child RNG streams are drawn in
             //    order; the mutations themselves then run in parallel (each on its own stream).
             long nextId = long.Parse(_db.GetMeta("next_id")!, CultureInfo.InvariantCulture);
-            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream)>();
+            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream, string? parentFHash)>();
             var children = new List<Child>();
             int removeOldest;
             bool restarted = false;
@@ -173,7 +207,7 @@ namespace Fused.Search
                 children.Add(MakeChild(root, best?.Id, restarted ? "restart from best" : "warm start"));
                 // Mutants descend from the program they were made from: the best, or the warm start (admitted first, as nextId).
                 long rootId = best?.Id ?? nextId;
-                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork()));
+                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork(), best?.FunctionalHash ?? children[0].FHash));
                 removeOldest = population.Count;
             }
             else
@@ -184,9 +218,9 @@ namespace Fused.Search
                     for (int k = 0; k < _tournament; k++)
                     {
                         var candidate = population[rng.Next(population.Count)];
-                        if (parent == null || candidate.Fitness > parent.Fitness) parent = candidate;
+                        if (parent == null || Beats(candidate, parent)) parent = candidate;
                     }
-                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork()));
+                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork(), parent.FunctionalHash));
                 }
                 removeOldest = Math.Max(0, population.Count + _batch - _population);
             }
@@ -194,7 +228,7 @@ namespace Fused.Search
             Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, i =>
             {
                 var m = _mutator.Mutate(plan[i].parent, plan[i].stream);
-                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description);
+                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description) with { ParentFHash = plan[i].parentFHash };
             });
             children.AddRange(made);
 
@@ -207,7 +241,13 @@ namespace Fused.Search
             long done = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, c =>
             {
-                var r = _funnel.Evaluate(c.Program, ct);
+                var r = _funnel.Evaluate(c.Program, ct, InheritedFactors(c.ParentFHash, ct));
+                if (r.Ranked != null && r.Fitness > bestFitness)
+                {
+                    // A would-be best is trusted only after fresh instances agree (the winner's curse of run 4).
+                    var confirmed = _funnel.Confirm(c.Program, r.Ranked, FreshSeeds(c.FHash, r.Ranked.PerSeed.Count), ct);
+                    r = r with { Fitness = confirmed.Fitness, Ranked = confirmed, StageScores = r.StageScores.Append(confirmed.Fitness).ToList() };
+                }
                 var record = new EvaluationRecord(c.FHash, c.SHash, r.Fitness, r.StagesReached,
                     string.Join(";", r.StageScores.Select(SearchDatabase.Format)),
                     string.Join(";", r.Tasks.Select(t => $"{t.Task}={SearchDatabase.Format(t.Loss)}@{SearchDatabase.Format(t.LearningRate)}")),
@@ -250,6 +290,17 @@ namespace Fused.Search
             double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             return new SearchProgress(g + 1, bestFitness, bestRecord?.Id ?? 0, _db.EvaluationCount(), childrenTotal,
                 evaluatedThisRun / seconds, childrenTotal == 0 ? 0 : (double)equivalentTotal / childrenTotal, clock.Elapsed, restarted);
+        }
+
+        /// <summary>Tournament order: higher fitness, and on a tie the smaller program (parsimony).</summary>
+        internal static bool Beats(ProgramRecord a, ProgramRecord b) =>
+            a.Fitness > b.Fitness || (a.Fitness == b.Fitness && NodeCount(a.Ir) < NodeCount(b.Ir));
+
+        private static int NodeCount(string ir)
+        {
+            int count = 0;
+            foreach (var line in ir.Split('\n')) if (line.StartsWith("%", StringComparison.Ordinal)) count++;
+            return count;
         }
 
         private static Child MakeChild(RuleProgram program, long? parent, string mutation)

@@ -264,3 +264,30 @@ namespace Fused.Search.Tests
         }
     }
 }
+
+namespace Fused.Search.Tests
+{
+    public class LionFormTests
+    {
+        [Fact]
+        public void Lion_and_its_lerp_spelling_have_lion_form_and_adamw_and_signed_momentum_do_not()
+        {
+            var lion = ProgramNormalizer.Run(WarmStarts.Lion());
+            Assert.True(LionForm.Matches(lion));
+            Assert.False(LionForm.Matches(ProgramNormalizer.Run(WarmStarts.AdamW())));
+
+            var b = new IrBuilder();
+            var m = b.Load(2);
+            var g = b.Load(1);
+            // θ − lr·(Sign(Lerp(m, g, 0.1)) + 0.01·θ), m ← Lerp(m, g, 0.01): Lion written with Lerps and constants.
+            var lerpLion = ProgramEdits.SetOutput(ProgramEdits.SetOutput(lion, 2, b.Lerp(m, g, b.Const(0.01f))), 0,
+                b.Sub(b.Load(0), b.Mul(b.Hyper(0), b.Add(b.Make(Op.Sign, b.Lerp(m, g, b.Const(0.1f))), b.Mul(b.Const(0.01f), b.Load(0))))));
+            Assert.True(LionForm.Matches(ProgramNormalizer.Run(lerpLion)));
+            // Sign of the momentum alone (signum): not Lion's form; nor a Sign of a nonlinear mix.
+            var signum = ProgramEdits.SetOutput(lion, 0, b.Sub(b.Load(0), b.Mul(b.Hyper(0), b.Make(Op.Sign, m))));
+            Assert.False(LionForm.Matches(ProgramNormalizer.Run(signum)));
+            var nonlinear = ProgramEdits.SetOutput(lion, 0, b.Sub(b.Load(0), b.Mul(b.Hyper(0), b.Make(Op.Sign, b.Add(m, b.Mul(g, g))))));
+            Assert.False(LionForm.Matches(ProgramNormalizer.Run(nonlinear)));
+        }
+    }
+}

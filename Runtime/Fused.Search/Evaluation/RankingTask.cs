@@ -36,6 +36,26 @@ namespace Fused.Search.Evaluation
 
         protected abstract TensorTask Create(ulong seed);
 
+        /// <summary>A seeded random sample without replacement (partial Fisher–Yates).</summary>
+        internal static ClassificationData Sample(ClassificationData data, int count, SearchRandom rng)
+        {
+            var index = new int[data.Count];
+            for (int i = 0; i < index.Length; i++) index[i] = i;
+            for (int i = 0; i < count; i++) { int j = i + rng.Next(index.Length - i); (index[i], index[j]) = (index[j], index[i]); }
+            var x = new float[count * data.FeatureCount];
+            var y = new int[count];
+            for (int n = 0; n < count; n++)
+            {
+                data.Row(index[n]).CopyTo(x.AsSpan(n * data.FeatureCount, data.FeatureCount));
+                y[n] = data.Labels[index[n]];
+            }
+            return new ClassificationData(x, y, data.FeatureCount, data.ClassCount, data.Source);
+        }
+
+        /// <summary>The whole set when <paramref name="count"/> is 0 or covers it, else a seeded sample.</summary>
+        internal static ClassificationData SampleOrAll(ClassificationData data, int count, SearchRandom rng) =>
+            count <= 0 || count >= data.Count ? data : Sample(data, count, rng);
+
         /// <summary>Final loss after <paramref name="steps"/> steps of a schedule peaking at <paramref name="peakLearningRate"/> (NaN: diverged).</summary>
         public double Run(FusedRule rule, float[] hypers, double peakLearningRate, int steps, ulong seed, CancellationToken ct) =>
             Instance(seed).Train(rule, hypers, steps, new LearningRateSchedule(peakLearningRate, steps), ct);
@@ -73,9 +93,8 @@ namespace Fused.Search.Evaluation
             ClassificationData train, eval;
             if (_scoreOnTestSplit)
             {
-                train = _train <= 0 || _train >= split.Count ? split : Sample(split, _train, rng);
-                var test = FashionMnist.LoadSplit(_directory, train: false);
-                eval = _eval <= 0 || _eval >= test.Count ? test : Sample(test, _eval, rng);
+                train = SampleOrAll(split, _train, rng);
+                eval = SampleOrAll(FashionMnist.LoadSplit(_directory, train: false), _eval, rng);
             }
             else
             {
@@ -84,22 +103,6 @@ namespace Fused.Search.Evaluation
                 eval = both.Slice(_train, _eval);
             }
             return new ClassifierTask(Name, train, eval, _hidden, _batch, Horizon, BaseLearningRate, rng.NextULong());
-        }
-
-        /// <summary>A random sample without replacement (a contiguous window at a seeded offset of a seeded permutation would repeat neighbours; this does not).</summary>
-        private static ClassificationData Sample(ClassificationData data, int count, SearchRandom rng)
-        {
-            var index = new int[data.Count];
-            for (int i = 0; i < index.Length; i++) index[i] = i;
-            for (int i = 0; i < count; i++) { int j = i + rng.Next(index.Length - i); (index[i], index[j]) = (index[j], index[i]); }
-            var x = new float[count * data.FeatureCount];
-            var y = new int[count];
-            for (int n = 0; n < count; n++)
-            {
-                data.Row(index[n]).CopyTo(x.AsSpan(n * data.FeatureCount, data.FeatureCount));
-                y[n] = data.Labels[index[n]];
-            }
-            return new ClassificationData(x, y, data.FeatureCount, data.ClassCount, data.Source);
         }
     }
 
@@ -117,5 +120,31 @@ namespace Fused.Search.Evaluation
         }
 
         protected override TensorTask Create(ulong seed) => new TokenModelTask(Name, _vocabulary, _dimension, _batch, Horizon, seed);
+    }
+
+    /// <summary>A Fashion-MNIST autoencoder (see <see cref="AutoencoderTask"/>): each seed trains on its own sample of the train split and is scored on a sample of the t10k split.</summary>
+    public sealed class AutoencoderRanking : RankingTask
+    {
+        private readonly string _directory;
+        private readonly int _hidden, _batch, _train, _eval;
+
+        public AutoencoderRanking(int hidden, int batch, int horizon, int train, int eval, string? directory = null, double baseLearningRate = 0.01)
+            : base($"fashion-autoencoder(196-{hidden}-196,b{batch},T{horizon})", horizon, baseLearningRate)
+        {
+            _directory = directory ?? FashionMnist.DefaultDirectory;
+            FashionMnist.Require(_directory, train: true);
+            FashionMnist.Require(_directory, train: false);
+            _hidden = hidden;
+            _batch = batch;
+            _train = train;
+            _eval = eval;
+        }
+
+        protected override TensorTask Create(ulong seed)
+        {
+            var rng = new SearchRandom(seed * 0x9E3779B97F4A7C15UL + 29);
+            return new AutoencoderTask(Name, SampleOrAll(FashionMnist.LoadSplit(_directory, train: true), _train, rng),
+                SampleOrAll(FashionMnist.LoadSplit(_directory, train: false), _eval, rng), _hidden, _batch, Horizon, rng.NextULong());
+        }
     }
 }

@@ -51,8 +51,9 @@ namespace Fused.Search.Evaluation
 
         /// <param name="load">Reads a cached value (null: absent); <paramref name="store"/> writes one.</param>
         public SpeedupScorer(IReadOnlyList<RankingTask> tasks, RuleProgram reference, IReadOnlyList<ulong> selectionSeeds,
-            Func<string, string?>? load = null, Action<string, string>? store = null, double tuningTrialsMultiplier = 1)
+            Func<string, string?>? load = null, Action<string, string>? store = null, double tuningTrialsMultiplier = 1, bool coordinateTuning = false)
         {
+            CoordinateTuning = coordinateTuning;
             Tasks = tasks;
             _reference = reference;
             SelectionSeeds = selectionSeeds;
@@ -63,6 +64,12 @@ namespace Fused.Search.Evaluation
 
         public IReadOnlyList<RankingTask> Tasks { get; }
         public IReadOnlyList<ulong> SelectionSeeds { get; }
+        /// <summary>
+        /// Tune AdamW one coordinate at a time (lr; then β2; then weight decay; then lr again) instead of over the full
+        /// product: about a third of the runs, for the larger meta-validation tasks on a shared machine.
+        /// </summary>
+        public bool CoordinateTuning { get; }
+
         /// <summary>2: AdamW's lr grid is twice as fine (a control: "AdamW given twice the tuning trials").</summary>
         public double TuningTrialsMultiplier { get; }
 
@@ -92,7 +99,8 @@ namespace Fused.Search.Evaluation
                 return new ReferenceCurve(task.Horizon, ladder, losses).ToText();
             }));
 
-        private float[] ReferenceHypers(FusedRule rule, TunedReference tuned)
+        /// <summary>AdamW's hyperparameters with the tuned β2 and weight decay (lr is set by the schedule).</summary>
+        public float[] ReferenceHypers(FusedRule rule, TunedReference tuned)
         {
             var hypers = rule.DefaultHyperparameters();
             for (int h = 0; h < _reference.Hypers.Count; h++)
@@ -111,12 +119,24 @@ namespace Fused.Search.Evaluation
             var factors = TuningTrialsMultiplier > 1
                 ? Enumerable.Range(0, 2 * Factors.Length - 1).Select(i => Math.Pow(10, -1 + i * 0.25)).ToArray()
                 : Factors;
+            double Objective(TunedReference r)
+            {
+                var hypers = ReferenceHypers(rule, r);
+                return MeanLogLoss(SelectionSeeds, seed => task.Run(rule, hypers, r.LearningRate, task.Horizon, seed, ct));
+            }
+            if (CoordinateTuning)
+            {
+                var r = new TunedReference(task.BaseLearningRate, 0.01, 0.999);
+                r = r with { LearningRate = TuneLearningRate(lr => Objective(r with { LearningRate = lr }), task.BaseLearningRate, factors).lr };
+                r = Beta2s.Select(b => r with { Beta2 = b }).OrderBy(Objective).First();
+                r = WeightDecays.Select(w => r with { WeightDecay = w }).OrderBy(Objective).First();
+                return r with { LearningRate = TuneLearningRate(lr => Objective(r with { LearningRate = lr }), r.LearningRate, factors).lr };
+            }
             foreach (var wd in WeightDecays)
                 foreach (var beta2 in Beta2s)
                 {
                     var candidate = new TunedReference(double.NaN, wd, beta2);
-                    var hypers = ReferenceHypers(rule, candidate);
-                    var (lr, objective) = TuneLearningRate(lr => MeanLogLoss(rule, hypers, task, lr, SelectionSeeds, ct), task.BaseLearningRate, factors);
+                    var (lr, objective) = TuneLearningRate(lr => Objective(candidate with { LearningRate = lr }), task.BaseLearningRate, factors);
                     if (objective < bestObjective) { bestObjective = objective; best = candidate with { LearningRate = lr }; }
                 }
             return best ?? new TunedReference(task.BaseLearningRate, WeightDecays[0], Beta2s[^1]);
@@ -144,14 +164,15 @@ namespace Fused.Search.Evaluation
             return (centre * best.Key, best.Value);
         }
 
-        private static double MeanLogLoss(FusedRule rule, float[] hypers, RankingTask task, double lr, IReadOnlyList<ulong> seeds, CancellationToken ct)
+        /// <summary>Mean log loss over seeds, +∞ when any run diverged (lower is better).</summary>
+        private static double MeanLogLoss(IReadOnlyList<ulong> seeds, Func<ulong, double> loss)
         {
             double sum = 0;
             foreach (var seed in seeds)
             {
-                double loss = task.Run(rule, hypers, lr, task.Horizon, seed, ct);
-                if (double.IsNaN(loss)) return double.PositiveInfinity;
-                sum += Math.Log(loss + 1e-12);
+                double l = loss(seed);
+                if (double.IsNaN(l)) return double.PositiveInfinity;
+                sum += Math.Log(l + 1e-12);
             }
             return sum / seeds.Count;
         }
@@ -165,23 +186,26 @@ namespace Fused.Search.Evaluation
         {
             seeds ??= SelectionSeeds;
             var hypers = rule.DefaultHyperparameters();
-            var taskScores = new List<RankedTaskScore>();
-            foreach (var task in Tasks)
-            {
-                double adamLr = Tuned(task, ct).LearningRate;
-                double lr;
-                if (fixedLearningRates != null && fixedLearningRates.TryGetValue(task.Name, out var given)) lr = given;
-                else
-                {
-                    double centre = adamLr * (inheritedFactors != null && inheritedFactors.TryGetValue(task.Name, out var f) && f > 0 && double.IsFinite(f) ? f : 1);
-                    lr = TuneLearningRate(x => MeanLogLoss(rule, hypers, task, x, SelectionSeeds, ct), centre, Factors).lr;
-                }
-                var speedups = seeds.Select(seed => Curve(task, seed, ct).Log2Speedup(task.Run(rule, hypers, lr, task.Horizon, seed, ct))).ToArray();
-                taskScores.Add(new RankedTaskScore(task.Name, lr, lr / adamLr, speedups));
-            }
+            var taskScores = Tasks.Select(task => ScoreTask(rule, hypers, task, inheritedFactors != null && inheritedFactors.TryGetValue(task.Name, out var f) ? f : 1,
+                fixedLearningRates != null && fixedLearningRates.TryGetValue(task.Name, out var given) ? given : (double?)null, seeds, ct)).ToList();
             var perSeed = Enumerable.Range(0, seeds.Count).Select(s => taskScores.Average(t => t.Speedups[s])).ToArray();
             var (mean, se) = MeanAndStandardError(perSeed);
             return new RankedScore(mean - 0.5 * se, mean, se, perSeed, taskScores);
+        }
+
+        /// <summary>One task: the peak lr (given, or tuned around AdamW's × <paramref name="factor"/>) and the speedup per seed.</summary>
+        public RankedTaskScore ScoreTask(FusedRule rule, float[] hypers, RankingTask task, double factor, double? learningRate, IReadOnlyList<ulong> seeds, CancellationToken ct)
+        {
+            double adamLr = Tuned(task, ct).LearningRate;
+            var losses = new Dictionary<(double, ulong), double>(); // a tuning run at the chosen lr is the scoring run too
+            double Loss(double lr, ulong seed)
+            {
+                if (!losses.TryGetValue((lr, seed), out var loss)) losses[(lr, seed)] = loss = task.Run(rule, hypers, lr, task.Horizon, seed, ct);
+                return loss;
+            }
+            double lr = learningRate ?? TuneLearningRate(x => MeanLogLoss(SelectionSeeds, seed => Loss(x, seed)), adamLr * (factor > 0 && double.IsFinite(factor) ? factor : 1), Factors).lr;
+            var speedups = seeds.Select(seed => Curve(task, seed, ct).Log2Speedup(Loss(lr, seed))).ToArray();
+            return new RankedTaskScore(task.Name, lr, lr / adamLr, speedups);
         }
 
         /// <summary>Mean and standard error of the mean (0 for fewer than two values).</summary>

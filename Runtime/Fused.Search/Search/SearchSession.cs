@@ -122,13 +122,63 @@ namespace Fused.Search
             });
         }
 
+        /// <summary>The search-shaping options given now that differ from those stored at creation (which a resume keeps).</summary>
+        public IReadOnlyList<string> SettingsDifferingFrom(SearchOptions o)
+        {
+            var given = new (string option, string value, string key)[]
+            {
+                ("--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "seed"),
+                ("--population", o.PopulationSize.ToString(CultureInfo.InvariantCulture), "population"),
+                ("--tournament", o.TournamentSize.ToString(CultureInfo.InvariantCulture), "tournament"),
+                ("--batch", o.BatchSize.ToString(CultureInfo.InvariantCulture), "batch"),
+                ("--proxies", o.Proxies.ToString(), "proxies"),
+            };
+            return given.Where(g => _db.GetMeta(g.key) is { } stored && stored != g.value)
+                .Select(g => $"{g.option} {g.value} differs from the stored {_db.GetMeta(g.key)}").ToList();
+        }
+
         public SearchDatabase Database => _db;
         public EvaluationFunnel Funnel => _funnel;
 
         public long Generation => long.Parse(_db.GetMeta("generation")!, CultureInfo.InvariantCulture);
 
+        /// <summary>How this session names itself in the database's claim: process, host and a per-session id.</summary>
+        private readonly string _owner = $"pid {Environment.ProcessId} on {Environment.MachineName} (session {Guid.NewGuid().ToString("N").Substring(0, 8)})";
+
+        /// <summary>A claim lasts this long unless renewed (every third of it while running).</summary>
+        public static readonly TimeSpan ClaimLease = TimeSpan.FromSeconds(60);
+
+        /// <summary>A holder on this host whose process is gone (killed) holds nothing.</summary>
+        private static bool IsStale(string holder)
+        {
+            var parts = holder.Split(' ');
+            if (parts.Length < 4 || parts[0] != "pid" || parts[3] != Environment.MachineName) return false;
+            if (!int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)) return false;
+            try { using var p = Process.GetProcessById(pid); return p.HasExited; }
+            catch (ArgumentException) { return true; } // no such process
+        }
+
+        private void Claim()
+        {
+            var holder = _db.TryClaim(_owner, ClaimLease, IsStale);
+            if (holder != null)
+                throw new SearchDatabaseException(_db.Path, $"another search is running on it ({holder}); wait for it to finish, stop it, or use another --db");
+        }
+
         /// <summary>Runs generations until the budget, the generation limit or cancellation. Never throws for cancellation.</summary>
         public SearchResult Run(CancellationToken cancellationToken = default)
+        {
+            Claim();
+            using var renew = new Timer(_ => { try { Claim(); } catch (Exception) { } }, null, ClaimLease / 3, ClaimLease / 3);
+            try { return RunClaimed(cancellationToken); }
+            finally
+            {
+                renew.Dispose();
+                _db.ReleaseClaim(_owner);
+            }
+        }
+
+        private SearchResult RunClaimed(CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Fused.Search.Evaluation;
@@ -78,6 +79,37 @@ namespace Fused.Search.Tests
             var quiet = new StringWriter();
             SearchCommandRunner.Run(quiet, options with { MaxGenerations = 4 }, CancellationToken.None);
             Assert.DoesNotContain("note:", quiet.ToString());
+        }
+    }
+}
+
+namespace Fused.Search.Tests
+{
+    /// <summary>The ranked suite inside a search: AdamW's tuning cached in the database, new bests confirmed on fresh seeds.</summary>
+    public class RankedSearchTests : IDisposable
+    {
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "fused-search-ranked-" + Guid.NewGuid().ToString("N"));
+
+        public RankedSearchTests() => Directory.CreateDirectory(_dir);
+        public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+        [Fact]
+        public void Ranked_search_caches_the_reference_and_confirms_every_new_best_on_fresh_seeds()
+        {
+            var db = Path.Combine(_dir, "ranked.db");
+            var options = WorkerProgram.WorkerOptions(db, 7, 3) with { Proxies = ProxySuiteKind.TinyRanked, PopulationSize = 6, BatchSize = 4, TournamentSize = 3 };
+            using (var s = SearchSession.Open(options)) s.Run();
+            using var d = new SearchDatabase(db);
+            Assert.NotNull(d.GetMeta("adamw_tuned:zipf-token(V32,d4,b16,T40):1"));
+            foreach (var seed in new[] { 1, 2, 3 }) Assert.NotNull(d.GetMeta($"adamw_curve:zipf-token(V32,d4,b16,T40):1:{seed}"));
+            var evaluations = d.Evaluations();
+            // Every ranked evaluation holds the gate score, the ranked fitness and, if it was a would-be best, the confirmed one.
+            var confirmed = evaluations.Where(e => e.StageScores.Split(';').Length == 3).ToList();
+            Assert.NotEmpty(confirmed);
+            Assert.All(confirmed, e => Assert.Equal(double.Parse(e.StageScores.Split(';')[2], System.Globalization.CultureInfo.InvariantCulture), e.Fitness));
+            var best = d.Best()!;
+            Assert.Contains(confirmed, e => e.FunctionalHash == best.FunctionalHash);
+            Assert.InRange(best.Fitness, ReferenceCurve.MinSpeedup, ReferenceCurve.MaxSpeedup);
         }
     }
 }

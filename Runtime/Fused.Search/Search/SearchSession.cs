@@ -211,11 +211,36 @@ namespace Fused.Search
 
         private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash, string? ParentFHash = null);
 
-        /// <summary>Fresh instances for confirming a would-be best: drawn from its functional hash, disjoint from the selection seeds (high bit set).</summary>
+        /// <summary>The pool confirmation seeds are drawn from: never selection seeds, and few enough that AdamW's curves on them are reused.</summary>
+        public static readonly ulong[] ConfirmationPool = Enumerable.Range(1001, 12).Select(i => (ulong)i).ToArray();
+
+        /// <summary>Fresh instances for confirming a would-be best: <paramref name="count"/> distinct seeds of the pool, chosen by its functional hash.</summary>
         internal static ulong[] FreshSeeds(string functionalHash, int count)
         {
             var rng = new SearchRandom(ulong.Parse(functionalHash, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
-            return Enumerable.Range(0, count).Select(_ => rng.NextULong() | (1UL << 63)).ToArray();
+            var pool = ConfirmationPool.ToList();
+            return Enumerable.Range(0, Math.Min(count, pool.Count)).Select(_ => { int i = rng.Next(pool.Count); var s = pool[i]; pool.RemoveAt(i); return s; }).ToArray();
+        }
+
+        /// <summary>
+        /// A program that would become the best is trusted only after fresh instances agree (the winner's curse of
+        /// run 4): best first, each candidate above the best so far is re-scored (<see cref="EvaluationFunnel.Confirm"/>)
+        /// and its stored fitness replaced by the confirmed one, until the top unconfirmed score no longer beats the best.
+        /// </summary>
+        private void ConfirmWouldBeBests(ConcurrentDictionary<string, (Child child, RankedScore score)> ranked, Dictionary<string, EvaluationRecord> known,
+            double bestFitness, CancellationToken ct)
+        {
+            double best = bestFitness;
+            foreach (var (child, score) in ranked.Values.OrderByDescending(x => x.score.Fitness).ThenBy(x => x.child.FHash, StringComparer.Ordinal))
+            {
+                if (score.Fitness <= best) break;
+                var confirmed = _funnel.Confirm(child.Program, score, FreshSeeds(child.FHash, score.PerSeed.Count), ct);
+                var e = known[child.FHash];
+                var updated = e with { Fitness = confirmed.Fitness, StageScores = e.StageScores + ";" + SearchDatabase.Format(confirmed.Fitness) };
+                _db.UpdateEvaluation(updated);
+                known[child.FHash] = updated;
+                best = Math.Max(best, confirmed.Fitness);
+            }
         }
 
         /// <summary>The parent's peak lr per ranking task as a factor of tuned AdamW's, read from its stored evaluation.</summary>
@@ -288,16 +313,12 @@ namespace Fused.Search
                 if (!known.ContainsKey(c.FHash) && _db.GetEvaluation(c.FHash) is { } e) known[c.FHash] = e;
             var pending = children.Where(c => !known.ContainsKey(c.FHash)).GroupBy(c => c.FHash).Select(x => x.First()).ToList();
             var fresh = new ConcurrentDictionary<string, EvaluationRecord>();
+            var ranked = new ConcurrentDictionary<string, (Child child, RankedScore score)>();
             long done = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, c =>
             {
                 var r = _funnel.Evaluate(c.Program, ct, InheritedFactors(c.ParentFHash, ct));
-                if (r.Ranked != null && r.Fitness > bestFitness)
-                {
-                    // A would-be best is trusted only after fresh instances agree (the winner's curse of run 4).
-                    var confirmed = _funnel.Confirm(c.Program, r.Ranked, FreshSeeds(c.FHash, r.Ranked.PerSeed.Count), ct);
-                    r = r with { Fitness = confirmed.Fitness, Ranked = confirmed, StageScores = r.StageScores.Append(confirmed.Fitness).ToList() };
-                }
+                if (r.Ranked != null) ranked[c.FHash] = (c, r.Ranked);
                 var record = new EvaluationRecord(c.FHash, c.SHash, r.Fitness, r.StagesReached,
                     string.Join(";", r.StageScores.Select(SearchDatabase.Format)),
                     string.Join(";", r.Tasks.Select(t => $"{t.Task}={SearchDatabase.Format(t.Loss)}@{SearchDatabase.Format(t.LearningRate)}")),
@@ -308,6 +329,7 @@ namespace Fused.Search
             });
             evaluatedThisRun += done;
             foreach (var kv in fresh) known[kv.Key] = kv.Value;
+            ConfirmWouldBeBests(ranked, known, bestFitness, ct);
 
             // 3. Commit the generation.
             long equivalent = 0;

@@ -228,6 +228,17 @@ VALUES($f, $s, $fit, $st, $ss, $tl, $sec, $g, $ir)",
             }
         }
 
+        /// <summary>Replaces an evaluation's fitness and stage scores (a would-be best confirmed on fresh seeds).</summary>
+        public void UpdateEvaluation(EvaluationRecord e)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("UPDATE evaluations SET fitness = $f, stage_scores = $s WHERE fhash = $h",
+                    ("$f", e.Fitness), ("$s", e.StageScores), ("$h", e.FunctionalHash));
+                if (cmd.ExecuteNonQuery() != 1) throw new InvalidOperationException("no evaluation " + e.FunctionalHash);
+            }
+        }
+
         public List<EvaluationRecord> Evaluations()
         {
             lock (_gate)

@@ -11,6 +11,7 @@ using Fused.Runtime.Kernels;
 using Fused.Search.Evaluation;
 using Fused.Search.Export;
 using Fused.Search.Mutation;
+using Fused.Search.Storage;
 
 namespace Fused.Search.Tests
 {
@@ -122,29 +123,50 @@ namespace Fused.Search.Tests
                 return 0;
             }
             using var session = SearchSession.Resume(db, maxGenerations: 0);
-            var best = session.Database.Best() ?? throw new InvalidDataException(db + " holds no evaluated program");
+            // The best confirmed evaluation (a run stopped inside its first generation has evaluations but no programs yet).
+            var evaluations = session.Database.Evaluations();
+            var bestEvaluation = evaluations.OrderByDescending(e => e.StageScores.Split(';').Length >= 3).ThenByDescending(e => e.Fitness).FirstOrDefault()
+                ?? throw new InvalidDataException(db + " holds no evaluated program");
+            var bestRecord = session.Database.Best();
+            var best = bestRecord != null && bestRecord.FunctionalHash == bestEvaluation.FunctionalHash ? bestRecord
+                : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
             var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
             output.WriteLine($"== meta-validation ({scale}) of {db}: best #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
             output.WriteLine(lionForms.Count == 0
                 ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
 
+            var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
+            if (which == "quick")
+            {
+                // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
+                var quick = new[] { ("AdamW (self-check)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
+                var rows = new MetaResult[quick.Length];
+                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None));
+                PrintMeta(output, meta, rows);
+                output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
+                if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
+                output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
+                return 0;
+            }
+
             // The best random AdamW mutant, by the same selection fitness the search uses.
             var mutator = new ProgramMutator();
             var scored = Enumerable.Range(0, mutants).AsParallel().WithDegreeOfParallelism(threads)
                 .Select(i => mutator.Mutate(adam, new SearchRandom(777 + (ulong)i)).Program)
                 .Select(p => (p, session.Funnel.Evaluate(p, CancellationToken.None).Fitness)).ToList();
+            if (scored.Count == 0) throw new ArgumentException("MUTANTS must be at least 1 (or use the quick mode)");
             var bestMutant = scored.OrderByDescending(x => x.Fitness).First();
             output.WriteLine($"best of {mutants} random AdamW mutants: selection fitness {bestMutant.Fitness:F4} (others: {string.Join(", ", scored.Select(x => x.Fitness.ToString("F3", CultureInfo.InvariantCulture)))})");
 
-            var programs = new List<(string name, RuleProgram program)> { ("best random AdamW mutant", bestMutant.p), ($"found #{best.Id}", IrText.Parse(best.Ir)) };
+            var programs = new List<(string name, RuleProgram program)> { ("best random AdamW mutant", bestMutant.p), found };
             if (which == "all") programs.InsertRange(0, new[] { ("AdamW (self-check)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
             var results = new MetaResult[programs.Count + (which == "all" ? 1 : 0)];
             Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
                 results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
             PrintMeta(output, meta, results);
-            output.WriteLine($"\nfound #{best.Id} as a rule:\n" + RuleExporter.ToCSharp(IrText.Parse(best.Ir), "FoundRule"));
-            output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
+            output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
+            if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
             return 0;
         }

@@ -36,7 +36,7 @@ namespace Fused.Search.Tests
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
                 return 0;
             }
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] | metavalidate DB [reduced|full] [threads] [mutants] | throughput [threads]");
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
             return 2;
         }
 

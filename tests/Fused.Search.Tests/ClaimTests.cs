@@ -18,7 +18,7 @@ namespace Fused.Search.Tests
         public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
 
         [Fact]
-        public void A_second_search_on_a_running_database_refuses_clearly_and_runs_once_the_first_stops()
+        public async Task A_second_search_on_a_running_database_refuses_clearly_and_runs_once_the_first_stops()
         {
             var db = Path.Combine(_dir, "claimed.db");
             using var cancel = new CancellationTokenSource();
@@ -39,12 +39,12 @@ namespace Fused.Search.Tests
             Assert.True(before >= 2);
 
             cancel.Cancel();
-            Assert.True(running.Wait(TimeSpan.FromSeconds(60)));
-            Assert.True(running.Result.Cancelled);
-            using var third = SearchSession.Resume(db, maxGenerations: running.Result.Generations + 2);
+            var stopped = await running.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(stopped.Cancelled);
+            using var third = SearchSession.Resume(db, maxGenerations: stopped.Generations + 2);
             var result = third.Run();
             Assert.False(result.Cancelled);
-            Assert.Equal(running.Result.Generations + 2, result.Generations);
+            Assert.Equal(stopped.Generations + 2, result.Generations);
         }
 
         [Fact]

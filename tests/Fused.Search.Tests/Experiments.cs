@@ -114,7 +114,7 @@ namespace Fused.Search.Tests
             if (which == "controls")
             {
                 // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.
-                var controls = new[] { ("AdamW (self-check)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) };
+                var controls = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) };
                 var rows = new MetaResult[controls.Length + 1];
                 Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
                     rows[i] = i < controls.Length ? meta.Evaluate(controls[i].Item1, controls[i].Item2, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
@@ -140,7 +140,7 @@ namespace Fused.Search.Tests
             if (which == "quick")
             {
                 // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
-                var quick = new[] { ("AdamW (self-check)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
+                var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
                 var rows = new MetaResult[quick.Length];
                 Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None));
                 PrintMeta(output, meta, rows);
@@ -160,7 +160,7 @@ namespace Fused.Search.Tests
             output.WriteLine($"best of {mutants} random AdamW mutants: selection fitness {bestMutant.Fitness:F4} (others: {string.Join(", ", scored.Select(x => x.Fitness.ToString("F3", CultureInfo.InvariantCulture)))})");
 
             var programs = new List<(string name, RuleProgram program)> { ("best random AdamW mutant", bestMutant.p), found };
-            if (which == "all") programs.InsertRange(0, new[] { ("AdamW (self-check)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
+            if (which == "all") programs.InsertRange(0, new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
             var results = new MetaResult[programs.Count + (which == "all" ? 1 : 0)];
             Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
                 results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));

@@ -204,6 +204,8 @@ namespace Fused.Search
                 }
             }
             catch (OperationCanceledException) { }
+            // A body of Parallel.ForEach that observes the token (a long ranked run) arrives wrapped.
+            catch (AggregateException e) when (ct.IsCancellationRequested && e.Flatten().InnerExceptions.All(x => x is OperationCanceledException)) { }
             cancelled = ct.IsCancellationRequested;
             var best = _db.Best();
             return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);

@@ -12,7 +12,7 @@ namespace Fused.Ir
     /// </summary>
     public sealed class SignAnalysis
     {
-        private static readonly long[] ProbeSteps = { 1, 2, 3, 10, 100, 1000, 100000 };
+        internal static readonly long[] ProbeSteps = { 1, 2, 3, 10, 100, 1000, 100000 };
         private readonly RuleProgram _program;
         private readonly HashSet<int> _nonNegativeStates = new HashSet<int>();
         private readonly Dictionary<Node, bool> _memo = new Dictionary<Node, bool>(NodeIdentityComparer.Instance);
@@ -95,6 +95,9 @@ namespace Fused.Ir
             return factors.Where(f => !IsNonNegative(f)).GroupBy(f => f).All(g => g.Count() % 2 == 0);
         }
 
+        internal static bool IsUniformInputsOnly(Node n) =>
+            Node.TopologicalOrder(new[] { n }).All(x => x.Op is not (Op.Load or Op.ReduceSum or Op.ReduceMax or Op.RowSum or Op.ColSum));
+
         private bool ProbeNonNegative(Node n)
         {
             var hypers = _program.Hypers.Select(h => h.Default).ToArray();
@@ -104,7 +107,7 @@ namespace Fused.Ir
         }
 
         // Bottom-up over what the memo lacks: linear over all probes of one analysis, and no recursion.
-        private static double EvaluateUniform(Node n, double[] hypers, long step, Dictionary<Node, double> memo)
+        internal static double EvaluateUniform(Node n, double[] hypers, long step, Dictionary<Node, double> memo)
         {
             foreach (var x in Node.TopologicalOrder(new[] { n }, memo.ContainsKey))
             {

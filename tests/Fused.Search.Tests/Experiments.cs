@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -10,6 +11,7 @@ using Fused.Runtime.Kernels;
 using Fused.Search.Evaluation;
 using Fused.Search.Export;
 using Fused.Search.Mutation;
+using Fused.Search.Storage;
 
 namespace Fused.Search.Tests
 {
@@ -53,6 +55,131 @@ namespace Fused.Search.Tests
             output.WriteLine("\nselection fitness of Lion for comparison: " +
                 session.Funnel.Evaluate(ProgramNormalizer.Run(WarmStarts.Lion()), CancellationToken.None).Fitness.ToString("F4", CultureInfo.InvariantCulture));
             return 0;
+        }
+
+        /// <summary>
+        /// <c>ranked MINUTES DB SEED THREADS</c>: a search on the ranked suite (gates, then paired multi-seed log2 speedup
+        /// over tuned AdamW on the Fashion-MNIST MLP and the Zipfian token model), population 50, tournament 10.
+        /// </summary>
+        public static int Ranked(string[] args, TextWriter output)
+        {
+            double minutes = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 30;
+            string db = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "fused-ranked.db");
+            ulong seed = args.Length > 3 ? ulong.Parse(args[3], CultureInfo.InvariantCulture) : 1;
+            int threads = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+            output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, db {db}, load average {LoadAverage()}");
+            var options = new SearchOptions
+            {
+                DatabasePath = db, Seed = seed, TimeBudget = TimeSpan.FromMinutes(minutes), Threads = threads,
+                Proxies = ProxySuiteKind.Ranked, PopulationSize = 50, TournamentSize = 10, BatchSize = 8, RestartAfter = 60,
+            };
+            return SearchCommandRunner.Run(output, options, CancellationToken.None);
+        }
+
+        /// <summary>A key/value cache in a text file (one "key TAB value" line each), shared by meta-validation runs.</summary>
+        private static (Func<string, string?> load, Action<string, string> store) FileCache(string path)
+        {
+            var gate = new object();
+            return (key =>
+            {
+                lock (gate)
+                {
+                    if (!File.Exists(path)) return null;
+                    foreach (var line in File.ReadLines(path))
+                    {
+                        int tab = line.IndexOf('\t');
+                        if (tab > 0 && line.Substring(0, tab) == key) return line.Substring(tab + 1);
+                    }
+                    return null;
+                }
+            }, (key, value) => { lock (gate) File.AppendAllText(path, key + "\t" + value + "\n"); });
+        }
+
+        /// <summary>
+        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
+        /// search's best program beside the controls (AdamW itself, Lion, AdamW with twice the tuning trials, the best
+        /// of MUTANTS random single mutations of AdamW by selection fitness), and whether a Lion-form program was reached.
+        /// </summary>
+        public static int MetaValidate(string[] args, TextWriter output)
+        {
+            string db = args[1];
+            var scale = args.Length > 2 ? Enum.Parse<MetaValidationScale>(args[2], ignoreCase: true) : MetaValidationScale.Reduced;
+            int threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+            int mutants = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 6;
+            string which = args.Length > 5 ? args[5] : "all";
+            var clock = Stopwatch.StartNew();
+            var meta = new MetaValidation(scale, load: FileCache(db + $".meta-{scale}.cache").load, store: FileCache(db + $".meta-{scale}.cache").store);
+            output.WriteLine("tasks (frozen): " + string.Join("; ", meta.Tasks.Select(t => t.Name)) + $"; seeds {string.Join(",", MetaValidation.Seeds)}");
+            var adam = ProgramNormalizer.Run(WarmStarts.AdamW());
+            if (which == "controls")
+            {
+                // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.
+                var controls = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) };
+                var rows = new MetaResult[controls.Length + 1];
+                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+                    rows[i] = i < controls.Length ? meta.Evaluate(controls[i].Item1, controls[i].Item2, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
+                PrintMeta(output, meta, rows);
+                output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
+                return 0;
+            }
+            using var session = SearchSession.Resume(db, maxGenerations: 0);
+            // The best confirmed evaluation (a run stopped inside its first generation has evaluations but no programs yet).
+            var evaluations = session.Database.Evaluations();
+            var bestEvaluation = evaluations.OrderByDescending(e => e.StageScores.Split(';').Length >= 3).ThenByDescending(e => e.Fitness).FirstOrDefault()
+                ?? throw new InvalidDataException(db + " holds no evaluated program");
+            var bestRecord = session.Database.Best();
+            var best = bestRecord != null && bestRecord.FunctionalHash == bestEvaluation.FunctionalHash ? bestRecord
+                : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
+            var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
+            output.WriteLine($"== meta-validation ({scale}) of {db}: best #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
+            output.WriteLine(lionForms.Count == 0
+                ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
+                : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
+
+            var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
+            if (which == "quick")
+            {
+                // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
+                var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
+                var rows = new MetaResult[quick.Length];
+                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None));
+                PrintMeta(output, meta, rows);
+                output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
+                if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
+                output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
+                return 0;
+            }
+
+            // The best random AdamW mutant, by the same selection fitness the search uses.
+            var mutator = new ProgramMutator();
+            var scored = Enumerable.Range(0, mutants).AsParallel().WithDegreeOfParallelism(threads)
+                .Select(i => mutator.Mutate(adam, new SearchRandom(777 + (ulong)i)).Program)
+                .Select(p => (p, session.Funnel.Evaluate(p, CancellationToken.None).Fitness)).ToList();
+            if (scored.Count == 0) throw new ArgumentException("MUTANTS must be at least 1 (or use the quick mode)");
+            var bestMutant = scored.OrderByDescending(x => x.Fitness).First();
+            output.WriteLine($"best of {mutants} random AdamW mutants: selection fitness {bestMutant.Fitness:F4} (others: {string.Join(", ", scored.Select(x => x.Fitness.ToString("F3", CultureInfo.InvariantCulture)))})");
+
+            var programs = new List<(string name, RuleProgram program)> { ("best random AdamW mutant", bestMutant.p), found };
+            if (which == "all") programs.InsertRange(0, new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
+            var results = new MetaResult[programs.Count + (which == "all" ? 1 : 0)];
+            Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+                results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
+            PrintMeta(output, meta, results);
+            output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
+            if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
+            output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
+            return 0;
+        }
+
+        private static void PrintMeta(TextWriter output, MetaValidation meta, IReadOnlyList<MetaResult> results)
+        {
+            output.WriteLine("\n| program | " + string.Join(" | ", meta.Tasks.Select(t => t.Name + " mean [95% lower] (lr)")) + " | criterion |");
+            output.WriteLine("| --- | " + string.Join(" | ", meta.Tasks.Select(_ => "---")) + " | --- |");
+            foreach (var r in results)
+                output.WriteLine($"| {r.Program} | " + string.Join(" | ", r.Tasks.Select(t => string.Format(CultureInfo.InvariantCulture, "{0:+0.000;-0.000} ± {1:0.000} [{2:+0.000;-0.000}] ({3:G3})", t.Mean, t.StandardError, t.LowerBound95, t.LearningRate))) + $" | {(r.Succeeds ? "met" : "not met")} |");
+            output.WriteLine("per-seed log2 speedups:");
+            foreach (var r in results)
+                output.WriteLine($"  {r.Program}: " + string.Join("; ", r.Tasks.Select(t => string.Join(" ", t.Speedups.Select(v => v.ToString("+0.00;-0.00", CultureInfo.InvariantCulture))))));
         }
 
         private static string LoadAverage()

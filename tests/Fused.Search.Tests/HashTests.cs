@@ -51,7 +51,28 @@ namespace Fused.Search.Tests
             var doubledB = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(lion, 0, b.Sub(b.Load(0), b.Add(step, step))));
             Assert.NotEqual(StructuralHash.Compute(doubledA), StructuralHash.Compute(doubledB));
             Assert.Equal(Functional(doubledA), Functional(doubledB));
-            Assert.NotEqual(Functional(lion), Functional(doubledA));
+            // Twice Lion's update is a rescaling the tuned lr absorbs: the same function to the search.
+            Assert.Equal(Functional(lion), Functional(doubledA));
+        }
+
+        [Theory]
+        [InlineData(0.25f)]
+        [InlineData(4f)]
+        [InlineData(32f)]
+        public void Rescaling_the_whole_update_by_a_power_of_two_keeps_the_functional_hash_and_negating_it_does_not(float c)
+        {
+            var b = new IrBuilder();
+            foreach (var rule in new[] { WarmStarts.AdamW(), WarmStarts.Lion() })
+            {
+                var p = ProgramNormalizer.Run(rule);
+                var param = p.OutputOf(0)!; // Sub(param, update)
+                var scaled = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(p, 0, b.Sub(b.Load(0), b.Mul(b.Const(c), param[1]))));
+                var negated = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(p, 0, b.Sub(b.Load(0), b.Mul(b.Const(-c), param[1]))));
+                var plusGradient = ProgramNormalizer.Run(Mutation.ProgramEdits.SetOutput(p, 0, b.Sub(b.Load(0), b.Add(param[1], b.Mul(b.Const(c), b.Load(1))))));
+                Assert.Equal(Functional(p), Functional(scaled));
+                Assert.NotEqual(Functional(p), Functional(negated));
+                Assert.NotEqual(Functional(p), Functional(plusGradient));
+            }
         }
 
         [Fact]

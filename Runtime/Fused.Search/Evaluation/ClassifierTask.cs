@@ -53,11 +53,16 @@ namespace Fused.Search.Evaluation
             return new ClassifierTask($"logistic(n={count},d={features})", data, data, Array.Empty<int>(), count, steps, 0.1, seed + 100);
         }
 
-        /// <summary>An MLP on Fashion-MNIST (14×14) samples [offset, offset + train + eval) of a split; clusters if the files are missing.</summary>
+        /// <summary>
+        /// An MLP on Fashion-MNIST (14×14) samples [offset, offset + train + eval) of a split. Missing files are an
+        /// error unless <paramref name="allowSynthetic"/> asks for Gaussian clusters instead (never silently: a
+        /// synthetic stand-in reorders rankings completely).
+        /// </summary>
         public static ClassifierTask FashionMlp(int[] hidden, int train = 1024, int eval = 512, int offset = 0, bool trainSplit = true,
-            int batch = 32, int steps = 100, ulong seed = 4, string? directory = null)
+            int batch = 32, int steps = 100, ulong seed = 4, string? directory = null, bool allowSynthetic = false)
         {
             directory ??= FashionMnist.DefaultDirectory;
+            if (!allowSynthetic) FashionMnist.Require(directory, trainSplit);
             ClassificationData all = FashionMnist.Available(directory, trainSplit)
                 ? FashionMnist.Load(directory, trainSplit, offset + train + eval).Slice(offset, train + eval)
                 : ClassificationData.Clusters(train + eval, 196, 10, seed + (trainSplit ? 0UL : 1000UL) + (ulong)offset);

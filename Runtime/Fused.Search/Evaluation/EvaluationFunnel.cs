@@ -11,7 +11,8 @@ namespace Fused.Search.Evaluation
     public sealed record TaskOutcome(string Task, double Loss, double LearningRate, double Score);
 
     /// <summary>A program's scores: per task, per stage reached, and the fitness selection uses.</summary>
-    public sealed record EvaluationResult(double Fitness, int StagesReached, IReadOnlyList<double> StageScores, IReadOnlyList<TaskOutcome> Tasks, double Seconds);
+    public sealed record EvaluationResult(double Fitness, int StagesReached, IReadOnlyList<double> StageScores, IReadOnlyList<TaskOutcome> Tasks, double Seconds,
+        RankedScore? Ranked = null);
 
     /// <summary>
     /// Scores programs against a reference rule (AdamW) tuned the same way. Each task is run over a
@@ -40,14 +41,19 @@ namespace Fused.Search.Evaluation
         /// Multipliers of each task's base learning rate. Default: four values √10 apart, 0.1 to 3.16, so that
         /// both AdamW's optimum (the bases) and a sign-based rule's (3–10× smaller, Lion's) are on the grid.
         /// </param>
-        public EvaluationFunnel(ProxySuite suite, RuleProgram reference, IReadOnlyList<double>? factors = null)
+        /// <param name="scorer">The ranking stage's scorer (with its cache); made in memory when the suite ranks and none is given.</param>
+        public EvaluationFunnel(ProxySuite suite, RuleProgram reference, IReadOnlyList<double>? factors = null, SpeedupScorer? scorer = null)
         {
             _suite = suite;
             _reference = reference;
             _factors = (factors ?? new[] { 0.1, Math.Pow(10, -0.5), 1.0, Math.Pow(10, 0.5) }).ToArray();
+            Scorer = scorer ?? (suite.Ranking.Count > 0 ? new SpeedupScorer(suite.Ranking, reference, suite.SelectionSeeds) : null);
         }
 
         public ProxySuite Suite => _suite;
+
+        /// <summary>The ranking stage (null for the older suites, ranked by their last stage).</summary>
+        public SpeedupScorer? Scorer { get; }
         public IReadOnlyList<double> LearningRateFactors => _factors;
 
         /// <summary>The reference's best loss on a task (computed once).</summary>
@@ -60,7 +66,11 @@ namespace Fused.Search.Evaluation
             return loss;
         }
 
-        public EvaluationResult Evaluate(RuleProgram program, CancellationToken ct)
+        /// <summary>
+        /// Gates, then ranks. <paramref name="inheritedFactors"/>: the parent's peak lr per ranking task as a
+        /// factor of tuned AdamW's, where the child's lr search is centred.
+        /// </summary>
+        public EvaluationResult Evaluate(RuleProgram program, CancellationToken ct, IReadOnlyDictionary<string, double>? inheritedFactors = null)
         {
             var started = System.Diagnostics.Stopwatch.StartNew();
             var rule = new InterpretedRule(program);
@@ -81,10 +91,36 @@ namespace Fused.Search.Evaluation
                 stageScores.Add(stageScore);
                 if (stageScore < stage.Threshold) break;
             }
+            bool gated = stageScores.Count == _suite.Stages.Count && stageScores[^1] >= _suite.Stages[^1].Threshold;
+            if (Scorer != null)
+            {
+                // Below every speedup a ranked program can score, ordered by how far it got.
+                if (!gated) return new EvaluationResult(ReferenceCurve.MinSpeedup - 1 - (_suite.Stages.Count - stageScores.Count) - 1,
+                    stageScores.Count, stageScores, outcomes, started.Elapsed.TotalSeconds);
+                var ranked = Scorer.Score(rule, inheritedFactors, ct);
+                stageScores.Add(ranked.Fitness);
+                foreach (var t in ranked.Tasks) outcomes.Add(new TaskOutcome(t.Task, double.NaN, t.LearningRate, t.Speedups.Average()));
+                return new EvaluationResult(ranked.Fitness, stageScores.Count, stageScores, outcomes, started.Elapsed.TotalSeconds, ranked);
+            }
             double fitness = stageScores.Count == _suite.Stages.Count
                 ? stageScores[^1]
                 : MinScore - (_suite.Stages.Count - stageScores.Count);
             return new EvaluationResult(fitness, stageScores.Count, stageScores, outcomes, started.Elapsed.TotalSeconds);
+        }
+
+        /// <summary>
+        /// Re-scores a program that would become the best on <paramref name="freshSeeds"/> (never used for selection),
+        /// at the learning rates chosen on the selection seeds: the trusted fitness is mean − ½·SE over the selection
+        /// and fresh seeds together, so a program that won on lucky instances falls back.
+        /// </summary>
+        public RankedScore Confirm(RuleProgram program, RankedScore selection, IReadOnlyList<ulong> freshSeeds, CancellationToken ct)
+        {
+            if (Scorer == null) throw new InvalidOperationException("only a ranked suite confirms on fresh seeds");
+            var fresh = Scorer.Score(new InterpretedRule(program), null, ct, freshSeeds, selection.Tasks.ToDictionary(t => t.Task, t => t.LearningRate));
+            var perSeed = selection.PerSeed.Concat(fresh.PerSeed).ToArray();
+            var (mean, se) = SpeedupScorer.MeanAndStandardError(perSeed);
+            var tasks = selection.Tasks.Zip(fresh.Tasks, (a, b) => a with { Speedups = a.Speedups.Concat(b.Speedups).ToArray() }).ToArray();
+            return new RankedScore(mean - 0.5 * se, mean, se, perSeed, tasks);
         }
 
         /// <summary>Scores on the held-out tasks (never used for selection), with the given learning-rate grid.</summary>

@@ -17,6 +17,23 @@ namespace Fused.Search.Evaluation
         public static bool Available(string directory, bool train) =>
             Find(directory, ImagesName(train)) != null && Find(directory, LabelsName(train)) != null;
 
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, bool), Lazy<ClassificationData>> Splits =
+            new System.Collections.Concurrent.ConcurrentDictionary<(string, bool), Lazy<ClassificationData>>();
+
+        /// <summary>Throws a one-line <see cref="FileNotFoundException"/> naming the directory and the remedy when a split is missing.</summary>
+        public static void Require(string directory, bool train)
+        {
+            if (!Available(directory, train))
+                throw new FileNotFoundException($"Fashion-MNIST {(train ? "train" : "t10k")} files not found in {directory}: install the Debian package dataset-fashion-mnist, or point --data at a directory with the IDX files (.gz or not)");
+        }
+
+        /// <summary>A whole split, decoded once per process and shared (read-only).</summary>
+        public static ClassificationData LoadSplit(string directory, bool train)
+        {
+            Require(directory, train);
+            return Splits.GetOrAdd((Path.GetFullPath(directory), train), k => new Lazy<ClassificationData>(() => Load(k.Item1, k.Item2, int.MaxValue))).Value;
+        }
+
         /// <summary>The first <paramref name="limit"/> samples of the training or test split.</summary>
         public static ClassificationData Load(string directory, bool train, int limit)
         {

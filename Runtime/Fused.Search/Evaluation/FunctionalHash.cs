@@ -13,12 +13,15 @@ namespace Fused.Search.Evaluation
     /// gradients (hyperparameters at their defaults, states from zero) and hashes the parameter after
     /// each step rounded to <see cref="SignificantDigits"/> significant digits. Programs that differ
     /// only in ways the rounding cannot see are scored once (the Lion search's functional cache).
+    /// The run's learning rate is normalised by the program's first step, so a program whose whole
+    /// update is c > 0 times another's (a rescaling the tuned learning rate absorbs) hashes the same:
+    /// the search does not spend evaluations on it.
     /// </summary>
     public static class FunctionalHash
     {
         public const int SignificantDigits = 5;
         public const int Elements = 16;
-        public const int Steps = 6;
+        public const int Steps = 10;
 
         private static readonly float[] InitialParam;
         private static readonly float[][] Gradients;
@@ -33,12 +36,27 @@ namespace Fused.Search.Evaluation
         public static ulong Compute(FusedRule rule)
         {
             var program = rule.Program;
-            var buffers = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : Elements]).ToArray();
-            InitialParam.CopyTo(buffers[RuleProgram.ParamBuffer], 0);
             var hypers = rule.DefaultHyperparameters();
+            var shape = ShapeInfo.Vector(Elements);
+            // The lr is set so the first step moves the parameter by 1 at most (one probe step at lr = 1 measures
+            // it): a program whose whole update is c·(another's) then runs the very same trajectory as the other,
+            // exactly when c is a power of two and up to float rounding otherwise.
+            int lrIndex = LearningRateSchedule.IndexIn(program);
+            if (lrIndex >= 0)
+            {
+                // The probe starts from θ = 0, where θ − c·x is exactly −c·x: its scale is exactly c times the other's.
+                hypers[lrIndex] = 1f;
+                var probe = Fresh(program);
+                Array.Clear(probe[RuleProgram.ParamBuffer]);
+                Gradients[0].CopyTo(probe[RuleProgram.GradBuffer], 0);
+                new TensorStepper(rule.Schedule, rule).Step(hypers, 1, shape, probe);
+                float moved = 0;
+                for (int i = 0; i < Elements; i++) moved = Math.Max(moved, Math.Abs(probe[RuleProgram.ParamBuffer][i]));
+                hypers[lrIndex] = float.IsFinite(moved) && moved > 0 && float.IsFinite(1f / moved) ? 1f / moved : 1f;
+            }
+            var buffers = Fresh(program);
             var stepper = new TensorStepper(rule.Schedule, rule);
             var sb = new StringBuilder();
-            var shape = ShapeInfo.Vector(Elements);
             for (int t = 1; t <= Steps; t++)
             {
                 Gradients[t - 1].CopyTo(buffers[RuleProgram.GradBuffer], 0);
@@ -52,6 +70,13 @@ namespace Fused.Search.Evaluation
                 h *= 1099511628211UL;
             }
             return h;
+        }
+
+        private static float[][] Fresh(RuleProgram program)
+        {
+            var buffers = program.Buffers.Select(b => new float[b.Shape == StateShape.Scalar ? 1 : Elements]).ToArray();
+            InitialParam.CopyTo(buffers[RuleProgram.ParamBuffer], 0);
+            return buffers;
         }
 
         public static string Round(float v)

@@ -13,8 +13,15 @@ namespace Fused.Search.Evaluation
         Tiny,
         /// <summary>Only the cheapest stage (quadratic + Rosenbrock).</summary>
         Cheap,
-        /// <summary>Quadratic + Rosenbrock, then logistic regression, then a Fashion-MNIST MLP.</summary>
+        /// <summary>Quadratic + Rosenbrock, then logistic regression, then a Fashion-MNIST MLP (single seed, constant lr; runs 1–4).</summary>
         Standard,
+        /// <summary>
+        /// Quadratic + Rosenbrock as a gate, then ranked by paired multi-seed log2 speedup over tuned AdamW on a
+        /// Fashion-MNIST MLP and a Zipfian next-token model, both under warm-up + cosine schedules (<see cref="SpeedupScorer"/>).
+        /// </summary>
+        Ranked,
+        /// <summary><see cref="Ranked"/> with tiny ranking tasks and no Fashion-MNIST: for tests of the machinery.</summary>
+        TinyRanked,
     }
 
     /// <summary>
@@ -23,12 +30,21 @@ namespace Fused.Search.Evaluation
     /// </summary>
     public sealed class ProxySuite
     {
-        public ProxySuite(ProxySuiteKind kind, IReadOnlyList<FunnelStage> stages, IReadOnlyList<ProxyTask> heldOut)
+        public ProxySuite(ProxySuiteKind kind, IReadOnlyList<FunnelStage> stages, IReadOnlyList<ProxyTask> heldOut,
+            IReadOnlyList<RankingTask>? ranking = null, IReadOnlyList<ulong>? selectionSeeds = null)
         {
             Kind = kind;
             Stages = stages;
             HeldOut = heldOut;
+            Ranking = ranking ?? Array.Empty<RankingTask>();
+            SelectionSeeds = selectionSeeds ?? new ulong[] { 1, 2, 3 };
         }
+
+        /// <summary>Tasks ranked by <see cref="SpeedupScorer"/> after the stages (which are then gates only); empty for the older suites.</summary>
+        public IReadOnlyList<RankingTask> Ranking { get; }
+
+        /// <summary>The instances every candidate is scored on (paired: the same for all).</summary>
+        public IReadOnlyList<ulong> SelectionSeeds { get; }
 
         public ProxySuiteKind Kind { get; }
         public IReadOnlyList<FunnelStage> Stages { get; }
@@ -46,6 +62,13 @@ namespace Fused.Search.Evaluation
                 new FunnelStage("logistic", new ProxyTask[] { ClassifierTask.LogisticRegression() }, -0.3),
                 new FunnelStage("mlp", new ProxyTask[] { ClassifierTask.FashionMlp(new[] { 32 }, directory: fashionDirectory) }, double.NegativeInfinity),
             }, HeldOutTasks(fashionDirectory)),
+            ProxySuiteKind.Ranked => new ProxySuite(kind, new[] { CheapStage() }, Array.Empty<ProxyTask>(), new RankingTask[]
+            {
+                new FashionMlpRanking(new[] { 32 }, batch: 64, horizon: 200, train: 4096, eval: 1024, directory: fashionDirectory),
+                new TokenRanking(vocabulary: 256, dimension: 16, batch: 64, horizon: 200),
+            }),
+            ProxySuiteKind.TinyRanked => new ProxySuite(kind, new[] { new FunnelStage("tiny", new ProxyTask[] { new QuadraticTask(dim: 8, condition: 100, steps: 40) }, -3) },
+                Array.Empty<ProxyTask>(), new RankingTask[] { new TokenRanking(vocabulary: 32, dimension: 4, batch: 16, horizon: 40) }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
 

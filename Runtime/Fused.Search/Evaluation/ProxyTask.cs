@@ -41,10 +41,24 @@ namespace Fused.Search.Evaluation
         /// <summary>Writes the gradients for step <paramref name="step"/> (minibatch tasks pick their batch from it).</summary>
         protected abstract void Gradient(float[][] parameters, float[][] gradients, int step);
 
+        /// <summary>The gradients of step <paramref name="step"/> at <paramref name="parameters"/> (for gradient checks).</summary>
+        public void GradientAt(float[][] parameters, float[][] gradients, int step) => Gradient(parameters, gradients, step);
+
+        /// <summary>Fresh copies of the initial parameters.</summary>
+        public float[][] InitialParameters() => Parameters.Select(p => (float[])p.init.Clone()).ToArray();
+
         /// <summary>The objective reported at the end.</summary>
         protected abstract double Loss(float[][] parameters);
 
-        public override double Run(FusedRule rule, float[] hypers, CancellationToken ct)
+        public override double Run(FusedRule rule, float[] hypers, CancellationToken ct) => Train(rule, hypers, Steps, null, ct);
+
+        /// <summary>
+        /// Trains for <paramref name="steps"/> steps and returns the final loss (NaN: diverged). With a
+        /// <paramref name="schedule"/>, the program sees the scheduled learning rate: hyperparameter
+        /// <c>lr</c> is set to schedule.PeakLearningRate·schedule.Factor(t) before step t (the Lion
+        /// paper's <c>train(w, g, m, v, lr)</c>); without one, the hyperparameters stay as given.
+        /// </summary>
+        public double Train(FusedRule rule, float[] hypers, int steps, LearningRateSchedule? schedule, CancellationToken ct)
         {
             var program = rule.Program;
             var specs = Parameters;
@@ -57,9 +71,12 @@ namespace Fused.Search.Evaluation
             var parameters = tensors.Select(t => t[RuleProgram.ParamBuffer]).ToArray();
             var gradients = tensors.Select(t => t[RuleProgram.GradBuffer]).ToArray();
             var stepper = new TensorStepper(rule.Schedule, rule);
-            for (int step = 1; step <= Steps; step++)
+            int lrIndex = schedule == null ? -1 : LearningRateSchedule.IndexIn(program);
+            hypers = (float[])hypers.Clone();
+            for (int step = 1; step <= steps; step++)
             {
                 if ((step & 15) == 0) ct.ThrowIfCancellationRequested();
+                if (lrIndex >= 0) hypers[lrIndex] = (float)(schedule!.PeakLearningRate * schedule.Factor(step));
                 Gradient(parameters, gradients, step);
                 for (int i = 0; i < tensors.Length; i++) stepper.Step(hypers, step, specs[i].shape, tensors[i]);
                 if ((step & 7) == 0 && !AllFinite(parameters)) return double.NaN;

@@ -110,6 +110,19 @@ namespace Fused.Search.Mutation
                 var other = Argument(pool, b, rng);
                 made = rng.Chance(0.5) ? b.Make(op, old, other) : b.Make(op, other, old);
             }
+            else if (c < 0.91)
+            {
+                // Interpolation with another value (Lion's update and momentum are Lerps of m and g): old + t·(other − old).
+                var other = Argument(pool, b, rng);
+                var t = b.Const(rng.Chance(0.5) ? (float)Math.Pow(2, -1 - 4 * rng.NextDouble()) : FunctionSet.SampleConstant(rng));
+                made = rng.Chance(0.5) ? b.Lerp(old, other, t) : b.Lerp(other, old, t);
+            }
+            else if (c < 0.94)
+            {
+                // Clipping to ±a bound (update clipping, as in Adafactor and Lion's sign as its limit).
+                float bound = Math.Abs(FunctionSet.SampleConstant(rng));
+                made = b.Clamp(old, b.Const(-bound), b.Const(bound));
+            }
             else
             {
                 var cmp = b.Make(FunctionSet.Sample(FunctionSet.Compare, rng), rng.Chance(0.5) ? old : Argument(pool, b, rng), Argument(pool, b, rng));
@@ -145,15 +158,29 @@ namespace Fused.Search.Mutation
             return (ProgramEdits.Replace(p, u, made), $"swap argument {i} of {u.Op}");
         }
 
+        /// <summary>
+        /// Perturbs a constant, or a hyperparameter other than lr (β, ε, weight decay), which becomes a constant
+        /// of the program: a value in [0.5, 1) moves as 1 − (1 − v)·2^N(0,1) (β stays below 1 and 0.9 ↔ 0.99 is
+        /// one step), others as v·2^N(0,1), occasionally with the sign flipped.
+        /// </summary>
         private (RuleProgram?, string) PerturbConstant(RuleProgram p, SearchRandom rng)
         {
-            var consts = p.Nodes().Where(n => n.Op == Op.Const).ToList();
-            if (consts.Count == 0) return (null, "");
-            var c = consts[rng.Next(consts.Count)];
-            double v = c.Value == 0f ? FunctionSet.SampleConstant(rng) : c.Value * Math.Pow(2, rng.NextGaussian());
-            if (rng.Chance(0.1)) v = -v;
+            var values = p.Nodes().Where(n => n.Op == Op.Const ||
+                (n.Op == Op.Hyper && p.Hypers[n.Index].Name != Evaluation.EvaluationFunnel.LearningRateName)).ToList();
+            if (values.Count == 0) return (null, "");
+            var c = values[rng.Next(values.Count)];
+            double old = c.Op == Op.Const ? c.Value : (float)p.Hypers[c.Index].Default;
+            double v = PerturbValue(old, rng);
             var b = new IrBuilder();
-            return (ProgramEdits.Replace(p, c, b.Const((float)v)), $"perturb constant {c.Value:G4} -> {(float)v:G4}");
+            string what = c.Op == Op.Const ? "constant" : "hyperparameter " + p.Hypers[c.Index].Name;
+            return (ProgramEdits.Replace(p, c, b.Const((float)v)), $"perturb {what} {old:G4} -> {(float)v:G4}");
+        }
+
+        internal static double PerturbValue(double v, SearchRandom rng)
+        {
+            if (v == 0) return FunctionSet.SampleConstant(rng);
+            double result = v >= 0.5 && v < 1 ? 1 - (1 - v) * Math.Pow(2, rng.NextGaussian()) : v * Math.Pow(2, rng.NextGaussian());
+            return rng.Chance(0.1) ? -result : result;
         }
 
         private (RuleProgram?, string) ChangeFunction(RuleProgram p, SearchRandom rng)

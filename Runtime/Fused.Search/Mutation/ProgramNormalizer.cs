@@ -22,7 +22,7 @@ namespace Fused.Search.Mutation
             for (int round = 0; round < 6; round++)
             {
                 var next = Protect(PruneStates(p));
-                next = Simplifier.Run(next);
+                next = SignCollapse.Run(Simplifier.Run(next));
                 if (next.Equals(p)) return p;
                 p = next;
             }

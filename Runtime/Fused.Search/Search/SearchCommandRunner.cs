@@ -17,11 +17,14 @@ namespace Fused.Search
     {
         public static int Run(TextWriter output, SearchOptions options, CancellationToken ct)
         {
-            bool resuming = File.Exists(options.DatabasePath);
+            bool resuming = File.Exists(options.DatabasePath) && new FileInfo(options.DatabasePath).Length > 0;
             using var session = SearchSession.Open(options);
             output.WriteLine(resuming
                 ? $"resuming {options.DatabasePath} at generation {session.Generation} ({session.Database.EvaluationCount()} evaluations stored)"
                 : $"new search in {options.DatabasePath}: seed {options.Seed}, population {options.PopulationSize}, tournament {options.TournamentSize}, batch {options.BatchSize}, proxies {options.Proxies}");
+            if (resuming)
+                foreach (var difference in session.SettingsDifferingFrom(options))
+                    output.WriteLine($"note: {difference}; a resumed search keeps the settings it was created with (use a new --db for new settings)");
             session.Progress += p => output.WriteLine(string.Format(CultureInfo.InvariantCulture,
                 "gen {0,5}  best {1,8:F4} (#{2})  evals {3,6}  {4,7:F1} evals/s  equivalent {5,5:P0}  {6:hh\\:mm\\:ss}{7}",
                 p.Generation, p.BestFitness, p.BestProgramId, p.Evaluations, p.EvaluationsPerSecond, p.EquivalentShare, p.Elapsed,

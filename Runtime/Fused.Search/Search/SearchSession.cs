@@ -55,7 +55,11 @@ namespace Fused.Search
             _mutator = new ProgramMutator(limits);
             _warmStart = IrText.Parse(M("warm_start"));
             var suite = ProxySuite.Create(Enum.Parse<ProxySuiteKind>(M("proxies")), db.GetMeta("fashion_dir") is { Length: > 0 } d ? d : null);
-            _funnel = new EvaluationFunnel(suite, IrText.Parse(M("reference")));
+            var reference = IrText.Parse(M("reference"));
+            // AdamW's tuning and curves are measured once per database and kept in it (meta keys adamw_*).
+            var scorer = suite.Ranking.Count == 0 ? null : new SpeedupScorer(suite.Ranking, reference, suite.SelectionSeeds,
+                key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }));
+            _funnel = new EvaluationFunnel(suite, reference, scorer: scorer);
         }
 
         /// <summary>Starts a new search in options.DatabasePath, or resumes the one there.</summary>
@@ -118,13 +122,63 @@ namespace Fused.Search
             });
         }
 
+        /// <summary>The search-shaping options given now that differ from those stored at creation (which a resume keeps).</summary>
+        public IReadOnlyList<string> SettingsDifferingFrom(SearchOptions o)
+        {
+            var given = new (string option, string value, string key)[]
+            {
+                ("--seed", o.Seed.ToString(CultureInfo.InvariantCulture), "seed"),
+                ("--population", o.PopulationSize.ToString(CultureInfo.InvariantCulture), "population"),
+                ("--tournament", o.TournamentSize.ToString(CultureInfo.InvariantCulture), "tournament"),
+                ("--batch", o.BatchSize.ToString(CultureInfo.InvariantCulture), "batch"),
+                ("--proxies", o.Proxies.ToString(), "proxies"),
+            };
+            return given.Where(g => _db.GetMeta(g.key) is { } stored && stored != g.value)
+                .Select(g => $"{g.option} {g.value} differs from the stored {_db.GetMeta(g.key)}").ToList();
+        }
+
         public SearchDatabase Database => _db;
         public EvaluationFunnel Funnel => _funnel;
 
         public long Generation => long.Parse(_db.GetMeta("generation")!, CultureInfo.InvariantCulture);
 
+        /// <summary>How this session names itself in the database's claim: process, host and a per-session id.</summary>
+        private readonly string _owner = $"pid {Environment.ProcessId} on {Environment.MachineName} (session {Guid.NewGuid().ToString("N").Substring(0, 8)})";
+
+        /// <summary>A claim lasts this long unless renewed (every third of it while running).</summary>
+        public static readonly TimeSpan ClaimLease = TimeSpan.FromSeconds(60);
+
+        /// <summary>A holder on this host whose process is gone (killed) holds nothing.</summary>
+        private static bool IsStale(string holder)
+        {
+            var parts = holder.Split(' ');
+            if (parts.Length < 4 || parts[0] != "pid" || parts[3] != Environment.MachineName) return false;
+            if (!int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)) return false;
+            try { using var p = Process.GetProcessById(pid); return p.HasExited; }
+            catch (ArgumentException) { return true; } // no such process
+        }
+
+        private void Claim()
+        {
+            var holder = _db.TryClaim(_owner, ClaimLease, IsStale);
+            if (holder != null)
+                throw new SearchDatabaseException(_db.Path, $"another search is running on it ({holder}); wait for it to finish, stop it, or use another --db");
+        }
+
         /// <summary>Runs generations until the budget, the generation limit or cancellation. Never throws for cancellation.</summary>
         public SearchResult Run(CancellationToken cancellationToken = default)
+        {
+            Claim();
+            using var renew = new Timer(_ => { try { Claim(); } catch (Exception) { } }, null, ClaimLease / 3, ClaimLease / 3);
+            try { return RunClaimed(cancellationToken); }
+            finally
+            {
+                renew.Dispose();
+                _db.ReleaseClaim(_owner);
+            }
+        }
+
+        private SearchResult RunClaimed(CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
             using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -136,6 +190,13 @@ namespace Fused.Search
             {
                 foreach (var stage in _funnel.Suite.Stages)
                     foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
+                if (_funnel.Scorer is { } scorer)
+                {
+                    // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
+                    Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
+                    var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
+                    Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
+                }
                 while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
                 {
                     var progress = RunGeneration(ct, ref evaluatedThisRun, clock);
@@ -143,12 +204,62 @@ namespace Fused.Search
                 }
             }
             catch (OperationCanceledException) { }
+            // A body of Parallel.ForEach that observes the token (a long ranked run) arrives wrapped.
+            catch (AggregateException e) when (ct.IsCancellationRequested && e.Flatten().InnerExceptions.All(x => x is OperationCanceledException)) { }
             cancelled = ct.IsCancellationRequested;
             var best = _db.Best();
             return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);
         }
 
-        private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash);
+        private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash, string? ParentFHash = null);
+
+        /// <summary>The pool confirmation seeds are drawn from: never selection seeds, and few enough that AdamW's curves on them are reused.</summary>
+        public static readonly ulong[] ConfirmationPool = Enumerable.Range(1001, 12).Select(i => (ulong)i).ToArray();
+
+        /// <summary>Fresh instances for confirming a would-be best: <paramref name="count"/> distinct seeds of the pool, chosen by its functional hash.</summary>
+        internal static ulong[] FreshSeeds(string functionalHash, int count)
+        {
+            var rng = new SearchRandom(ulong.Parse(functionalHash, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+            var pool = ConfirmationPool.ToList();
+            return Enumerable.Range(0, Math.Min(count, pool.Count)).Select(_ => { int i = rng.Next(pool.Count); var s = pool[i]; pool.RemoveAt(i); return s; }).ToArray();
+        }
+
+        /// <summary>
+        /// A program that would become the best is trusted only after fresh instances agree (the winner's curse of
+        /// run 4): best first, each candidate above the best so far is re-scored (<see cref="EvaluationFunnel.Confirm"/>)
+        /// and its stored fitness replaced by the confirmed one, until the top unconfirmed score no longer beats the best.
+        /// </summary>
+        private void ConfirmWouldBeBests(ConcurrentDictionary<string, (Child child, RankedScore score)> ranked, Dictionary<string, EvaluationRecord> known,
+            double bestFitness, CancellationToken ct)
+        {
+            double best = bestFitness;
+            foreach (var (child, score) in ranked.Values.OrderByDescending(x => x.score.Fitness).ThenBy(x => x.child.FHash, StringComparer.Ordinal))
+            {
+                if (score.Fitness <= best) break;
+                var confirmed = _funnel.Confirm(child.Program, score, FreshSeeds(child.FHash, score.PerSeed.Count), ct);
+                var e = known[child.FHash];
+                var updated = e with { Fitness = confirmed.Fitness, StageScores = e.StageScores + ";" + SearchDatabase.Format(confirmed.Fitness) };
+                _db.UpdateEvaluation(updated);
+                known[child.FHash] = updated;
+                best = Math.Max(best, confirmed.Fitness);
+            }
+        }
+
+        /// <summary>The parent's peak lr per ranking task as a factor of tuned AdamW's, read from its stored evaluation.</summary>
+        private Dictionary<string, double>? InheritedFactors(string? parentFHash, CancellationToken ct)
+        {
+            if (parentFHash == null || _funnel.Scorer is not { } scorer || _db.GetEvaluation(parentFHash) is not { } e) return null;
+            var factors = new Dictionary<string, double>();
+            foreach (var part in e.TaskLosses.Split(';'))
+            {
+                int eq = part.IndexOf('='), at = part.LastIndexOf('@');
+                if (eq < 0 || at < eq) continue;
+                var task = scorer.Tasks.FirstOrDefault(t => t.Name == part.Substring(0, eq));
+                if (task != null && double.TryParse(part.Substring(at + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var lr))
+                    factors[task.Name] = lr / scorer.Tuned(task, ct).LearningRate;
+            }
+            return factors;
+        }
 
         private SearchProgress RunGeneration(CancellationToken ct, ref long evaluatedThisRun, Stopwatch clock)
         {
@@ -161,7 +272,7 @@ namespace Fused.Search
             // 1. Children, from the stored state alone. Parents and per-child RNG streams are drawn in
             //    order; the mutations themselves then run in parallel (each on its own stream).
             long nextId = long.Parse(_db.GetMeta("next_id")!, CultureInfo.InvariantCulture);
-            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream)>();
+            var plan = new List<(RuleProgram parent, long? parentId, SearchRandom stream, string? parentFHash)>();
             var children = new List<Child>();
             int removeOldest;
             bool restarted = false;
@@ -173,7 +284,7 @@ namespace Fused.Search
                 children.Add(MakeChild(root, best?.Id, restarted ? "restart from best" : "warm start"));
                 // Mutants descend from the program they were made from: the best, or the warm start (admitted first, as nextId).
                 long rootId = best?.Id ?? nextId;
-                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork()));
+                for (int i = 1; i < _population; i++) plan.Add((root, rootId, rng.Fork(), best?.FunctionalHash ?? children[0].FHash));
                 removeOldest = population.Count;
             }
             else
@@ -184,9 +295,9 @@ namespace Fused.Search
                     for (int k = 0; k < _tournament; k++)
                     {
                         var candidate = population[rng.Next(population.Count)];
-                        if (parent == null || candidate.Fitness > parent.Fitness) parent = candidate;
+                        if (parent == null || Beats(candidate, parent)) parent = candidate;
                     }
-                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork()));
+                    plan.Add((IrText.Parse(parent!.Ir), parent.Id, rng.Fork(), parent.FunctionalHash));
                 }
                 removeOldest = Math.Max(0, population.Count + _batch - _population);
             }
@@ -194,7 +305,7 @@ namespace Fused.Search
             Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, i =>
             {
                 var m = _mutator.Mutate(plan[i].parent, plan[i].stream);
-                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description);
+                made[i] = MakeChild(m.Program, plan[i].parentId, m.Description) with { ParentFHash = plan[i].parentFHash };
             });
             children.AddRange(made);
 
@@ -204,10 +315,12 @@ namespace Fused.Search
                 if (!known.ContainsKey(c.FHash) && _db.GetEvaluation(c.FHash) is { } e) known[c.FHash] = e;
             var pending = children.Where(c => !known.ContainsKey(c.FHash)).GroupBy(c => c.FHash).Select(x => x.First()).ToList();
             var fresh = new ConcurrentDictionary<string, EvaluationRecord>();
+            var ranked = new ConcurrentDictionary<string, (Child child, RankedScore score)>();
             long done = 0;
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, c =>
             {
-                var r = _funnel.Evaluate(c.Program, ct);
+                var r = _funnel.Evaluate(c.Program, ct, InheritedFactors(c.ParentFHash, ct));
+                if (r.Ranked != null) ranked[c.FHash] = (c, r.Ranked);
                 var record = new EvaluationRecord(c.FHash, c.SHash, r.Fitness, r.StagesReached,
                     string.Join(";", r.StageScores.Select(SearchDatabase.Format)),
                     string.Join(";", r.Tasks.Select(t => $"{t.Task}={SearchDatabase.Format(t.Loss)}@{SearchDatabase.Format(t.LearningRate)}")),
@@ -218,6 +331,7 @@ namespace Fused.Search
             });
             evaluatedThisRun += done;
             foreach (var kv in fresh) known[kv.Key] = kv.Value;
+            ConfirmWouldBeBests(ranked, known, bestFitness, ct);
 
             // 3. Commit the generation.
             long equivalent = 0;
@@ -250,6 +364,17 @@ namespace Fused.Search
             double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             return new SearchProgress(g + 1, bestFitness, bestRecord?.Id ?? 0, _db.EvaluationCount(), childrenTotal,
                 evaluatedThisRun / seconds, childrenTotal == 0 ? 0 : (double)equivalentTotal / childrenTotal, clock.Elapsed, restarted);
+        }
+
+        /// <summary>Tournament order: higher fitness, and on a tie the smaller program (parsimony).</summary>
+        internal static bool Beats(ProgramRecord a, ProgramRecord b) =>
+            a.Fitness > b.Fitness || (a.Fitness == b.Fitness && NodeCount(a.Ir) < NodeCount(b.Ir));
+
+        private static int NodeCount(string ir)
+        {
+            int count = 0;
+            foreach (var line in ir.Split('\n')) if (line.StartsWith("%", StringComparison.Ordinal)) count++;
+            return count;
         }
 
         private static Child MakeChild(RuleProgram program, long? parent, string mutation)

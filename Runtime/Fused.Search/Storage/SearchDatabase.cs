@@ -162,6 +162,47 @@ CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);");
             cmd.ExecuteNonQuery();
         }
 
+        // ---- the claim: one running search per database ----
+
+        /// <summary>
+        /// Claims the database for the search <paramref name="owner"/> until now + <paramref name="lease"/>, in one
+        /// immediate transaction (two processes cannot both win). Refused — returning the holder's description —
+        /// while another owner's lease is unexpired and <paramref name="isStale"/> does not declare it dead (a killed
+        /// process on this host). Renewing is claiming again.
+        /// </summary>
+        public string? TryClaim(string owner, TimeSpan lease, Func<string, bool> isStale)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                using (var read = Command("SELECT value FROM meta WHERE key = 'claim'"))
+                {
+                    read.Transaction = tx;
+                    if (read.ExecuteScalar() is string held)
+                    {
+                        int bar = held.LastIndexOf('|');
+                        string holder = held.Substring(0, bar);
+                        long until = long.Parse(held.Substring(bar + 1), CultureInfo.InvariantCulture);
+                        if (holder != owner && until > DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() && !isStale(holder))
+                            return $"{holder}, lease until {DateTimeOffset.FromUnixTimeMilliseconds(until).UtcDateTime:HH:mm:ss} UTC";
+                    }
+                }
+                WriteMeta(tx, "claim", owner + "|" + (DateTimeOffset.UtcNow + lease).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+                tx.Commit();
+                return null;
+            }
+        }
+
+        /// <summary>Gives the claim up, if <paramref name="owner"/> holds it.</summary>
+        public void ReleaseClaim(string owner)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("DELETE FROM meta WHERE key = 'claim' AND value LIKE $o", ("$o", owner.Replace("%", "_") + "|%"));
+                cmd.ExecuteNonQuery();
+            }
+        }
+
         // ---- evaluations ----
 
         public EvaluationRecord? GetEvaluation(string functionalHash)
@@ -184,6 +225,17 @@ VALUES($f, $s, $fit, $st, $ss, $tl, $sec, $g, $ir)",
                     ("$f", e.FunctionalHash), ("$s", e.StructuralHash), ("$fit", e.Fitness), ("$st", e.StagesReached),
                     ("$ss", e.StageScores), ("$tl", e.TaskLosses), ("$sec", e.Seconds), ("$g", e.Generation), ("$ir", e.Ir));
                 cmd.ExecuteNonQuery();
+            }
+        }
+
+        /// <summary>Replaces an evaluation's fitness and stage scores (a would-be best confirmed on fresh seeds).</summary>
+        public void UpdateEvaluation(EvaluationRecord e)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("UPDATE evaluations SET fitness = $f, stage_scores = $s WHERE fhash = $h",
+                    ("$f", e.Fitness), ("$s", e.StageScores), ("$h", e.FunctionalHash));
+                if (cmd.ExecuteNonQuery() != 1) throw new InvalidOperationException("no evaluation " + e.FunctionalHash);
             }
         }
 

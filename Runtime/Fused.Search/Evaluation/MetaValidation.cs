@@ -1,0 +1,108 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Fused.Ir;
+using Fused.Runtime.Kernels;
+
+namespace Fused.Search.Evaluation
+{
+    /// <summary>How large the meta-validation tasks are.</summary>
+    public enum MetaValidationScale
+    {
+        /// <summary>The sizes: MLP 196-128-64-10 (batch 128, 800 steps, full train split, scored on the full t10k split), token model V1024 d32, autoencoder 196-64-196.</summary>
+        Full,
+        /// <summary>
+        /// Smaller sizes for a shared machine (same protocol, AdamW tuned coordinate-wise): MLP 196-32-16-10 on 6k train /
+        /// 2k test samples, batch 64, 200 steps; token model V512 d16; autoencoder 196-16-196 on 4k / 1k samples.
+        /// </summary>
+        Reduced,
+    }
+
+    /// <summary>One program's meta-validation on one task: log2 speedups over the paired seeds and the one-sided 95 % lower bound of their mean.</summary>
+    public sealed record MetaTaskResult(string Task, double LearningRate, IReadOnlyList<double> Speedups, double Mean, double StandardError, double LowerBound95);
+
+    /// <summary>One program's meta-validation, and whether it meets the success criterion.</summary>
+    public sealed record MetaResult(string Program, IReadOnlyList<MetaTaskResult> Tasks)
+    {
+        /// <summary>Mean ≥ 0.1 with the one-sided 95 % interval above 0 on at least 2 of the 3 tasks, and no task mean below −0.1.</summary>
+        public bool Succeeds => Tasks.Count(t => t.Mean >= 0.1 && t.LowerBound95 > 0) >= 2 && Tasks.All(t => t.Mean >= -0.1);
+    }
+
+    /// <summary>
+    /// Held-out tasks frozen before a search and never seen by it: a larger MLP trained on the train split
+    /// and scored on the test split, a larger token model, an autoencoder; 5 paired seeds; each program's
+    /// peak lr tuned by the ranking protocol on these seeds, AdamW tuned over lr × β2 {0.95, 0.99, 0.999} ×
+    /// weight decay (coordinate-wise at <see cref="MetaValidationScale.Reduced"/>). The bound uses Student's
+    /// t with n − 1 degrees of freedom: mean − t₀.₉₅·SE.
+    /// </summary>
+    public sealed class MetaValidation
+    {
+        public static readonly ulong[] Seeds = { 9001, 9002, 9003, 9004, 9005 };
+
+        /// <summary>One-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom.</summary>
+        private static readonly double[] StudentT95 = { 6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812 };
+
+        private readonly RuleProgram _reference;
+
+        /// <param name="load">Reads a cached AdamW tuning or curve (null: absent); <paramref name="store"/> writes one — so the controls and a later winner share one tuning.</param>
+        public MetaValidation(MetaValidationScale scale, string? fashionDirectory = null, RuleProgram? reference = null,
+            Func<string, string?>? load = null, Action<string, string>? store = null)
+        {
+            Scale = scale;
+            _reference = reference ?? WarmStarts.AdamW();
+            Tasks = scale == MetaValidationScale.Full
+                ? new RankingTask[]
+                {
+                    new FashionMlpRanking(new[] { 128, 64 }, batch: 128, horizon: 800, train: 0, eval: 0, directory: fashionDirectory, scoreOnTestSplit: true),
+                    new TokenRanking(vocabulary: 1024, dimension: 32, batch: 128, horizon: 600),
+                    new AutoencoderRanking(hidden: 64, batch: 128, horizon: 600, train: 0, eval: 0, directory: fashionDirectory),
+                }
+                : new RankingTask[]
+                {
+                    new FashionMlpRanking(new[] { 32, 16 }, batch: 64, horizon: 200, train: 6000, eval: 2000, directory: fashionDirectory, scoreOnTestSplit: true),
+                    new TokenRanking(vocabulary: 512, dimension: 16, batch: 64, horizon: 200),
+                    new AutoencoderRanking(hidden: 16, batch: 32, horizon: 200, train: 4000, eval: 1000, directory: fashionDirectory),
+                };
+            Scorer = new SpeedupScorer(Tasks, _reference, Seeds, load, store, coordinateTuning: scale == MetaValidationScale.Reduced);
+            DoubleTuning = new SpeedupScorer(Tasks, _reference, Seeds, load, store, tuningTrialsMultiplier: 2, coordinateTuning: scale == MetaValidationScale.Reduced);
+        }
+
+        public MetaValidationScale Scale { get; }
+        public IReadOnlyList<RankingTask> Tasks { get; }
+        public SpeedupScorer Scorer { get; }
+        /// <summary>The same tasks with AdamW's lr grid twice as fine (for the "AdamW given twice the tuning trials" control).</summary>
+        public SpeedupScorer DoubleTuning { get; }
+
+        /// <summary>A program tuned and scored on every task.</summary>
+        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct)
+        {
+            var rule = new InterpretedRule(program);
+            var hypers = rule.DefaultHyperparameters();
+            return new MetaResult(name, Tasks.Select(t => Summarise(Scorer.ScoreTask(rule, hypers, t, 1, null, Seeds, ct))).ToList());
+        }
+
+        /// <summary>
+        /// The control "AdamW given twice the tuning trials": per task, AdamW with the β2, weight decay and lr its
+        /// twice-as-fine tuning chose, scored against the reference tuned the ordinary way.
+        /// </summary>
+        public MetaResult EvaluateDoubleTunedAdamW(CancellationToken ct)
+        {
+            var rule = new InterpretedRule(_reference);
+            var results = new List<MetaTaskResult>();
+            foreach (var task in Tasks)
+            {
+                var tuned = DoubleTuning.Tuned(task, ct);
+                results.Add(Summarise(Scorer.ScoreTask(rule, DoubleTuning.ReferenceHypers(rule, tuned), task, 1, tuned.LearningRate, Seeds, ct)));
+            }
+            return new MetaResult("AdamW, 2x tuning trials", results);
+        }
+
+        private static MetaTaskResult Summarise(RankedTaskScore s)
+        {
+            var (mean, se) = SpeedupScorer.MeanAndStandardError(s.Speedups);
+            double t = StudentT95[Math.Min(StudentT95.Length, Math.Max(1, s.Speedups.Count - 1)) - 1];
+            return new MetaTaskResult(s.Task, s.LearningRate, s.Speedups, mean, se, mean - t * se);
+        }
+    }
+}

@@ -162,11 +162,18 @@ namespace Fused.Ir
         /// </summary>
         public System.Collections.Generic.IReadOnlyList<UniformSlot> PerRowSlots() => Uniforms.Where(u => u.PerRow).OrderBy(u => u.Slot).ToList();
 
-        /// <summary>Node → uniform slot, for consumers that look slots up often.</summary>
+        /// <summary>
+        /// Node → uniform slot, for consumers that look slots up often; the same answer as <see cref="SlotOf"/>.
+        /// Lookups are structural, and a program that is not hash-consed (the search's raw mutation candidates) may hold
+        /// equal nodes that got a slot each: the first one wins. It is the one computed first (equal nodes have
+        /// the same level, slots follow dependency order and uniforms are evaluated by level, then slot), so every
+        /// reader of any of the equal nodes reads a value already computed in this step. The last one would be
+        /// computed after some of its readers, which then read the previous step's value (zero at the first step).
+        /// </summary>
         public System.Collections.Generic.Dictionary<Node, int> SlotMap()
         {
             var map = new System.Collections.Generic.Dictionary<Node, int>();
-            foreach (var u in Uniforms) map[u.Node] = u.Slot;
+            foreach (var u in Uniforms) if (!map.ContainsKey(u.Node)) map[u.Node] = u.Slot;
             return map;
         }
 

@@ -193,4 +193,91 @@ namespace Fused.Dsl.Tests
             Assert.True(Math.Abs(got - expected) <= 1e-6 * (Math.Abs(expected) + terms) + 1e-30,
                 $"{what}: interpreter {got:R}, double reference {expected:R}");
     }
+
+    /// <summary>
+    /// Programs that are not hash-consed (the search's raw mutation candidates splice subtrees built apart) may hold
+    /// equal nodes twice; each gets its own uniform slot. A reader must get a slot computed before it in the same step.
+    /// </summary>
+    public sealed class DuplicatedUniformTests
+    {
+        [Fact]
+        public void EqualUniformNodesBuiltApartReadTheCurrentStepsValue()
+        {
+            // param -= lr * grad * (1 - beta^t) and m = beta^t * m + grad, each output from its own builder, so beta^t
+            // is two equal nodes; the first output's 1 - beta^t comes between them in dependency order.
+            var b1 = new IrBuilder();
+            var pNew = b1.Sub(b1.Load(0), b1.Mul(b1.Hyper(0), b1.Mul(b1.Load(1), b1.Sub(b1.Const(1f), b1.Make(Op.Pow, b1.Hyper(1), b1.Step())))));
+            var b2 = new IrBuilder();
+            var mNew = b2.Add(b2.Mul(b2.Make(Op.Pow, b2.Hyper(1), b2.Step()), b2.Load(2)), b2.Load(1));
+            var program = Make("Duplicated", new[] { "m" }, new[] { ("lr", 0.1), ("beta", 0.9) }, new[] { Out(0, pNew), Out(2, mNew) });
+            Assert.Equal(2, program.Nodes().Count(n => n.Op == Op.Pow)); // really two nodes
+
+            float lr = 0.1f, beta = 0.9f;
+            var p = new[] { 1.5f, -0.75f, 0.3f };
+            var m = new[] { 0.2f, -1.1f, 0f };
+            var interpreter = new Interpreter(Planner.Plan(program));
+            var r = new Random(5);
+            for (int t = 1; t <= 3; t++)
+            {
+                var g = Enumerable.Range(0, p.Length).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+                var buffers = new[] { (float[])p.Clone(), g, (float[])m.Clone() };
+                interpreter.Step(new[] { lr, beta }, t, ShapeInfo.Vector(p.Length), buffers);
+                // The reference, from the formulas: uniforms in float64 from the float hyperparameters, rounded to
+                // float where they enter the element pass; element arithmetic in float32.
+                float betaT = (float)Math.Pow(beta, t);
+                float correction = (float)(1.0 - Math.Pow(beta, t));
+                for (int i = 0; i < p.Length; i++)
+                {
+                    float pExpected = p[i] - lr * (g[i] * correction);
+                    float mExpected = betaT * m[i] + g[i];
+                    Assert.True(Bits(pExpected) == Bits(buffers[0][i]), $"param[{i}] step {t}: expected {pExpected}, got {buffers[0][i]}");
+                    Assert.True(Bits(mExpected) == Bits(buffers[2][i]), $"m[{i}] step {t}: expected {mExpected}, got {buffers[2][i]}");
+                    p[i] = pExpected;
+                    m[i] = mExpected;
+                }
+            }
+        }
+
+        [Fact]
+        public void EqualPerRowNodesBuiltApartReadTheCurrentStepsValue()
+        {
+            // Per row: d = r * h; param -= grad * (d + 1) and r = d, each output from its own builder, so d is two equal
+            // vectors with the first output's d + 1 between them in dependency order.
+            var b1 = new IrBuilder();
+            var pNew = b1.Sub(b1.Load(0), b1.Mul(b1.Load(1), b1.Add(b1.Mul(b1.Load(2), b1.Hyper(0)), b1.Const(1f))));
+            var b2 = new IrBuilder();
+            var rNew = b2.Mul(b2.Load(2), b2.Hyper(0));
+            var buffers = new[]
+            {
+                new BufferDecl("param", BufferRole.Param), new BufferDecl("grad", BufferRole.Grad), new BufferDecl("r", BufferRole.State, StateShape.Row),
+            };
+            var program = new RuleProgram("DuplicatedRow", buffers.ToEquatableArray(), new[] { new HyperDecl("h", 0.5) }.ToEquatableArray(),
+                new[] { Out(0, pNew), Out(2, rNew) }.ToEquatableArray(), EquatableArray<Statement>.Empty);
+            Assert.Equal(2, program.Nodes().Count(n => n.Op == Op.Mul && n.Sources.Any(s => s.Op == Op.Load && s.Index == 2)));
+
+            const int rows = 2, cols = 3;
+            float h = 0.7f;
+            var p = new[] { 1.5f, -0.75f, 0.3f, 2f, -1f, 0.1f };
+            var r = new[] { 0.4f, -1.3f };
+            var interpreter = new Interpreter(Planner.Plan(program));
+            var random = new Random(6);
+            for (int t = 1; t <= 3; t++)
+            {
+                var g = Enumerable.Range(0, p.Length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                var state = new[] { (float[])p.Clone(), g, (float[])r.Clone() };
+                interpreter.Step(new[] { h }, t, ShapeInfo.Matrix(rows, cols), state);
+                // Per-row values are float32 (row-major: element i is in row i / cols).
+                var d = r.Select(x => x * h).ToArray();
+                for (int i = 0; i < p.Length; i++)
+                {
+                    float expected = p[i] - g[i] * (d[i / cols] + 1f);
+                    Assert.True(Bits(expected) == Bits(state[0][i]), $"param[{i}] step {t}: expected {expected}, got {state[0][i]}");
+                    p[i] = expected;
+                }
+                for (int j = 0; j < rows; j++)
+                    Assert.True(Bits(d[j]) == Bits(state[2][j]), $"r[{j}] step {t}: expected {d[j]}, got {state[2][j]}");
+                r = d;
+            }
+        }
+    }
 }

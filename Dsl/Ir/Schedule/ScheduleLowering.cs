@@ -14,8 +14,10 @@ namespace Fused.Ir
         {
             var program = plan.Program;
             var slots = plan.SlotMap();
+            // Equal nodes of a program that is not hash-consed get a vector each: the first wins, as in SlotMap
+            // (vectors are evaluated by level, then index, so it is computed before every reader of either).
             var vectorOf = new Dictionary<Node, int>();
-            foreach (var v in plan.Vectors) vectorOf[v.Node] = v.Index;
+            foreach (var v in plan.Vectors) if (!vectorOf.ContainsKey(v.Node)) vectorOf[v.Node] = v.Index;
             var scalarBuffers = plan.ScalarBuffers.AsImmutableArray();
 
             Operand UniformOperand(Node n) => n.Op == Op.Const ? Operand.Const(n.Value)

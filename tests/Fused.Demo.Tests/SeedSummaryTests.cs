@@ -67,5 +67,28 @@ namespace Fused.Demo.Tests
             Assert.False(unclear.Clear);
             Assert.Contains("cannot separate", unclear.Sentence);
         }
+
+        [Fact]
+        public void The_language_model_is_ranked_by_test_loss_lower_wins_even_against_accuracy()
+        {
+            // A: loss 2.60, 2.61, 2.62 (mean 2.61, s 0.01) with the lower accuracy; B: loss 2.70, 2.71, 2.72 with the higher.
+            RunResult Run(string name, double loss, double accuracy, ulong seed) =>
+                FakeRuns.Run(name, accuracy, 0, Fused.Demo.Model.ModelTasks.Transformer) with { TestLoss = loss, TestAccuracy = accuracy, Seed = seed };
+            var runs = new[] { 2.60, 2.61, 2.62 }.Select((l, k) => Run("A", l, 0.20, (ulong)k))
+                .Concat(new[] { 2.70, 2.71, 2.72 }.Select((l, k) => Run("B", l, 0.30, (ulong)k)));
+            var verdict = Verdict.PerModel(SeedSummary.Group(runs)).Single();
+            Assert.True(verdict.RankedByLoss);
+            Assert.Equal("A", verdict.Winner.Optimizer);
+            Assert.Equal(0.10, verdict.Margin, 12);
+            Assert.Equal(Math.Sqrt(2 * 0.0001 / 3), verdict.MarginStandardError, 12);
+            Assert.True(verdict.Clear);
+            Assert.Contains("test loss 2.610 ± 0.010 over 3 seeds", verdict.Sentence);
+            Assert.Contains("0.100 below B", verdict.Sentence);
+
+            // The image models keep accuracy: the same runs labelled as the MLP crown B.
+            var mlp = Verdict.PerModel(SeedSummary.Group(runs.Select(r => r with { Model = Fused.Demo.Model.ModelTasks.Mlp }))).Single();
+            Assert.False(mlp.RankedByLoss);
+            Assert.Equal("B", mlp.Winner.Optimizer);
+        }
     }
 }

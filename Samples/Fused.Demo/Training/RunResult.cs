@@ -78,11 +78,21 @@ namespace Fused.Demo.Training
             => runs.GroupBy(r => (r.Model, r.Optimizer)).Select(g => new SeedSummary(g.Key.Model, g.Key.Optimizer, g.ToArray())).ToArray();
     }
 
-    /// <summary>Which optimizer won on one model (highest mean test accuracy), by how much, and whether the seeds can tell.</summary>
+    /// <summary>
+    /// Which optimizer won on one model, by how much, and whether the seeds can tell. Image models are ranked by mean test
+    /// accuracy; the language model by mean test loss (nats per character), the figure language models are judged by.
+    /// </summary>
     public sealed record Verdict(string Model, SeedSummary Winner, SeedSummary? RunnerUp)
     {
-        /// <summary>Winner's mean accuracy minus the runner-up's, in accuracy units (0.01 = one percentage point).</summary>
-        public double Margin => RunnerUp is null ? double.NaN : Winner.TestAccuracy.Mean - RunnerUp.TestAccuracy.Mean;
+        /// <summary>Whether <see cref="Model"/> is ranked by test loss (lower wins) rather than test accuracy.</summary>
+        public bool RankedByLoss => RanksByLoss(Model);
+
+        /// <summary>
+        /// How far the winner is ahead of the runner-up: accuracy units (0.01 = one percentage point), or nats of test
+        /// loss for a model <see cref="RankedByLoss"/>; never negative.
+        /// </summary>
+        public double Margin => RunnerUp is null ? double.NaN
+            : RankedByLoss ? RunnerUp.TestLoss.Mean - Winner.TestLoss.Mean : Winner.TestAccuracy.Mean - RunnerUp.TestAccuracy.Mean;
 
         /// <summary>
         /// Standard error of the difference of the two means, √(s₁²/n₁ + s₂²/n₂); NaN with fewer than two seeds.
@@ -92,7 +102,7 @@ namespace Fused.Demo.Training
             get
             {
                 if (RunnerUp is null) return double.NaN;
-                Spread a = Winner.TestAccuracy, b = RunnerUp.TestAccuracy;
+                Spread a = Score(Winner), b = Score(RunnerUp);
                 return a.Count < 2 || b.Count < 2 ? double.NaN
                     : Math.Sqrt(a.StandardDeviation * a.StandardDeviation / a.Count + b.StandardDeviation * b.StandardDeviation / b.Count);
             }
@@ -101,19 +111,26 @@ namespace Fused.Demo.Training
         /// <summary>A gap of at least two standard errors: the seeds say it is not luck of the draw.</summary>
         public bool Clear => Margin >= 2 * MarginStandardError;
 
-        /// <summary>One sentence, e.g. "Muon+AdamW won on MLP: 89.12 % ± 0.15 over 3 seeds, 0.85 points above AdamW (2 standard errors: 0.21)".</summary>
+        /// <summary>
+        /// One sentence, e.g. "Muon+AdamW won on mlp: 89.12 % ± 0.15 over 3 seeds, 0.85 points above AdamW (...)", or for the
+        /// language model "Muon+AdamW won on transformer: test loss 2.601 ± 0.003 nats/char over 3 seeds, 0.022 below AdamW (...)".
+        /// </summary>
         public string Sentence
         {
             get
             {
-                var a = Winner.TestAccuracy;
-                string head = $"{Winner.Optimizer} won on {Model}: {a.Mean * 100:F2} %" + (a.Count > 1 ? $" ± {a.StandardDeviation * 100:F2} over {a.Count} seeds" : " (one seed)");
+                var a = Score(Winner);
+                string seeds = a.Count > 1 ? $" ± {Figure(a.StandardDeviation)} over {a.Count} seeds" : " (one seed)";
+                string head = RankedByLoss
+                    ? $"{Winner.Optimizer} won on {Model}: test loss {Figure(a.Mean)}{seeds} (nats per character, lower is better)"
+                    : $"{Winner.Optimizer} won on {Model}: {Figure(a.Mean)} %{seeds}";
                 if (RunnerUp is null) return head + ".";
-                string gap = $"{Margin * 100:F2} points above {RunnerUp.Optimizer}";
+                string gap = RankedByLoss ? $"{Figure(Margin)} below {RunnerUp.Optimizer}" : $"{Figure(Margin)} points above {RunnerUp.Optimizer}";
+                string units = RankedByLoss ? "" : " points";
                 if (double.IsNaN(MarginStandardError)) return $"{head}, {gap}; one seed cannot say whether that gap is real (use --seeds 3).";
                 return $"{head}, {gap} " + (Clear
-                    ? $"(more than 2 standard errors, {2 * MarginStandardError * 100:F2} points: a real gap)."
-                    : $"(within 2 standard errors, {2 * MarginStandardError * 100:F2} points: these seeds cannot separate them).");
+                    ? $"(more than 2 standard errors, {Figure(2 * MarginStandardError)}{units}: a real gap)."
+                    : $"(within 2 standard errors, {Figure(2 * MarginStandardError)}{units}: these seeds cannot separate them).");
             }
         }
 
@@ -121,8 +138,19 @@ namespace Fused.Demo.Training
         public static IReadOnlyList<Verdict> PerModel(IEnumerable<SeedSummary> summaries)
             => summaries.GroupBy(s => s.Model).Select(g =>
             {
-                var ranked = g.Where(s => s.TestAccuracy.Count > 0).OrderByDescending(s => s.TestAccuracy.Mean).ToArray();
+                bool byLoss = RanksByLoss(g.Key);
+                var scored = g.Where(s => (byLoss ? s.TestLoss : s.TestAccuracy).Count > 0);
+                var ranked = (byLoss ? scored.OrderBy(s => s.TestLoss.Mean) : scored.OrderByDescending(s => s.TestAccuracy.Mean)).ToArray();
                 return ranked.Length == 0 ? null : new Verdict(g.Key, ranked[0], ranked.Length > 1 ? ranked[1] : null);
             }).Where(v => v is not null).Select(v => v!).ToArray();
+
+        private static bool RanksByLoss(string model) => model == Fused.Demo.Model.ModelTasks.Transformer;
+
+        private Spread Score(SeedSummary s) => RankedByLoss ? s.TestLoss : s.TestAccuracy;
+
+        // Accuracy in percent with two decimals; loss in nats with three.
+        private string Figure(double value) => RankedByLoss
+            ? value.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)
+            : (value * 100).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -17,6 +17,18 @@ namespace Fused.Demo.Tests
         private static string Title(string svg) => Regex.Match(svg, "aria-label=\"([^\"]*)\"").Groups[1].Value;
 
         [Fact]
+        public void The_page_is_named_for_its_task_and_the_transformer_section_for_its_verdict_by_loss()
+        {
+            string model = Fused.Demo.Model.ModelTasks.Transformer;
+            var setup = new Fused.Demo.Training.RunSetup(16_384, 16_384, new Fused.Demo.Training.TrainingOptions { Seeds = 3, Model = model }, 2, "OpenBLAS", "", 0.5);
+            string html = HtmlReport.Build(new ReportInput(setup, FakeRuns.Runs(3, model)));
+            Assert.Contains("<h1>Character-level language modelling with generated optimizers</h1>", html);
+            Assert.DoesNotContain("Fashion-MNIST with generated optimizers", html);
+            Assert.Contains("won on transformer: test loss", html);
+            Assert.Contains("<h1>Fashion-MNIST with generated optimizers</h1>", FakeRuns.Report());
+        }
+
+        [Fact]
         public void Every_chart_is_an_svg_with_drawn_content()
         {
             var svgs = Svgs(FakeRuns.Report());

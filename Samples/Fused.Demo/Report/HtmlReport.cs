@@ -21,12 +21,14 @@ namespace Fused.Demo.Report
             var results = input.Results;
             var summaries = SeedSummary.Group(results);
             var verdicts = Verdict.PerModel(summaries);
+            // The task names the page: images for the MLP and the CNN, text for the transformer.
+            string task = Model.ModelTasks.UsesImages(input.Setup.Options.Model) ? "Fashion-MNIST" : "Character-level language modelling";
             var html = new StringBuilder();
             html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">");
             html.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-            html.Append("<title>Fused · Fashion-MNIST with generated optimizers</title><style>").Append(Css).Append("</style></head><body><main>");
+            html.Append($"<title>Fused · {task} with generated optimizers</title><style>").Append(Css).Append("</style></head><body><main>");
 
-            html.Append("<header><h1>Fashion-MNIST with generated optimizers</h1>");
+            html.Append($"<header><h1>{task} with generated optimizers</h1>");
             html.Append("<p class=\"lede\">Every optimizer below is a few lines of attributed C#; the Fused source generator compiled each into fused SIMD kernels, ");
             html.Append("and this run trained the same network from the same initial weights, on the same batches, with each of them, once per seed.</p>");
             var s = input.Setup;

@@ -20,7 +20,7 @@ namespace Fused.Demo.Tests
         public void The_page_is_named_for_its_task_and_the_transformer_section_for_its_verdict_by_loss()
         {
             string model = Fused.Demo.Model.ModelTasks.Transformer;
-            var setup = new Fused.Demo.Training.RunSetup(16_384, 16_384, new Fused.Demo.Training.TrainingOptions { Seeds = 3, Model = model }, 2, "OpenBLAS", "", 0.5);
+            var setup = new RunSetup(16_384, 16_384, new Fused.Demo.Training.TrainingOptions { Seeds = 3, Model = model }, 2, "OpenBLAS", "", 0.5);
             string html = HtmlReport.Build(new ReportInput(setup, FakeRuns.Runs(3, model)));
             Assert.Contains("<h1>Character-level language modelling with generated optimizers</h1>", html);
             Assert.DoesNotContain("Fashion-MNIST with generated optimizers", html);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using Fused.Execution;
 using Fused.Ir;
 using Fused.Runtime.Cpu;
@@ -235,6 +236,7 @@ namespace Fused.Runtime.Engine
         // ---- low-precision element state: the one place it is widened and narrowed ----
 
         /// <summary>Elements [element, element + wide.Length) of low-precision element state k of tensor t, as float32.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void WidenState(int t, int k, long element, Span<float> wide)
         {
             int slot = t * _states + k, n = wide.Length;
@@ -245,6 +247,7 @@ namespace Fused.Runtime.Engine
 
         /// <summary>Stores <paramref name="wide"/> into low-precision element state k of tensor t from <paramref name="element"/> on:
         /// bf16 by stochastic rounding with <paramref name="key"/>, 8-bit by blockwise quantisation (whole blocks).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void NarrowState(int t, int k, long element, ReadOnlySpan<float> wide, in CounterRngKey key)
         {
             int slot = t * _states + k, n = wide.Length;
@@ -385,8 +388,10 @@ namespace Fused.Runtime.Engine
             _deviceProgram?.Dispose();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void ILowPrecisionStates.Widen(int t, int k, long element, Span<float> wide) => WidenState(t, k, element, wide);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         void ILowPrecisionStates.Narrow(int t, int k, long element, ReadOnlySpan<float> wide, long step)
         {
             // The kernel's streams have pushed the state's lines out of L1 since they were widened; without this the
@@ -398,6 +403,7 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>Brings the cache lines of [start, start + bytes) towards L1 (x86; elsewhere nothing).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PrefetchLines(byte* start, int bytes)
         {
             if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;

@@ -270,6 +270,7 @@ namespace Fused.Runtime.Precision
         /// <param name="blockAbsMax">Output scales; at least <see cref="BlockCount"/> long.</param>
         /// <param name="map">Code book (<see cref="DynamicQuantizationMap.Signed"/> or <see cref="DynamicQuantizationMap.Unsigned"/>).</param>
         /// <param name="blockSize">Values per block.</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Quantize(ReadOnlySpan<float> values, Span<byte> codes, Span<float> blockAbsMax, DynamicQuantizationMap map, int blockSize = DefaultBlockSize)
         {
             ArgumentNullException.ThrowIfNull(map);
@@ -289,6 +290,7 @@ namespace Fused.Runtime.Precision
         /// <param name="values">Output; at least <c>codes.Length</c> long.</param>
         /// <param name="map">The code book used to quantise.</param>
         /// <param name="blockSize">The block size used to quantise.</param>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Dequantize(ReadOnlySpan<byte> codes, ReadOnlySpan<float> blockAbsMax, Span<float> values, DynamicQuantizationMap map, int blockSize = DefaultBlockSize)
         {
             ArgumentNullException.ThrowIfNull(map);

@@ -217,7 +217,14 @@ namespace Fused.Benchmarks.UserArrays
                 CopyMs = Median(Rounds("copy"));
                 SteadyOverCopy = Median(Rounds("engine").Zip(Rounds("copy"), (e, c) => GBs(Bytes, e) / GBs(8, c)));
                 SteadyOverC = values.ContainsKey("round_0_c_adamw_ms") ? Median(Rounds("c_adamw").Zip(Rounds("engine"), (n, e) => n / e)) : double.NaN;
+                bool twin = values.ContainsKey("round_0_twin_ms");
+                TwinGBs = twin ? GBs(values["twin_bytes_per_parameter"], Median(Rounds("twin"))) : double.NaN;
+                // Same bytes per parameter on both sides for a one-pass rule, so the time ratio is the bandwidth ratio.
+                SteadyOverTwin = twin ? Median(Rounds("twin").Zip(Rounds("engine"), (w, e) => w / e)) : double.NaN;
             }
+
+            public double TwinGBs { get; }
+            public double SteadyOverTwin { get; }
 
             public int Repeat { get; }
             public string Case { get; }
@@ -251,6 +258,8 @@ namespace Fused.Benchmarks.UserArrays
             Console.WriteLine("## Engine over user arrays (medians over fresh processes; GB/s counts the layout's bytes per parameter)");
             Console.WriteLine("steps 3-11: median of steps 3..11 of a fresh process; steady: after 40 steps. Ratios to the copy ceiling and the C kernel are");
             Console.WriteLine("within one process; ratios to PyTorch are within one repeat (PyTorch's figure: median of its steps 3..11).");
+            Console.WriteLine("twin: the step's own traffic (parameter and fp32 element states read and written, gradient read, one multiply-add)");
+            Console.WriteLine("on the same pool; steady / twin = twin time / engine time (1 = the engine runs at the speed of its bytes; fp32 only).");
             var rows = new List<string[]>();
             foreach (var c in cases)
                 foreach (int bits in widths)
@@ -272,12 +281,13 @@ namespace Fused.Benchmarks.UserArrays
                                 Harness.F(Median(rs.Select(r => Enumerable.Range(3, FreshSteps - 2).Sum(s => r.Values[$"fresh_step_{s}_jit_ms"]))), 1)
                                     + " / " + Harness.F(Median(rs.Select(r => Enumerable.Range(3, FreshSteps - 2).Sum(s => r.Values[$"fresh_step_{s}_jit_methods"]))), 0),
                                 Harness.F(Median(rs.Select(r => r.FreshGBs)), 1), Harness.F(Median(rs.Select(r => r.SteadyGBs)), 1), Harness.F(Median(rs.Select(r => r.CopyGBs)), 1),
-                                Ratio(Median(rs.Select(r => r.FreshGBs / r.CopyGBs))), Ratio(Median(rs.Select(r => r.SteadyOverCopy))), Ratio(Median(rs.Select(r => r.SteadyOverC))),
+                                Ratio(Median(rs.Select(r => r.FreshGBs / r.CopyGBs))), Ratio(Median(rs.Select(r => r.SteadyOverCopy))),
+                                Harness.F(Median(rs.Select(r => r.TwinGBs)), 1), Ratio(Median(rs.Select(r => r.SteadyOverTwin))), Ratio(Median(rs.Select(r => r.SteadyOverC))),
                                 variant == null || double.IsNaN(peerGBs) ? "" : $"{variant} {Harness.F(peerGBs, 1)}", Ratio(PeerRatio(r => r.FreshGBs)), Ratio(PeerRatio(r => r.SteadyGBs)),
                             });
                         }
             Harness.Table(new[] { "case", "rule", "state", "width", "aligned stores", "B/param", "build ms", "step 1 ms", "step 2 ms", "JIT in steps 3-11 (ms / methods)", "steps 3-11 GB/s", "steady GB/s", "copy GB/s",
-                "3-11 / copy", "steady / copy", "steady / C AdamW", "PyTorch GB/s", "3-11 / PyTorch", "steady / PyTorch" }, rows);
+                "3-11 / copy", "steady / copy", "twin GB/s", "steady / twin", "steady / C AdamW", "PyTorch GB/s", "3-11 / PyTorch", "steady / PyTorch" }, rows);
 
             Console.WriteLine($"Time ratios within a repeat (median over repeats; aligned stores {aligns[0]}):");
             var main = results.Where(r => r.Align == aligns[0]).ToList();

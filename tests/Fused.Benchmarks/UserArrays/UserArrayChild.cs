@@ -72,6 +72,18 @@ namespace Fused.Benchmarks.UserArrays
                 ("copy", () => CopyCeiling.Copy(pool, copyDestination, copySource)),
                 ("engine", () => optimizer.Step()),
             };
+            if (o.Precision == "fp32")
+            {
+                // The step's own traffic as a ceiling: the parameter and each element state read and written, the gradient read.
+                int written = 1 + rule.Layout.StateBufferNames.Count;
+                if (written <= TrafficTwin.MaxWritten)
+                {
+                    var twinWritten = Enumerable.Range(0, written).Select(k => Random(checked((int)total), 0.02f, 100 + k)).ToArray();
+                    var twinGradient = Random(checked((int)total), 1f, 99);
+                    Report("twin_bytes_per_parameter", 8 * written + 4);
+                    cases.Add(("twin", () => TrafficTwin.Run(pool, twinWritten, twinGradient)));
+                }
+            }
             if (o.Rule == "adamw" && o.Precision == "fp32" && NativeKernel.TryLoad())
             {
                 var m = shapes.Select(n => new float[n]).ToArray();

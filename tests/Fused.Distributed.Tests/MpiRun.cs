@@ -1,11 +1,12 @@
 using System;
 using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Text;
 
 namespace Fused.Distributed.Tests
 {
-    /// <summary>Starts the test host under <c>mpirun --allow-run-as-root --oversubscribe -np N</c> with a deadline; never hangs a test run.</summary>
+    /// <summary>Starts the test host (or, linked into Fused.Demo.Tests, the demo) under <c>mpirun --allow-run-as-root --oversubscribe -np N</c> with a deadline; never hangs a test run.</summary>
     internal static class MpiRun
     {
         public sealed record Result(int ExitCode, string Output, TimeSpan Elapsed, bool TimedOut);
@@ -28,9 +29,16 @@ namespace Fused.Distributed.Tests
             throw new InvalidOperationException("mpirun is not installed: these tests need Open MPI ('apt-get install openmpi-bin'; ./build.sh test installs it)");
         }
 
-        public static Result Run(int ranks, string mode, TimeSpan deadline, params string[] arguments)
+        public static Result Run(int ranks, string mode, TimeSpan deadline, params string[] arguments) =>
+            Launch(ranks, deadline, "dotnet", new[] { HostPath(), mode }.Concat(arguments).ToArray());
+
+        /// <summary>
+        /// <c>mpirun ... -np ranks program arguments</c>, or with <paramref name="ranks"/> 0 the program alone (no MPI
+        /// environment); standard output and error captured together; killed past <paramref name="deadline"/>.
+        /// </summary>
+        public static Result Launch(int ranks, TimeSpan deadline, string program, params string[] arguments)
         {
-            var start = new ProcessStartInfo(MpiRunPath())
+            var start = new ProcessStartInfo(ranks > 0 ? MpiRunPath() : program)
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -39,13 +47,15 @@ namespace Fused.Distributed.Tests
             // OpenBLAS sizes its threads from the CPUs a rank is bound to (mpirun binds 2 ranks to a core each, 3 to a socket),
             // and its matrix products and eigendecompositions round differently per thread count: pinned, so Muon and
             // Shampoo checkpoints of one world size resume bit for bit in another.
-            foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS", "-np", ranks.ToString(), "dotnet", HostPath(), mode })
-                start.ArgumentList.Add(a);
+            if (ranks > 0)
+                foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OPENBLAS_NUM_THREADS", "-np", ranks.ToString(), program })
+                    start.ArgumentList.Add(a);
             foreach (var a in arguments) start.ArgumentList.Add(a);
             start.Environment["OPENBLAS_NUM_THREADS"] = "1";
             // Containers often forbid the cross-memory-attach single copy shared memory would use.
             start.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
             start.Environment["TERM"] = "dumb"; // no terminal-mode escapes from the runtime in the captured output
+            start.Environment.Remove("OMPI_COMM_WORLD_SIZE"); // a program started alone is never a rank
             var output = new StringBuilder();
             var clock = Stopwatch.StartNew();
             using var process = new Process { StartInfo = start };

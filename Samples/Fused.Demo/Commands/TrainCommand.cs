@@ -42,11 +42,12 @@ namespace Fused.Demo.Commands
                 DefaultValueFactory = _ => ModelTasks.Mlp,
             };
             model.AcceptOnlyFromAmong(ModelTasks.Names.ToArray());
+            var distributed = new Option<bool>("--distributed") { Description = "Data-parallel under mpirun -np N: each rank trains on its slice of every --batch-size batch, optimizer state sharded ZeRO-1 (rank 0 prints and writes the report)" };
 
 
             var command = new Command("train", "Train an MLP (784→256→128→10) on Fashion-MNIST with each optimizer, print a results table and write an HTML report")
             {
-                epochs, seeds, optimizers, batchSize, seed, subset, report, threads, data, model,
+                epochs, seeds, optimizers, batchSize, seed, subset, report, threads, data, model, distributed,
             };
             command.SetAction(parse =>
             {
@@ -60,12 +61,29 @@ namespace Fused.Demo.Commands
                         Epochs = Typed(epochs, modelDefaults.Epochs), Seeds = parse.GetValue(seeds), BatchSize = Typed(batchSize, modelDefaults.BatchSize),
                         Seed = parse.GetValue(seed), Model = parse.GetValue(model)!,
                     },
-                    Typed(subset, modelDefaults.Subset), parse.GetValue(report)!, parse.GetValue(threads), parse.GetValue(data));
+                    Typed(subset, modelDefaults.Subset), parse.GetValue(report)!, parse.GetValue(threads), parse.GetValue(data), parse.GetValue(distributed));
             });
             return command;
         }
 
-        public static int Run(string optimizerList, TrainingOptions options, int? subset, string reportPath, int threads, string? dataDirectory)
+        public static int Run(string optimizerList, TrainingOptions options, int? subset, string reportPath, int threads, string? dataDirectory, bool distributed = false)
+        {
+            if (!distributed) return Run(optimizerList, options, subset, reportPath, threads, dataDirectory, parallel: null);
+            DataParallel? parallel;
+            string? error;
+            try
+            {
+                parallel = DataParallel.Start(options.BatchSize, out error);
+            }
+            catch (Fused.Distributed.Mpi.MpiException e)
+            {
+                return Failure(e.Message);
+            }
+            if (parallel == null) return Failure(error!, Program.UsageError);
+            using (parallel) return Run(optimizerList, options, subset, reportPath, threads, dataDirectory, parallel);
+        }
+
+        private static int Run(string optimizerList, TrainingOptions options, int? subset, string reportPath, int threads, string? dataDirectory, DataParallel? parallel)
         {
             List<OptimizerRecipe> recipes;
             try
@@ -96,7 +114,7 @@ namespace Fused.Demo.Commands
             using var pool = new WorkerPool(degree);
             // One trainer per seed (it fixes the initial weights and the batch order); every optimizer runs on every seed.
             var jobs = options.SeedValues
-                .Select(seed => new Trainer(task, options with { Seed = seed }, pool))
+                .Select(seed => new Trainer(task, options with { Seed = seed }, pool, parallel))
                 .SelectMany((trainer, k) => recipes.Select(recipe => new TrainingJob(task.Name, options.Seed + (ulong)k, trainer, recipe)))
                 .OrderBy(job => recipes.IndexOf(job.Recipe)).ToArray();
             var trainer = jobs[0].Trainer;
@@ -106,9 +124,13 @@ namespace Fused.Demo.Commands
             AnsiConsole.MarkupLine($"[bold]Data[/]: {trainCount:N0} training / {testCount:N0} test {examples}, loaded in {setup.LoadSeconds:F1} s");
             AnsiConsole.MarkupLine($"[bold]Model[/]: {Markup.Escape(task.Description)}; batch {options.BatchSize}, {options.Epochs} epoch(s) = {trainer.TotalSteps:N0} steps per run; {recipes.Count} optimizer(s) × {options.Seeds} seed(s) from {options.Seed}");
             AnsiConsole.MarkupLine($"[bold]Compute[/]: {Markup.Escape(Blas.Backend)}, {degree} thread(s); {Markup.Escape(blasNote)}");
+            if (parallel != null)
+                AnsiConsole.MarkupLine($"[bold]Distributed[/]: {parallel.Size} ranks, {options.BatchSize / parallel.Size} examples each per step, optimizer state sharded (ZeRO-1); rank 0 evaluates and reports");
 
             var results = TrainingProgressView.Run(jobs);
             ResultsTable.Print(results);
+            if (parallel != null) // full precision, to compare with one process
+                foreach (var r in results) System.Console.WriteLine($"final {r.Optimizer}: test loss {r.TestLoss:R}, test accuracy {r.TestAccuracy:R}");
 
             var total = results.Sum(r => r.Seconds);
             AnsiConsole.MarkupLine($"Training took {total:F1} s in total.");

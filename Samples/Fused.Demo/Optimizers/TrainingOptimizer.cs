@@ -31,6 +31,9 @@ namespace Fused.Demo.Optimizers
     /// <summary>What a registered optimizer needs to be built for one training run.</summary>
     public sealed record OptimizerContext(IReadOnlyList<Parameter> Parameters, long TotalSteps, WorkerPool Pool)
     {
+        /// <summary>Set under `mpirun --distributed`: the engine is a ZeRO-1 <see cref="Fused.Distributed.ShardedOptimizer"/> over these ranks.</summary>
+        public Fused.Demo.Training.DataParallel? Parallel { get; init; }
+
         /// <summary>Linear warm-up over the first 5% of steps (at most 200), then cosine to 0: multiplied onto each base lr.</summary>
         public ISchedule LearningRateFactor => LearningRateFactorFor(TotalSteps);
 
@@ -114,7 +117,8 @@ namespace Fused.Demo.Optimizers
     /// </summary>
     public sealed class EngineOptimizer : ITrainingOptimizer
     {
-        private readonly Fused.Runtime.Engine.FusedOptimizer _optimizer;
+        private readonly Fused.Runtime.Engine.FusedOptimizer? _optimizer;
+        private readonly Fused.Distributed.ShardedOptimizer? _sharded; // under --distributed, instead of _optimizer
         private readonly double _baseLr;
         private readonly ISchedule _factor;
 
@@ -123,20 +127,33 @@ namespace Fused.Demo.Optimizers
             Name = name;
             _factor = context.LearningRateFactor;
             var byName = context.Parameters.ToDictionary(p => p.Name);
-            var builder = new Fused.Runtime.Engine.OptimizerBuilder().Pool(context.Pool);
+            // Under --distributed the same parameters and routes go to the sharded builder (its calls mirror OptimizerBuilder's).
+            var single = context.Parallel == null ? new Fused.Runtime.Engine.OptimizerBuilder().Pool(context.Pool) : null;
+            var sharded = context.Parallel != null ? new Fused.Distributed.ShardedOptimizerBuilder(context.Parallel.Collectives).Threads(context.Pool.DegreeOfParallelism) : null;
             foreach (var p in context.Parameters)
-                builder.AddParameter(p.Name, p.IsMatrix ? new[] { p.Rows, p.Cols } : new[] { p.Count }, p.Value, p.Gradient);
+            {
+                int[] shape = p.IsMatrix ? new[] { p.Rows, p.Cols } : new[] { p.Count };
+                single?.AddParameter(p.Name, shape, p.Value, p.Gradient);
+                sharded?.AddParameter(p.Name, shape, p.Value, p.Gradient);
+            }
             foreach (var route in routes)
-                builder.Route(route.Group, info => route.Claims(byName[info.Name]), route.Rule.Rule, g =>
+            {
+                Func<Fused.Runtime.Engine.ParameterInfo, bool> claims = info => route.Claims(byName[info.Name]);
+                Action<Fused.Runtime.Engine.GroupOptions> configure = g =>
                 {
                     g.Set(route.Hypers);
                     if (route.Rule.Rule.Hyperparameters.Any(h => h.Name == "lr")) g.ScheduleFactor("lr", _factor);
-                });
-            _optimizer = builder.Build();
+                };
+                single?.Route(route.Group, claims, route.Rule.Rule, configure);
+                sharded?.Route(route.Group, claims, route.Rule.Rule, configure);
+            }
+            _optimizer = single?.Build();
+            _sharded = sharded?.Build();
             var lr = routes[0].Hypers.Where(h => h.Name == "lr").ToArray();
             _baseLr = lr.Length > 0 ? lr[0].Value : double.NaN;
-            // As allocated: element states from the generated layouts, plus row/column and scalar states.
-            StateBytes = _optimizer.MemoryReport().Groups.Sum(g => g.StateBytes);
+            // As allocated: element states from the generated layouts, plus row/column and scalar states (this rank's shard when sharded).
+            var engine = _optimizer ?? _sharded!.Engine;
+            StateBytes = engine?.MemoryReport().Groups.Sum(g => g.StateBytes) ?? 0;
             Description = string.Join("; ", routes.Select(r =>
                 $"{r.Rule.Name} ({string.Join(", ", r.Hypers.Select(h => $"{h.Name} {h.Value:G3}"))}) on {string.Join(", ", context.Parameters.Where(r.Claims).Select(p => p.Name))}"));
         }
@@ -150,11 +167,16 @@ namespace Fused.Demo.Optimizers
 
         public void Step(long step)
         {
-            var result = _optimizer.Step();
-            if (_optimizer.StepCount != step)
-                throw new InvalidOperationException($"{Name}: the engine is at step {_optimizer.StepCount}, the trainer at {step} ({result.Status})");
+            var result = _optimizer?.Step() ?? _sharded!.Step();
+            long at = _optimizer?.StepCount ?? _sharded!.StepCount;
+            if (at != step)
+                throw new InvalidOperationException($"{Name}: the engine is at step {at}, the trainer at {step} ({result.Status})");
         }
 
-        public void Dispose() => _optimizer.Dispose();
+        public void Dispose()
+        {
+            _optimizer?.Dispose();
+            _sharded?.Dispose();
+        }
     }
 }

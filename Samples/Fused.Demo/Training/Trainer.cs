@@ -22,6 +22,7 @@ namespace Fused.Demo.Training
         private readonly IModelTask _task;
         private readonly TrainingOptions _options;
         private readonly WorkerPool _pool;
+        private readonly DataParallel? _parallel;
 
         /// <summary>An image classifier on <paramref name="train"/>/<paramref name="test"/>: options.Model "mlp" (default) or "cnn".</summary>
         public Trainer(Dataset train, Dataset test, TrainingOptions options, WorkerPool pool)
@@ -29,12 +30,14 @@ namespace Fused.Demo.Training
         {
         }
 
-        public Trainer(IModelTask task, TrainingOptions options, WorkerPool pool)
+        /// <param name="parallel">Under `mpirun --distributed`: each rank trains on its slice of every batch with a sharded optimizer; only rank 0 evaluates.</param>
+        public Trainer(IModelTask task, TrainingOptions options, WorkerPool pool, DataParallel? parallel = null)
         {
             options.Validate();
             _task = task;
             _options = options;
             _pool = pool;
+            _parallel = parallel;
         }
 
         /// <summary>The model being trained.</summary>
@@ -47,7 +50,7 @@ namespace Fused.Demo.Training
         {
             int batchSize = _options.BatchSize;
             var model = _task.Create(_options.Seed, batchSize);
-            using var optimizer = recipe.Create(new OptimizerContext(model.Parameters, TotalSteps, _pool));
+            using var optimizer = recipe.Create(new OptimizerContext(model.Parameters, TotalSteps, _pool) { Parallel = _parallel });
             // Same shuffles for every optimizer: the generator is seeded apart from the initialisation.
             var shuffle = new SplitMix64(_options.Seed ^ 0x5DEECE66DUL);
             var order = Enumerable.Range(0, _task.TrainingExampleCount).ToArray();
@@ -68,7 +71,7 @@ namespace Fused.Demo.Training
                     int batch = Math.Min(batchSize, order.Length - start);
                     step++;
                     training.Start();
-                    float loss = model.TrainBatch(order.AsSpan(start, batch));
+                    float loss = _parallel?.TrainBatch(model, order.AsSpan(start, batch)) ?? model.TrainBatch(order.AsSpan(start, batch));
                     optimizing.Start();
                     optimizer.Step(step);
                     optimizing.Stop();
@@ -79,7 +82,7 @@ namespace Fused.Demo.Training
                     bool epochEnd = start + batchSize >= order.Length;
                     // EvaluationsPerEpoch evenly spaced evaluations, the last at the epoch's end (no near-duplicate pair there).
                     long inEpoch = step - (epoch - 1) * StepsPerEpoch;
-                    if (epochEnd || inEpoch * _options.EvaluationsPerEpoch / StepsPerEpoch != (inEpoch - 1) * _options.EvaluationsPerEpoch / StepsPerEpoch)
+                    if (_parallel is not { IsRoot: false } && (epochEnd || inEpoch * _options.EvaluationsPerEpoch / StepsPerEpoch != (inEpoch - 1) * _options.EvaluationsPerEpoch / StepsPerEpoch))
                     {
                         var (testLoss, accuracy) = model.Evaluate();
                         double epochPosition = epoch - 1 + (double)(step - (epoch - 1) * StepsPerEpoch) / StepsPerEpoch;

@@ -24,6 +24,7 @@ namespace Fused.Distributed
         private readonly ShardSegment[][] _segments;       // per rank
         private readonly FusedOptimizer? _engine;           // null when this rank owns nothing
         private readonly int[] _sizes;                      // elements per rank
+        private readonly int _rounds;                       // exchange rounds: the largest owner's elements, _window at a time
         private readonly float[] _send, _receive;           // staging of one exchange round: at most Size × _window floats each
         private readonly int _window;                       // elements per owner per round
         private readonly int[] _counts, _receiveCounts;
@@ -48,6 +49,7 @@ namespace Fused.Distributed
             _sizes = plan.Sizes.Select(s => checked((int)s)).ToArray();
             // Rounds of at most _window elements per owner bound the staging to about 2 × stagingElements floats.
             _window = (int)Math.Max(1, Math.Min(_sizes.Max(), stagingElements / N));
+            _rounds = (int)((_sizes.Max() + (long)_window - 1) / _window);
             _send = new float[(long)N * _window];
             _receive = new float[(long)N * _window];
             _counts = new int[N];
@@ -162,7 +164,9 @@ namespace Fused.Distributed
         private void AgreeOrThrow(Exception? failure, string what, string consequence)
         {
             _collectives.AllGather(failure == null ? 0 : 1, _failed);
-            if (_failed.All(f => f == 0)) return;
+            bool anyFailed = false;
+            foreach (long f in _failed) anyFailed |= f != 0;
+            if (!anyFailed) return;
             if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
             throw new ShardedStepException($"{what} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} {consequence}");
@@ -205,8 +209,6 @@ namespace Fused.Distributed
             return total;
         }
 
-        /// <summary>Rounds of the exchanges: enough for the largest owner's elements, <see cref="_window"/> at a time.</summary>
-        private int Rounds => (int)((_sizes.Max() + (long)_window - 1) / _window);
 
         /// <summary>Elements of rank <paramref name="rank"/>'s packed range (its segments end to end) in round <paramref name="round"/>.</summary>
         private int WindowOf(int rank, int round) => (int)Math.Clamp(_sizes[rank] - (long)round * _window, 0, _window);
@@ -235,7 +237,7 @@ namespace Fused.Distributed
             if (WorldSize == 1) return; // one rank: its gradients are the mean, and it owns everything
             int N = WorldSize, me = Rank;
             float count = N;
-            for (int round = 0, rounds = Rounds; round < rounds; round++)
+            for (int round = 0; round < _rounds; round++)
             {
                 long from = (long)round * _window;
                 int at = 0;
@@ -250,33 +252,17 @@ namespace Fused.Distributed
                 _collectives.AllToAllV(_send, _counts, _receive, _receiveCounts);
                 // Rank order, then one division: FusedOptimizer.AccumulateGradients' Copy, Add..., Divide over the same micro-batches.
                 var mean = _receive.AsSpan(0, mine);
-                for (int r = 1; r < N; r++) AddInto(mean, _receive.AsSpan(r * mine, mine));
-                if (N > 1) Divide(mean, count);
+                for (int r = 1; r < N; r++) GradientArithmetic.AddInto(mean, _receive.AsSpan(r * mine, mine));
+                if (N > 1) GradientArithmetic.Divide(mean, count);
                 Pack(me, from, mean, gradients: true, unpack: true);
             }
-        }
-
-        // Lane-wise float adds and divides: the same IEEE results as the scalar loops (and as the engine's accumulation).
-        private static void AddInto(Span<float> sum, ReadOnlySpan<float> other)
-        {
-            int i = 0, W = System.Numerics.Vector<float>.Count;
-            for (; i + W <= sum.Length; i += W) (new System.Numerics.Vector<float>(sum.Slice(i)) + new System.Numerics.Vector<float>(other.Slice(i))).CopyTo(sum.Slice(i));
-            for (; i < sum.Length; i++) sum[i] += other[i];
-        }
-
-        private static void Divide(Span<float> values, float divisor)
-        {
-            int i = 0, W = System.Numerics.Vector<float>.Count;
-            var d = new System.Numerics.Vector<float>(divisor);
-            for (; i + W <= values.Length; i += W) (new System.Numerics.Vector<float>(values.Slice(i)) / d).CopyTo(values.Slice(i));
-            for (; i < values.Length; i++) values[i] /= divisor;
         }
 
         private void GatherParameters()
         {
             if (WorldSize == 1) return;
             int N = WorldSize, me = Rank;
-            for (int round = 0, rounds = Rounds; round < rounds; round++)
+            for (int round = 0; round < _rounds; round++)
             {
                 long from = (long)round * _window;
                 for (int r = 0; r < N; r++) _counts[r] = WindowOf(r, round);

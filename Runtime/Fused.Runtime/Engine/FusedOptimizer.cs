@@ -464,13 +464,13 @@ namespace Fused.Runtime.Engine
                         new ReadOnlySpan<float>((float*)_gradientPointers[p] + start, count).CopyTo(new Span<float>((float*)_accumulatorPointers![p] + start, count));
                         break;
                     case GradientOp.Add:
-                        AddInto(new Span<float>((float*)_accumulatorPointers![p] + start, count), new ReadOnlySpan<float>((float*)_gradientPointers[p] + start, count));
+                        GradientArithmetic.AddInto(new Span<float>((float*)_accumulatorPointers![p] + start, count), new ReadOnlySpan<float>((float*)_gradientPointers[p] + start, count));
                         break;
                     case GradientOp.Divide:
-                        Divide(g, factor);
+                        GradientArithmetic.Divide(g, factor);
                         break;
                     case GradientOp.Scale:
-                        Multiply(g, factor);
+                        GradientArithmetic.Multiply(g, factor);
                         break;
                     default:
                         for (int b = 0; b * Reduction.BlockSize < count; b++)
@@ -504,32 +504,6 @@ namespace Fused.Runtime.Engine
             double sum = (a[0] + a[2]) + (a[1] + a[3]);
             for (; i < values.Length; i++) sum += (double)values[i] * values[i];
             return sum;
-        }
-
-        private static void AddInto(Span<float> destination, ReadOnlySpan<float> source)
-        {
-            int i = 0;
-            for (; i + Vector256<float>.Count <= destination.Length; i += Vector256<float>.Count)
-                (Vector256.Create<float>(destination.Slice(i)) + Vector256.Create<float>(source.Slice(i))).CopyTo(destination.Slice(i));
-            for (; i < destination.Length; i++) destination[i] += source[i];
-        }
-
-        private static void Divide(Span<float> values, float divisor)
-        {
-            int i = 0;
-            var d = Vector256.Create(divisor);
-            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
-                (Vector256.Create<float>(values.Slice(i)) / d).CopyTo(values.Slice(i));
-            for (; i < values.Length; i++) values[i] /= divisor;
-        }
-
-        private static void Multiply(Span<float> values, float factor)
-        {
-            int i = 0;
-            var f = Vector256.Create(factor);
-            for (; i + Vector256<float>.Count <= values.Length; i += Vector256<float>.Count)
-                (Vector256.Create<float>(values.Slice(i)) * f).CopyTo(values.Slice(i));
-            for (; i < values.Length; i++) values[i] *= factor;
         }
 
         private readonly struct GradientWork : IRangeWork

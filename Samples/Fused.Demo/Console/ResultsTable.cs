@@ -16,7 +16,7 @@ namespace Fused.Demo.Console
                 var rows = model.ToArray();
                 int seeds = rows.Max(s => s.Runs.Count);
                 double best = rows.Select(s => s.TestAccuracy.Mean).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Max();
-                string task = model.Key == Model.ModelTasks.Transformer
+                string task = Model.ModelTasks.IsLanguageModel(model.Key)
                     ? "next character, test text (loss in nats per character)"
                     : "Fashion-MNIST test set (10,000 images)";
                 var table = new Table().Border(TableBorder.Rounded)

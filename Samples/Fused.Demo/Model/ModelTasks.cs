@@ -27,6 +27,12 @@ namespace Fused.Demo.Model
             _ => (new TrainingOptions().Epochs, 128, null),
         };
 
+        /// <summary>
+        /// True for the language model: judged by test loss (nats per character, lower wins) and titled by its text task;
+        /// the image models by test accuracy.
+        /// </summary>
+        public static bool IsLanguageModel(string model) => model == Transformer;
+
         /// <summary>True for the models that train on Fashion-MNIST (the others bring their own data).</summary>
         public static bool UsesImages(string model) => model is Mlp or Cnn;
 

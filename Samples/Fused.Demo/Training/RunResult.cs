@@ -144,7 +144,7 @@ namespace Fused.Demo.Training
                 return ranked.Length == 0 ? null : new Verdict(g.Key, ranked[0], ranked.Length > 1 ? ranked[1] : null);
             }).Where(v => v is not null).Select(v => v!).ToArray();
 
-        private static bool RanksByLoss(string model) => model == Fused.Demo.Model.ModelTasks.Transformer;
+        private static bool RanksByLoss(string model) => Fused.Demo.Model.ModelTasks.IsLanguageModel(model);
 
         private Spread Score(SeedSummary s) => RankedByLoss ? s.TestLoss : s.TestAccuracy;
 

@@ -81,7 +81,8 @@ namespace Fused.Benchmarks.UserArrays
                     var twinWritten = Enumerable.Range(0, written).Select(k => Random(checked((int)total), 0.02f, 100 + k)).ToArray();
                     var twinGradient = Random(checked((int)total), 1f, 99);
                     Report("twin_bytes_per_parameter", 8 * written + 4);
-                    cases.Add(("twin", () => TrafficTwin.Run(pool, twinWritten, twinGradient)));
+                    var twin = new TrafficTwin(twinWritten, twinGradient); // pinned for the rest of this process
+                    cases.Add(("twin", () => twin.Run(pool)));
                 }
             }
             if (o.Rule == "adamw" && o.Precision == "fp32" && NativeKernel.TryLoad())

@@ -137,12 +137,15 @@ namespace Fused.Search.Tests
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
 
             var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
+            // A fair-start search read its programs' β2 and wd relative to tuned AdamW; the held-out tasks read them the same way.
+            bool fair = session.Database.GetMeta("fair_start") == "1";
+            bool Descends(string name) => fair && (name == found.Item1 || name == "best random AdamW mutant");
             if (which == "quick")
             {
                 // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
                 var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
                 var rows = new MetaResult[quick.Length];
-                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None));
+                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None, Descends(quick[i].Item1)));
                 PrintMeta(output, meta, rows);
                 output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
                 if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
@@ -163,7 +166,7 @@ namespace Fused.Search.Tests
             if (which == "all") programs.InsertRange(0, new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
             var results = new MetaResult[programs.Count + (which == "all" ? 1 : 0)];
             Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
-                results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
+                results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None, Descends(programs[i].name)) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
             PrintMeta(output, meta, results);
             output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
             if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));

@@ -84,10 +84,10 @@ namespace Fused.Search.Tests
             Assert.NotEqual(StructuralHash.Compute(adam), StructuralHash.Compute(lion));
             // Across a corpus of mutants: equal structure implies equal behaviour, and most mutants behave differently.
             var programs = TestSupport.MutatedPrograms(300, 77);
-            foreach (var group in programs.GroupBy(p => StructuralHash.Compute(p)))
+            foreach (var group in programs.GroupBy(p => Mutation.ProgramIdentity.Structure(p)))
                 Assert.Single(group.Select(Functional).Distinct());
             var byFunction = programs.GroupBy(Functional).ToList();
-            var structural = programs.Select(p => StructuralHash.Compute(p)).Distinct().Count();
+            var structural = programs.Select(p => Mutation.ProgramIdentity.Structure(p)).Distinct().Count();
             Assert.True(byFunction.Count > structural / 3, $"{byFunction.Count} behaviours among {structural} structures");
             Assert.True(byFunction.Count <= structural);
         }

@@ -74,12 +74,14 @@ namespace Fused.Search.Evaluation
         /// <summary>The same tasks with AdamW's lr grid twice as fine (for the "AdamW given twice the tuning trials" control).</summary>
         public SpeedupScorer DoubleTuning { get; }
 
-        /// <summary>A program tuned and scored on every task.</summary>
-        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct)
+        /// <summary>
+        /// A program tuned and scored on every task. <paramref name="relativeToTuned"/>: its β2 and weight decay are read
+        /// relative to AdamW tuned on each task, as a fair-start search read them (<see cref="SpeedupScorer.TaskHypers"/>).
+        /// </summary>
+        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct, bool relativeToTuned = false)
         {
             var rule = new InterpretedRule(program);
-            var hypers = rule.DefaultHyperparameters();
-            return new MetaResult(name, Tasks.Select(t => Summarise(Scorer.ScoreTask(rule, hypers, t, 1, null, Seeds, ct))).ToList());
+            return new MetaResult(name, Tasks.Select(t => Summarise(Scorer.ScoreTask(rule, Scorer.TaskHypers(rule, t, relativeToTuned, ct), t, 1, null, Seeds, ct))).ToList());
         }
 
         /// <summary>

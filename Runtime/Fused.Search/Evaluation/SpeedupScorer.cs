@@ -51,8 +51,10 @@ namespace Fused.Search.Evaluation
 
         /// <param name="load">Reads a cached value (null: absent); <paramref name="store"/> writes one.</param>
         public SpeedupScorer(IReadOnlyList<RankingTask> tasks, RuleProgram reference, IReadOnlyList<ulong> selectionSeeds,
-            Func<string, string?>? load = null, Action<string, string>? store = null, double tuningTrialsMultiplier = 1, bool coordinateTuning = false)
+            Func<string, string?>? load = null, Action<string, string>? store = null, double tuningTrialsMultiplier = 1, bool coordinateTuning = false,
+            bool fairStart = false)
         {
+            FairStart = fairStart;
             CoordinateTuning = coordinateTuning;
             Tasks = tasks;
             _reference = reference;
@@ -69,6 +71,12 @@ namespace Fused.Search.Evaluation
         /// product: about a third of the runs, for the larger meta-validation tasks on a shared machine.
         /// </summary>
         public bool CoordinateTuning { get; }
+
+        /// <summary>
+        /// Candidates' β2 and weight decay are read relative to tuned AdamW on each task (<see cref="TaskHypers"/>), so the
+        /// warm start is tuned AdamW itself and scores 0 instead of starting behind (run 5: −0.31).
+        /// </summary>
+        public bool FairStart { get; }
 
         /// <summary>2: AdamW's lr grid is twice as fine (a control: "AdamW given twice the tuning trials").</summary>
         public double TuningTrialsMultiplier { get; }
@@ -107,6 +115,33 @@ namespace Fused.Search.Evaluation
             {
                 if (_reference.Hypers[h].Name == "weightDecay") hypers[h] = (float)tuned.WeightDecay;
                 if (_reference.Hypers[h].Name == "beta2") hypers[h] = (float)tuned.Beta2;
+            }
+            return hypers;
+        }
+
+        /// <summary>
+        /// A program's hyperparameters on one task: its defaults, or (<paramref name="relativeToTuned"/>, a <see cref="FairStart"/> search) the β2 and
+        /// weight decay AdamW is tuned over are read relative to AdamW's defaults (0.999, 0.01), in the coordinates the
+        /// mutations move them in: β2 as 1 − (1 − β2)·(1 − β2*)/(1 − 0.999) and weight decay as wd·wd*/0.01, where * is
+        /// AdamW's tuned value on this task (tuned weight decay 0: max(0, wd − 0.01)). The warm start (AdamW's defaults)
+        /// therefore runs exactly as tuned AdamW on every task, however the tasks' tunings differ, and a mutation of
+        /// β2 or wd moves every task's value by the same step. The same reading applies in meta-validation to
+        /// programs that descend from the warm start; it is never applied to an unrelated rule (Lion).
+        /// </summary>
+        public float[] TaskHypers(FusedRule rule, RankingTask task, bool relativeToTuned, CancellationToken ct = default)
+        {
+            var hypers = rule.DefaultHyperparameters();
+            if (!relativeToTuned) return hypers;
+            var tuned = Tuned(task, ct);
+            var program = rule.Program;
+            for (int h = 0; h < program.Hypers.Count; h++)
+            {
+                var anchor = _reference.Hypers.FirstOrDefault(x => x.Name == program.Hypers[h].Name);
+                double value = program.Hypers[h].Default;
+                if (anchor == null) continue;
+                if (anchor.Name == "beta2") hypers[h] = (float)(1 - (1 - value) * (1 - tuned.Beta2) / (1 - anchor.Default));
+                else if (anchor.Name == "weightDecay")
+                    hypers[h] = (float)(tuned.WeightDecay > 0 ? value * tuned.WeightDecay / anchor.Default : Math.Max(0, value - anchor.Default));
             }
             return hypers;
         }
@@ -185,8 +220,7 @@ namespace Fused.Search.Evaluation
             IReadOnlyList<ulong>? seeds = null, IReadOnlyDictionary<string, double>? fixedLearningRates = null)
         {
             seeds ??= SelectionSeeds;
-            var hypers = rule.DefaultHyperparameters();
-            var taskScores = Tasks.Select(task => ScoreTask(rule, hypers, task, inheritedFactors != null && inheritedFactors.TryGetValue(task.Name, out var f) ? f : 1,
+            var taskScores = Tasks.Select(task => ScoreTask(rule, TaskHypers(rule, task, FairStart, ct), task, inheritedFactors != null && inheritedFactors.TryGetValue(task.Name, out var f) ? f : 1,
                 fixedLearningRates != null && fixedLearningRates.TryGetValue(task.Name, out var given) ? given : (double?)null, seeds, ct)).ToList();
             var perSeed = Enumerable.Range(0, seeds.Count).Select(s => taskScores.Average(t => t.Speedups[s])).ToArray();
             var (mean, se) = MeanAndStandardError(perSeed);

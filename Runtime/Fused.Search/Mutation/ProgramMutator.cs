@@ -26,7 +26,7 @@ namespace Fused.Search.Mutation
         /// <summary>Mutates a normalized, valid program.</summary>
         public MutationResult Mutate(RuleProgram parent, SearchRandom rng)
         {
-            var parentHash = StructuralHash.Compute(parent);
+            var parentHash = ProgramIdentity.Structure(parent);
             for (int attempt = 0; attempt < 500; attempt++)
             {
                 (RuleProgram? candidate, string description) = ApplyOnce(parent, rng);
@@ -35,7 +35,7 @@ namespace Fused.Search.Mutation
                 try { normalized = ProgramNormalizer.Run(candidate); }
                 catch (IrException) { continue; }
                 if (ProgramValidity.Check(normalized, _limits) != null) continue;
-                if (StructuralHash.Compute(normalized) == parentHash) continue;
+                if (ProgramIdentity.Structure(normalized) == parentHash) continue;
                 return new MutationResult(normalized with { Name = parent.Name }, description);
             }
             throw new InvalidOperationException("no valid mutation found in 500 attempts for " + IrText.Write(parent));
@@ -159,9 +159,10 @@ namespace Fused.Search.Mutation
         }
 
         /// <summary>
-        /// Perturbs a constant, or a hyperparameter other than lr (β, ε, weight decay), which becomes a constant
-        /// of the program: a value in [0.5, 1) moves as 1 − (1 − v)·2^N(0,1) (β stays below 1 and 0.9 ↔ 0.99 is
-        /// one step), others as v·2^N(0,1), occasionally with the sign flipped.
+        /// Perturbs a constant, or the default of a hyperparameter other than lr (β, ε, weight decay), which stays a
+        /// hyperparameter (so a fair-start search still reads it relative to tuned AdamW, <see cref="Evaluation.SpeedupScorer.TaskHypers"/>):
+        /// a value in [0.5, 1) moves as 1 − (1 − v)·2^N(0,1) (β stays below 1 and 0.9 ↔ 0.99 is one step), others as
+        /// v·2^N(0,1), occasionally with the sign flipped.
         /// </summary>
         private (RuleProgram?, string) PerturbConstant(RuleProgram p, SearchRandom rng)
         {
@@ -171,9 +172,14 @@ namespace Fused.Search.Mutation
             var c = values[rng.Next(values.Count)];
             double old = c.Op == Op.Const ? c.Value : (float)p.Hypers[c.Index].Default;
             double v = PerturbValue(old, rng);
+            if (c.Op == Op.Hyper)
+            {
+                var hypers = p.Hypers.ToArray();
+                hypers[c.Index] = hypers[c.Index] with { Default = (float)v };
+                return (p with { Hypers = hypers.ToEquatableArray() }, $"perturb hyperparameter {p.Hypers[c.Index].Name} {old:G4} -> {(float)v:G4}");
+            }
             var b = new IrBuilder();
-            string what = c.Op == Op.Const ? "constant" : "hyperparameter " + p.Hypers[c.Index].Name;
-            return (ProgramEdits.Replace(p, c, b.Const((float)v)), $"perturb {what} {old:G4} -> {(float)v:G4}");
+            return (ProgramEdits.Replace(p, c, b.Const((float)v)), $"perturb constant {old:G4} -> {(float)v:G4}");
         }
 
         internal static double PerturbValue(double v, SearchRandom rng)

@@ -43,6 +43,12 @@ namespace Fused.Search
         /// <summary>The program the population starts from (default AdamW).</summary>
         public RuleProgram? WarmStart { get; init; }
 
+        /// <summary>
+        /// Ranked suites: read every program's β2 and weight decay relative to AdamW tuned on each task, so the AdamW warm
+        /// start scores 0 against tuned AdamW instead of starting behind (<see cref="Evaluation.SpeedupScorer.TaskHypers"/>).
+        /// </summary>
+        public bool FairStart { get; init; } = true;
+
         /// <summary>The rule scores are relative to (default AdamW).</summary>
         public RuleProgram? Reference { get; init; }
     }

@@ -58,7 +58,8 @@ namespace Fused.Search
             var reference = IrText.Parse(M("reference"));
             // AdamW's tuning and curves are measured once per database and kept in it (meta keys adamw_*).
             var scorer = suite.Ranking.Count == 0 ? null : new SpeedupScorer(suite.Ranking, reference, suite.SelectionSeeds,
-                key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }));
+                key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }),
+                fairStart: db.GetMeta("fair_start") == "1");
             _funnel = new EvaluationFunnel(suite, reference, scorer: scorer);
         }
 
@@ -110,6 +111,8 @@ namespace Fused.Search
                 ["max_depth"] = inv(o.Limits.MaxDepth),
                 ["proxies"] = o.Proxies.ToString(),
                 ["fashion_dir"] = o.FashionMnistDirectory ?? "",
+                // Absent in databases from before the fair start (they keep scoring with raw defaults).
+                ["fair_start"] = o.FairStart ? "1" : "0",
                 ["warm_start"] = IrText.Write(warm),
                 ["reference"] = IrText.Write(o.Reference ?? WarmStarts.AdamW()),
                 ["rng"] = new SearchRandom(o.Seed).SaveState(),
@@ -380,7 +383,7 @@ namespace Fused.Search
         private static Child MakeChild(RuleProgram program, long? parent, string mutation)
         {
             var rule = new InterpretedRule(program);
-            return new Child(program, parent, mutation, FunctionalHash.ToText(FunctionalHash.Compute(rule)), FunctionalHash.ToText(StructuralHash.Compute(program)));
+            return new Child(program, parent, mutation, FunctionalHash.ToText(FunctionalHash.Compute(rule)), FunctionalHash.ToText(ProgramIdentity.Structure(program)));
         }
 
         public void Dispose() => _db.Dispose();

@@ -115,7 +115,8 @@ namespace Fused.Search.Tests
 
             string legacy = PathOf("legacy.db");
             File.Copy(path, legacy);
-            Sql(legacy, "PRAGMA application_id=0; PRAGMA user_version=0;");
+            // A database from before the id had only the four original tables (the steady state's claims and origins came later).
+            Sql(legacy, "DROP TABLE claims; DROP TABLE origins; PRAGMA application_id=0; PRAGMA user_version=0;");
             using (var db = new SearchDatabase(legacy)) Assert.Equal("v", db.GetMeta("k"));
             Assert.Equal(SearchDatabase.ApplicationId, Pragma(legacy, "application_id"));
 

@@ -37,6 +37,7 @@ namespace Fused.Search.Tests
             {
                 DatabasePath = db, Seed = seed, TimeBudget = TimeSpan.FromMinutes(minutes), Threads = threads,
                 Proxies = ProxySuiteKind.Standard, PopulationSize = 32, TournamentSize = 8, BatchSize = 8, RestartAfter = 60,
+                Mode = SearchMode.Generational, // runs 1-4
             };
             SearchCommandRunner.Run(output, options, CancellationToken.None);
 

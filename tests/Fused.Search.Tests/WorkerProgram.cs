@@ -23,6 +23,15 @@ namespace Fused.Search.Tests
                 session.Run();
                 return 0;
             }
+            if (args.Length >= 5 && args[0] == "steady")
+            {
+                var options = SteadyOptions(args[1], ulong.Parse(args[2], CultureInfo.InvariantCulture), long.Parse(args[3], CultureInfo.InvariantCulture),
+                    TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)));
+                using var session = SearchSession.Open(options);
+                Console.WriteLine("started");
+                session.Run();
+                return 0;
+            }
             if (args.Length >= 1 && args[0] == "experiment") return Experiments.Run(args, Console.Out);
             if (args.Length >= 1 && args[0] == "ranked") return Experiments.Ranked(args, Console.Out);
             if (args.Length >= 2 && args[0] == "metavalidate") return Experiments.MetaValidate(args, Console.Out);
@@ -36,7 +45,7 @@ namespace Fused.Search.Tests
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
                 return 0;
             }
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
             return 2;
         }
 
@@ -52,6 +61,21 @@ namespace Fused.Search.Tests
             RestartAfter = 25,
             Proxies = ProxySuiteKind.Tiny,
             Threads = 2,
+            Mode = SearchMode.Generational, // replays exactly
+        };
+
+        /// <summary>The steady-state search the worker-process tests run (one thread per process; ranked, so an evaluation takes a moment).</summary>
+        public static SearchOptions SteadyOptions(string db, ulong seed, long generations, TimeSpan lease) => new SearchOptions
+        {
+            DatabasePath = db,
+            Seed = seed,
+            MaxGenerations = generations,
+            PopulationSize = 8,
+            TournamentSize = 3,
+            Proxies = ProxySuiteKind.TinyRanked,
+            Threads = 1,
+            Mode = SearchMode.SteadyState,
+            ChildLease = lease,
         };
     }
 }

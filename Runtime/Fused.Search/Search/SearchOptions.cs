@@ -5,6 +5,20 @@ using Fused.Search.Mutation;
 
 namespace Fused.Search
 {
+    /// <summary>How children are made and admitted (stored with the search).</summary>
+    public enum SearchMode
+    {
+        /// <summary>
+        /// Asynchronous steady-state evolution (<see cref="SteadyStateEvolution"/>): each worker takes a parent by tournament,
+        /// evaluates one child, admits it and retires the oldest, with no generation barrier; any number of processes may
+        /// work on one database. Lineage replays (each child's parent and mutation seed are stored); the order children
+        /// finish in does not.
+        /// </summary>
+        SteadyState,
+        /// <summary>Generations of <see cref="SearchOptions.BatchSize"/> children behind a barrier, one process per database; a run replays exactly.</summary>
+        Generational,
+    }
+
     /// <summary>
     /// How a search runs. The settings that shape the search (seed, sizes, proxies, warm start) are
     /// stored in the database on creation and reused on resume; budget, generation limit and threads
@@ -28,6 +42,11 @@ namespace Fused.Search
 
         public ulong Seed { get; init; } = 1;
 
+        public SearchMode Mode { get; init; } = SearchMode.SteadyState;
+
+        /// <summary>Steady state: how long a worker's claim on a child lasts unless renewed (every third of it); a killed worker's child is retaken after it.</summary>
+        public TimeSpan ChildLease { get; init; } = TimeSpan.FromSeconds(60);
+
         public ProxySuiteKind Proxies { get; init; } = ProxySuiteKind.Standard;
 
         /// <summary>Where the Fashion-MNIST IDX files are (default /usr/share/datasets/fashion-mnist).</summary>
@@ -35,7 +54,7 @@ namespace Fused.Search
 
         public int Threads { get; init; } = Environment.ProcessorCount;
 
-        /// <summary>Restart from the best program after this many generations without improvement (0: never).</summary>
+        /// <summary>Generational: restart from the best program after this many generations without improvement (0: never).</summary>
         public int RestartAfter { get; init; } = 60;
 
         public SearchLimits Limits { get; init; } = SearchLimits.Default;

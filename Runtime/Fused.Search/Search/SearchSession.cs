@@ -36,6 +36,8 @@ namespace Fused.Search
         private readonly int _population, _tournament, _batch, _restartAfter, _threads;
         private readonly TimeSpan? _budget;
         private readonly long? _maxGenerations;
+        private readonly TimeSpan _childLease;
+        private readonly SearchMode _mode;
 
         public event Action<SearchProgress>? Progress;
 
@@ -45,6 +47,9 @@ namespace Fused.Search
             _budget = run.TimeBudget;
             _maxGenerations = run.MaxGenerations;
             _threads = Math.Max(1, run.Threads);
+            _childLease = run.ChildLease;
+            // Databases from before the steady state were generational.
+            _mode = db.GetMeta("mode") is { } mode ? Enum.Parse<SearchMode>(mode) : SearchMode.Generational;
             string M(string key) => db.GetMeta(key) ?? throw new InvalidDataException($"{db.Path}: meta '{key}' missing");
             int I(string key) => int.Parse(M(key), CultureInfo.InvariantCulture);
             _population = I("population");
@@ -69,7 +74,7 @@ namespace Fused.Search
             var db = new SearchDatabase(options.DatabasePath);
             try
             {
-                if (db.GetMeta("seed") == null) Initialise(db, options);
+                Initialise(db, options); // no-op when the database already holds a search
                 return new SearchSession(db, options);
             }
             catch
@@ -80,7 +85,7 @@ namespace Fused.Search
         }
 
         /// <summary>Resumes a search with its stored settings; only the run limits are given here.</summary>
-        public static SearchSession Resume(string databasePath, TimeSpan? timeBudget = null, long? maxGenerations = null, int? threads = null)
+        public static SearchSession Resume(string databasePath, TimeSpan? timeBudget = null, long? maxGenerations = null, int? threads = null, TimeSpan? childLease = null)
         {
             if (!File.Exists(databasePath)) throw new FileNotFoundException("no search database", databasePath);
             var db = new SearchDatabase(databasePath);
@@ -88,20 +93,23 @@ namespace Fused.Search
             return new SearchSession(db, new SearchOptions
             {
                 DatabasePath = databasePath, TimeBudget = timeBudget, MaxGenerations = maxGenerations,
-                Threads = threads ?? Environment.ProcessorCount,
+                Threads = threads ?? Environment.ProcessorCount, ChildLease = childLease ?? new SearchOptions().ChildLease,
             });
         }
 
+        /// <summary>Stores a new search's settings, unless the database holds one (another process may be creating it at the same moment).</summary>
         private static void Initialise(SearchDatabase db, SearchOptions o)
         {
+            if (db.GetMeta("seed") != null) return;
             if (o.PopulationSize < 2 || o.TournamentSize < 1 || o.BatchSize < 1) throw new ArgumentException("population ≥ 2, tournament ≥ 1 and batch ≥ 1 are required");
             var warm = ProgramNormalizer.Run(o.WarmStart ?? WarmStarts.AdamW());
             var why = ProgramValidity.Check(warm, o.Limits);
             if (why != null) throw new ArgumentException("the warm start is not a valid search program: " + why);
             string inv(long v) => v.ToString(CultureInfo.InvariantCulture);
-            db.SetMeta(new Dictionary<string, string>
+            db.SetMetaIfAbsent("seed", new Dictionary<string, string>
             {
                 ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                ["mode"] = o.Mode.ToString(),
                 ["population"] = inv(o.PopulationSize),
                 ["tournament"] = inv(o.TournamentSize),
                 ["batch"] = inv(o.BatchSize),
@@ -117,7 +125,8 @@ namespace Fused.Search
                 ["reference"] = IrText.Write(o.Reference ?? WarmStarts.AdamW()),
                 ["rng"] = new SearchRandom(o.Seed).SaveState(),
                 ["generation"] = "0",
-                ["next_id"] = "1",
+                ["next_id"] = o.Mode == SearchMode.SteadyState ? (SteadyStateEvolution.WarmStartId + 1).ToString(CultureInfo.InvariantCulture) : "1",
+                ["next_child"] = "0",
                 ["children"] = "0",
                 ["equivalent"] = "0",
                 ["best_fitness"] = SearchDatabase.Format(double.NegativeInfinity),
@@ -135,6 +144,7 @@ namespace Fused.Search
                 ("--tournament", o.TournamentSize.ToString(CultureInfo.InvariantCulture), "tournament"),
                 ("--batch", o.BatchSize.ToString(CultureInfo.InvariantCulture), "batch"),
                 ("--proxies", o.Proxies.ToString(), "proxies"),
+                ("--mode", o.Mode.ToString(), "mode"),
             };
             return given.Where(g => _db.GetMeta(g.key) is { } stored && stored != g.value)
                 .Select(g => $"{g.option} {g.value} differs from the stored {_db.GetMeta(g.key)}").ToList();
@@ -142,6 +152,11 @@ namespace Fused.Search
 
         public SearchDatabase Database => _db;
         public EvaluationFunnel Funnel => _funnel;
+        public SearchMode Mode => _mode;
+        internal int PopulationSize => _population;
+        internal int TournamentSize => _tournament;
+        internal ProgramMutator Mutator => _mutator;
+        internal RuleProgram WarmStart => _warmStart;
 
         public long Generation => long.Parse(_db.GetMeta("generation")!, CultureInfo.InvariantCulture);
 
@@ -152,7 +167,7 @@ namespace Fused.Search
         public static readonly TimeSpan ClaimLease = TimeSpan.FromSeconds(60);
 
         /// <summary>A holder on this host whose process is gone (killed) holds nothing.</summary>
-        private static bool IsStale(string holder)
+        internal static bool IsStale(string holder)
         {
             var parts = holder.Split(' ');
             if (parts.Length < 4 || parts[0] != "pid" || parts[3] != Environment.MachineName) return false;
@@ -168,9 +183,13 @@ namespace Fused.Search
                 throw new SearchDatabaseException(_db.Path, $"another search is running on it ({holder}); wait for it to finish, stop it, or use another --db");
         }
 
-        /// <summary>Runs generations until the budget, the generation limit or cancellation. Never throws for cancellation.</summary>
+        /// <summary>
+        /// Runs until the budget, the generation limit or cancellation. Never throws for cancellation. Generational: one
+        /// search per database (a second refuses in one line). Steady state: searches on one database cooperate as workers.
+        /// </summary>
         public SearchResult Run(CancellationToken cancellationToken = default)
         {
+            if (_mode == SearchMode.SteadyState) return RunClaimed(cancellationToken);
             Claim();
             using var renew = new Timer(_ => { try { Claim(); } catch (Exception) { } }, null, ClaimLease / 3, ClaimLease / 3);
             try { return RunClaimed(cancellationToken); }
@@ -191,16 +210,10 @@ namespace Fused.Search
             bool cancelled = false;
             try
             {
-                foreach (var stage in _funnel.Suite.Stages)
-                    foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
-                if (_funnel.Scorer is { } scorer)
-                {
-                    // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
-                    Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
-                    var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
-                    Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
-                }
-                while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
+                Prepare(ct);
+                if (_mode == SearchMode.SteadyState)
+                    evaluatedThisRun = new SteadyStateEvolution(this, _childLease).Run(_threads, _owner, _maxGenerations, clock, p => Progress?.Invoke(p), ct);
+                else while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
                 {
                     var progress = RunGeneration(ct, ref evaluatedThisRun, clock);
                     Progress?.Invoke(progress);
@@ -212,6 +225,23 @@ namespace Fused.Search
             cancelled = ct.IsCancellationRequested;
             var best = _db.Best();
             return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);
+        }
+
+        /// <summary>
+        /// The reference's baselines, and AdamW's tuning and curves on the ranking tasks (from the database, or measured
+        /// and stored there): done before any child, with all threads; a process that starts workers does it once first.
+        /// </summary>
+        public void Prepare(CancellationToken ct)
+        {
+            foreach (var stage in _funnel.Suite.Stages)
+                foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
+            if (_funnel.Scorer is { } scorer)
+            {
+                // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
+                Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
+                var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
+                Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
+            }
         }
 
         private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash, string? ParentFHash = null);
@@ -249,7 +279,7 @@ namespace Fused.Search
         }
 
         /// <summary>The parent's peak lr per ranking task as a factor of tuned AdamW's, read from its stored evaluation.</summary>
-        private Dictionary<string, double>? InheritedFactors(string? parentFHash, CancellationToken ct)
+        internal Dictionary<string, double>? InheritedFactors(string? parentFHash, CancellationToken ct)
         {
             if (parentFHash == null || _funnel.Scorer is not { } scorer || _db.GetEvaluation(parentFHash) is not { } e) return null;
             var factors = new Dictionary<string, double>();
@@ -363,10 +393,17 @@ namespace Fused.Search
                 ["best_fitness"] = SearchDatabase.Format(bestFitness),
                 ["last_improvement"] = inv(lastImprovement),
             });
-            var bestRecord = _db.Best();
+            return Snapshot(evaluatedThisRun, clock, restarted);
+        }
+
+        /// <summary>A progress report from the stored counters.</summary>
+        internal SearchProgress Snapshot(long evaluatedThisRun, Stopwatch clock, bool restarted)
+        {
+            long M(string key) => long.Parse(_db.GetMeta(key) ?? "0", CultureInfo.InvariantCulture);
+            long children = M("children"), equivalent = M("equivalent");
             double seconds = Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-            return new SearchProgress(g + 1, bestFitness, bestRecord?.Id ?? 0, _db.EvaluationCount(), childrenTotal,
-                evaluatedThisRun / seconds, childrenTotal == 0 ? 0 : (double)equivalentTotal / childrenTotal, clock.Elapsed, restarted);
+            return new SearchProgress(Generation, double.Parse(_db.GetMeta("best_fitness")!, CultureInfo.InvariantCulture), _db.Best()?.Id ?? 0,
+                _db.EvaluationCount(), children, evaluatedThisRun / seconds, children == 0 ? 0 : (double)equivalent / children, clock.Elapsed, restarted);
         }
 
         /// <summary>Tournament order: higher fitness, and on a tie the smaller program (parsimony).</summary>
@@ -382,9 +419,13 @@ namespace Fused.Search
 
         private static Child MakeChild(RuleProgram program, long? parent, string mutation)
         {
-            var rule = new InterpretedRule(program);
-            return new Child(program, parent, mutation, FunctionalHash.ToText(FunctionalHash.Compute(rule)), FunctionalHash.ToText(ProgramIdentity.Structure(program)));
+            var (fhash, shash) = Hashes(program);
+            return new Child(program, parent, mutation, fhash, shash);
         }
+
+        /// <summary>A program's functional hash (what the search keys scores by) and structural identity, as stored.</summary>
+        internal static (string functional, string structural) Hashes(RuleProgram program) =>
+            (FunctionalHash.ToText(FunctionalHash.Compute(new InterpretedRule(program))), FunctionalHash.ToText(ProgramIdentity.Structure(program)));
 
         public void Dispose() => _db.Dispose();
     }

@@ -10,6 +10,14 @@ namespace Fused.Search.Storage
     public sealed record ProgramRecord(long Id, long Generation, long? Parent, string Mutation, string FunctionalHash,
         string StructuralHash, string Ir, double Fitness, bool Equivalent);
 
+    /// <summary>
+    /// A steady-state child: its program id (assigned when claimed), parent, mutation and the seed its mutation stream
+    /// was made from (so <c>Mutate(parent, new SearchRandom(seed))</c> replays it), hashes and IR, and the worker holding
+    /// its lease (stored with the program as the worker that evaluated it).
+    /// </summary>
+    public sealed record PendingChild(long Id, long? Parent, string Mutation, string Seed, string FunctionalHash, string StructuralHash, string Ir,
+        string Owner);
+
     /// <summary>One finished evaluation, keyed by the functional hash (equivalent programs share it).</summary>
     public sealed record EvaluationRecord(string FunctionalHash, string StructuralHash, double Fitness, int StagesReached,
         string StageScores, string TaskLosses, double Seconds, long Generation, string Ir);
@@ -34,6 +42,7 @@ namespace Fused.Search.Storage
         /// <summary>PRAGMA user_version: the layout of the tables below.</summary>
         public const int SchemaVersion = 1;
 
+        /// <summary>The tables of a database from before the application id was written (steady state's claims and origins came later).</summary>
         private static readonly string[] Tables = { "evaluations", "meta", "population", "programs" };
 
         /// <summary>
@@ -72,7 +81,11 @@ CREATE TABLE IF NOT EXISTS programs(
   id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, parent INTEGER, mutation TEXT NOT NULL,
   fhash TEXT NOT NULL, shash TEXT NOT NULL, ir TEXT NOT NULL, fitness REAL NOT NULL, equivalent INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS population(position INTEGER PRIMARY KEY, program INTEGER NOT NULL REFERENCES programs(id));
-CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);");
+CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);
+CREATE TABLE IF NOT EXISTS claims(
+  fhash TEXT PRIMARY KEY, id INTEGER NOT NULL, parent INTEGER, mutation TEXT NOT NULL, seed TEXT NOT NULL,
+  shash TEXT NOT NULL, ir TEXT NOT NULL, owner TEXT NOT NULL, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS origins(program INTEGER PRIMARY KEY, seed TEXT NOT NULL, worker TEXT NOT NULL);");
             }
             catch (SqliteException e)
             {
@@ -203,6 +216,215 @@ CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);");
             }
         }
 
+        /// <summary>Writes <paramref name="values"/> only if <paramref name="marker"/> is absent, in one immediate transaction; false if it was present (another process initialised first).</summary>
+        public bool SetMetaIfAbsent(string marker, IReadOnlyDictionary<string, string> values)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                if (ReadMeta(tx, marker) != null) return false;
+                foreach (var kv in values) WriteMeta(tx, kv.Key, kv.Value);
+                tx.Commit();
+                return true;
+            }
+        }
+
+        /// <summary>Returns the integer meta value <paramref name="key"/> and stores it plus one, atomically across processes.</summary>
+        public long NextCounter(string key)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                long value = long.Parse(ReadMeta(tx, key) ?? "0", CultureInfo.InvariantCulture);
+                WriteMeta(tx, key, (value + 1).ToString(CultureInfo.InvariantCulture));
+                tx.Commit();
+                return value;
+            }
+        }
+
+        private string? ReadMeta(SqliteTransaction tx, string key)
+        {
+            using var cmd = Command("SELECT value FROM meta WHERE key = $k", ("$k", key));
+            cmd.Transaction = tx;
+            return cmd.ExecuteScalar() as string;
+        }
+
+        // ---- steady state: children being evaluated, under leases ----
+
+        /// <summary>What happened to a child offered with <see cref="ClaimChild"/>.</summary>
+        public enum ChildClaim
+        {
+            /// <summary>The caller holds the lease and evaluates it.</summary>
+            Claimed,
+            /// <summary>Its functional hash was already scored: admitted at once with that score (equivalent).</summary>
+            Admitted,
+            /// <summary>Another worker holds an unexpired lease on the same functional hash: dropped.</summary>
+            InFlight,
+        }
+
+        /// <summary>
+        /// Offers a child in one immediate transaction (so two processes never both evaluate one functional hash): it gets
+        /// the next program id (unless it has a reserved one); if its hash is scored it is admitted as equivalent (<paramref name="populationSize"/>: the
+        /// oldest retire); if another worker's lease on the hash is live it is dropped; else the caller claims it until
+        /// now + <paramref name="lease"/>. Returns the outcome and the child with its id.
+        /// </summary>
+        public (ChildClaim outcome, PendingChild child) ClaimChild(PendingChild child, TimeSpan lease, int populationSize, Func<string, bool> isStale)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                using (var read = Command("SELECT owner, until FROM claims WHERE fhash = $h", ("$h", child.FunctionalHash)))
+                {
+                    read.Transaction = tx;
+                    using var r = read.ExecuteReader();
+                    if (r.Read() && r.GetInt64(1) > Now() && r.GetString(0) != child.Owner && !isStale(r.GetString(0))) return (ChildClaim.InFlight, child);
+                }
+                long id = child.Id;
+                if (id <= 0) // not reserved (the warm start's is)
+                {
+                    id = long.Parse(ReadMeta(tx, "next_id") ?? "1", CultureInfo.InvariantCulture);
+                    WriteMeta(tx, "next_id", (id + 1).ToString(CultureInfo.InvariantCulture));
+                    child = child with { Id = id };
+                }
+                double? known = null;
+                using (var read = Command("SELECT fitness FROM evaluations WHERE fhash = $h", ("$h", child.FunctionalHash)))
+                {
+                    read.Transaction = tx;
+                    if (read.ExecuteScalar() is double f) known = f;
+                }
+                if (known.HasValue)
+                {
+                    Admit(tx, child, known.Value, equivalent: true, populationSize);
+                    tx.Commit();
+                    return (ChildClaim.Admitted, child);
+                }
+                using (var cmd = Command(@"INSERT INTO claims(fhash, id, parent, mutation, seed, shash, ir, owner, until) VALUES($h, $id, $p, $m, $seed, $s, $ir, $o, $u)
+ON CONFLICT(fhash) DO UPDATE SET id = excluded.id, parent = excluded.parent, mutation = excluded.mutation, seed = excluded.seed, ir = excluded.ir, owner = excluded.owner, until = excluded.until",
+                    ("$h", child.FunctionalHash), ("$id", id), ("$p", (object?)child.Parent ?? DBNull.Value), ("$m", child.Mutation), ("$seed", child.Seed),
+                    ("$s", child.StructuralHash), ("$ir", child.Ir), ("$o", child.Owner), ("$u", Now() + (long)lease.TotalMilliseconds)))
+                { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+                tx.Commit();
+                return (ChildClaim.Claimed, child);
+            }
+        }
+
+        /// <summary>Takes over one claim whose lease expired (or whose holder <paramref name="isStale"/> declares dead): a killed worker's child is evaluated by another.</summary>
+        public PendingChild? TakeAbandonedClaim(string owner, TimeSpan lease, Func<string, bool> isStale)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                PendingChild? found = null;
+                using (var read = Command("SELECT fhash, id, parent, mutation, seed, shash, ir, owner, until FROM claims WHERE owner <> $o ORDER BY until", ("$o", owner)))
+                {
+                    read.Transaction = tx;
+                    using var r = read.ExecuteReader();
+                    while (r.Read() && found == null)
+                        if (r.GetInt64(8) <= Now() || isStale(r.GetString(7)))
+                            found = new PendingChild(r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(0), r.GetString(5), r.GetString(6), owner);
+                }
+                if (found == null) return null;
+                using (var cmd = Command("UPDATE claims SET owner = $o, until = $u WHERE fhash = $h", ("$o", owner), ("$u", Now() + (long)lease.TotalMilliseconds), ("$h", found.FunctionalHash)))
+                { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+                tx.Commit();
+                return found;
+            }
+        }
+
+        /// <summary>Extends the caller's lease on a child it is evaluating; false if it no longer holds it.</summary>
+        public bool RenewChildClaim(string functionalHash, string owner, TimeSpan lease)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("UPDATE claims SET until = $u WHERE fhash = $h AND owner = $o",
+                    ("$u", Now() + (long)lease.TotalMilliseconds), ("$h", functionalHash), ("$o", owner));
+                return cmd.ExecuteNonQuery() == 1;
+            }
+        }
+
+        /// <summary>Gives back the leases <paramref name="owner"/> holds (a stopped worker): any worker may retake them at once.</summary>
+        public void ReleaseChildClaims(string owner)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("UPDATE claims SET until = 0 WHERE owner = $o", ("$o", owner));
+                cmd.ExecuteNonQuery();
+            }
+        }
+
+        /// <summary>Children under a lease now (held or abandoned).</summary>
+        public List<PendingChild> Claims()
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("SELECT fhash, id, parent, mutation, seed, shash, ir, owner FROM claims ORDER BY id");
+                using var r = cmd.ExecuteReader();
+                var list = new List<PendingChild>();
+                while (r.Read())
+                    list.Add(new PendingChild(r.GetInt64(1), r.IsDBNull(2) ? null : r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(0), r.GetString(5), r.GetString(6), r.GetString(7)));
+                return list;
+            }
+        }
+
+        /// <summary>
+        /// Ends a claimed child's evaluation in one transaction: stores the evaluation (unless another worker that retook an
+        /// expired lease stored it first — then its score is used), admits the program as the youngest member, retires the
+        /// oldest beyond <paramref name="populationSize"/>, and drops the claim. Returns the admitted program.
+        /// </summary>
+        public ProgramRecord CompleteChild(PendingChild child, EvaluationRecord evaluation, int populationSize)
+        {
+            lock (_gate)
+            {
+                using var tx = _connection.BeginTransaction(deferred: false);
+                double fitness = evaluation.Fitness;
+                bool stored;
+                using (var read = Command("SELECT fitness FROM evaluations WHERE fhash = $h", ("$h", child.FunctionalHash)))
+                {
+                    read.Transaction = tx;
+                    var existing = read.ExecuteScalar();
+                    stored = existing is double;
+                    if (existing is double f) fitness = f;
+                }
+                if (!stored) InsertEvaluation(tx, evaluation);
+                var record = Admit(tx, child, fitness, equivalent: stored, populationSize);
+                using (var cmd = Command("DELETE FROM claims WHERE fhash = $h", ("$h", child.FunctionalHash))) { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+                tx.Commit();
+                return record;
+            }
+        }
+
+        /// <summary>Inserts the program with its origin, appends it to the population, retires the oldest, updates the counters.</summary>
+        private ProgramRecord Admit(SqliteTransaction tx, PendingChild child, double fitness, bool equivalent, int populationSize)
+        {
+            long count = long.Parse(ReadMeta(tx, "children") ?? "0", CultureInfo.InvariantCulture);
+            long generation = count / Math.Max(1, populationSize); // nominal: one generation per population's worth of children
+            var record = new ProgramRecord(child.Id, generation, child.Parent, child.Mutation, child.FunctionalHash, child.StructuralHash, child.Ir, fitness, equivalent);
+            InsertProgram(tx, record, AppendPosition(tx));
+            using (var cmd = Command("INSERT INTO origins(program, seed, worker) VALUES($p, $s, $w)", ("$p", child.Id), ("$s", child.Seed), ("$w", child.Owner)))
+            { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+            using (var cmd = Command("DELETE FROM population WHERE position IN (SELECT position FROM population ORDER BY position LIMIT MAX(0, (SELECT COUNT(*) FROM population) - $n))", ("$n", populationSize)))
+            { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+            WriteMeta(tx, "children", (count + 1).ToString(CultureInfo.InvariantCulture));
+            WriteMeta(tx, "generation", ((count + 1) / Math.Max(1, populationSize)).ToString(CultureInfo.InvariantCulture));
+            if (equivalent) WriteMeta(tx, "equivalent", (long.Parse(ReadMeta(tx, "equivalent") ?? "0", CultureInfo.InvariantCulture) + 1).ToString(CultureInfo.InvariantCulture));
+            if (fitness > double.Parse(ReadMeta(tx, "best_fitness") ?? "-Infinity", CultureInfo.InvariantCulture))
+                WriteMeta(tx, "best_fitness", Format(fitness));
+            return record;
+        }
+
+        /// <summary>The seed a program was mutated with and the worker that evaluated it (steady state), or null.</summary>
+        public (string seed, string worker)? Origin(long program)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("SELECT seed, worker FROM origins WHERE program = $p", ("$p", program));
+                using var r = cmd.ExecuteReader();
+                return r.Read() ? (r.GetString(0), r.GetString(1)) : null;
+            }
+        }
+
+        private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
         // ---- evaluations ----
 
         public EvaluationRecord? GetEvaluation(string functionalHash)
@@ -218,14 +440,17 @@ CREATE INDEX IF NOT EXISTS programs_shash ON programs(shash);");
         /// <summary>Commits one evaluation. A second evaluation of the same hash is a bug and throws.</summary>
         public void InsertEvaluation(EvaluationRecord e)
         {
-            lock (_gate)
-            {
-                using var cmd = Command(@"INSERT INTO evaluations(fhash, shash, fitness, stages_reached, stage_scores, task_losses, seconds, generation, ir)
+            lock (_gate) InsertEvaluation(null, e);
+        }
+
+        private void InsertEvaluation(SqliteTransaction? tx, EvaluationRecord e)
+        {
+            using var cmd = Command(@"INSERT INTO evaluations(fhash, shash, fitness, stages_reached, stage_scores, task_losses, seconds, generation, ir)
 VALUES($f, $s, $fit, $st, $ss, $tl, $sec, $g, $ir)",
-                    ("$f", e.FunctionalHash), ("$s", e.StructuralHash), ("$fit", e.Fitness), ("$st", e.StagesReached),
-                    ("$ss", e.StageScores), ("$tl", e.TaskLosses), ("$sec", e.Seconds), ("$g", e.Generation), ("$ir", e.Ir));
-                cmd.ExecuteNonQuery();
-            }
+                ("$f", e.FunctionalHash), ("$s", e.StructuralHash), ("$fit", e.Fitness), ("$st", e.StagesReached),
+                ("$ss", e.StageScores), ("$tl", e.TaskLosses), ("$sec", e.Seconds), ("$g", e.Generation), ("$ir", e.Ir));
+            cmd.Transaction = tx;
+            cmd.ExecuteNonQuery();
         }
 
         /// <summary>Replaces an evaluation's fitness and stage scores (a would-be best confirmed on fresh seeds).</summary>
@@ -274,24 +499,32 @@ VALUES($f, $s, $fit, $st, $ss, $tl, $sec, $g, $ir)",
             lock (_gate)
             {
                 using var tx = _connection.BeginTransaction();
-                long position;
-                using (var cmd = Command("SELECT COALESCE(MAX(position), -1) FROM population")) { cmd.Transaction = tx; position = (long)cmd.ExecuteScalar()!; }
-                foreach (var p in programs)
-                {
-                    using (var cmd = Command(@"INSERT INTO programs(id, generation, parent, mutation, fhash, shash, ir, fitness, equivalent)
-VALUES($id, $g, $p, $m, $f, $s, $ir, $fit, $eq)",
-                        ("$id", p.Id), ("$g", p.Generation), ("$p", (object?)p.Parent ?? DBNull.Value), ("$m", p.Mutation),
-                        ("$f", p.FunctionalHash), ("$s", p.StructuralHash), ("$ir", p.Ir), ("$fit", p.Fitness), ("$eq", p.Equivalent ? 1 : 0)))
-                    { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
-                    using (var cmd = Command("INSERT INTO population(position, program) VALUES($pos, $id)", ("$pos", ++position), ("$id", p.Id)))
-                    { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
-                }
+                foreach (var p in programs) InsertProgram(tx, p, AppendPosition(tx));
                 if (removeOldest > 0)
                     using (var cmd = Command("DELETE FROM population WHERE position IN (SELECT position FROM population ORDER BY position LIMIT $n)", ("$n", removeOldest)))
                     { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
                 foreach (var kv in meta) WriteMeta(tx, kv.Key, kv.Value);
                 tx.Commit();
             }
+        }
+
+        private long AppendPosition(SqliteTransaction tx)
+        {
+            using var cmd = Command("SELECT COALESCE(MAX(position), -1) + 1 FROM population");
+            cmd.Transaction = tx;
+            return (long)cmd.ExecuteScalar()!;
+        }
+
+        /// <summary>Adds a program to the history and, at <paramref name="position"/>, to the population.</summary>
+        private void InsertProgram(SqliteTransaction tx, ProgramRecord p, long position)
+        {
+            using (var cmd = Command(@"INSERT INTO programs(id, generation, parent, mutation, fhash, shash, ir, fitness, equivalent)
+VALUES($id, $g, $p, $m, $f, $s, $ir, $fit, $eq)",
+                ("$id", p.Id), ("$g", p.Generation), ("$p", (object?)p.Parent ?? DBNull.Value), ("$m", p.Mutation),
+                ("$f", p.FunctionalHash), ("$s", p.StructuralHash), ("$ir", p.Ir), ("$fit", p.Fitness), ("$eq", p.Equivalent ? 1 : 0)))
+            { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+            using (var cmd = Command("INSERT INTO population(position, program) VALUES($pos, $id)", ("$pos", position), ("$id", p.Id)))
+            { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
         }
 
         /// <summary>The population, oldest first.</summary>

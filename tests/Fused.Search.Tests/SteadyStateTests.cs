@@ -1,0 +1,194 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Fused.Ir;
+using Fused.Search.Evaluation;
+using Fused.Search.Mutation;
+using Fused.Search.Storage;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Fused.Search.Tests
+{
+    /// <summary>
+    /// Asynchronous steady-state evolution: threads and processes as workers on one database, leases that a killed
+    /// worker's child is retaken under, one evaluation per functional hash, and lineage that replays from stored seeds.
+    /// </summary>
+    public class SteadyStateTests : IDisposable
+    {
+        private readonly ITestOutputHelper _log;
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "fused-search-steady-" + Guid.NewGuid().ToString("N"));
+
+        public SteadyStateTests(ITestOutputHelper log)
+        {
+            _log = log;
+            Directory.CreateDirectory(_dir);
+        }
+
+        public void Dispose() { try { Directory.Delete(_dir, true); } catch (IOException) { } }
+
+        /// <summary>The invariants every steady-state database keeps, whoever worked on it.</summary>
+        private static void AssertConsistent(string db, int populationSize)
+        {
+            using var d = new SearchDatabase(db);
+            var evaluations = d.Evaluations();
+            var programs = Enumerable.Range(1, (int)d.ProgramCount() + 64).Select(i => d.GetProgram(i)).Where(p => p != null).Select(p => p!).ToList();
+            Assert.Equal(d.ProgramCount(), programs.Count);
+            // Every program's score is its hash's one evaluation; a hash is evaluated (non-equivalent) once.
+            var byHash = evaluations.ToDictionary(e => e.FunctionalHash);
+            Assert.All(programs, p => Assert.Equal(byHash[p.FunctionalHash].Fitness, p.Fitness));
+            var fresh = programs.Where(p => !p.Equivalent).GroupBy(p => p.FunctionalHash).ToList();
+            Assert.All(fresh, g => Assert.Single(g));
+            Assert.Equal(evaluations.Count, fresh.Count);
+            Assert.Equal(populationSize, d.Population().Count);
+            // The warm start is #1; every other program replays from its parent and stored mutation seed.
+            var warm = d.GetProgram(SteadyStateEvolution.WarmStartId)!;
+            Assert.Null(warm.Parent);
+            Assert.Equal("warm start", warm.Mutation);
+            var mutator = new ProgramMutator();
+            foreach (var p in programs.Where(p => p.Id != SteadyStateEvolution.WarmStartId))
+            {
+                var origin = d.Origin(p.Id);
+                Assert.NotNull(origin);
+                var parent = d.GetProgram(p.Parent!.Value)!;
+                var replay = mutator.Mutate(IrText.Parse(parent.Ir), new SearchRandom(Convert.ToUInt64(origin!.Value.seed, 16)));
+                Assert.Equal(p.Ir, IrText.Write(replay.Program));
+                Assert.Equal(p.Mutation, replay.Description);
+            }
+        }
+
+        [Fact]
+        public void Threads_as_workers_keep_one_evaluation_per_hash_and_a_replayable_lineage()
+        {
+            var db = Path.Combine(_dir, "threads.db");
+            var options = WorkerProgram.WorkerOptions(db, 21, 8) with { Mode = SearchMode.SteadyState, Threads = 2 };
+            SearchResult result;
+            using (var s = SearchSession.Open(options)) result = s.Run();
+            Assert.False(result.Cancelled);
+            Assert.Equal(8, result.Generations);
+            using (var d = new SearchDatabase(db))
+            {
+                Assert.Empty(d.Claims());
+                Assert.True(d.ProgramCount() >= 8 * options.PopulationSize, $"{d.ProgramCount()} programs");
+                // Both threads evaluated children.
+                var workers = Enumerable.Range(1, (int)d.ProgramCount()).Select(i => d.Origin(i)?.worker).Where(w => w != null).Distinct().ToList();
+                Assert.Contains(workers, w => w!.EndsWith("worker 0", StringComparison.Ordinal));
+                Assert.Contains(workers, w => w!.EndsWith("worker 1", StringComparison.Ordinal));
+            }
+            AssertConsistent(db, options.PopulationSize);
+            // Resume: more children, the same invariants.
+            using (var s = SearchSession.Resume(db, maxGenerations: 10, threads: 2)) Assert.Equal(10, s.Run().Generations);
+            AssertConsistent(db, options.PopulationSize);
+        }
+
+        [Fact]
+        public void A_lease_that_expires_is_retaken_and_its_child_admitted_with_its_stored_id_parent_and_seed()
+        {
+            var db = Path.Combine(_dir, "lease.db");
+            var options = WorkerProgram.WorkerOptions(db, 5, 3) with { Mode = SearchMode.SteadyState, Threads = 1, ChildLease = TimeSpan.FromSeconds(1) };
+            using (var s = SearchSession.Open(options)) s.Run();
+            // A worker on another host (never declared dead) claims a child of #1 and vanishes.
+            PendingChild claimed;
+            using (var d = new SearchDatabase(db))
+            {
+                var warm = IrText.Parse(d.GetProgram(SteadyStateEvolution.WarmStartId)!.Ir);
+                RuleProgram child;
+                ulong seed = 1000;
+                do child = new ProgramMutator().Mutate(warm, new SearchRandom(++seed)).Program;
+                while (d.GetEvaluation(SearchSession.Hashes(child).functional) != null);
+                var (f, st) = SearchSession.Hashes(child);
+                var offered = new PendingChild(0, SteadyStateEvolution.WarmStartId, "by the vanished worker", seed.ToString("x16"), f, st, IrText.Write(child), "pid 7 on far-away-host (session x) worker 0");
+                var (outcome, c) = d.ClaimChild(offered, TimeSpan.FromSeconds(1), options.PopulationSize, _ => false);
+                Assert.Equal(SearchDatabase.ChildClaim.Claimed, outcome);
+                claimed = c;
+                // While the lease is live another worker leaves it alone.
+                Assert.Null(d.TakeAbandonedClaim("someone else", TimeSpan.FromSeconds(1), _ => false));
+                Assert.Equal(SearchDatabase.ChildClaim.InFlight, d.ClaimChild(offered with { Id = 0, Owner = "someone else" }, TimeSpan.FromSeconds(1), options.PopulationSize, _ => false).outcome);
+            }
+            Thread.Sleep(1200);
+            using (var s = SearchSession.Resume(db, maxGenerations: 4, threads: 1, childLease: TimeSpan.FromSeconds(1))) s.Run();
+            using (var d = new SearchDatabase(db))
+            {
+                Assert.Empty(d.Claims());
+                var p = d.GetProgram(claimed.Id)!;
+                Assert.Equal(claimed.FunctionalHash, p.FunctionalHash);
+                Assert.Equal("by the vanished worker", p.Mutation);
+                Assert.Equal(claimed.Seed, d.Origin(claimed.Id)!.Value.seed);
+                Assert.NotNull(d.GetEvaluation(claimed.FunctionalHash));
+            }
+        }
+
+        [Fact]
+        public void Two_worker_processes_share_a_database_and_a_killed_ones_child_is_retaken()
+        {
+            var db = Path.Combine(_dir, "processes.db");
+            const long generations = 4;
+            // Two processes on a new database at once: both make children, none evaluated twice.
+            var a = Start(db, generations);
+            var b = Start(db, generations);
+            foreach (var p in new[] { a, b })
+            {
+                Assert.True(p.WaitForExit(300_000), "worker did not finish");
+                Assert.True(p.ExitCode == 0, $"worker failed: {p.StandardError.ReadToEnd()}");
+            }
+            var pids = new[] { a.Id, b.Id };
+            using (var d = new SearchDatabase(db))
+            {
+                var workers = Enumerable.Range(1, (int)d.ProgramCount()).Select(i => d.Origin(i)?.worker).Where(w => w != null).ToList();
+                foreach (var pid in pids) Assert.Contains(workers, w => w!.StartsWith($"pid {pid} ", StringComparison.Ordinal));
+                Assert.Empty(d.Claims());
+            }
+            AssertConsistent(db, WorkerProgram.SteadyOptions(db, 1, 1, TimeSpan.Zero).PopulationSize);
+
+            // Kill a worker while it evaluates (it holds a lease), then resume with another: the child is retaken.
+            PendingChild? orphan = null;
+            for (int attempt = 0; attempt < 10 && orphan == null; attempt++)
+            {
+                long before;
+                using (var d = new SearchDatabase(db)) before = long.Parse(d.GetMeta("children")!);
+                var victim = Start(db, 1000);
+                var clock = Stopwatch.StartNew();
+                while (clock.Elapsed.TotalSeconds < 120 && !victim.HasExited)
+                {
+                    using (var d = new SearchDatabase(db))
+                        if (long.Parse(d.GetMeta("children")!) > before + attempt && d.Claims().Any(c => c.Owner.StartsWith($"pid {victim.Id} ", StringComparison.Ordinal))) break;
+                    Thread.Sleep(20);
+                }
+                victim.Kill();
+                victim.WaitForExit();
+                using (var d = new SearchDatabase(db)) orphan = d.Claims().FirstOrDefault(c => c.Owner.StartsWith($"pid {victim.Id} ", StringComparison.Ordinal));
+                _log.WriteLine(orphan == null ? "the kill landed between evaluations" : $"killed pid {victim.Id} holding #{orphan.Id}");
+            }
+            Assert.NotNull(orphan);
+            long target;
+            using (var d = new SearchDatabase(db)) target = long.Parse(d.GetMeta("generation")!) + 1;
+            var resumed = Start(db, target);
+            Assert.True(resumed.WaitForExit(300_000), "resumed worker did not finish");
+            Assert.True(resumed.ExitCode == 0, $"resumed worker failed: {resumed.StandardError.ReadToEnd()}");
+            using (var d = new SearchDatabase(db))
+            {
+                Assert.Empty(d.Claims());
+                Assert.True(long.Parse(d.GetMeta("generation")!) >= target);
+                var retaken = d.GetProgram(orphan!.Id)!;
+                Assert.Equal(orphan.FunctionalHash, retaken.FunctionalHash);
+                Assert.StartsWith($"pid {resumed.Id} ", d.Origin(orphan.Id)!.Value.worker);
+            }
+            AssertConsistent(db, WorkerProgram.SteadyOptions(db, 1, 1, TimeSpan.Zero).PopulationSize);
+        }
+
+        private static Process Start(string db, long generations)
+        {
+            var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                RedirectStandardOutput = false,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[] { typeof(WorkerProgram).Assembly.Location, "steady", db, "17", generations.ToString(), "30" }) psi.ArgumentList.Add(arg);
+            return Process.Start(psi)!;
+        }
+    }
+}

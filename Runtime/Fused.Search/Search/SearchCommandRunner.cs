@@ -5,6 +5,7 @@ using System.Linq;
 using System.Threading;
 using Fused.Ir;
 using Fused.Search.Export;
+using Fused.Search.Storage;
 
 namespace Fused.Search
 {
@@ -15,28 +16,81 @@ namespace Fused.Search
     /// </summary>
     public static class SearchCommandRunner
     {
-        public static int Run(TextWriter output, SearchOptions options, CancellationToken ct)
+        /// <param name="summary">false for a worker process of <see cref="RunWorkers"/>: progress lines only, the parent prints the result.</param>
+        public static int Run(TextWriter output, SearchOptions options, CancellationToken ct, bool summary = true)
         {
-            bool resuming = File.Exists(options.DatabasePath) && new FileInfo(options.DatabasePath).Length > 0;
-            using var session = SearchSession.Open(options);
-            output.WriteLine(resuming
-                ? $"resuming {options.DatabasePath} at generation {session.Generation} ({session.Database.EvaluationCount()} evaluations stored)"
-                : $"new search in {options.DatabasePath}: seed {options.Seed}, population {options.PopulationSize}, tournament {options.TournamentSize}, batch {options.BatchSize}, proxies {options.Proxies}");
-            if (resuming)
-                foreach (var difference in session.SettingsDifferingFrom(options))
-                    output.WriteLine($"note: {difference}; a resumed search keeps the settings it was created with (use a new --db for new settings)");
+            using var session = Open(output, options, announce: summary);
             session.Progress += p => output.WriteLine(string.Format(CultureInfo.InvariantCulture,
                 "gen {0,5}  best {1,8:F4} (#{2})  evals {3,6}  {4,7:F1} evals/s  equivalent {5,5:P0}  {6:hh\\:mm\\:ss}{7}",
                 p.Generation, p.BestFitness, p.BestProgramId, p.Evaluations, p.EvaluationsPerSecond, p.EquivalentShare, p.Elapsed,
                 p.Restarted ? "  (restarted from best)" : ""));
             var result = session.Run(ct);
             output.WriteLine($"{(result.Cancelled ? "stopped" : "finished")} after generation {result.Generations}: {result.Evaluations} evaluations stored, {result.EvaluationsThisRun} in this run, {result.Elapsed.TotalSeconds:F1} s");
-            if (result.Best == null || result.BestProgram == null) return 0;
-            output.WriteLine($"best program #{result.Best.Id}, fitness {result.Best.Fitness:F4} (log10 of AdamW's loss / its loss on the ranking stage; 0 = AdamW):");
-            output.WriteLine(RuleExporter.ToCSharp(result.BestProgram, "FoundRule"));
-            output.WriteLine("lineage:");
-            output.Write(LineageReport.Format(session.Database.Lineage(result.Best.Id)));
+            if (summary) PrintBest(output, session);
             return 0;
+        }
+
+        /// <summary>
+        /// <c>--workers N</c>: creates or checks the database and measures AdamW's tuning once (all threads), then runs
+        /// <paramref name="workers"/> processes started by <paramref name="worker"/> on it (steady state only), then prints the best.
+        /// </summary>
+        public static int RunWorkers(TextWriter output, SearchOptions options, int workers, Func<int, System.Diagnostics.ProcessStartInfo> worker, CancellationToken ct)
+        {
+            using (var session = Open(output, options, announce: true))
+            {
+                if (session.Mode != SearchMode.SteadyState)
+                    throw new SearchDatabaseException(options.DatabasePath, "it holds a generational search, which one process runs; drop --workers or use a new --db");
+                output.WriteLine($"preparing the reference (AdamW's tuning and curves, kept in the database), then {workers} worker processes");
+                session.Prepare(ct);
+            }
+            int code = WorkerProcesses.Run(output, workers, worker, ct);
+            using (var session = SearchSession.Resume(options.DatabasePath, maxGenerations: 0))
+            {
+                output.WriteLine($"workers done (exit code {code}): generation {session.Generation}, {session.Database.EvaluationCount()} evaluations stored");
+                PrintBest(output, session);
+            }
+            return code;
+        }
+
+        private static SearchSession Open(TextWriter output, SearchOptions options, bool announce)
+        {
+            bool resuming = File.Exists(options.DatabasePath) && new FileInfo(options.DatabasePath).Length > 0;
+            var session = SearchSession.Open(options);
+            if (!announce) return session;
+            output.WriteLine(resuming
+                ? $"resuming {options.DatabasePath} ({session.Mode}) at generation {session.Generation} ({session.Database.EvaluationCount()} evaluations stored)"
+                : $"new search in {options.DatabasePath}: {options.Mode}, seed {options.Seed}, population {options.PopulationSize}, tournament {options.TournamentSize}, " +
+                  (options.Mode == SearchMode.Generational ? $"batch {options.BatchSize}, " : "") + $"proxies {options.Proxies}");
+            if (resuming)
+                foreach (var difference in session.SettingsDifferingFrom(options))
+                    output.WriteLine($"note: {difference}; a resumed search keeps the settings it was created with (use a new --db for new settings)");
+            return session;
+        }
+
+        private static void PrintBest(TextWriter output, SearchSession session)
+        {
+            var best = session.Database.Best();
+            if (best == null) return;
+            string scale = session.Funnel.Scorer != null
+                ? "log2 speedup over tuned AdamW, mean − ½·SE over paired seeds; 0 = AdamW"
+                : "log10 of AdamW's loss / its loss on the ranking stage; 0 = AdamW";
+            output.WriteLine($"best program #{best.Id}, fitness {best.Fitness:F4} ({scale}):");
+            var program = IrText.Parse(best.Ir);
+            output.WriteLine(RuleExporter.ToCSharp(program, "FoundRule"));
+            if (session.Funnel.Scorer is { FairStart: true } scorer)
+            {
+                // The defaults above are AdamW-relative (fair start): what they stood for on each ranking task.
+                var rule = new Fused.Runtime.Kernels.InterpretedRule(program);
+                var names = program.Hypers.Select(h => h.Name).ToList();
+                foreach (var task in scorer.Tasks)
+                {
+                    var hypers = scorer.TaskHypers(rule, task, relativeToTuned: true);
+                    output.WriteLine($"  on {task.Name}: " + string.Join(", ", names.Select((n, i) => (n, i)).Where(x => x.n is "beta2" or "weightDecay")
+                        .Select(x => $"{x.n} = {hypers[x.i].ToString("G6", CultureInfo.InvariantCulture)}")) + " (read relative to tuned AdamW)");
+                }
+            }
+            output.WriteLine("lineage:");
+            output.Write(LineageReport.Format(session.Database.Lineage(best.Id)));
         }
     }
 }

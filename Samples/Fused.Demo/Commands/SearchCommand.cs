@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Globalization;
 using System.CommandLine;
 using System.Threading;
 using Fused.Search;
@@ -22,7 +24,11 @@ namespace Fused.Demo.Commands
             var seed = new Option<ulong>("--seed") { Description = "Random seed (a seeded run is reproducible)", DefaultValueFactory = _ => 1UL };
             var threads = CliOptions.Int("--threads", "Evaluation threads", Environment.ProcessorCount, 1, CliOptions.MaxThreads);
             var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist; missing files are an error)" };
-            var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules") { database, minutes, population, tournament, proxies, seed, threads, data };
+            var mode = new Option<SearchMode>("--mode") { Description = "SteadyState (asynchronous, any number of workers; default) or Generational (one process, exact replay); stored, kept on resume", DefaultValueFactory = _ => SearchMode.SteadyState };
+            var workers = CliOptions.Int("--workers", "Worker processes on the database (steady state); each gets threads / workers threads. A second `fused search` on the same --db joins as more workers", 1, 1, 256);
+            var workerProcess = new Option<bool>("--worker-process") { Description = "Internal: run as one of --workers' processes (progress only)", Hidden = true };
+            var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules")
+                { database, minutes, population, tournament, proxies, seed, threads, data, mode, workers, workerProcess };
             command.SetAction(parse =>
             {
                 var options = new SearchOptions
@@ -35,11 +41,26 @@ namespace Fused.Demo.Commands
                     Seed = parse.GetValue(seed),
                     Threads = parse.GetValue(threads),
                     FashionMnistDirectory = parse.GetValue(data),
+                    Mode = parse.GetValue(mode),
                 };
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
                 System.Console.CancelKeyPress += onCancel;
-                try { return SearchCommandRunner.Run(System.Console.Out, options, cancel.Token); }
+                try
+                {
+                    int n = parse.GetValue(workers);
+                    if (n <= 1) return SearchCommandRunner.Run(System.Console.Out, options, cancel.Token, summary: !parse.GetValue(workerProcess));
+                    // Each worker: the same search, its share of the threads, progress only.
+                    var args = new List<string>
+                    {
+                        "search", "--db", options.DatabasePath, "--minutes", parse.GetValue(minutes).ToString("R", CultureInfo.InvariantCulture),
+                        "--population", options.PopulationSize.ToString(CultureInfo.InvariantCulture), "--tournament", options.TournamentSize.ToString(CultureInfo.InvariantCulture),
+                        "--proxies", options.Proxies.ToString(), "--seed", options.Seed.ToString(CultureInfo.InvariantCulture), "--mode", options.Mode.ToString(),
+                        "--threads", Math.Max(1, options.Threads / n).ToString(CultureInfo.InvariantCulture), "--worker-process",
+                    };
+                    if (options.FashionMnistDirectory != null) args.AddRange(new[] { "--data", options.FashionMnistDirectory });
+                    return SearchCommandRunner.RunWorkers(System.Console.Out, options, n, _ => WorkerProcesses.Self(args), cancel.Token);
+                }
                 finally { System.Console.CancelKeyPress -= onCancel; }
             });
             return command;

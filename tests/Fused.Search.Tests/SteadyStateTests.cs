@@ -44,12 +44,13 @@ namespace Fused.Search.Tests
             Assert.All(fresh, g => Assert.Single(g));
             Assert.Equal(evaluations.Count, fresh.Count);
             Assert.Equal(populationSize, d.Population().Count);
-            // The warm start is #1; every other program replays from its parent and stored mutation seed.
+            // The warm start is #1; every other program (but an island's immigrants) replays from its parent and stored mutation seed.
             var warm = d.GetProgram(SteadyStateEvolution.WarmStartId)!;
             Assert.Null(warm.Parent);
             Assert.Equal("warm start", warm.Mutation);
             var mutator = new ProgramMutator();
-            foreach (var p in programs.Where(p => p.Id != SteadyStateEvolution.WarmStartId))
+            Assert.All(programs.Where(p => p.Parent == null && p.Id != SteadyStateEvolution.WarmStartId), p => Assert.StartsWith("immigrant from ", p.Mutation));
+            foreach (var p in programs.Where(p => p.Parent != null))
             {
                 var origin = d.Origin(p.Id);
                 Assert.NotNull(origin);
@@ -177,6 +178,50 @@ namespace Fused.Search.Tests
                 Assert.StartsWith($"pid {resumed.Id} ", d.Origin(orphan.Id)!.Value.worker);
             }
             AssertConsistent(db, WorkerProgram.SteadyOptions(db, 1, 1, TimeSpan.Zero).PopulationSize);
+        }
+
+        [Fact]
+        public void Islands_exchange_their_top_programs_through_a_directory_and_score_immigrants_locally()
+        {
+            var exchange = Path.Combine(_dir, "exchange");
+            SearchOptions Island(string name, ulong seed, long generations) => WorkerProgram.WorkerOptions(Path.Combine(_dir, name + ".db"), seed, generations) with
+            {
+                Mode = SearchMode.SteadyState, Threads = 1, IslandDirectory = exchange, IslandName = name, Migrants = 3,
+            };
+            var a = Island("A", 31, 3);
+            using (var s = SearchSession.Open(a)) s.Run();
+            // A's file: its top 3 distinct programs by fitness.
+            var exported = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(exchange, "A.top.json"))).RootElement
+                .EnumerateArray().Select(e => (hash: e.GetProperty("FunctionalHash").GetString()!, fitness: e.GetProperty("Fitness").GetDouble())).ToList();
+            Assert.Equal(3, exported.Count);
+            Assert.Equal(3, exported.Select(e => e.hash).Distinct().Count());
+            using (var d = new SearchDatabase(a.DatabasePath))
+            {
+                var best = d.Evaluations().Select(e => e.Fitness).OrderByDescending(f => f).ToList();
+                Assert.Equal(best[0], exported[0].fitness);
+                Assert.True(exported.Zip(exported.Skip(1), (x, y) => x.fitness >= y.fitness).All(ok => ok));
+            }
+
+            var b = Island("B", 32, 3);
+            using (var s = SearchSession.Open(b)) s.Run();
+            using (var d = new SearchDatabase(b.DatabasePath))
+            {
+                // Every program A exported is known to B now: scored on B (immigrants) unless B had found it itself.
+                foreach (var (hash, _) in exported) Assert.NotNull(d.GetEvaluation(hash));
+                var immigrants = Enumerable.Range(1, (int)d.ProgramCount() + 64).Select(i => d.GetProgram(i)).Where(p => p != null && p.Mutation.StartsWith("immigrant from A ", StringComparison.Ordinal)).ToList();
+                Assert.NotEmpty(immigrants);
+                Assert.All(immigrants, p => Assert.Null(p!.Parent));
+                Assert.All(immigrants, p => Assert.Contains(exported, e => e.hash == p!.FunctionalHash));
+                Assert.Empty(d.Claims());
+            }
+            AssertConsistent(b.DatabasePath, b.PopulationSize);
+            Assert.True(File.Exists(Path.Combine(exchange, "B.top.json")));
+
+            // A resumed as an island takes B's file and never its own.
+            using (var s = SearchSession.Resume(a.DatabasePath, maxGenerations: 5, threads: 1, islands: (exchange, "A"))) s.Run();
+            using (var d = new SearchDatabase(a.DatabasePath))
+                Assert.DoesNotContain(Enumerable.Range(1, (int)d.ProgramCount() + 64).Select(i => d.GetProgram(i)), p => p != null && p.Mutation.StartsWith("immigrant from A ", StringComparison.Ordinal));
+            AssertConsistent(a.DatabasePath, a.PopulationSize);
         }
 
         private static Process Start(string db, long generations)

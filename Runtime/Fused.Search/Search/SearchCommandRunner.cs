@@ -36,6 +36,9 @@ namespace Fused.Search
         /// </summary>
         public static int RunWorkers(TextWriter output, SearchOptions options, int workers, Func<int, System.Diagnostics.ProcessStartInfo> worker, CancellationToken ct)
         {
+            bool exists = File.Exists(options.DatabasePath) && new FileInfo(options.DatabasePath).Length > 0;
+            if (!exists && options.Mode != SearchMode.SteadyState)
+                throw new ArgumentException("--workers runs a steady-state search (--mode SteadyState); a generational search is one process");
             using (var session = Open(output, options, announce: true))
             {
                 if (session.Mode != SearchMode.SteadyState)

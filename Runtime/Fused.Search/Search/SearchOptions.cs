@@ -44,6 +44,18 @@ namespace Fused.Search
 
         public SearchMode Mode { get; init; } = SearchMode.SteadyState;
 
+        /// <summary>Island mode (steady state): the shared directory islands exchange their top programs through (null: no islands).</summary>
+        public string? IslandDirectory { get; init; }
+
+        /// <summary>This island's name in <see cref="IslandDirectory"/> (default: the database's file name and this host's name).</summary>
+        public string? IslandName { get; init; }
+
+        /// <summary>How many of its top programs an island exports.</summary>
+        public int Migrants { get; init; } = 5;
+
+        /// <summary>Children this process admits between exchanges (0: one population's worth).</summary>
+        public int MigrationInterval { get; init; }
+
         /// <summary>Steady state: how long a worker's claim on a child lasts unless renewed (every third of it); a killed worker's child is retaken after it.</summary>
         public TimeSpan ChildLease { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -37,6 +37,7 @@ namespace Fused.Search
         private readonly TimeSpan? _budget;
         private readonly long? _maxGenerations;
         private readonly TimeSpan _childLease;
+        private readonly SearchOptions _run;
         private readonly SearchMode _mode;
 
         public event Action<SearchProgress>? Progress;
@@ -48,6 +49,7 @@ namespace Fused.Search
             _maxGenerations = run.MaxGenerations;
             _threads = Math.Max(1, run.Threads);
             _childLease = run.ChildLease;
+            _run = run;
             // Databases from before the steady state were generational.
             _mode = db.GetMeta("mode") is { } mode ? Enum.Parse<SearchMode>(mode) : SearchMode.Generational;
             string M(string key) => db.GetMeta(key) ?? throw new InvalidDataException($"{db.Path}: meta '{key}' missing");
@@ -85,14 +87,15 @@ namespace Fused.Search
         }
 
         /// <summary>Resumes a search with its stored settings; only the run limits are given here.</summary>
-        public static SearchSession Resume(string databasePath, TimeSpan? timeBudget = null, long? maxGenerations = null, int? threads = null, TimeSpan? childLease = null)
+        public static SearchSession Resume(string databasePath, TimeSpan? timeBudget = null, long? maxGenerations = null, int? threads = null, TimeSpan? childLease = null,
+            (string directory, string name)? islands = null)
         {
             if (!File.Exists(databasePath)) throw new FileNotFoundException("no search database", databasePath);
             var db = new SearchDatabase(databasePath);
             if (db.GetMeta("seed") == null) { db.Dispose(); throw new InvalidDataException($"{databasePath} holds no search"); }
             return new SearchSession(db, new SearchOptions
             {
-                DatabasePath = databasePath, TimeBudget = timeBudget, MaxGenerations = maxGenerations,
+                DatabasePath = databasePath, TimeBudget = timeBudget, MaxGenerations = maxGenerations, IslandDirectory = islands?.directory, IslandName = islands?.name,
                 Threads = threads ?? Environment.ProcessorCount, ChildLease = childLease ?? new SearchOptions().ChildLease,
             });
         }
@@ -212,7 +215,7 @@ namespace Fused.Search
             {
                 Prepare(ct);
                 if (_mode == SearchMode.SteadyState)
-                    evaluatedThisRun = new SteadyStateEvolution(this, _childLease).Run(_threads, _owner, _maxGenerations, clock, p => Progress?.Invoke(p), ct);
+                    evaluatedThisRun = new SteadyStateEvolution(this, _childLease, Islands()).Run(_threads, _owner, _maxGenerations, clock, p => Progress?.Invoke(p), ct);
                 else while (!ct.IsCancellationRequested && (!_maxGenerations.HasValue || Generation < _maxGenerations.Value))
                 {
                     var progress = RunGeneration(ct, ref evaluatedThisRun, clock);
@@ -225,6 +228,15 @@ namespace Fused.Search
             cancelled = ct.IsCancellationRequested;
             var best = _db.Best();
             return new SearchResult(best, best == null ? null : IrText.Parse(best.Ir), Generation, _db.EvaluationCount(), evaluatedThisRun, cancelled, clock.Elapsed);
+        }
+
+        /// <summary>This run's island exchange, if it is an island; with a generational search, an island is a one-line error.</summary>
+        private (IslandExchange exchange, int interval)? Islands()
+        {
+            if (_run.IslandDirectory == null) return null;
+            if (_mode != SearchMode.SteadyState) throw new SearchDatabaseException(_db.Path, "it holds a generational search; islands exchange programs in steady state only");
+            string name = _run.IslandName ?? $"{System.IO.Path.GetFileNameWithoutExtension(_db.Path)}@{Environment.MachineName}";
+            return (new IslandExchange(_db, _run.IslandDirectory, name, _run.Migrants, _population), _run.MigrationInterval > 0 ? _run.MigrationInterval : _population);
         }
 
         /// <summary>

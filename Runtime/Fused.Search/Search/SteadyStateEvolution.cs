@@ -33,9 +33,12 @@ namespace Fused.Search
         private readonly object _progressGate = new object();
         private DateTime _lastProgress = DateTime.MinValue;
         private long _evaluatedThisRun;
+        private readonly (IslandExchange exchange, int interval)? _islands;
+        private long _admittedThisRun;
 
-        public SteadyStateEvolution(SearchSession session, TimeSpan lease)
+        public SteadyStateEvolution(SearchSession session, TimeSpan lease, (IslandExchange exchange, int interval)? islands = null)
         {
+            _islands = islands;
             _session = session;
             _db = session.Database;
             _lease = lease;
@@ -45,6 +48,7 @@ namespace Fused.Search
         /// <summary>Runs the workers until the generation limit or cancellation; returns the evaluations this run made.</summary>
         public long Run(int workers, string owner, long? maxGenerations, Stopwatch clock, Action<SearchProgress>? progress, CancellationToken ct)
         {
+            Exchange(owner);
             var tasks = Enumerable.Range(0, workers).Select(i => Task.Factory.StartNew(() =>
             {
                 string me = $"{owner} worker {i}";
@@ -53,7 +57,19 @@ namespace Fused.Search
             }, TaskCreationOptions.LongRunning)).ToArray();
             try { Task.WaitAll(tasks); }
             catch (AggregateException e) when (ct.IsCancellationRequested && e.Flatten().InnerExceptions.All(x => x is OperationCanceledException)) { }
+            _islands?.exchange.Export();
             return Interlocked.Read(ref _evaluatedThisRun);
+        }
+
+        /// <summary>An island exports its top programs and offers the others' as immigrants (one worker at a time).</summary>
+        private void Exchange(string owner)
+        {
+            if (_islands is not { } islands) return;
+            lock (islands.exchange)
+            {
+                islands.exchange.Export();
+                islands.exchange.Import(owner);
+            }
         }
 
         private void WorkerLoop(string owner, long? maxGenerations, Stopwatch clock, Action<SearchProgress>? progress, CancellationToken ct)
@@ -61,10 +77,13 @@ namespace Fused.Search
             while (!ct.IsCancellationRequested && (!maxGenerations.HasValue || _session.Generation < maxGenerations.Value))
             {
                 var child = _db.TakeAbandonedClaim(owner, _lease, SearchSession.IsStale) ?? NewChild(owner);
-                if (child == null) continue; // admitted with a known score, or another worker is on it
-                Evaluate(child, owner, ct);
-                Interlocked.Increment(ref _evaluatedThisRun);
-                Report(clock, progress, force: false);
+                if (child != null) // else: admitted with a known score, or another worker is on it
+                {
+                    Evaluate(child, owner, ct);
+                    Interlocked.Increment(ref _evaluatedThisRun);
+                    Report(clock, progress, force: false);
+                }
+                if (_islands is { } islands && Interlocked.Increment(ref _admittedThisRun) % islands.interval == 0) Exchange(owner);
             }
         }
 

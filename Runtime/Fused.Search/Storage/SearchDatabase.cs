@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Microsoft.Data.Sqlite;
 
 namespace Fused.Search.Storage
@@ -558,13 +559,15 @@ FROM population q JOIN programs p ON p.id = q.program ORDER BY q.position");
         }
 
         /// <summary>The program with the highest fitness ever admitted (earliest on ties).</summary>
-        public ProgramRecord? Best()
+        public ProgramRecord? Best() => TopPrograms(1).FirstOrDefault();
+
+        /// <summary>The <paramref name="count"/> fittest programs ever admitted (fitness, then the earliest).</summary>
+        public List<ProgramRecord> TopPrograms(int count)
         {
             lock (_gate)
             {
-                using var cmd = Command("SELECT id, generation, parent, mutation, fhash, shash, ir, fitness, equivalent FROM programs ORDER BY fitness DESC, id ASC LIMIT 1");
-                var list = ReadPrograms(cmd);
-                return list.Count > 0 ? list[0] : null;
+                using var cmd = Command("SELECT id, generation, parent, mutation, fhash, shash, ir, fitness, equivalent FROM programs ORDER BY fitness DESC, id ASC LIMIT $n", ("$n", count));
+                return ReadPrograms(cmd);
             }
         }
 

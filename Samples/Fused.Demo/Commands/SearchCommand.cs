@@ -26,9 +26,12 @@ namespace Fused.Demo.Commands
             var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist; missing files are an error)" };
             var mode = new Option<SearchMode>("--mode") { Description = "SteadyState (asynchronous, any number of workers; default) or Generational (one process, exact replay); stored, kept on resume", DefaultValueFactory = _ => SearchMode.SteadyState };
             var workers = CliOptions.Int("--workers", "Worker processes on the database (steady state); each gets threads / workers threads. A second `fused search` on the same --db joins as more workers", 1, 1, 256);
+            var islands = new Option<string?>("--islands") { Description = "Island mode: a directory shared with other searches (other hosts too); each exports its top programs there and imports the others' as immigrants" };
+            var island = new Option<string?>("--island") { Description = "This island's name in --islands (default: the --db file name @ host name)" };
+            var migrants = CliOptions.Int("--migrants", "Programs an island exports (its top k)", 5, 1, 1000);
             var workerProcess = new Option<bool>("--worker-process") { Description = "Internal: run as one of --workers' processes (progress only)", Hidden = true };
             var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules")
-                { database, minutes, population, tournament, proxies, seed, threads, data, mode, workers, workerProcess };
+                { database, minutes, population, tournament, proxies, seed, threads, data, mode, workers, islands, island, migrants, workerProcess };
             command.SetAction(parse =>
             {
                 var options = new SearchOptions
@@ -42,6 +45,9 @@ namespace Fused.Demo.Commands
                     Threads = parse.GetValue(threads),
                     FashionMnistDirectory = parse.GetValue(data),
                     Mode = parse.GetValue(mode),
+                    IslandDirectory = parse.GetValue(islands),
+                    IslandName = parse.GetValue(island),
+                    Migrants = parse.GetValue(migrants),
                 };
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -59,6 +65,8 @@ namespace Fused.Demo.Commands
                         "--threads", Math.Max(1, options.Threads / n).ToString(CultureInfo.InvariantCulture), "--worker-process",
                     };
                     if (options.FashionMnistDirectory != null) args.AddRange(new[] { "--data", options.FashionMnistDirectory });
+                    if (options.IslandDirectory != null) args.AddRange(new[] { "--islands", options.IslandDirectory, "--migrants", options.Migrants.ToString(CultureInfo.InvariantCulture) });
+                    if (options.IslandName != null) args.AddRange(new[] { "--island", options.IslandName });
                     return SearchCommandRunner.RunWorkers(System.Console.Out, options, n, _ => WorkerProcesses.Self(args), cancel.Token);
                 }
                 finally { System.Console.CancelKeyPress -= onCancel; }

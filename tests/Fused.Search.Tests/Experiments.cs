@@ -59,8 +59,9 @@ namespace Fused.Search.Tests
         }
 
         /// <summary>
-        /// <c>ranked MINUTES DB SEED THREADS</c>: a search on the ranked suite (gates, then paired multi-seed log2 speedup
-        /// over tuned AdamW on the Fashion-MNIST MLP and the Zipfian token model), population 50, tournament 10.
+        /// <c>ranked MINUTES DB SEED THREADS [PROXIES]</c>: a steady-state search (fair start) on the ranked suite (gates, then
+        /// paired multi-seed log2 speedup over tuned AdamW on the Fashion-MNIST MLP and the Zipfian token model), population
+        /// 50, tournament 10, THREADS workers. The time budget counts from the start, AdamW's tuning included.
         /// </summary>
         public static int Ranked(string[] args, TextWriter output)
         {
@@ -68,13 +69,40 @@ namespace Fused.Search.Tests
             string db = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "fused-ranked.db");
             ulong seed = args.Length > 3 ? ulong.Parse(args[3], CultureInfo.InvariantCulture) : 1;
             int threads = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-            output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, db {db}, load average {LoadAverage()}");
+            var proxies = args.Length > 5 ? Enum.Parse<ProxySuiteKind>(args[5], ignoreCase: true) : ProxySuiteKind.Ranked;
+            output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, proxies {proxies}, db {db}, load average {LoadAverage()}, {Environment.ProcessorCount} logical CPUs");
             var options = new SearchOptions
             {
                 DatabasePath = db, Seed = seed, TimeBudget = TimeSpan.FromMinutes(minutes), Threads = threads,
-                Proxies = ProxySuiteKind.Ranked, PopulationSize = 50, TournamentSize = 10, BatchSize = 8, RestartAfter = 60,
+                Proxies = proxies, PopulationSize = 50, TournamentSize = 10, Mode = SearchMode.SteadyState,
             };
-            return SearchCommandRunner.Run(output, options, CancellationToken.None);
+            var clock = Stopwatch.StartNew();
+            int code = SearchCommandRunner.Run(output, options, CancellationToken.None);
+            using (var session = SearchSession.Resume(db, maxGenerations: 0))
+                PrintStageThroughput(output, session.Database, clock.Elapsed);
+            return code;
+        }
+
+        /// <summary>Per stage reached: how many evaluations ended there and their mean cost (the record's "throughput per stage").</summary>
+        private static void PrintStageThroughput(TextWriter output, SearchDatabase db, TimeSpan elapsed)
+        {
+            var evaluations = db.Evaluations();
+            output.WriteLine($"throughput: {evaluations.Count} evaluations stored, {db.ProgramCount()} programs admitted ({elapsed.TotalMinutes:F1} min wall, load average {LoadAverage()})");
+            foreach (var g in evaluations.GroupBy(e => e.StagesReached).OrderBy(g => g.Key))
+                output.WriteLine(string.Format(CultureInfo.InvariantCulture, "  ended after stage {0}: {1,6} evaluations, {2,8:F3} s each on average (one thread)",
+                    g.Key, g.Count(), g.Average(e => e.Seconds)));
+        }
+
+        /// <summary>
+        /// <c>campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS</c>: the record's single command — the steady-state ranked
+        /// search for MINUTES, then the meta-validation of its best with every control (<see cref="MetaValidate"/> … all).
+        /// </summary>
+        public static int Campaign(string[] args, TextWriter output)
+        {
+            if (args.Length < 8) { output.WriteLine("usage: campaign MINUTES DB SEED THREADS PROXIES full|reduced|smoke MUTANTS"); return 2; }
+            int code = Ranked(args.Take(6).ToArray(), output);
+            if (code != 0) return code;
+            return MetaValidate(new[] { "metavalidate", args[2], args[6], args[4], args[7], "all" }, output);
         }
 
         /// <summary>A key/value cache in a text file (one "key TAB value" line each), shared by meta-validation runs.</summary>

@@ -33,6 +33,7 @@ namespace Fused.Search.Tests
                 return 0;
             }
             if (args.Length >= 1 && args[0] == "experiment") return Experiments.Run(args, Console.Out);
+            if (args.Length >= 1 && args[0] == "campaign") return Experiments.Campaign(args, Console.Out);
             if (args.Length >= 1 && args[0] == "ranked") return Experiments.Ranked(args, Console.Out);
             if (args.Length >= 2 && args[0] == "metavalidate") return Experiments.MetaValidate(args, Console.Out);
             if (args.Length >= 1 && args[0] == "lrscan")
@@ -45,7 +46,7 @@ namespace Fused.Search.Tests
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
                 return 0;
             }
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] [proxies] | campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
             return 2;
         }
 

@@ -17,6 +17,11 @@ namespace Fused.Search.Evaluation
         /// 2k test samples, batch 64, 200 steps; token model V512 d16; autoencoder 196-16-196 on 4k / 1k samples.
         /// </summary>
         Reduced,
+        /// <summary>
+        /// Minutes-long smoke test of the whole protocol (not a measurement): MLP 196-16-10 on 1k / 512 samples, batch 32,
+        /// 60 steps; token model V64 d8; autoencoder 196-8-196; AdamW tuned coordinate-wise.
+        /// </summary>
+        Smoke,
     }
 
     /// <summary>One program's meta-validation on one task: log2 speedups over the paired seeds and the one-sided 95 % lower bound of their mean.</summary>
@@ -51,7 +56,14 @@ namespace Fused.Search.Evaluation
         {
             Scale = scale;
             _reference = reference ?? WarmStarts.AdamW();
-            Tasks = scale == MetaValidationScale.Full
+            Tasks = scale == MetaValidationScale.Smoke
+                ? new RankingTask[]
+                {
+                    new FashionMlpRanking(new[] { 16 }, batch: 32, horizon: 60, train: 1024, eval: 512, directory: fashionDirectory, scoreOnTestSplit: true),
+                    new TokenRanking(vocabulary: 64, dimension: 8, batch: 16, horizon: 60),
+                    new AutoencoderRanking(hidden: 8, batch: 16, horizon: 60, train: 512, eval: 256, directory: fashionDirectory),
+                }
+                : scale == MetaValidationScale.Full
                 ? new RankingTask[]
                 {
                     new FashionMlpRanking(new[] { 128, 64 }, batch: 128, horizon: 800, train: 0, eval: 0, directory: fashionDirectory, scoreOnTestSplit: true),
@@ -64,8 +76,9 @@ namespace Fused.Search.Evaluation
                     new TokenRanking(vocabulary: 512, dimension: 16, batch: 64, horizon: 200),
                     new AutoencoderRanking(hidden: 16, batch: 32, horizon: 200, train: 4000, eval: 1000, directory: fashionDirectory),
                 };
-            Scorer = new SpeedupScorer(Tasks, _reference, Seeds, load, store, coordinateTuning: scale == MetaValidationScale.Reduced);
-            DoubleTuning = new SpeedupScorer(Tasks, _reference, Seeds, load, store, tuningTrialsMultiplier: 2, coordinateTuning: scale == MetaValidationScale.Reduced);
+            bool coordinate = scale != MetaValidationScale.Full;
+            Scorer = new SpeedupScorer(Tasks, _reference, Seeds, load, store, coordinateTuning: coordinate);
+            DoubleTuning = new SpeedupScorer(Tasks, _reference, Seeds, load, store, tuningTrialsMultiplier: 2, coordinateTuning: coordinate);
         }
 
         public MetaValidationScale Scale { get; }

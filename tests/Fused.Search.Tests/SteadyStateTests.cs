@@ -224,7 +224,29 @@ namespace Fused.Search.Tests
             AssertConsistent(a.DatabasePath, a.PopulationSize);
         }
 
-        private static Process Start(string db, long generations)
+        [Fact]
+        public void Workers_command_prepares_the_reference_once_then_runs_the_processes_and_prints_the_best()
+        {
+            var db = Path.Combine(_dir, "workers.db");
+            var options = WorkerProgram.SteadyOptions(db, 17, 3, TimeSpan.FromSeconds(30));
+            var output = new StringWriter();
+            Assert.Equal(0, SearchCommandRunner.RunWorkers(output, options, 2, _ => Worker(db, 3), CancellationToken.None));
+            var text = output.ToString();
+            _log.WriteLine(text);
+            Assert.Contains("preparing the reference", text);
+            Assert.Contains("[worker 1, pid ", text);
+            Assert.Contains("[worker 2, pid ", text);
+            Assert.Contains("best program #", text);
+            Assert.Contains("(read relative to tuned AdamW)", text);
+            AssertConsistent(db, options.PopulationSize);
+
+            var generational = options with { DatabasePath = Path.Combine(_dir, "generational.db"), Mode = SearchMode.Generational };
+            var e = Assert.Throws<ArgumentException>(() => SearchCommandRunner.RunWorkers(TextWriter.Null, generational, 2, _ => Worker(db, 3), CancellationToken.None));
+            Assert.DoesNotContain("\n", e.Message);
+            Assert.False(File.Exists(generational.DatabasePath), "a refused --workers must not create the database");
+        }
+
+        private static ProcessStartInfo Worker(string db, long generations)
         {
             var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
             {
@@ -233,7 +255,9 @@ namespace Fused.Search.Tests
                 UseShellExecute = false,
             };
             foreach (var arg in new[] { typeof(WorkerProgram).Assembly.Location, "steady", db, "17", generations.ToString(), "30" }) psi.ArgumentList.Add(arg);
-            return Process.Start(psi)!;
+            return psi;
         }
+
+        private static Process Start(string db, long generations) => Process.Start(Worker(db, generations))!;
     }
 }

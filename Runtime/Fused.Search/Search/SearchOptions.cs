@@ -37,7 +37,7 @@ namespace Fused.Search
         public int PopulationSize { get; init; } = 24;
         public int TournamentSize { get; init; } = 6;
 
-        /// <summary>Children per generation, evaluated in parallel (not tied to the core count, so runs reproduce anywhere).</summary>
+        /// <summary>Generational: children per generation, evaluated in parallel (not tied to the core count, so runs reproduce anywhere).</summary>
         public int BatchSize { get; init; } = 8;
 
         public ulong Seed { get; init; } = 1;

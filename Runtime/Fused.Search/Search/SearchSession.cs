@@ -16,8 +16,10 @@ using Fused.Search.Storage;
 namespace Fused.Search
 {
     /// <summary>
-    /// Regularized evolution over update-rule programs (Lion's recipe with hero's typed mutations):
-    /// each generation draws <see cref="SearchOptions.BatchSize"/> parents by tournament, mutates them,
+    /// Regularized evolution over update-rule programs (Lion's recipe with hero's typed mutations), in one of two
+    /// modes stored with the search: <see cref="SearchMode.SteadyState"/> (<see cref="SteadyStateEvolution"/>, the
+    /// default: asynchronous workers, threads and processes, no barrier) or <see cref="SearchMode.Generational"/>,
+    /// described here: each generation draws <see cref="SearchOptions.BatchSize"/> parents by tournament, mutates them,
     /// scores the children through the funnel (in parallel; programs with a known functional hash
     /// reuse the stored score), appends them to the population and retires the oldest. Generation 0
     /// is the warm start and mutations of it; after <see cref="SearchOptions.RestartAfter"/> generations

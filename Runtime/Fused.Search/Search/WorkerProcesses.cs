@@ -10,8 +10,8 @@ namespace Fused.Search
     /// <summary>
     /// Runs N worker processes of a steady-state search on one database (<c>fused search --workers N</c>): the caller
     /// says how to start one worker; their output lines are relayed with a "[worker k]" prefix. Stopping: Ctrl+C reaches
-    /// the workers themselves (same process group) and each gives its leases back; a cancellation from elsewhere kills
-    /// them, and their children's leases are retaken by the next worker on this host at once (dead holder) or elsewhere
+    /// the workers themselves (same process group) and each gives its leases back; workers still running
+    /// <see cref="StopGrace"/> after a cancellation are killed, and their children's leases are retaken by the next worker on this host at once (dead holder) or elsewhere
     /// when they expire.
     /// </summary>
     public static class WorkerProcesses
@@ -44,7 +44,11 @@ namespace Fused.Search
                         readers.Add(t);
                     }
                 }
-                using (ct.Register(() => { foreach (var p in processes) try { if (!p.HasExited) p.Kill(); } catch (InvalidOperationException) { } }))
+                // Ctrl+C already reached the workers (same process group): give them time to hand their leases back.
+                using (ct.Register(() => System.Threading.Tasks.Task.Delay(StopGrace).ContinueWith(_ =>
+                       {
+                           foreach (var p in processes) try { if (!p.HasExited) p.Kill(); } catch (InvalidOperationException) { }
+                       })))
                     foreach (var p in processes) p.WaitForExit();
                 foreach (var t in readers) t.Join(5000);
                 return processes.Max(p => p.ExitCode);
@@ -54,6 +58,9 @@ namespace Fused.Search
                 foreach (var p in processes) p.Dispose();
             }
         }
+
+        /// <summary>How long stopped workers get to finish on their own before they are killed.</summary>
+        public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(10);
 
         /// <summary>How to start this program again with other arguments: the apphost, or the dotnet host with the entry assembly.</summary>
         public static ProcessStartInfo Self(IEnumerable<string> arguments)

@@ -225,6 +225,42 @@ namespace Fused.Search.Tests
         }
 
         [Fact]
+        public void A_killed_island_resumes_and_still_exchanges()
+        {
+            var exchange = Path.Combine(_dir, "exchange");
+            var a = Path.Combine(_dir, "island-a.db");
+            var b = Path.Combine(_dir, "island-b.db");
+            // Island B runs to the end and exports; island A is killed mid-run, then resumed.
+            var bProcess = Process.Start(Worker(b, 3, exchange, "B"))!;
+            Assert.True(bProcess.WaitForExit(300_000));
+            Assert.Equal(0, bProcess.ExitCode);
+            var victim = Process.Start(Worker(a, 1000, exchange, "A"))!;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < 120 && !File.Exists(Path.Combine(exchange, "A.top.json"))) Thread.Sleep(20);
+            Thread.Sleep(1500);
+            victim.Kill();
+            victim.WaitForExit();
+            long target;
+            using (var d = new SearchDatabase(a)) target = long.Parse(d.GetMeta("generation")!) + 2;
+            var resumed = Process.Start(Worker(a, target, exchange, "A"))!;
+            Assert.True(resumed.WaitForExit(300_000));
+            Assert.True(resumed.ExitCode == 0, resumed.StandardError.ReadToEnd());
+            using (var d = new SearchDatabase(a))
+            {
+                Assert.Empty(d.Claims());
+                Assert.True(long.Parse(d.GetMeta("generation")!) >= target);
+                // B's exported programs are all known to A (immigrants scored on A, or found by A itself).
+                var fromB = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(exchange, "B.top.json"))).RootElement.EnumerateArray()
+                    .Select(e => e.GetProperty("FunctionalHash").GetString()!).ToList();
+                Assert.NotEmpty(fromB);
+                Assert.All(fromB, h => Assert.NotNull(d.GetEvaluation(h)));
+            }
+            AssertConsistent(a, WorkerProgram.SteadyOptions(a, 1, 1, TimeSpan.Zero).PopulationSize);
+            // The file the resumed island left is whole.
+            Assert.Equal(3, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(exchange, "A.top.json"))).RootElement.GetArrayLength());
+        }
+
+        [Fact]
         public void Workers_command_prepares_the_reference_once_then_runs_the_processes_and_prints_the_best()
         {
             var db = Path.Combine(_dir, "workers.db");
@@ -246,7 +282,7 @@ namespace Fused.Search.Tests
             Assert.False(File.Exists(generational.DatabasePath), "a refused --workers must not create the database");
         }
 
-        private static ProcessStartInfo Worker(string db, long generations)
+        private static ProcessStartInfo Worker(string db, long generations, string? islands = null, string? island = null)
         {
             var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
             {
@@ -255,6 +291,7 @@ namespace Fused.Search.Tests
                 UseShellExecute = false,
             };
             foreach (var arg in new[] { typeof(WorkerProgram).Assembly.Location, "steady", db, "17", generations.ToString(), "30" }) psi.ArgumentList.Add(arg);
+            if (islands != null) { psi.ArgumentList.Add(islands); psi.ArgumentList.Add(island!); }
             return psi;
         }
 

@@ -27,6 +27,7 @@ namespace Fused.Search.Tests
             {
                 var options = SteadyOptions(args[1], ulong.Parse(args[2], CultureInfo.InvariantCulture), long.Parse(args[3], CultureInfo.InvariantCulture),
                     TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)));
+                if (args.Length >= 7) options = options with { IslandDirectory = args[5], IslandName = args[6], Migrants = 3 };
                 using var session = SearchSession.Open(options);
                 Console.WriteLine("started");
                 session.Run();
@@ -46,7 +47,7 @@ namespace Fused.Search.Tests
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
                 return 0;
             }
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] [proxies] | campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS [ISLAND_DIR ISLAND_NAME] | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] [proxies] | campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick] [all|controls|quick] | throughput [threads]");
             return 2;
         }
 

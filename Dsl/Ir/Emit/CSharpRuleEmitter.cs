@@ -45,6 +45,7 @@ namespace Fused.Ir.Emit
         /// </summary>
         private const string FullOptimization = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
 
+        /// <summary>The generated C# file of one rule class: hyperparameter record, layout, kernels, uniforms and the runtime handle.</summary>
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -97,6 +98,7 @@ namespace Fused.Ir.Emit
 
         // ---------------- hyperparameters ----------------
 
+        /// <summary>The property name of a hyperparameter or state declared as <paramref name="parameterName"/> (PascalCase, leading '@' and '_' dropped).</summary>
         public static string PropertyName(string parameterName)
         {
             var trimmed = parameterName.TrimStart('@', '_');

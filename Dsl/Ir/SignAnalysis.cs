@@ -44,7 +44,7 @@ namespace Fused.Ir
             _memo.Clear();
         }
 
-        /// <summary>Whether <paramref name="n"/> is never negative (≥ 0 or NaN-free non-negative by construction).</summary>
+        /// <summary>Whether <paramref name="n"/> is proven non-negative (by the rules in the class summary).</summary>
         public bool IsNonNegative(Node n)
         {
             if (_memo.TryGetValue(n, out var known)) return known;

@@ -25,6 +25,7 @@ namespace Fused.Execution
         private readonly double[] _foldScratch = new double[Reduction.MaxRowGroups];
         private float[] _rowUniforms = Array.Empty<float>();
 
+        /// <summary>A backend over managed arrays for <paramref name="schedule"/>, running element passes with <paramref name="kernels"/> and matrix passes with <paramref name="matrix"/> (required when the schedule has any).</summary>
         public ArrayBackend(KernelSchedule schedule, IPassKernels kernels, IMatrixKernels? matrix = null)
         {
             _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
@@ -38,6 +39,7 @@ namespace Fused.Execution
             for (int k = 0; k < _accumulators.Length; k++) _accumulators[k] = Array.Empty<double>();
         }
 
+        /// <inheritdoc/>
         public long WaveElements => 0;
 
         /// <summary>
@@ -81,8 +83,10 @@ namespace Fused.Execution
             _shapes = shapes.ToArray();
         }
 
+        /// <inheritdoc/>
         public void BeginWave(int first, int end) { }
 
+        /// <inheritdoc/>
         public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
         {
             var source = _tensors[tensor][matrix.Source];
@@ -91,6 +95,7 @@ namespace Fused.Execution
             else _matrix!.Precondition(source, rows, cols, step, _tensors[tensor][RuleProgram.ParamBuffer]);
         }
 
+        /// <inheritdoc/>
         public void RunPass(PassProgram pass, int first, int end, PassArguments args)
         {
             int count = _kernelBuffers.Length, sums = pass.ColumnSums.Count;
@@ -157,6 +162,7 @@ namespace Fused.Execution
             }
         }
 
+        /// <inheritdoc/>
         public void EndStep() { }
     }
 }

@@ -23,11 +23,13 @@ namespace Fused.Execution
     {
         private readonly PassInterpreter[] _passes;
 
+        /// <summary>Interprets the element passes of <paramref name="schedule"/> (one <see cref="PassInterpreter"/> per pass).</summary>
         public InterpretedKernels(KernelSchedule schedule)
         {
             _passes = schedule.Passes.Select(p => new PassInterpreter(schedule, p)).ToArray();
         }
 
+        /// <inheritdoc/>
         public void RunPass(int pass, ReadOnlySpan<float> uniforms, in KernelBuffers buffers, Span<double> partials)
             => _passes[pass].Run(uniforms, buffers, partials);
     }

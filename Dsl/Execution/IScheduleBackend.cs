@@ -49,6 +49,7 @@ namespace Fused.Execution
         /// <summary>Float32 uniforms of every tensor: tensor t's are [t · <see cref="UniformCount"/>, (t + 1) · <see cref="UniformCount"/>).</summary>
         public float[] Uniforms { get; internal set; } = Array.Empty<float>();
 
+        /// <summary>Number of uniform slots of the schedule (the length of one tensor's uniforms).</summary>
         public int UniformCount { get; }
 
         /// <summary>Partials of the pass's reductions (float64).</summary>

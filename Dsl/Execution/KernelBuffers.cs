@@ -94,6 +94,7 @@ namespace Fused.Execution
         /// <summary>Every buffer, whole (as long as the shortest).</summary>
         public KernelBuffers All => Slice(0, Length);
 
+        /// <summary>Unpins every buffer.</summary>
         public void Dispose()
         {
             if (_table == null) return;

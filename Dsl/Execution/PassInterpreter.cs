@@ -24,6 +24,7 @@ namespace Fused.Execution
         private readonly (int register, bool max)[] _reductions;
         private readonly int _registers;
 
+        /// <summary>An interpreter for element pass <paramref name="pass"/> of <paramref name="schedule"/>.</summary>
         public PassInterpreter(KernelSchedule schedule, PassProgram pass)
         {
             Pass = pass;
@@ -42,6 +43,7 @@ namespace Fused.Execution
             _registers = pass.RegisterCount;
         }
 
+        /// <summary>The pass this interpreter runs.</summary>
         public PassProgram Pass { get; }
 
         /// <summary>

@@ -22,6 +22,7 @@ namespace Fused.Execution
         private readonly KernelSchedule _schedule;
         private readonly byte[] _kinds;                 // per kernel ordinal: 0 tensor, 1 column values, 2 ColSum operand
 
+        /// <summary>The row-wise units of <paramref name="schedule"/>'s passes.</summary>
         public RowWiseUnits(KernelSchedule schedule)
         {
             _schedule = schedule;
@@ -33,14 +34,17 @@ namespace Fused.Execution
             }).ToArray();
         }
 
+        /// <summary>Number of row groups a tensor of <paramref name="shape"/> is cut into.</summary>
         public static int GroupCount(ShapeInfo shape)
         {
             long size = Reduction.RowGroupSize(shape.Rows);
             return checked((int)((shape.Rows + size - 1) / size));
         }
 
+        /// <summary>Number of column chunks a tensor of <paramref name="shape"/> is cut into (at least one).</summary>
         public static int ChunkCount(ShapeInfo shape) => checked((int)Math.Max(1, (shape.Cols + ChunkColumns - 1) / ChunkColumns));
 
+        /// <summary>Number of (row group, column chunk) units of a tensor of <paramref name="shape"/>.</summary>
         public static int UnitCount(ShapeInfo shape) => GroupCount(shape) * ChunkCount(shape);
 
         /// <summary>Float64 accumulators one ColSum needs for a tensor: groups × cols.</summary>

@@ -30,6 +30,7 @@ namespace Fused.Execution
         private int[] _waveStart = Array.Empty<int>();               // wave w is tensors [_waveStart[w], _waveStart[w + 1])
         private double[] _fold = Array.Empty<double>();
 
+        /// <summary>An executor stepping <paramref name="schedule"/> on <paramref name="backend"/>.</summary>
         public ScheduleExecutor(KernelSchedule schedule, IScheduleBackend backend)
         {
             _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
@@ -41,9 +42,13 @@ namespace Fused.Execution
             _args = new PassArguments(_uniformCount);
         }
 
+        /// <summary>The schedule this executor walks.</summary>
         public KernelSchedule Schedule => _schedule;
+        /// <summary>The backend that runs element and matrix passes.</summary>
         public IScheduleBackend Backend => _backend;
+        /// <summary>Number of tensors set by the last <c>SetShapes</c>.</summary>
         public int TensorCount => _shapes.Length;
+        /// <summary>The tensors' shapes, as set by the last <c>SetShapes</c>.</summary>
         public IReadOnlyList<ShapeInfo> Shapes => _shapes;
 
         /// <summary>Waves of the current shapes: wave w steps tensors [WaveStarts[w], WaveStarts[w + 1]).</summary>

@@ -16,6 +16,8 @@ namespace Fused.Execution
         private readonly float[][][] _tensor = new float[1][][];
         private readonly ShapeInfo[] _shape = new ShapeInfo[1];
 
+        /// <summary>A stepper for <paramref name="schedule"/> on the calling thread.</summary>
+        /// <param name="schedule">The schedule to step.</param>
         /// <param name="kernels">The element passes: a rule's generated kernels, or <see cref="InterpretedKernels"/>.</param>
         /// <param name="matrix">Implementations of the schedule's matrix passes (required when it has any).</param>
         public TensorStepper(KernelSchedule schedule, IPassKernels kernels, IMatrixKernels? matrix = null)
@@ -25,6 +27,7 @@ namespace Fused.Execution
             _executor = new ScheduleExecutor(schedule, _backend);
         }
 
+        /// <summary>The schedule stepped.</summary>
         public KernelSchedule Schedule { get; }
 
         /// <summary>The uniform values of the last step (float64), by slot.</summary>

@@ -38,6 +38,7 @@ namespace Fused.Execution
             }
         }
 
+        /// <summary>The uniform program of <paramref name="schedule"/>.</summary>
         public UniformProgram(KernelSchedule schedule)
         {
             Schedule = schedule;
@@ -54,6 +55,7 @@ namespace Fused.Execution
                 o.Value.Kind == OperandKind.Slot ? o.Value.Index : -1, o.Value.Value)).ToArray();
         }
 
+        /// <summary>The schedule whose uniforms this computes.</summary>
         public KernelSchedule Schedule { get; }
 
         /// <summary>

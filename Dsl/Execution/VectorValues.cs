@@ -17,6 +17,7 @@ namespace Fused.Execution
         private readonly (int slot, int vector)[] _perRow;
         private long _rows, _cols;
 
+        /// <summary>The per-row and per-column value program of <paramref name="schedule"/>.</summary>
         public VectorValues(KernelSchedule schedule)
         {
             _schedule = schedule;
@@ -25,6 +26,7 @@ namespace Fused.Execution
             _perRow = schedule.PerRowSlots.Select(u => (u.Slot, u.Index)).ToArray();
         }
 
+        /// <summary>The schedule whose vectors this computes.</summary>
         public KernelSchedule Schedule => _schedule;
 
         /// <summary>Sizes the vectors for a tensor of this shape.</summary>

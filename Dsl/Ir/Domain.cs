@@ -8,8 +8,19 @@ namespace Fused.Ir
     /// matrix parameter, or one per element. Uniform nodes are hoisted out of the kernels and computed
     /// once per call in float64.
     /// </summary>
-    public enum Domain : byte { Uniform = 0, Row = 1, Column = 2, Element = 3 }
+    public enum Domain : byte
+    {
+        /// <summary>The same for every element of the tensor.</summary>
+        Uniform = 0,
+        /// <summary>One value per row.</summary>
+        Row = 1,
+        /// <summary>One value per column.</summary>
+        Column = 2,
+        /// <summary>One value per element.</summary>
+        Element = 3,
+    }
 
+    /// <summary>Which <see cref="Domain"/> each node of a program lives in.</summary>
     public static class DomainAnalysis
     {
         /// <summary>The domain of every node reachable from the program's outputs.</summary>

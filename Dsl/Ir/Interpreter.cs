@@ -14,6 +14,8 @@ namespace Fused.Ir
     {
         private readonly TensorStepper _stepper;
 
+        /// <summary>An interpreter for <paramref name="plan"/>.</summary>
+        /// <param name="plan">The plan to run (its schedule is lowered once, here).</param>
         /// <param name="matrix">Implementations of the plan's matrix passes (required when it has any).</param>
         public Interpreter(KernelPlan plan, IMatrixKernels? matrix = null)
         {
@@ -22,8 +24,10 @@ namespace Fused.Ir
             _stepper = new TensorStepper(schedule, new InterpretedKernels(schedule), matrix);
         }
 
+        /// <summary>The plan interpreted.</summary>
         public KernelPlan Plan { get; }
 
+        /// <summary>The schedule lowered from <see cref="Plan"/>, which the interpreter executes.</summary>
         public KernelSchedule Schedule => _stepper.Schedule;
 
         /// <summary>The uniform values of the last step (float64), by slot.</summary>

@@ -13,10 +13,13 @@ namespace Fused.Ir
     {
         private readonly Dictionary<Node, Node> _interned = new Dictionary<Node, Node>();
 
+        /// <summary>Number of distinct nodes made so far.</summary>
         public int Count => _interned.Count;
 
+        /// <summary>The node <paramref name="op"/>(<paramref name="sources"/>), shared with an equal node made before.</summary>
         public Node Make(Op op, params Node[] sources) => Make(op, sources.ToImmutableArray(), 0f, 0);
 
+        /// <summary>The node <paramref name="op"/>(<paramref name="sources"/>) with a constant value or index, folded where constant and shared with an equal node made before.</summary>
         public Node Make(Op op, ImmutableArray<Node> sources, float value = 0f, int index = 0)
         {
             int arity = OpInfo.Arity(op);
@@ -85,18 +88,29 @@ namespace Fused.Ir
         }
 
         // ---- leaves ----
+        /// <summary>A float32 constant.</summary>
         public Node Const(float value) => Intern(new Node(Op.Const, IrType.F32, ImmutableArray<Node>.Empty, value, 0));
+        /// <summary>Hyperparameter number <paramref name="index"/>.</summary>
         public Node Hyper(int index) => Intern(new Node(Op.Hyper, IrType.F32, ImmutableArray<Node>.Empty, 0f, index));
+        /// <summary>The step counter t.</summary>
         public Node Step() => Intern(new Node(Op.Step, IrType.F32, ImmutableArray<Node>.Empty, 0f, 0));
+        /// <summary>Buffer <paramref name="buffer"/>'s value at entry to the step.</summary>
         public Node Load(int buffer) => Intern(new Node(Op.Load, IrType.F32, ImmutableArray<Node>.Empty, 0f, buffer));
+        /// <summary>A shape scalar of the tensor.</summary>
         public Node Shape(ShapeScalar which) => Intern(new Node(Op.Shape, IrType.F32, ImmutableArray<Node>.Empty, 0f, (int)which));
 
         // ---- shorthands (the language's sugar lowers to these) ----
+        /// <summary>a + b.</summary>
         public Node Add(Node a, Node b) => Make(Op.Add, a, b);
+        /// <summary>a − b.</summary>
         public Node Sub(Node a, Node b) => Make(Op.Sub, a, b);
+        /// <summary>a · b.</summary>
         public Node Mul(Node a, Node b) => Make(Op.Mul, a, b);
+        /// <summary>a / b.</summary>
         public Node Div(Node a, Node b) => Make(Op.Div, a, b);
+        /// <summary>−a.</summary>
         public Node Neg(Node a) => Make(Op.Neg, a);
+        /// <summary>c ? a : b.</summary>
         public Node Where(Node c, Node a, Node b) => Make(Op.Where, c, a, b);
         /// <summary>Lerp(a, b, t) = a + t·(b − a).</summary>
         public Node Lerp(Node a, Node b, Node t) => Add(a, Mul(t, Sub(b, a)));
@@ -127,6 +141,7 @@ namespace Fused.Ir
     /// <summary>A malformed IR construction or program: a bug in whoever built it, never a user error.</summary>
     public sealed class IrException : Exception
     {
+        /// <summary>A malformed IR construction, with what was wrong.</summary>
         public IrException(string message) : base(message) { }
     }
 }

@@ -22,6 +22,7 @@ namespace Fused.Ir
     /// </summary>
     public static class IrText
     {
+        /// <summary>The program in IR text form (with statement names when <paramref name="includeNames"/>).</summary>
         public static string Write(RuleProgram p, bool includeNames = true)
         {
             var sb = new StringBuilder();
@@ -64,6 +65,7 @@ namespace Fused.Ir
             return sb.ToString();
         }
 
+        /// <summary>Reads a program written by <see cref="Write"/>.</summary>
         public static RuleProgram Parse(string text)
         {
             var b = new IrBuilder();

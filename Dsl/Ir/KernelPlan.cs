@@ -17,7 +17,7 @@ namespace Fused.Ir
     /// a row/column state at entry, a RowSum/ColSum result, or arithmetic on those and uniforms.
     /// Vector values are float32 like element values and live for the whole step. Loads are filled
     /// from the state buffers, RowSum/ColSum by the element pass before <see cref="Level"/>, and the
-    /// rest by <see cref="VectorStage"/> at <see cref="Level"/>.
+    /// rest by <c>VectorStage</c> at <see cref="Level"/>.
     /// </summary>
     public sealed record VectorSlot(int Index, Node Node, Domain Domain, int Level);
 
@@ -76,7 +76,7 @@ namespace Fused.Ir
     /// What the planner makes of a (simplified) program: the uniform values to compute once per call,
     /// the per-row and per-column values, and the element passes, fewest possible, cut at whole-tensor
     /// ops. Every emitter and the interpreter execute this same plan. Per level k the order is: matrix
-    /// passes of level k, uniforms of level k, vector values of level k (<see cref="VectorStage"/>), then
+    /// passes of level k, uniforms of level k, vector values of level k (<c>VectorStage</c>), then
     /// the element pass of level k; row/column states are written after the last level.
     /// </summary>
     public sealed record KernelPlan(
@@ -96,8 +96,10 @@ namespace Fused.Ir
         /// <summary>Tensor-sized temporaries; they come first among the extras, so temp k is buffer Program.Buffers.Count + k.</summary>
         public int TempCount => Extras.Count(e => e.Kind == ExtraKind.Temp);
 
+        /// <summary>The extra (temporary or column-value) buffer numbered <paramref name="buffer"/>, or null for a program buffer.</summary>
         public ExtraBuffer? ExtraOf(int buffer) => buffer >= Program.Buffers.Count ? Extras[buffer - Program.Buffers.Count] : null;
 
+        /// <summary>Whether buffer <paramref name="buffer"/> is a temporary the plan added.</summary>
         public bool IsTemp(int buffer) => ExtraOf(buffer)?.Kind == ExtraKind.Temp;
 
         /// <summary>A buffer's name: the program's, "temp{k}" for a temporary, "col{k}" / "colSumOperand{k}" for column buffers.</summary>
@@ -125,6 +127,7 @@ namespace Fused.Ir
             return null;
         }
 
+        /// <summary>Number of element passes.</summary>
         public int PassCount => Passes.Count;
 
         /// <summary>
@@ -147,6 +150,7 @@ namespace Fused.Ir
         /// <summary>True when some value has one float per row or per column (Adafactor's factored statistics).</summary>
         public bool HasVectors => Vectors.Count > 0;
 
+        /// <summary>The element pass of <paramref name="level"/>, or null when the level has none.</summary>
         public ElementPass? PassAtLevel(int level)
         {
             foreach (var p in Passes) if (p.Level == level) return p;
@@ -177,12 +181,14 @@ namespace Fused.Ir
             return map;
         }
 
+        /// <summary>The uniform slot computing <paramref name="node"/>, or null.</summary>
         public UniformSlot? SlotOf(Node node)
         {
             foreach (var u in Uniforms) if (ReferenceEquals(u.Node, node) || u.Node.Equals(node)) return u;
             return null;
         }
 
+        /// <summary>The per-row or per-column vector holding <paramref name="node"/>, or null.</summary>
         public VectorSlot? VectorOf(Node node)
         {
             foreach (var v in Vectors) if (ReferenceEquals(v.Node, node) || v.Node.Equals(node)) return v;

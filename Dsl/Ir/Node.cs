@@ -14,8 +14,11 @@ namespace Fused.Ir
     /// </summary>
     public sealed class Node : IEquatable<Node>
     {
+        /// <summary>The node's op.</summary>
         public Op Op { get; }
+        /// <summary>The node's value type.</summary>
         public IrType Type { get; }
+        /// <summary>The operands, in op order.</summary>
         public ImmutableArray<Node> Sources { get; }
         /// <summary>Literal value of an Op.Const (0 otherwise).</summary>
         public float Value { get; }
@@ -47,10 +50,13 @@ namespace Fused.Ir
             }
         }
 
+        /// <summary>Operand <paramref name="i"/>.</summary>
         public Node this[int i] => Sources[i];
 
+        /// <summary>Whether the node has no operands (a constant, hyperparameter, step, load or shape scalar).</summary>
         public bool IsLeaf => Sources.Length == 0;
 
+        /// <summary>Structural equality: same op, type, value, index and equal operands.</summary>
         public bool Equals(Node? other)
         {
             if (ReferenceEquals(this, other)) return true;
@@ -90,7 +96,9 @@ namespace Fused.Ir
                 + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(p.Item2));
         }
 
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is Node n && Equals(n);
+        /// <inheritdoc/>
         public override int GetHashCode() => _hash;
 
         /// <summary>Compact prefix form, e.g. <c>Add(Mul(h0, b2), Const(1))</c>; for debugging and diagnostics.</summary>
@@ -156,8 +164,11 @@ namespace Fused.Ir
     /// <summary>Reference identity, for walks over hash-consed DAGs.</summary>
     public sealed class NodeIdentityComparer : IEqualityComparer<Node>
     {
+        /// <summary>The one instance.</summary>
         public static readonly NodeIdentityComparer Instance = new NodeIdentityComparer();
+        /// <summary>Reference equality.</summary>
         public bool Equals(Node? x, Node? y) => ReferenceEquals(x, y);
+        /// <summary>The identity hash of <paramref name="obj"/>.</summary>
         public int GetHashCode(Node obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
     }
 }

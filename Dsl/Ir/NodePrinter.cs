@@ -9,6 +9,7 @@ namespace Fused.Ir
     /// </summary>
     public static class NodePrinter
     {
+        /// <summary><paramref name="n"/> as a C#-like expression, with buffer and hyperparameter names from <paramref name="p"/> and named subexpressions from <paramref name="names"/>.</summary>
         public static string Print(Node n, RuleProgram p, IReadOnlyDictionary<Node, string>? names = null)
         {
             var sb = new StringBuilder();

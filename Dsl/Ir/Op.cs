@@ -21,16 +21,58 @@ namespace Fused.Ir
         Shape,
 
         // ---- unary, float -> float ----
-        Neg, Abs, Sign, Sqrt, Rsqrt, Exp, Log,
+        /// <summary>−a.</summary>
+        Neg,
+        /// <summary>|a|.</summary>
+        Abs,
+        /// <summary>+1, −1, or a itself for ±0 and NaN.</summary>
+        Sign,
+        /// <summary>√a, correctly rounded.</summary>
+        Sqrt,
+        /// <summary>1 / √a (two correctly rounded operations, not an approximation).</summary>
+        Rsqrt,
+        /// <summary>e^a (Fused's own float32 polynomial).</summary>
+        Exp,
+        /// <summary>ln a (Fused's own float32 polynomial).</summary>
+        Log,
 
         // ---- binary, float x float -> float ----
-        Add, Sub, Mul, Div, Min, Max, Pow,
+        /// <summary>a + b.</summary>
+        Add,
+        /// <summary>a − b.</summary>
+        Sub,
+        /// <summary>a · b (never fused into a multiply-add).</summary>
+        Mul,
+        /// <summary>a / b, correctly rounded.</summary>
+        Div,
+        /// <summary>a &lt; b ? a : b.</summary>
+        Min,
+        /// <summary>a &gt; b ? a : b.</summary>
+        Max,
+        /// <summary>a^b as Exp(b · Log(a)).</summary>
+        Pow,
 
         // ---- binary comparisons, float x float -> bool ----
-        Lt, Le, Gt, Ge, Eq, Ne,
+        /// <summary>a &lt; b.</summary>
+        Lt,
+        /// <summary>a ≤ b.</summary>
+        Le,
+        /// <summary>a &gt; b.</summary>
+        Gt,
+        /// <summary>a ≥ b.</summary>
+        Ge,
+        /// <summary>a == b.</summary>
+        Eq,
+        /// <summary>a != b.</summary>
+        Ne,
 
         // ---- boolean ----
-        And, Or, Not,
+        /// <summary>a and b (booleans).</summary>
+        And,
+        /// <summary>a or b (booleans).</summary>
+        Or,
+        /// <summary>not a (boolean).</summary>
+        Not,
 
         // ---- ternary ----
         /// <summary>Sources: bool condition, value if true, value if false.</summary>
@@ -60,17 +102,50 @@ namespace Fused.Ir
     }
 
     /// <summary>Value type of a node.</summary>
-    public enum IrType : byte { F32, Bool }
+    public enum IrType : byte
+    {
+        /// <summary>A float32 value.</summary>
+        F32,
+        /// <summary>A boolean (comparisons and logic; only Where turns it back into a float).</summary>
+        Bool,
+    }
 
     /// <summary>Shape scalars a rule can use (Node.Index of an Op.Shape node).</summary>
-    public enum ShapeScalar : byte { Numel = 0, Rows = 1, Cols = 2 }
+    public enum ShapeScalar : byte
+    {
+        /// <summary>Number of elements.</summary>
+        Numel = 0,
+        /// <summary>Rows of the tensor viewed as a matrix.</summary>
+        Rows = 1,
+        /// <summary>Columns of the tensor viewed as a matrix.</summary>
+        Cols = 2,
+    }
 
     /// <summary>Broad families of ops, for the verifier, the planner and the emitters' tables.</summary>
-    public enum OpGroup : byte { Leaf, Unary, Binary, Compare, Logic, Ternary, Reduction, Matrix }
+    public enum OpGroup : byte
+    {
+        /// <summary>No operands: constant, hyperparameter, step, load, shape scalar.</summary>
+        Leaf,
+        /// <summary>One float operand, element-wise.</summary>
+        Unary,
+        /// <summary>Two float operands, element-wise.</summary>
+        Binary,
+        /// <summary>Two floats to a boolean.</summary>
+        Compare,
+        /// <summary>Booleans to a boolean.</summary>
+        Logic,
+        /// <summary>Where: a boolean and two floats.</summary>
+        Ternary,
+        /// <summary>A whole-tensor, per-row or per-column sum or maximum.</summary>
+        Reduction,
+        /// <summary>A matrix pass (Orthogonalize, Precondition).</summary>
+        Matrix,
+    }
 
     /// <summary>The static facts about each op: one table, consulted by every pass.</summary>
     public static class OpInfo
     {
+        /// <summary>The family of <paramref name="op"/>.</summary>
         public static OpGroup Group(Op op) => op switch
         {
             Op.Const or Op.Hyper or Op.Step or Op.Load or Op.Shape => OpGroup.Leaf,
@@ -84,6 +159,7 @@ namespace Fused.Ir
             _ => throw new System.ArgumentOutOfRangeException(nameof(op), op, "op missing from OpInfo.Group"),
         };
 
+        /// <summary>Number of operands of <paramref name="op"/>.</summary>
         public static int Arity(Op op) => Group(op) switch
         {
             OpGroup.Leaf => 0,
@@ -94,6 +170,7 @@ namespace Fused.Ir
             _ => throw new System.ArgumentOutOfRangeException(nameof(op)),
         };
 
+        /// <summary>The type of <paramref name="op"/>'s result.</summary>
         public static IrType ResultType(Op op) => Group(op) switch
         {
             OpGroup.Compare or OpGroup.Logic => IrType.Bool,
@@ -112,6 +189,7 @@ namespace Fused.Ir
         /// <summary>Ops after which the planner must cut: reductions and matrix passes.</summary>
         public static bool IsStageBoundary(Op op) => Group(op) is OpGroup.Reduction or OpGroup.Matrix;
 
+        /// <summary>Whether swapping the operands of <paramref name="op"/> never changes its result (Min and Max are not: NaN and ±0).</summary>
         public static bool IsCommutative(Op op) =>
             op is Op.Add or Op.Mul or Op.Eq or Op.Ne or Op.And or Op.Or;
 

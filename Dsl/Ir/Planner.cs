@@ -20,6 +20,7 @@ namespace Fused.Ir
     /// </summary>
     public static class Planner
     {
+        /// <summary>Cuts <paramref name="program"/> into levels, passes, uniforms, vectors and matrix passes.</summary>
         public static KernelPlan Plan(RuleProgram program)
         {
             Verifier.ThrowIfInvalid(program);
@@ -419,7 +420,9 @@ namespace Fused.Ir
     /// <summary>A rule the planner cannot turn into passes; the generator reports it as a diagnostic at <see cref="At"/>.</summary>
     public sealed class PlanningException : System.Exception
     {
+        /// <summary>A program the planner cannot plan, with why.</summary>
         public PlanningException(string message) : base(message) { }
+        /// <summary>A program the planner cannot plan, at node <paramref name="at"/> (and buffer <paramref name="buffer"/> when one is involved).</summary>
         public PlanningException(Node at, string message, int? buffer = null) : base(message) { At = at; Buffer = buffer; }
 
         /// <summary>The node the problem is about, when there is one (the generator finds its source location).</summary>

@@ -9,7 +9,7 @@ namespace Fused.Ir
     /// elements j, j+16, j+32, ... in float64 in increasing order; the 16 lanes fold by halving
     /// (j += j+8, then +4, +2, +1); block results fold pairwise by halving over block index.
     /// Threads own whole blocks, so the split never changes the order. Kernels write a block's
-    /// operands to a small scratch array and reduce it with <see cref="SumBlock"/> (or the runtime's
+    /// operands to a small scratch array and reduce it with <c>SumBlock</c> (or the runtime's
     /// vectorised twin, which performs the same additions), so the SIMD width never enters the order.
     /// <para>Row-wise passes (rules with per-row or per-column values) block each row on its own: row r
     /// has <c>BlockCount(cols)</c> blocks starting at its first column, and a whole-tensor reduction folds
@@ -21,9 +21,12 @@ namespace Fused.Ir
     /// </summary>
     public static class Reduction
     {
+        /// <summary>Elements per reduction block: one float64 partial per block, folded in a fixed order.</summary>
         public const int BlockSize = 1024;
+        /// <summary>Lanes of the in-block accumulation (the widest vector's float count), so every path sums in the same order.</summary>
         public const int Lanes = 16;
 
+        /// <summary>Number of blocks of <paramref name="length"/> elements (the last may be partial).</summary>
         public static long BlockCount(long length) => (length + BlockSize - 1) / BlockSize;
 
         /// <summary>ColSum accumulates over at most this many groups of consecutive rows.</summary>
@@ -79,6 +82,7 @@ namespace Fused.Ir
             return blocks[0];
         }
 
+        /// <summary>Combines two partials: the larger for a max reduction (NaN-ordering as a &gt; b ? a : b), else the sum.</summary>
         public static double Combine(double a, double b, bool max) => max ? (a > b ? a : b) : a + b;
 
         /// <summary>Identity of the reduction: 0 for sums, −∞ for maxima.</summary>

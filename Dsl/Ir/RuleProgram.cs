@@ -5,7 +5,15 @@ using System.Linq;
 namespace Fused.Ir
 {
     /// <summary>What a buffer is to the rule.</summary>
-    public enum BufferRole : byte { Param, Grad, State }
+    public enum BufferRole : byte
+    {
+        /// <summary>The parameter (ref float, written).</summary>
+        Param,
+        /// <summary>The gradient (read only).</summary>
+        Grad,
+        /// <summary>A [State] buffer.</summary>
+        State,
+    }
 
     /// <summary>A buffer the rule reads or writes. Buffer 0 is the parameter, 1 the gradient, then states.</summary>
     public sealed record BufferDecl(string Name, BufferRole Role, StateShape Shape = StateShape.Element);
@@ -39,14 +47,19 @@ namespace Fused.Ir
         EquatableArray<Output> Outputs,
         EquatableArray<Statement> Statements)
     {
+        /// <summary>The parameter's buffer number.</summary>
         public const int ParamBuffer = 0;
+        /// <summary>The gradient's buffer number.</summary>
         public const int GradBuffer = 1;
 
+        /// <summary>The state buffers' numbers, in declared order.</summary>
         public IEnumerable<int> StateBuffers =>
             Enumerable.Range(0, Buffers.Count).Where(i => Buffers[i].Role == BufferRole.State);
 
+        /// <summary>Number of state buffers.</summary>
         public int StateCount => Buffers.Count(b => b.Role == BufferRole.State);
 
+        /// <summary>The value written to <paramref name="buffer"/>, or null when the rule does not write it.</summary>
         public Node? OutputOf(int buffer)
         {
             foreach (var o in Outputs) if (o.Buffer == buffer) return o.Value;
@@ -56,6 +69,7 @@ namespace Fused.Ir
         /// <summary>Every node reachable from the outputs, sources first.</summary>
         public List<Node> Nodes() => Node.TopologicalOrder(Outputs.Select(o => o.Value));
 
+        /// <summary>Whether the rule reads the step counter.</summary>
         public bool UsesStep => Nodes().Any(n => n.Op == Op.Step);
 
         /// <summary>Same program with other outputs (statements dropped when they no longer apply).</summary>

@@ -9,7 +9,9 @@ namespace Fused.Ir
     /// </summary>
     public interface IFloatBits
     {
+        /// <summary>The bits of <paramref name="f"/>.</summary>
         int ToBits(float f);
+        /// <summary>The float with bits <paramref name="i"/>.</summary>
         float FromBits(int i);
     }
 
@@ -32,40 +34,65 @@ namespace Fused.Ir
         /// <summary><see cref="IFloatBits"/> through <see cref="FloatBits"/> (what the host paths use).</summary>
         public struct UnionBits : IFloatBits
         {
+            /// <inheritdoc/>
             public int ToBits(float f) => new FloatBits { F = f }.I;
+            /// <inheritdoc/>
             public float FromBits(int i) => new FloatBits { I = i }.F;
         }
 
+        /// <summary>The bits of <paramref name="f"/>.</summary>
         public static int ToBits(float f) => default(UnionBits).ToBits(f);
+        /// <summary>The float with bits <paramref name="i"/>.</summary>
         public static float FromBits(int i) => default(UnionBits).FromBits(i);
 
         // Min/Max are defined as selects so that every backend renders them the same way
         // (x86 minps/maxps have exactly these semantics; Math.Min does not).
+        /// <summary>a &lt; b ? a : b (NaN in a gives b; the kernels' select).</summary>
         public static float Min(float a, float b) => a < b ? a : b;
+        /// <summary>a &gt; b ? a : b (NaN in a gives b; the kernels' select).</summary>
         public static float Max(float a, float b) => a > b ? a : b;
 
         /// <summary>+1, -1, or x itself for ±0 and NaN (so a NaN is never hidden).</summary>
         public static float Sign(float x) => x > 0f ? 1f : (x < 0f ? -1f : x);
 
+        /// <summary>|x| by clearing the sign bit (NaN payloads kept).</summary>
         public static float Abs(float x) => FromBits(ToBits(x) & 0x7FFFFFFF);
 
         /// <summary>Correctly rounded (the double square root rounds correctly to float).</summary>
         public static float Sqrt(float x) => (float)System.Math.Sqrt(x);
 
+        /// <summary>1 / Sqrt(x), correctly rounded twice (not an approximate reciprocal square root).</summary>
         public static float Rsqrt(float x) => 1f / Sqrt(x);
 
         // Exp: n = round(x·log2 e) by the 1.5·2^23 trick, r = x − n·ln2 (Cody–Waite, two parts),
         // e^r by a degree-7 Taylor polynomial in Horner form, times 2^n built from exponent bits
         // (in two halves so that results down to the subnormal range are right).
+        /// <summary>Above this, Exp is +∞.</summary>
         public const float ExpHigh = 88.7228394f;   // above: +∞
+        /// <summary>Below this, Exp is 0.</summary>
         public const float ExpLow = -103.972084f;   // below: 0
+        /// <summary>log2(e) in float32.</summary>
         public const float Log2E = 1.44269502f;
+        /// <summary>ln 2 with the low 12 bits cleared: n·Ln2Hi is exact.</summary>
         public const float Ln2Hi = 0.693145752f;    // ln 2 with the low 12 bits cleared: n·Ln2Hi is exact
+        /// <summary>ln 2 − Ln2Hi.</summary>
         public const float Ln2Lo = 1.42860677e-06f;
+        /// <summary>1.5·2^23: adding and subtracting it rounds a float to an integer.</summary>
         public const float RoundMagic = 12582912f;  // 1.5·2^23
-        public const float C2 = 0.5f, C3 = 1.66666672e-01f, C4 = 4.16666679e-02f, C5 = 8.33333377e-03f,
-                             C6 = 1.38888892e-03f, C7 = 1.98412701e-04f;
+        /// <summary>Exp's Taylor coefficient 1/2! in float32.</summary>
+        public const float C2 = 0.5f;
+        /// <summary>Exp's Taylor coefficient 1/3! in float32.</summary>
+        public const float C3 = 1.66666672e-01f;
+        /// <summary>Exp's Taylor coefficient 1/4! in float32.</summary>
+        public const float C4 = 4.16666679e-02f;
+        /// <summary>Exp's Taylor coefficient 1/5! in float32.</summary>
+        public const float C5 = 8.33333377e-03f;
+        /// <summary>Exp's Taylor coefficient 1/6! in float32.</summary>
+        public const float C6 = 1.38888892e-03f;
+        /// <summary>Exp's Taylor coefficient 1/7! in float32.</summary>
+        public const float C7 = 1.98412701e-04f;
 
+        /// <summary>e^x in float32 by Fused's own polynomial (the same in every kernel path and backend).</summary>
         public static float Exp(float x) => Exp<UnionBits>(x);
 
         /// <summary><see cref="Exp(float)"/> with the bit casts of <typeparamref name="TBits"/> (device code cannot use a union).</summary>
@@ -87,11 +114,24 @@ namespace Fused.Ir
         }
 
         // Log: x = m·2^e with m in [√½, √2), log m = 2·atanh(s), s = (m−1)/(m+1), odd series to s^11.
+        /// <summary>√2 in float32.</summary>
         public const float Sqrt2 = 1.41421354f;
+        /// <summary>ln 2 in float32.</summary>
         public const float Ln2 = 0.693147182f;
-        public const float L3 = 0.333333343f, L5 = 0.200000003f, L7 = 0.142857149f, L9 = 0.111111112f, L11 = 0.0909090936f;
+        /// <summary>Log's atanh series coefficient 1/3 in float32.</summary>
+        public const float L3 = 0.333333343f;
+        /// <summary>Log's atanh series coefficient 1/5 in float32.</summary>
+        public const float L5 = 0.200000003f;
+        /// <summary>Log's atanh series coefficient 1/7 in float32.</summary>
+        public const float L7 = 0.142857149f;
+        /// <summary>Log's atanh series coefficient 1/9 in float32.</summary>
+        public const float L9 = 0.111111112f;
+        /// <summary>Log's atanh series coefficient 1/11 in float32.</summary>
+        public const float L11 = 0.0909090936f;
+        /// <summary>2^23.</summary>
         public const float Two23 = 8388608f;
 
+        /// <summary>ln x in float32 by Fused's own polynomial (the same in every kernel path and backend).</summary>
         public static float Log(float x) => Log<UnionBits>(x);
 
         /// <summary><see cref="Log(float)"/> with the bit casts of <typeparamref name="TBits"/>.</summary>

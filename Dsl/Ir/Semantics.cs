@@ -10,6 +10,7 @@ namespace Fused.Ir
     /// </summary>
     public static class Semantics
     {
+        /// <summary>What <paramref name="op"/> computes on float32 operands (as every kernel path computes it).</summary>
         public static float Float(Op op, float a, float b = 0f, float c = 0f) => op switch
         {
             Op.Neg => -a,
@@ -70,6 +71,7 @@ namespace Fused.Ir
             }
         }
 
+        /// <summary>What <paramref name="op"/> computes on float64 operands (the uniforms' arithmetic).</summary>
         public static double Double(Op op, double a, double b = 0, double c = 0) => op switch
         {
             Op.Neg => -a,

@@ -20,6 +20,7 @@ namespace Fused.Ir
         private readonly Dictionary<Node, bool> _uniformOnly = new Dictionary<Node, bool>(NodeIdentityComparer.Instance);
         private readonly Dictionary<Node, double>[] _probed = ProbeSteps.Select(_ => new Dictionary<Node, double>(NodeIdentityComparer.Instance)).ToArray();
 
+        /// <summary>Analyses the signs of <paramref name="program"/>'s nodes.</summary>
         public SignAnalysis(RuleProgram program)
         {
             _program = program;
@@ -43,6 +44,7 @@ namespace Fused.Ir
             _memo.Clear();
         }
 
+        /// <summary>Whether <paramref name="n"/> is proven non-negative (by the rules in the class summary).</summary>
         public bool IsNonNegative(Node n)
         {
             if (_memo.TryGetValue(n, out var known)) return known;

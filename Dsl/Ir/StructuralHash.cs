@@ -10,6 +10,7 @@ namespace Fused.Ir
     /// </summary>
     public static class StructuralHash
     {
+        /// <summary>A hash of <paramref name="program"/>'s structure, equal for equal programs.</summary>
         public static ulong Compute(RuleProgram program)
         {
             var text = IrText.Write(program, includeNames: false);

@@ -10,6 +10,7 @@ namespace Fused.Ir
     /// </summary>
     public static class Verifier
     {
+        /// <summary>Every inconsistency of <paramref name="p"/>, one message each (empty when it is sound).</summary>
         public static IReadOnlyList<string> Check(RuleProgram p)
         {
             var errors = new List<string>();
@@ -49,6 +50,7 @@ namespace Fused.Ir
             return errors;
         }
 
+        /// <summary>Throws <see cref="IrException"/> listing every inconsistency of <paramref name="p"/>.</summary>
         public static void ThrowIfInvalid(RuleProgram p)
         {
             var errors = Check(p);

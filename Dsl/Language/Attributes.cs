@@ -41,8 +41,11 @@ namespace Fused
     [AttributeUsage(AttributeTargets.Parameter)]
     public sealed class StateAttribute : Attribute
     {
+        /// <summary>An element-shaped state: one float per parameter element.</summary>
         public StateAttribute() { }
+        /// <summary>A state of the given <paramref name="shape"/> (element, row, column or scalar).</summary>
         public StateAttribute(StateShape shape) { Shape = shape; }
+        /// <summary>The state's shape.</summary>
         public StateShape Shape { get; }
     }
 
@@ -52,8 +55,11 @@ namespace Fused
     {
         /// <summary>A hyperparameter without a default is rejected by the generator (FUSED007).</summary>
         public HyperAttribute() { }
+        /// <summary>A hyperparameter whose default is <paramref name="defaultValue"/> (rounded to float32 when used).</summary>
         public HyperAttribute(double defaultValue) { Default = defaultValue; HasDefault = true; }
+        /// <summary>The declared default (0 when none was given).</summary>
         public double Default { get; }
+        /// <summary>Whether a default was declared.</summary>
         public bool HasDefault { get; }
     }
 

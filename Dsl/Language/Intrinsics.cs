@@ -12,16 +12,19 @@ namespace Fused
     {
         /// <summary>+1 for positive, −1 for negative, the argument itself for ±0 and NaN.</summary>
         public static float Sign(float x) => ScalarMath.Sign(x);
+        /// <summary>|x|.</summary>
         public static float Abs(float x) => ScalarMath.Abs(x);
         /// <summary>Square root; the argument must be provably non-negative (FUSED008 otherwise).</summary>
         public static float Sqrt(float x) => ScalarMath.Sqrt(x);
         /// <summary>1 / Sqrt(x).</summary>
         public static float Rsqrt(float x) => ScalarMath.Rsqrt(x);
+        /// <summary>e^x, Fused's own float32 polynomial (the same in every kernel path).</summary>
         public static float Exp(float x) => ScalarMath.Exp(x);
         /// <summary>Natural logarithm; the argument must be provably non-negative (FUSED008 otherwise).</summary>
         public static float Log(float x) => ScalarMath.Log(x);
         /// <summary>x^y, computed as Exp(y·Log(x)) per element (x must be non-negative); exact for hyperparameters and the step.</summary>
         public static float Pow(float x, float y) => ScalarMath.Pow(x, y);
+        /// <summary>x·x.</summary>
         public static float Square(float x) => x * x;
         /// <summary>a &lt; b ? a : b.</summary>
         public static float Min(float a, float b) => ScalarMath.Min(a, b);

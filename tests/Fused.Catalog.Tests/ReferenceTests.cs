@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using Fused.Runtime.Kernels;
+using Fused.Testing;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -17,7 +18,8 @@ namespace Fused.Catalog.Tests
     public sealed class ReferenceTests
     {
         /// <summary>
-        /// Tolerance: |got − ref| ≤ 1e-6 · (|ref| + rms(ref buffer) + |in|), in = the element's value at entry.
+        /// Tolerance (<see cref="FloatAgreement.WithinTolerance"/>, the bound users' agreement checks use too):
+        /// |got − ref| ≤ 1e-6 · (|ref| + rms(ref buffer) + |in|), in = the element's value at entry.
         /// The |ref| term is the usual relative bound (a handful of float32 roundings, each ≤ 2^-24 ≈ 6e-8,
         /// a few ulps in all). The other terms are needed because the updates are sums of terms that can
         /// cancel: β·m + (1 − β)·g for an EMA, θ − η·u for the parameter. Float32 rounds each term to
@@ -28,7 +30,7 @@ namespace Fused.Catalog.Tests
         /// terms cancel, the new term is as large as the entry term (|(1 − β)·g| ≈ β·|m|, |η·u| ≈ |θ|), so
         /// |in| bounds them. A wrong constant or formula gives errors of 1e-3 relative or more.
         /// </summary>
-        public const double Tolerance = 1e-6;
+        public const double Tolerance = FloatAgreement.DefaultTolerance;
 
         public const int Steps = 25;
 
@@ -117,9 +119,9 @@ namespace Fused.Catalog.Tests
                             if (tie[i]) { ties++; continue; }
                         }
                         double got = buffers[b][i], want = reference[b][i];
-                        double scale = Math.Abs(want) + rms + Math.Abs(before[b][i]);
+                        double scale = FloatAgreement.Scale(want, rms, before[b][i]);
                         double err = Math.Abs(got - want);
-                        if (!(err <= Tolerance * scale))
+                        if (!FloatAgreement.WithinTolerance(got, want, rms, before[b][i], Tolerance))
                             Assert.Fail($"{spec.Name} (hyper set {hyperSet}, length {n}, grad scale {gScale:G3}): step {t}, buffer '{names[b]}' element {i}: " +
                                         $"kernel {got:R}, float64 reference {want:R}, |diff| {err:E3} > {Tolerance:E0}·({Math.Abs(want):E3} + rms {rms:E3} + |in| {Math.Abs(before[b][i]):E3}); " +
                                         "inputs " + string.Join(", ", Enumerable.Range(0, spec.BufferCount).Select(k => $"{names[k]} {before[k][i]:R}")));
@@ -131,12 +133,6 @@ namespace Fused.Catalog.Tests
             return (compared, ties, candidates, worst);
         }
 
-        private static double Rms(double[] a)
-        {
-            if (a.Length == 0) return 0;
-            double s = 0;
-            foreach (var x in a) s += x * x;
-            return Math.Sqrt(s / a.Length);
-        }
+        private static double Rms(double[] a) => FloatAgreement.Rms(a);
     }
 }

@@ -80,14 +80,10 @@ namespace Fused.Catalog.Tests
                                     $"got {got[b][i]:R} (0x{Bits(got[b][i]):X8})");
         }
 
-        public static int Bits(float x) => BitConverter.SingleToInt32Bits(x);
+        public static int Bits(float x) => Fused.Testing.FloatAgreement.Bits(x);
 
-        /// <summary>
-        /// Bit equality, except that any NaN equals any NaN: when two NaNs meet, x86 propagates the first
-        /// operand's payload, and the optimizing JIT may order a commutative op's operands differently in
-        /// scalar and vector code. A NaN stays a NaN in every path; its payload carries no meaning.
-        /// </summary>
-        public static bool SameBits(float a, float b) => float.IsNaN(a) ? float.IsNaN(b) : Bits(a) == Bits(b);
+        /// <summary>Bit equality, any NaN equal to any NaN (Fused.Testing's rule; see <see cref="Fused.Testing.FloatAgreement.SameBits"/>).</summary>
+        public static bool SameBits(float a, float b) => Fused.Testing.FloatAgreement.SameBits(a, b);
 
         public static float[][] Clone(float[][] a) => a.Select(x => (float[])x.Clone()).ToArray();
     }

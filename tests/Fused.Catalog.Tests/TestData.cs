@@ -2,41 +2,17 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 
 namespace Fused.Catalog.Tests
 {
     /// <summary>Seeded random inputs.</summary>
     public static class TestData
     {
-        /// <summary>A stable seed from the parts of a test case (string.GetHashCode is randomised per process).</summary>
-        public static int Seed(params object[] parts)
-        {
-            unchecked
-            {
-                uint h = 2166136261;
-                foreach (var b in Encoding.UTF8.GetBytes(string.Join("|", parts)))
-                {
-                    h ^= b;
-                    h *= 16777619;
-                }
-                return (int)(h & 0x7FFFFFFF);
-            }
-        }
+        /// <summary>A stable seed from the parts of a test case (Fused.Testing's, which users get too).</summary>
+        public static int Seed(params object[] parts) => Fused.Testing.TestInputs.Seed(parts);
 
-        public static double Normal(Random r)
-        {
-            double u1 = 1.0 - r.NextDouble(), u2 = r.NextDouble();
-            return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-        }
-
-        /// <summary>N(0,1)·scale, each element also scaled by e^U(−1,1) so magnitudes vary within a buffer.</summary>
-        public static float[] Gaussian(Random r, int n, double scale)
-        {
-            var a = new float[n];
-            for (int i = 0; i < n; i++) a[i] = (float)(Normal(r) * scale * Math.Exp(2 * r.NextDouble() - 1));
-            return a;
-        }
+        /// <summary>N(0,1)·scale with per-element magnitudes e^U(−1,1) (Fused.Testing's).</summary>
+        public static float[] Gaussian(Random r, int n, double scale) => Fused.Testing.TestInputs.Gaussian(r, n, scale);
 
         public static double[] Widen(float[] a) => a.Select(x => (double)x).ToArray();
     }

@@ -68,7 +68,7 @@ namespace Fused.Generator.Tests
             Assert.Equal(invariant.Select(s => s.Item1), other.Select(s => s.Item1));
             for (int i = 0; i < invariant.Count; i++)
                 Assert.True(invariant[i].Item2 == other[i].Item2,
-                    $"{invariant[i].Item1} differs under {cultureName}:\n" + LineDiff.Render(invariant[i].Item2, other[i].Item2, 20));
+                    $"{invariant[i].Item1} differs under {cultureName}:\n" + Fused.Testing.LineDiff.Render(invariant[i].Item2, other[i].Item2, 20));
         }
 
         [Fact]

@@ -42,13 +42,18 @@ namespace Fused.Packaging.Tests
                       ?? throw new InvalidOperationException($"FUSED_NUPKG={given}: no Fused.{Version}.nupkg in that folder")
                     : File.Exists(given) ? given : throw new InvalidOperationException($"FUSED_NUPKG={given}: no such file or folder");
                 File.Copy(file, Path.Combine(Feed, $"Fused.{Version}.nupkg"));
+                // Fused.Testing is made by the same packaging step, beside it.
+                string testing = Path.Combine(Path.GetDirectoryName(file)!, $"Fused.Testing.{Version}.nupkg");
+                if (File.Exists(testing)) File.Copy(testing, Path.Combine(Feed, Path.GetFileName(testing)));
                 Origin = $"FUSED_NUPKG ({file})";
             }
             else
             {
                 string project = Path.Combine(DotNet.RepositoryRoot(), "Runtime", "Fused.Package", "Fused.Package.csproj");
-                PackOutput = DotNet.Check(Root, new[] { "pack", project, "-c", Configuration, "-o", Feed, "-nodeReuse:false" }).Output;
-                Origin = $"dotnet pack {project} -c {Configuration}";
+                string testingProject = Path.Combine(DotNet.RepositoryRoot(), "Runtime", "Fused.Testing", "Fused.Testing.csproj");
+                PackOutput = DotNet.Check(Root, new[] { "pack", project, "-c", Configuration, "-o", Feed, "-nodeReuse:false" }).Output
+                    + DotNet.Check(Root, new[] { "pack", testingProject, "-c", Configuration, "-o", Feed, "-nodeReuse:false" }).Output;
+                Origin = $"dotnet pack {project} and {testingProject} -c {Configuration}";
             }
 
             Nupkg = Path.Combine(Feed, $"Fused.{Version}.nupkg");
@@ -60,10 +65,13 @@ namespace Fused.Packaging.Tests
         /// <summary>Temporary folder for everything this test class writes; deleted afterwards.</summary>
         public string Root { get; }
 
-        /// <summary>Folder holding only Fused.0.1.0.nupkg: the local package source.</summary>
+        /// <summary>Folder holding only Fused.0.1.0.nupkg and Fused.Testing.0.1.0.nupkg: the local package source.</summary>
         public string Feed { get; }
 
         public string Nupkg { get; }
+
+        /// <summary>Fused.Testing's package in <see cref="Feed"/> (it may be missing when FUSED_NUPKG names a lone Fused package).</summary>
+        public string TestingNupkg => Path.Combine(Feed, $"Fused.Testing.{Version}.nupkg");
         public string Origin { get; }
         public string PackOutput { get; } = "";
         public TimeSpan PackTime { get; }

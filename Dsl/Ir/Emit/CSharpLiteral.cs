@@ -5,6 +5,7 @@ namespace Fused.Ir.Emit
     /// <summary>Culture-invariant literals for emitted C# (some cultures write U+2212 for minus).</summary>
     public static class CSharpLiteral
     {
+        /// <summary>A C# float literal that round-trips <paramref name="value"/> exactly (NaN and infinities as float constants).</summary>
         public static string Float(float value)
         {
             if (float.IsNaN(value)) return "float.NaN";
@@ -16,6 +17,7 @@ namespace Fused.Ir.Emit
             return text + "f";
         }
 
+        /// <summary>A C# double literal that round-trips <paramref name="value"/> exactly.</summary>
         public static string Double(double value)
         {
             if (double.IsNaN(value)) return "double.NaN";
@@ -26,12 +28,14 @@ namespace Fused.Ir.Emit
             return text;
         }
 
+        /// <summary>A C# string literal of <paramref name="value"/>, escaped.</summary>
         public static string String(string value) =>
             "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\r", "\\r").Replace("\n", "\\n").Replace("\t", "\\t") + "\"";
 
         /// <summary>A verbatim string literal, for multi-line text such as the embedded IR.</summary>
         public static string Verbatim(string value) => "@\"" + value.Replace("\"", "\"\"") + "\"";
 
+        /// <summary>A C# integer literal, culture-invariant.</summary>
         public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
     }
 }

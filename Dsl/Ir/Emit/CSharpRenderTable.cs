@@ -10,6 +10,7 @@ namespace Fused.Ir.Emit
     /// </summary>
     public static class CSharpRenderTable
     {
+        /// <summary>How one op is written in the emitted C#: on vector lanes, on floats, and in the float64 uniform code.</summary>
         public sealed record Templates(string Vector, string Scalar, string Uniform);
 
         private const string KM = "global::Fused.Runtime.Kernels.KernelMath";
@@ -44,9 +45,11 @@ namespace Fused.Ir.Emit
             [Op.Where] = new Templates("{V}.ConditionalSelect({0}, {1}, {2})", "{0} ? {1} : {2}", "({0} != 0 ? {1} : {2})"),
         };
 
+        /// <summary>The templates of <paramref name="op"/>; an op without a row is an error.</summary>
         public static Templates Get(Op op) =>
             Table.TryGetValue(op, out var t) ? t : throw new IrException($"the C# backend has no rendering for {op}");
 
+        /// <summary>Whether <paramref name="op"/> has a row in the table.</summary>
         public static bool Has(Op op) => Table.ContainsKey(op);
     }
 }

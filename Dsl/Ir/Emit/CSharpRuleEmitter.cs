@@ -45,6 +45,7 @@ namespace Fused.Ir.Emit
         /// </summary>
         private const string FullOptimization = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
 
+        /// <summary>The generated C# file of one rule class: hyperparameter record, layout, kernels, uniforms and the runtime handle.</summary>
         public static string Emit(RuleClassInfo info, KernelPlan plan)
         {
             var p = plan.Program;
@@ -97,6 +98,7 @@ namespace Fused.Ir.Emit
 
         // ---------------- hyperparameters ----------------
 
+        /// <summary>The property name of a hyperparameter or state declared as <paramref name="parameterName"/> (PascalCase, leading '@' and '_' dropped).</summary>
         public static string PropertyName(string parameterName)
         {
             var trimmed = parameterName.TrimStart('@', '_');
@@ -107,7 +109,7 @@ namespace Fused.Ir.Emit
         private static void EmitHyperparameters(CodeWriter w, RuleProgram p)
         {
             w.Line($"/// <summary>Hyperparameters of {Xml(p.Name)}, with the defaults the rule declares.</summary>");
-            w.Open("public record struct Hyperparameters");
+            w.Open("public record struct Hyperparameters : global::Fused.IRuleHyperparameters");
             w.Line("/// <summary>Every hyperparameter at its declared default.</summary>");
             w.Line("public Hyperparameters() { }");
             w.Line();
@@ -132,6 +134,15 @@ namespace Fused.Ir.Emit
             w.Line("CopyTo(values);");
             w.Line("return values;");
             w.Close();
+            // Typed values for the engine (GroupOptions.Hyperparameters), explicit so no property name can collide.
+            w.Line();
+            w.Line($"readonly string global::Fused.IRuleHyperparameters.RuleName => {CSharpLiteral.String(p.Name)};");
+            w.Line();
+            w.Line("readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]");
+            w.Line("{");
+            foreach (var h in p.Hypers)
+                w.Line($"    new global::System.Collections.Generic.KeyValuePair<string, float>({CSharpLiteral.String(h.Name)}, {PropertyName(h.Name)}),");
+            w.Line("};");
             w.Close();
         }
 

@@ -8,6 +8,7 @@ namespace Fused.Ir.Emit
         private readonly StringBuilder _sb = new StringBuilder();
         private int _indent;
 
+        /// <summary>Appends one line at the current indentation (an empty line when <paramref name="text"/> is empty).</summary>
         public CodeWriter Line(string text = "")
         {
             if (text.Length > 0) _sb.Append(' ', _indent * 4).Append(text);
@@ -15,6 +16,7 @@ namespace Fused.Ir.Emit
             return this;
         }
 
+        /// <summary>Appends <paramref name="text"/> and an opening brace, then indents.</summary>
         public CodeWriter Open(string text)
         {
             if (text.Length > 0) Line(text);
@@ -23,12 +25,14 @@ namespace Fused.Ir.Emit
             return this;
         }
 
+        /// <summary>Unindents and appends a closing brace followed by <paramref name="suffix"/>.</summary>
         public CodeWriter Close(string suffix = "")
         {
             _indent--;
             return Line("}" + suffix);
         }
 
+        /// <summary>The text written so far.</summary>
         public override string ToString() => _sb.ToString();
     }
 }

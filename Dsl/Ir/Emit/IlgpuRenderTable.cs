@@ -46,9 +46,11 @@ namespace Fused.Ir.Emit
             [Op.Where] = "{0} ? {1} : {2}",
         };
 
+        /// <summary>The ILGPU C# template of <paramref name="op"/>; an op without a row is an error.</summary>
         public static string Get(Op op) =>
             Table.TryGetValue(op, out var t) ? t : throw new IrException($"the ILGPU backend has no rendering for {op}");
 
+        /// <summary>Whether <paramref name="op"/> has a row in the table.</summary>
         public static bool Has(Op op) => Table.ContainsKey(op);
 
         /// <summary>A float literal; a negative one in parentheses (so <c>-{0}</c> never reads <c>--1f</c>).</summary>

@@ -22,6 +22,7 @@ namespace Fused.Ir.Emit
         // quadratic (names are never released, so the answer is the same as searching from 2).
         private readonly Dictionary<string, int> _nextSuffix = new Dictionary<string, int>();
 
+        /// <summary>A table in which the <paramref name="reserved"/> names are already taken.</summary>
         public NameTable(params string[] reserved)
         {
             foreach (var r in reserved) _taken.Add(r);
@@ -36,6 +37,7 @@ namespace Fused.Ir.Emit
             return inner;
         }
 
+        /// <summary><paramref name="wanted"/> if free, else it with the first free numeric suffix; the name returned is taken from then on.</summary>
         public string Claim(string wanted)
         {
             var name = Keywords.Contains(wanted) ? wanted + "_" : wanted;

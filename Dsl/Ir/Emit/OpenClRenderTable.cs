@@ -62,6 +62,7 @@ namespace Fused.Ir.Emit
             [Op.Where] = ("select({2}, {1}, {0})", true),
         };
 
+        /// <summary>The OpenCL C template of <paramref name="op"/>; an op without a row is an error.</summary>
         public static string Get(Op op) =>
             Table.TryGetValue(op, out var t) ? t : throw new IrException($"the OpenCL backend has no rendering for {op}");
 
@@ -69,6 +70,7 @@ namespace Fused.Ir.Emit
         public static (string Template, bool Widen) GetVector(Op op) =>
             VectorTable.TryGetValue(op, out var v) ? v : (Get(op), false);
 
+        /// <summary>An OpenCL C float literal that round-trips <paramref name="value"/> exactly.</summary>
         public static string Literal(float value)
         {
             if (float.IsNaN(value)) return "NAN";

@@ -33,6 +33,7 @@ namespace Fused.Ir.Emit
     /// </summary>
     public static class OpenClRuleEmitter
     {
+        /// <summary>Options the OpenCL program must be built with (correctly rounded division and square root, as the CPU kernels compute).</summary>
         public const string BuildOptions = "-cl-fp32-correctly-rounded-divide-sqrt";
 
         /// <summary>Vector widths the vector kernels can be built for.</summary>
@@ -52,6 +53,7 @@ namespace Fused.Ir.Emit
             return BuildOptions + " -D FUSED_VW=" + vectorWidth.ToString(CultureInfo.InvariantCulture);
         }
 
+        /// <summary>The OpenCL C source of every element pass of <paramref name="plan"/>.</summary>
         public static string Emit(KernelPlan plan)
         {
             var p = plan.Program;

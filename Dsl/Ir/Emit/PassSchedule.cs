@@ -62,6 +62,7 @@ namespace Fused.Ir.Emit
             return names;
         }
 
+        /// <summary><paramref name="source"/> with its line breaks replaced by spaces (for one-line comments).</summary>
         public static string OneLine(string source) =>
             string.Join(" ", source.Split(new[] { '\r', '\n', '\t', ' ' }, StringSplitOptions.RemoveEmptyEntries));
     }

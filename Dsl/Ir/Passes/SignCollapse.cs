@@ -16,6 +16,7 @@ namespace Fused.Ir.Passes
     /// </summary>
     public static class SignCollapse
     {
+        /// <summary><paramref name="program"/> with sign-only uses collapsed (see the class remarks); float32 results unchanged.</summary>
         public static RuleProgram Run(RuleProgram program)
         {
             var analysis = new SignAnalysis(program);

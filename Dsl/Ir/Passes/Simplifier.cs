@@ -12,6 +12,7 @@ namespace Fused.Ir.Passes
     /// </summary>
     public static class Simplifier
     {
+        /// <summary><paramref name="program"/> simplified algebraically; float32 results unchanged.</summary>
         public static RuleProgram Run(RuleProgram program)
         {
             var builder = new IrBuilder();

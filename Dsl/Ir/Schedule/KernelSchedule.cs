@@ -5,8 +5,11 @@ namespace Fused.Ir
     /// <summary>What a buffer of a schedule is: the rule's own (parameter, gradient, state) or one the runtime provides.</summary>
     public enum BufferKind : byte
     {
+        /// <summary>The parameter.</summary>
         Param,
+        /// <summary>The gradient.</summary>
         Grad,
+        /// <summary>A state the rule declares.</summary>
         State,
         /// <summary>A tensor-sized float32 temporary: a matrix pass's source and result, or a value one pass stores for a later one.</summary>
         Temp,
@@ -19,6 +22,7 @@ namespace Fused.Ir
     /// <summary>A buffer of the schedule. The rule's buffers come first (parameter, gradient, states), then the runtime's.</summary>
     public sealed record ScheduleBuffer(string Name, BufferKind Kind, StateShape Shape, int Vector = -1)
     {
+        /// <summary>Whether the buffer is one of the rule's own (parameter, gradient or state), not one the plan added.</summary>
         public bool IsProgramBuffer => Kind is BufferKind.Param or BufferKind.Grad or BufferKind.State;
     }
 
@@ -40,21 +44,34 @@ namespace Fused.Ir
     /// <summary>An operand: a constant, a slot, a vector, a register or a buffer.</summary>
     public readonly struct Operand : System.IEquatable<Operand>
     {
+        /// <summary>An operand of <paramref name="kind"/> with its index, or its value for a constant.</summary>
         public Operand(OperandKind kind, int index, float value = 0f) { Kind = kind; Index = index; Value = value; }
 
+        /// <summary>What the operand reads.</summary>
         public OperandKind Kind { get; }
+        /// <summary>The slot, vector, register or buffer number.</summary>
         public int Index { get; }
+        /// <summary>The value of a constant.</summary>
         public float Value { get; }
 
+        /// <summary>A float32 constant.</summary>
         public static Operand Const(float value) => new Operand(OperandKind.Const, 0, value);
+        /// <summary>A uniform slot.</summary>
         public static Operand Slot(int slot) => new Operand(OperandKind.Slot, slot);
+        /// <summary>A per-row or per-column vector.</summary>
         public static Operand Vector(int vector) => new Operand(OperandKind.Vector, vector);
+        /// <summary>A register of the pass.</summary>
         public static Operand Register(int register) => new Operand(OperandKind.Register, register);
+        /// <summary>A buffer's element.</summary>
         public static Operand Buffer(int buffer) => new Operand(OperandKind.Buffer, buffer);
 
+        /// <summary>Equality by kind, index and the constant's bits.</summary>
         public bool Equals(Operand other) => Kind == other.Kind && Index == other.Index && ScalarMath.ToBits(Value) == ScalarMath.ToBits(other.Value);
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is Operand o && Equals(o);
+        /// <inheritdoc/>
         public override int GetHashCode() => ((int)Kind * 397) ^ (Index * 31) ^ ScalarMath.ToBits(Value);
+        /// <summary>The operand as schedule text writes it.</summary>
         public override string ToString() => ScheduleText.Format(this);
     }
 
@@ -100,13 +117,21 @@ namespace Fused.Ir
     /// <summary>One instruction of a pass: register <c>inputs + index</c> = Op(A, B, C) (registers).</summary>
     public readonly struct PassInstruction : System.IEquatable<PassInstruction>
     {
+        /// <summary>Instruction <paramref name="op"/> on registers <paramref name="a"/>, <paramref name="b"/>, <paramref name="c"/> (as many as the op takes).</summary>
         public PassInstruction(Op op, int a, int b, int c) { Op = op; A = a; B = b; C = c; }
+        /// <summary>The op.</summary>
         public Op Op { get; }
+        /// <summary>First operand register.</summary>
         public int A { get; }
+        /// <summary>Second operand register (binary and ternary ops).</summary>
         public int B { get; }
+        /// <summary>Third operand register (Where).</summary>
         public int C { get; }
+        /// <summary>Equality by op and registers.</summary>
         public bool Equals(PassInstruction o) => Op == o.Op && A == o.A && B == o.B && C == o.C;
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is PassInstruction o && Equals(o);
+        /// <inheritdoc/>
         public override int GetHashCode() => ((int)Op * 397) ^ (A * 31) ^ (B * 17) ^ C;
     }
 
@@ -127,6 +152,7 @@ namespace Fused.Ir
     /// <summary>A reduction a pass accumulates, from register <see cref="Register"/>, in the order of <see cref="Reduction"/>.</summary>
     public sealed record PassReduction(ReductionKind Kind, int Register, int Target)
     {
+        /// <summary>Whether this is a max reduction (else a sum).</summary>
         public bool IsMax => Kind == ReductionKind.Max;
     }
 
@@ -150,16 +176,24 @@ namespace Fused.Ir
         EquatableArray<ColumnSum> ColumnSums,
         EquatableArray<int> Loads)
     {
+        /// <summary>Number of registers: inputs then instruction results.</summary>
         public int RegisterCount => Inputs.Count + Instructions.Count;
 
         /// <summary>True when the pass stores buffer <paramref name="buffer"/> (a ColSum operand included).</summary>
         public bool StoresBuffer(int buffer) => Stores.Any(s => s.Buffer == buffer) || ColumnSums.Any(c => c.Buffer == buffer);
 
+        /// <summary>Whether the pass reads <paramref name="buffer"/>.</summary>
         public bool LoadsBuffer(int buffer) => Loads.Contains(buffer);
     }
 
     /// <summary>The matrix passes the runtime implements (Newton-Schulz, Shampoo).</summary>
-    public enum MatrixOp : byte { Orthogonalize, Precondition }
+    public enum MatrixOp : byte
+    {
+        /// <summary>Newton–Schulz orthogonalization (Muon).</summary>
+        Orthogonalize,
+        /// <summary>Shampoo's preconditioning.</summary>
+        Precondition,
+    }
 
     /// <summary>A matrix pass over temporary <see cref="Source"/>, in place (<see cref="Result"/> is the same buffer today).</summary>
     public sealed record MatrixStep(int Level, MatrixOp Op, int Source, int Result);
@@ -177,13 +211,20 @@ namespace Fused.Ir
         Pass,
     }
 
+    /// <summary>One step of the schedule: its kind and the index into that kind's list.</summary>
     public readonly struct ScheduleStep : System.IEquatable<ScheduleStep>
     {
+        /// <summary>A step of <paramref name="kind"/> numbered <paramref name="index"/>.</summary>
         public ScheduleStep(StepKind kind, int index) { Kind = kind; Index = index; }
+        /// <summary>What the step does.</summary>
         public StepKind Kind { get; }
+        /// <summary>Index into the list of that kind (matrix step, level or pass).</summary>
         public int Index { get; }
+        /// <summary>Equality by kind and index.</summary>
         public bool Equals(ScheduleStep o) => Kind == o.Kind && Index == o.Index;
+        /// <inheritdoc/>
         public override bool Equals(object? obj) => obj is ScheduleStep o && Equals(o);
+        /// <inheritdoc/>
         public override int GetHashCode() => ((int)Kind * 397) ^ Index;
     }
 
@@ -235,11 +276,13 @@ namespace Fused.Ir
         public EquatableArray<int> TempBuffers { get; } = Enumerable.Range(0, Buffers.Count)
             .Where(b => Buffers[b].Kind == BufferKind.Temp).ToEquatableArray();
 
+        /// <summary>Number of element passes.</summary>
         public int PassCount => Passes.Count;
 
         /// <summary>Bytes moved per parameter element per step over all passes (float32 state; per-row and per-column values not counted).</summary>
         public int BytesPerParameter => Passes.Sum(p => p.BytesPerElement);
 
+        /// <summary>Whether the schedule computes per-row or per-column vectors.</summary>
         public bool HasVectors => Vectors.Count > 0;
 
         /// <summary>Buffer index of the state called <paramref name="name"/>, or −1.</summary>
@@ -265,6 +308,7 @@ namespace Fused.Ir
         /// <summary>What the rule costs in memory and traffic, derived from this schedule.</summary>
         public RuleLayout Layout => new RuleLayout(this);
 
+        /// <summary>The schedule as <see cref="ScheduleText"/> writes it.</summary>
         public override string ToString() => ScheduleText.Write(this);
     }
 }

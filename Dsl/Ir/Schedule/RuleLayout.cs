@@ -11,6 +11,7 @@ namespace Fused.Ir
     {
         private readonly KernelSchedule _schedule;
 
+        /// <summary>The layout facts of <paramref name="schedule"/>.</summary>
         public RuleLayout(KernelSchedule schedule) { _schedule = schedule; }
 
         private IEnumerable<ScheduleBuffer> States => _schedule.Buffers.Where(b => b.Kind == BufferKind.State);
@@ -27,14 +28,19 @@ namespace Fused.Ir
         /// <summary>Bytes of optimizer state per parameter element in float32 (row, column and scalar state excluded).</summary>
         public int StateBytesPerParameter => 4 * ElementStateBufferCount;
 
+        /// <summary>Scalar state names, in order.</summary>
         public IReadOnlyList<string> ScalarStateNames => NamesOf(StateShape.Scalar);
+        /// <summary>Row state names, in order.</summary>
         public IReadOnlyList<string> RowStateNames => NamesOf(StateShape.Row);
+        /// <summary>Column state names, in order.</summary>
         public IReadOnlyList<string> ColumnStateNames => NamesOf(StateShape.Column);
 
         /// <summary>Float32 values of per-tensor state (scalar, row and column states) for a tensor of this shape.</summary>
         public long SmallStateFloats(ShapeInfo shape) => States.Where(s => s.Shape != StateShape.Element).Sum(s => shape.LengthOf(s.Shape));
 
+        /// <summary>Number of uniform levels.</summary>
         public int LevelCount => _schedule.LevelCount;
+        /// <summary>Number of element passes.</summary>
         public int PassCount => _schedule.PassCount;
 
         /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
@@ -46,6 +52,7 @@ namespace Fused.Ir
         /// <summary>Matrix passes (Newton-Schulz, Shampoo) per step.</summary>
         public int MatrixPassCount => _schedule.Matrices.Count;
 
+        /// <summary>Number of uniform slots.</summary>
         public int UniformCount => _schedule.UniformCount;
 
         /// <summary>The rule's own buffers (parameter, gradient, states).</summary>

@@ -10,6 +10,7 @@ namespace Fused.Ir
     /// </summary>
     public static class ScheduleLowering
     {
+        /// <summary>Writes <paramref name="plan"/> down as a <see cref="KernelSchedule"/>.</summary>
         public static KernelSchedule Lower(KernelPlan plan)
         {
             var program = plan.Program;

@@ -34,6 +34,7 @@ namespace Fused.Ir
 
         private static string VersionOf(Version? v) => v == null ? "unknown" : $"{v.Major}.{v.Minor}.{Math.Max(0, v.Build)}";
 
+        /// <summary>The schedule as versioned text (header, buffers, uniforms, vectors, passes, steps).</summary>
         public static string Write(KernelSchedule s)
         {
             var inv = CultureInfo.InvariantCulture;
@@ -115,6 +116,7 @@ namespace Fused.Ir
             return h;
         }
 
+        /// <summary>An operand as text.</summary>
         public static string Format(Operand o) => o.Kind switch
         {
             OperandKind.Const => "c:" + ScalarMath.ToBits(o.Value).ToString("X8", CultureInfo.InvariantCulture),
@@ -234,7 +236,9 @@ namespace Fused.Ir
     /// <summary>A kernel schedule that cannot be used: another format version, a damaged text, or an inconsistent one.</summary>
     public sealed class ScheduleFormatException : Exception
     {
+        /// <summary>A schedule that cannot be read, with why.</summary>
         public ScheduleFormatException(string message) : base(message) { }
+        /// <summary>A schedule that cannot be read, with why and the underlying error.</summary>
         public ScheduleFormatException(string message, Exception inner) : base(message, inner) { }
     }
 }

@@ -11,12 +11,14 @@ namespace Fused.Ir
     /// </summary>
     public static class ScheduleVerifier
     {
+        /// <summary>Throws <see cref="ScheduleFormatException"/> listing every inconsistency of <paramref name="s"/>.</summary>
         public static void ThrowIfInvalid(KernelSchedule s)
         {
             var problems = Check(s);
             if (problems.Count > 0) throw new ScheduleFormatException($"kernel schedule of '{s.Name}' is inconsistent: {string.Join("; ", problems)}");
         }
 
+        /// <summary>Every inconsistency of <paramref name="s"/>, one message each (empty when it is sound).</summary>
         public static List<string> Check(KernelSchedule s)
         {
             var problems = new List<string>();

@@ -75,6 +75,26 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// Sets every hyperparameter from the rule's generated record: <c>g.Hyperparameters(new AdamW.Hyperparameters { Lr = 3e-4f })</c>
+        /// (its defaults for the rest). Schedules still name hyperparameters by string.
+        /// </summary>
+        /// <exception cref="OptimizerConfigurationException">The record belongs to another rule, or a value is NaN or infinite.</exception>
+        public GroupOptions Hyperparameters(IRuleHyperparameters values)
+        {
+            if (values == null) throw new ArgumentNullException(nameof(values));
+            if (values.RuleName != _rule.Name)
+                throw new OptimizerConfigurationException(
+                    $"this group runs {_rule.Name}, but was given the hyperparameters of {values.RuleName} ({values.GetType().FullName}); use {_rule.Name}'s Hyperparameters record");
+            var pairs = values.Values;
+            if (pairs.Count != Hypers.Length)
+                throw new OptimizerConfigurationException($"{_rule.Name} takes {Hypers.Length} hyperparameters ({Describe(_rule)}), the record has {pairs.Count}");
+            var indices = pairs.Select(pair => IndexOf(pair.Key)).ToArray();
+            foreach (var pair in pairs) CheckFinite(pair.Key, pair.Value);
+            for (int k = 0; k < indices.Length; k++) Hypers[indices[k]] = pairs[k].Value;
+            return this;
+        }
+
         /// <summary>The hyperparameter takes the schedule's value at each step (absolute value; its base value is ignored).</summary>
         public GroupOptions Schedule(string name, ISchedule schedule)
         {

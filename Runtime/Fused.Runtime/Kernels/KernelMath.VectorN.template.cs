@@ -8,6 +8,7 @@ using Fused.Ir;
 
 namespace Fused.Runtime.Kernels
 {
+    /// <summary>Lane-wise float32 math for the generated kernels: <see cref="ScalarMath"/>'s operations on Vector128/256/512, bit for bit.</summary>
     public static partial class KernelMath
     {
         /// <summary>Lane-wise <see cref="ScalarMath.Sign"/>: +1, −1, or the lane itself for ±0 and NaN.</summary>

@@ -65,26 +65,8 @@ namespace Fused.Generator.Tests.Infrastructure
             allowUnsafe: true,
             deterministic: true);
 
-        private static readonly Lazy<ImmutableArray<MetadataReference>> LazyReferences = new(LoadReferences);
-
-        public static ImmutableArray<MetadataReference> References => LazyReferences.Value;
-
-        // The framework's own assemblies (TPA also lists the test's dependencies: keep only the
-        // framework directory), then the two Fused assemblies a rule project references.
-        private static ImmutableArray<MetadataReference> LoadReferences()
-        {
-            var tpa = (string?)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")
-                ?? throw new InvalidOperationException("TRUSTED_PLATFORM_ASSEMBLIES is not set");
-            string frameworkDir = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-            var paths = tpa.Split(Path.PathSeparator)
-                .Where(p => p.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)
-                    && string.Equals(Path.GetDirectoryName(p), frameworkDir, StringComparison.Ordinal))
-                .ToList();
-            paths.Add(typeof(Fused.OptimizerAttribute).Assembly.Location);
-            paths.Add(typeof(Fused.Runtime.Kernels.FusedRule).Assembly.Location);
-            return paths.Distinct(StringComparer.Ordinal).OrderBy(p => p, StringComparer.Ordinal)
-                .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
-        }
+        /// <summary>The framework plus Fused.Dsl and Fused.Runtime: the references Fused.Testing compiles a user's rule against.</summary>
+        public static ImmutableArray<MetadataReference> References => Fused.Testing.RuleGeneration.DefaultReferences;
 
         public static SyntaxTree Parse(SourceFile file) =>
             CSharpSyntaxTree.ParseText(file.Text, ParseOptions, file.Path);

@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class AdaGrad
     {
         /// <summary>Hyperparameters of AdaGrad, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -42,6 +42,14 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "AdaGrad";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("lr", Lr),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("eps", Eps),
+            };
         }
 
         /// <summary>State buffers of AdaGrad and what they cost.</summary>

@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class Adafactor
     {
         /// <summary>Hyperparameters of Adafactor, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -58,6 +58,18 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "Adafactor";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("eps1", Eps1),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("eps2", Eps2),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("clipThreshold", ClipThreshold),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("decayRate", DecayRate),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("maxStep", MaxStep),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("weightDecay", WeightDecay),
+            };
         }
 
         /// <summary>State buffers of Adafactor and what they cost.</summary>

@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class Adopt
     {
         /// <summary>Hyperparameters of ADOPT, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -54,6 +54,17 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "ADOPT";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("lr", Lr),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("beta1", Beta1),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("beta2", Beta2),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("eps", Eps),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("weightDecay", WeightDecay),
+            };
         }
 
         /// <summary>State buffers of ADOPT and what they cost.</summary>

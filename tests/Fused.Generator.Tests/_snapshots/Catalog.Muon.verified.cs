@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class Muon
     {
         /// <summary>Hyperparameters of Muon, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -54,6 +54,17 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "Muon";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("lr", Lr),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("beta", Beta),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("weightDecay", WeightDecay),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("nesterov", Nesterov),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("moonshotScale", MoonshotScale),
+            };
         }
 
         /// <summary>State buffers of Muon and what they cost.</summary>

@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class SignSgd
     {
         /// <summary>Hyperparameters of SignSGD, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -38,6 +38,13 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "SignSGD";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("lr", Lr),
+            };
         }
 
         /// <summary>State buffers of SignSGD and what they cost.</summary>

@@ -13,7 +13,7 @@ namespace Fused.Catalog
     partial class Tiger
     {
         /// <summary>Hyperparameters of Tiger, with the defaults the rule declares.</summary>
-        public record struct Hyperparameters
+        public record struct Hyperparameters : global::Fused.IRuleHyperparameters
         {
             /// <summary>Every hyperparameter at its declared default.</summary>
             public Hyperparameters() { }
@@ -46,6 +46,15 @@ namespace Fused.Catalog
                 CopyTo(values);
                 return values;
             }
+
+            readonly string global::Fused.IRuleHyperparameters.RuleName => "Tiger";
+
+            readonly global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, float>> global::Fused.IRuleHyperparameters.Values => new global::System.Collections.Generic.KeyValuePair<string, float>[]
+            {
+                new global::System.Collections.Generic.KeyValuePair<string, float>("lr", Lr),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("beta", Beta),
+                new global::System.Collections.Generic.KeyValuePair<string, float>("weightDecay", WeightDecay),
+            };
         }
 
         /// <summary>State buffers of Tiger and what they cost.</summary>

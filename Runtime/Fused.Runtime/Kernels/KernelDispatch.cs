@@ -27,6 +27,13 @@ namespace Fused.Runtime.Kernels
         /// </summary>
         public static bool AlignStores { get; set; } = true;
 
+        /// <summary>
+        /// Whether the CPU backend runs the generated kernels over bfloat16 element states directly (default true: loads widen
+        /// and stores round stochastically in registers) instead of widening chunks into float32 scratch and narrowing them
+        /// back. Both give the same bits; off only to measure what it buys.
+        /// </summary>
+        public static bool BFloat16InKernel { get; set; } = true;
+
         /// <summary>Whether the Vector512 kernels run (allowed by <see cref="MaxVectorBits"/> and AVX-512F present).</summary>
         public static bool Use512 => MaxVectorBits >= 512 && Avx512F.IsSupported;
         /// <summary>Whether the Vector256 kernels run (allowed by <see cref="MaxVectorBits"/> and accelerated here).</summary>

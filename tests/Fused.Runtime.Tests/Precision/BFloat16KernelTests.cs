@@ -21,7 +21,7 @@ namespace Fused.Runtime.Tests.Precision
     [Collection(nameof(BFloat16KernelCollection))]
     public class BFloat16KernelTests
     {
-        private static readonly int[][] Shapes = { new[] { 1 }, new[] { 3 }, new[] { 17 }, new[] { 1037 }, new[] { 33, 65 }, new[] { 20011 } };
+        private static readonly int[][] Shapes = { new[] { 1 }, new[] { 3 }, new[] { 17 }, new[] { 1037 }, new[] { 33, 65 }, new[] { 20011 }, new[] { 300, 250 } };
 
         public static IEnumerable<object[]> Rules() => new[]
         {
@@ -62,7 +62,7 @@ namespace Fused.Runtime.Tests.Precision
                     return EngineTestModel.Snapshot(model, opt);
                 }
                 var scratch = Run(inKernel: false, bits: 512, threads: 1);
-                foreach (var (bits, threads) in new[] { (512, 2), (256, 1), (128, 2), (0, 1) })
+                foreach (var (bits, threads) in new[] { (512, 2), (512, 4), (256, 1), (256, 2), (128, 2), (0, 1) })
                     EngineTests.AssertBits(scratch, Run(inKernel: true, bits, threads), $"{rule} bf16 in kernel, {bits}-bit vectors, {threads} thread(s)");
             }
             finally
@@ -135,6 +135,11 @@ namespace Fused.Runtime.Tests.Precision
             Assert.Equal(20, AdamW.Layout.BytesMovedPerParameterBFloat16State);
             Assert.Equal(16, Lion.Layout.BytesMovedPerParameterBFloat16State); // p r/w, g, m r/w: 20 → 16
             Assert.Equal(Sgd.Layout.BytesMovedPerParameter, Sgd.Layout.BytesMovedPerParameterBFloat16State); // no element state
+            // The runtime's count read off the schedule is the generated constant (the benchmarks report against it).
+            foreach (var (rule, generated) in new[] { (AdamW.Rule, AdamW.Layout.BytesMovedPerParameterBFloat16State), (Lion.Rule, Lion.Layout.BytesMovedPerParameterBFloat16State),
+                (CautiousAdamW.Rule, CautiousAdamW.Layout.BytesMovedPerParameterBFloat16State), (Lamb.Rule, Lamb.Layout.BytesMovedPerParameterBFloat16State),
+                (Adafactor.Rule, Adafactor.Layout.BytesMovedPerParameterBFloat16State), (Sgd.Rule, Sgd.Layout.BytesMovedPerParameterBFloat16State) })
+                Assert.Equal(generated, rule.Layout.BytesMovedPerParameterBFloat16State);
         }
 
         private static float[] State(FusedOptimizer opt, string tensor, string state, int n)

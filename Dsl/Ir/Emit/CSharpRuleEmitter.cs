@@ -426,13 +426,13 @@ namespace Fused.Ir.Emit
             var keys = new Dictionary<int, string>();
             if (half != null)
             {
-                if (vector) w.Line("if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar");
+                if (vector) w.Line($"if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, {bufferNames[plan.ElementBuffers[0]]}.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar");
                 foreach (var b in pass.Stores.Select(s => s.Buffer).Where(half.Contains).Distinct().OrderBy(b => b))
                 {
                     string key = vector ? names.Claim(bufferNames[b] + "K0") + ", " + names.Claim(bufferNames[b] + "K1") : names.Claim(bufferNames[b] + "Key");
                     keys[b] = key;
                     w.Line(vector
-                        ? $"var ({key}) = global::Fused.Runtime.Precision.BFloat16Lanes.Keys{width}(rounding.Key({half.StateIndex(b)}));"
+                        ? $"var ({key}) = global::Fused.Runtime.Precision.BFloat16Lanes.Keys{width}(rounding.Key({half.StateIndex(b)}), element);"
                         : $"var {key} = rounding.Key({half.StateIndex(b)});");
                 }
             }

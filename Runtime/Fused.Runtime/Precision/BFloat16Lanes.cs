@@ -60,14 +60,12 @@ namespace Fused.Runtime.Precision
         public static Vector512<float> LoadVector512(ref ushort source, nuint i)
             => (Widen(Vector256.LoadUnsafe(ref source, i)) << 16).AsSingle();
 
-        /// <summary>Stores <paramref name="value"/> at <paramref name="destination"/>[i] rounded stochastically as tensor elements <paramref name="element"/> (even) onwards, stream keys broadcast in <paramref name="k0"/>, <paramref name="k1"/>.</summary>
+        /// <summary>Stores <paramref name="value"/> at <paramref name="destination"/>[i] rounded stochastically as tensor elements <paramref name="element"/> (even) onwards, the stream's keys as <see cref="KeysVector512"/> broadcast them.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StoreVector512(Vector512<float> value, ref ushort destination, nuint i, Vector256<uint> k0, Vector256<uint> k1, long element)
+        public static void StoreVector512(Vector512<float> value, ref ushort destination, nuint i, Vector256<uint> k0, Vector256<uint> k1High, long element)
         {
-            long pair = element >> 1;
-            var low = Vector256.Create((uint)pair) + Vector256<uint>.Indices;
-            var high = Vector256.Create((uint)((ulong)pair >> 32)) - Vector256.LessThan(low, Vector256<uint>.Indices); // carry into the counter's high half
-            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ high ^ k1);
+            var low = Vector256.Create((uint)(element >> 1)) + Vector256<uint>.Indices;
+            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ k1High);
             var bits = value.AsUInt32();
             var rounded = (bits + Widen(draws.AsUInt16())) >> 16;
             var isNaN = Vector512.GreaterThan((bits & Vector512.Create(AbsMask)).AsInt32(), Vector512.Create((int)PositiveInfinity32)).AsUInt32();
@@ -75,8 +73,8 @@ namespace Fused.Runtime.Precision
             Narrow(rounded).StoreUnsafe(ref destination, i);
         }
 
-        /// <summary>A stream's keys broadcast for <see cref="StoreVector512"/>.</summary>
-        public static (Vector256<uint> K0, Vector256<uint> K1) KeysVector512(in CounterRngKey key) => (Vector256.Create(key.K0), Vector256.Create(key.K1));
+        /// <summary>A stream's keys broadcast for <see cref="StoreVector512"/> over a range starting at <paramref name="element"/> (see <see cref="OneCounterHigh"/>).</summary>
+        public static (Vector256<uint> K0, Vector256<uint> K1High) KeysVector512(in CounterRngKey key, long element) => (Vector256.Create(key.K0), Vector256.Create(key.K1 ^ (uint)((ulong)element >> 33)));
 
         // ---- Vector256: 8 elements, 4 draws in a Vector128 ----
 
@@ -87,12 +85,10 @@ namespace Fused.Runtime.Precision
 
         /// <summary>As <see cref="StoreVector512"/>, 8 elements.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StoreVector256(Vector256<float> value, ref ushort destination, nuint i, Vector128<uint> k0, Vector128<uint> k1, long element)
+        public static void StoreVector256(Vector256<float> value, ref ushort destination, nuint i, Vector128<uint> k0, Vector128<uint> k1High, long element)
         {
-            long pair = element >> 1;
-            var low = Vector128.Create((uint)pair) + Vector128<uint>.Indices;
-            var high = Vector128.Create((uint)((ulong)pair >> 32)) - Vector128.LessThan(low, Vector128<uint>.Indices);
-            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ high ^ k1);
+            var low = Vector128.Create((uint)(element >> 1)) + Vector128<uint>.Indices;
+            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ k1High);
             var bits = value.AsUInt32();
             var rounded = (bits + Widen(draws.AsUInt16())) >> 16;
             var isNaN = Vector256.GreaterThan((bits & Vector256.Create(AbsMask)).AsInt32(), Vector256.Create((int)PositiveInfinity32)).AsUInt32();
@@ -100,8 +96,8 @@ namespace Fused.Runtime.Precision
             Vector256.Narrow(rounded, rounded).GetLower().StoreUnsafe(ref destination, i);
         }
 
-        /// <summary>A stream's keys broadcast for <see cref="StoreVector256"/>.</summary>
-        public static (Vector128<uint> K0, Vector128<uint> K1) KeysVector256(in CounterRngKey key) => (Vector128.Create(key.K0), Vector128.Create(key.K1));
+        /// <summary>A stream's keys broadcast for <see cref="StoreVector256"/> (see <see cref="KeysVector512"/>).</summary>
+        public static (Vector128<uint> K0, Vector128<uint> K1High) KeysVector256(in CounterRngKey key, long element) => (Vector128.Create(key.K0), Vector128.Create(key.K1 ^ (uint)((ulong)element >> 33)));
 
         // ---- Vector128: 4 elements, 2 draws (the low half of a Vector128 of draws) ----
 
@@ -113,12 +109,10 @@ namespace Fused.Runtime.Precision
 
         /// <summary>As <see cref="StoreVector512"/>, 4 elements.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void StoreVector128(Vector128<float> value, ref ushort destination, nuint i, Vector128<uint> k0, Vector128<uint> k1, long element)
+        public static void StoreVector128(Vector128<float> value, ref ushort destination, nuint i, Vector128<uint> k0, Vector128<uint> k1High, long element)
         {
-            long pair = element >> 1;
-            var low = Vector128.Create((uint)pair) + Vector128<uint>.Indices;
-            var high = Vector128.Create((uint)((ulong)pair >> 32)) - Vector128.LessThan(low, Vector128<uint>.Indices);
-            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ high ^ k1);
+            var low = Vector128.Create((uint)(element >> 1)) + Vector128<uint>.Indices;
+            var draws = BFloat16.LowBias32(BFloat16.LowBias32(low ^ k0) ^ k1High);
             var bits = value.AsUInt32();
             var rounded = (bits + Vector128.WidenLower(draws.AsUInt16())) >> 16;
             var isNaN = Vector128.GreaterThan((bits & Vector128.Create(AbsMask)).AsInt32(), Vector128.Create((int)PositiveInfinity32)).AsUInt32();
@@ -127,8 +121,16 @@ namespace Fused.Runtime.Precision
             Unsafe.WriteUnaligned(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref destination, i)), packed);
         }
 
-        /// <summary>A stream's keys broadcast for <see cref="StoreVector128"/>.</summary>
-        public static (Vector128<uint> K0, Vector128<uint> K1) KeysVector128(in CounterRngKey key) => (Vector128.Create(key.K0), Vector128.Create(key.K1));
+        /// <summary>A stream's keys broadcast for <see cref="StoreVector128"/> (see <see cref="KeysVector512"/>).</summary>
+        public static (Vector128<uint> K0, Vector128<uint> K1High) KeysVector128(in CounterRngKey key, long element) => (Vector128.Create(key.K0), Vector128.Create(key.K1 ^ (uint)((ulong)element >> 33)));
+
+        /// <summary>
+        /// Whether the pair counters of elements [element, element + length) share one high half (the vector stores fold it
+        /// into the key once per call): true unless the range crosses a multiple of 2^33 elements; the kernels run such a
+        /// call's elements scalar instead.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static bool OneCounterHigh(long element, int length) => ((ulong)element >> 33) == ((ulong)(element + length) >> 33);
 
         // ---- lanes ----
 

@@ -67,6 +67,7 @@ namespace Fused.Benchmarks.UserArrays
 
             Console.WriteLine($"# User-array benchmark: CPU {Harness.CpuModel()}, AVX-512F {Avx512F.IsSupported}, {Environment.ProcessorCount} logical CPUs, threads {(threads == 0 ? "all" : threads)}");
             Console.WriteLine($"load average at start: {Harness.LoadAverage()}; {repeats} fresh process(es) per configuration; non-finite check {(checkFinite ? "on" : "off")}");
+            Console.WriteLine($"default kernel width here: Vector{KernelDispatch.MaxVectorBits} ({KernelDispatch.WidthChoice}); the runs below set theirs with --widths");
             var results = new List<Result>();
             var peers = new List<Dictionary<string, double>>();
             for (int repeat = 0; repeat < repeats; repeat++)

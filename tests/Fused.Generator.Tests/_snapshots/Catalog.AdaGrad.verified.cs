@@ -416,8 +416,8 @@ step Pass 0
         {
             var lr = Vector512.Create(uniforms[0]);
             var eps = Vector512.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort sumSquaresRef = ref MemoryMarshal.GetReference(sumSquares);
@@ -449,8 +449,8 @@ step Pass 0
         {
             var lr = Vector256.Create(uniforms[0]);
             var eps = Vector256.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort sumSquaresRef = ref MemoryMarshal.GetReference(sumSquares);
@@ -482,8 +482,8 @@ step Pass 0
         {
             var lr = Vector128.Create(uniforms[0]);
             var eps = Vector128.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (sumSquaresK0, sumSquaresK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort sumSquaresRef = ref MemoryMarshal.GetReference(sumSquares);

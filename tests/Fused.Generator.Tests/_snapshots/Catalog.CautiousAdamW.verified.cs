@@ -1020,9 +1020,9 @@ step Pass 1
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1081,9 +1081,9 @@ step Pass 1
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1184,9 +1184,9 @@ step Pass 1
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1424,7 +1424,7 @@ step Pass 1
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1452,7 +1452,7 @@ step Pass 1
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1480,7 +1480,7 @@ step Pass 1
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

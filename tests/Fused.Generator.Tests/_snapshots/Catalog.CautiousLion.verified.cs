@@ -900,7 +900,7 @@ step Pass 1
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -936,7 +936,7 @@ step Pass 1
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -998,7 +998,7 @@ step Pass 1
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1149,8 +1149,8 @@ step Pass 1
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
             var u9 = Vector512.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector512.Create(uniforms[10]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -1199,8 +1199,8 @@ step Pass 1
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
             var u9 = Vector256.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector256.Create(uniforms[10]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -1249,8 +1249,8 @@ step Pass 1
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
             var u9 = Vector128.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector128.Create(uniforms[10]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);

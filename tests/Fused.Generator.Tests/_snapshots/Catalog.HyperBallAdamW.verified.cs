@@ -1378,9 +1378,9 @@ scalar-store 4 s:9
             var u13 = Vector512.Create(uniforms[13]); // 1f - Pow(beta1, t)
             var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1446,9 +1446,9 @@ scalar-store 4 s:9
             var u13 = Vector256.Create(uniforms[13]); // 1f - Pow(beta1, t)
             var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1562,9 +1562,9 @@ scalar-store 4 s:9
             var u13 = Vector128.Create(uniforms[13]); // 1f - Pow(beta1, t)
             var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1835,7 +1835,7 @@ scalar-store 4 s:9
         {
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1868,7 +1868,7 @@ scalar-store 4 s:9
         {
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1924,7 +1924,7 @@ scalar-store 4 s:9
         {
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -2059,7 +2059,7 @@ scalar-store 4 s:9
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             var u22 = Vector512.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -2088,7 +2088,7 @@ scalar-store 4 s:9
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             var u22 = Vector256.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -2117,7 +2117,7 @@ scalar-store 4 s:9
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
             var u22 = Vector128.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

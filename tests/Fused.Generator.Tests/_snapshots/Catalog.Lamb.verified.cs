@@ -1076,9 +1076,9 @@ step Pass 1
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1147,9 +1147,9 @@ step Pass 1
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1268,9 +1268,9 @@ step Pass 1
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
@@ -1542,7 +1542,7 @@ step Pass 1
         public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var u21 = Vector512.Create(uniforms[21]); // lr * trust
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1564,7 +1564,7 @@ step Pass 1
         public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var u21 = Vector256.Create(uniforms[21]); // lr * trust
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1586,7 +1586,7 @@ step Pass 1
         public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var u21 = Vector128.Create(uniforms[21]); // lr * trust
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

@@ -510,8 +510,8 @@ step Pass 0
             var weightDecay = Vector512.Create(uniforms[3]);
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
             var u6 = Vector512.Create(uniforms[6]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -552,8 +552,8 @@ step Pass 0
             var weightDecay = Vector256.Create(uniforms[3]);
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
             var u6 = Vector256.Create(uniforms[6]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -594,8 +594,8 @@ step Pass 0
             var weightDecay = Vector128.Create(uniforms[3]);
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
             var u6 = Vector128.Create(uniforms[6]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);

@@ -643,8 +643,8 @@ step Pass 1
         {
             var beta = Vector512.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -673,8 +673,8 @@ step Pass 1
         {
             var beta = Vector256.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -703,8 +703,8 @@ step Pass 1
         {
             var beta = Vector128.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -775,7 +775,7 @@ step Pass 1
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[2]);
             var scale = Vector512.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -802,7 +802,7 @@ step Pass 1
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[2]);
             var scale = Vector256.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -829,7 +829,7 @@ step Pass 1
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[2]);
             var scale = Vector128.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

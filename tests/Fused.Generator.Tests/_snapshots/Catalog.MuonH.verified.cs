@@ -1292,8 +1292,8 @@ scalar-store 3 s:7
         public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var beta = Vector512.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -1332,8 +1332,8 @@ scalar-store 3 s:7
         public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var beta = Vector256.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -1400,8 +1400,8 @@ scalar-store 3 s:7
         public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
             var beta = Vector128.Create(uniforms[1]);
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -1567,7 +1567,7 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -1592,7 +1592,7 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -1635,7 +1635,7 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -1748,7 +1748,7 @@ scalar-store 3 s:7
         {
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1781,7 +1781,7 @@ scalar-store 3 s:7
         {
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1837,7 +1837,7 @@ scalar-store 3 s:7
         {
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1971,7 +1971,7 @@ scalar-store 3 s:7
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             var u14 = Vector512.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -2000,7 +2000,7 @@ scalar-store 3 s:7
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             var u14 = Vector256.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -2029,7 +2029,7 @@ scalar-store 3 s:7
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
             var u14 = Vector128.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

@@ -460,8 +460,8 @@ step Pass 0
             var beta2 = Vector512.Create(uniforms[1]);
             var eps = Vector512.Create(uniforms[2]);
             var u4 = Vector512.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -497,8 +497,8 @@ step Pass 0
             var beta2 = Vector256.Create(uniforms[1]);
             var eps = Vector256.Create(uniforms[2]);
             var u4 = Vector256.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -534,8 +534,8 @@ step Pass 0
             var beta2 = Vector128.Create(uniforms[1]);
             var eps = Vector128.Create(uniforms[2]);
             var u4 = Vector128.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);

@@ -1189,9 +1189,9 @@ step Pass 2
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1246,9 +1246,9 @@ step Pass 2
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1341,9 +1341,9 @@ step Pass 2
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -1567,7 +1567,7 @@ step Pass 2
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -1592,7 +1592,7 @@ step Pass 2
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -1635,7 +1635,7 @@ step Pass 2
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -1741,7 +1741,7 @@ step Pass 2
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var graft = Vector512.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1768,7 +1768,7 @@ step Pass 2
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var graft = Vector256.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -1795,7 +1795,7 @@ step Pass 2
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var graft = Vector128.Create(uniforms[17]); // Sqrt(Sum(adam * adam)) / Max(Sqrt(Sum(direction * direction)), 1E-30f)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

@@ -684,7 +684,7 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -709,7 +709,7 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -752,7 +752,7 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -857,8 +857,8 @@ step Pass 1
             var weightDecay = Vector512.Create(uniforms[2]);
             var u4 = Vector512.Create(uniforms[4]); // 1f - beta
             var scaledLr = Vector512.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -893,8 +893,8 @@ step Pass 1
             var weightDecay = Vector256.Create(uniforms[2]);
             var u4 = Vector256.Create(uniforms[4]); // 1f - beta
             var scaledLr = Vector256.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
@@ -929,8 +929,8 @@ step Pass 1
             var weightDecay = Vector128.Create(uniforms[2]);
             var u4 = Vector128.Create(uniforms[4]); // 1f - beta
             var scaledLr = Vector128.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
-            if ((element & 1) != 0) return 0; // the rounding bits come in pairs of elements: an odd start runs scalar
-            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0));
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);

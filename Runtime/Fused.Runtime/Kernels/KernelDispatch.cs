@@ -10,10 +10,11 @@ namespace Fused.Runtime.Kernels
     /// Which SIMD width the generated kernels use, and where their vector bodies start. All widths give bit-identical
     /// results, so the width is a speed choice only. The default (<see cref="DefaultVectorBits"/>): the environment variable
     /// <c>FUSED_VECTOR_WIDTH</c> (512, 256, 128, 0 = scalar, or <c>auto</c>: a short start-up measurement,
-    /// <see cref="Calibrate"/>), else a rule from measurements — Vector256 on AMD Zen 4 (family 19h), whose cores run a
-    /// 512-bit operation as two 256-bit halves and where the Vector512 step measured 0.9–1.0× the Vector256 one over a
-    /// user's arrays; Vector512 wherever else AVX-512F is present (also where .NET leaves Vector512.IsHardwareAccelerated
-    /// false); otherwise the widest accelerated. Set <see cref="MaxVectorBits"/> to override in code.
+    /// <see cref="Calibrate"/>), else a rule from measurements — Vector256 on AMD CPUs with AVX-512F (Zen 4 runs a 512-bit
+    /// operation as two 256-bit halves; on the Zen 5 EPYC of the README's figures the Vector256 step over a user's arrays
+    /// measured 1.0–1.2× the Vector512 one, which splits a cache line on every unaligned load); Vector512 on other CPUs with
+    /// AVX-512F (Intel: full-width units; also where .NET leaves Vector512.IsHardwareAccelerated false); otherwise the
+    /// widest accelerated. Set <see cref="MaxVectorBits"/> to override in code.
     /// </summary>
     public static class KernelDispatch
     {
@@ -39,9 +40,9 @@ namespace Fused.Runtime.Kernels
             else
             {
                 if (!string.IsNullOrEmpty(setting)) Console.Error.WriteLine($"fused: {WidthVariable}='{setting}' is not 512, 256, 128, 0 or auto; the default width rule applies");
-                bool zen4 = IsAmdFamily(0x19);
-                bits = Avx512F.IsSupported && !zen4 ? 512 : 256;
-                reason = Avx512F.IsSupported ? (zen4 ? "rule: AMD Zen 4 (512-bit operations split in two), Vector256" : "rule: AVX-512F, Vector512") : "rule: no AVX-512F";
+                bool amd = IsAmd(out int family);
+                bits = Avx512F.IsSupported && !amd ? 512 : 256;
+                reason = Avx512F.IsSupported ? (amd ? $"rule: AMD family {family:X}h with AVX-512F, Vector256" : "rule: AVX-512F, not AMD, Vector512") : "rule: no AVX-512F";
             }
             WidthChoice = reason;
             return bits;
@@ -103,16 +104,17 @@ namespace Fused.Runtime.Kernels
                 (a * Vector256.LoadUnsafe(ref xr, i) + Vector256.LoadUnsafe(ref yr, i)).StoreUnsafe(ref zr, i);
         }
 
-        /// <summary>Whether this is an AMD CPU of the given base+extended family (CPUID leaf 1).</summary>
-        private static bool IsAmdFamily(int family)
+        /// <summary>Whether this is an AMD CPU, and its base+extended family (CPUID leaf 1: 19h Zen 3/4, 1Ah Zen 5).</summary>
+        private static bool IsAmd(out int family)
         {
+            family = 0;
             if (!X86Base.IsSupported) return false;
             var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
-            bool amd = ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163; // "AuthenticAMD"
-            if (!amd) return false;
+            if (!(ebx == 0x68747541 && edx == 0x69746E65 && ecx == 0x444D4163)) return false; // "AuthenticAMD"
             int eax = X86Base.CpuId(1, 0).Eax;
             int baseFamily = (eax >> 8) & 0xF, extended = (eax >> 20) & 0xFF;
-            return (baseFamily == 0xF ? baseFamily + extended : baseFamily) == family;
+            family = baseFamily == 0xF ? baseFamily + extended : baseFamily;
+            return true;
         }
 
         /// <summary>

@@ -403,6 +403,21 @@ namespace Fused.Ir.Emit
 
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
+            // bf16 states: the rounding stream of each stored one (its keys broadcast once, for vectors). First, before any
+            // vector local is live: a call with vectors live makes the JIT keep them on the stack for the whole loop.
+            var keys = new Dictionary<int, string>();
+            if (half != null)
+            {
+                if (vector) w.Line($"if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, {bufferNames[plan.ElementBuffers[0]]}.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar");
+                foreach (var b in pass.Stores.Select(s => s.Buffer).Where(half.Contains).Distinct().OrderBy(b => b))
+                {
+                    string key = vector ? names.Claim(bufferNames[b] + "K0") + ", " + names.Claim(bufferNames[b] + "K1") : names.Claim(bufferNames[b] + "Key");
+                    keys[b] = key;
+                    w.Line(vector
+                        ? $"var ({key}) = global::Fused.Runtime.Precision.BFloat16Lanes.Keys{width}(rounding.Key({half.StateIndex(b)}), element);"
+                        : $"var {key} = rounding.Key({half.StateIndex(b)});");
+                }
+            }
             // Uniform inputs, broadcast once before the loop.
             var uniformValues = new Dictionary<Node, string>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
@@ -422,20 +437,6 @@ namespace Fused.Ir.Emit
             int vectorsPerStep = vector && reductions > 0 ? Reduction.Lanes / floatsPerVector : 1;
             var accumulators = new string[reductions, Reduction.Lanes / doublesPerVector];
             string lanesRef = "";
-            // bf16 states: the rounding stream of each stored one (its keys broadcast once, for vectors).
-            var keys = new Dictionary<int, string>();
-            if (half != null)
-            {
-                if (vector) w.Line($"if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, {bufferNames[plan.ElementBuffers[0]]}.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar");
-                foreach (var b in pass.Stores.Select(s => s.Buffer).Where(half.Contains).Distinct().OrderBy(b => b))
-                {
-                    string key = vector ? names.Claim(bufferNames[b] + "K0") + ", " + names.Claim(bufferNames[b] + "K1") : names.Claim(bufferNames[b] + "Key");
-                    keys[b] = key;
-                    w.Line(vector
-                        ? $"var ({key}) = global::Fused.Runtime.Precision.BFloat16Lanes.Keys{width}(rounding.Key({half.StateIndex(b)}), element);"
-                        : $"var {key} = rounding.Key({half.StateIndex(b)});");
-                }
-            }
             if (vector)
             {
                 foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))

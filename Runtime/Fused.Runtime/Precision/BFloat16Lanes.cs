@@ -24,11 +24,15 @@ namespace Fused.Runtime.Precision
         public long Element { get; }
 
         /// <summary>The stream of element state <paramref name="state"/> (kernel order).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public CounterRngKey Key(int state)
         {
-            if ((uint)state >= (uint)_keys.Length) throw new ArgumentOutOfRangeException(nameof(state), state, $"the call has {_keys.Length} rounding streams");
+            if ((uint)state >= (uint)_keys.Length) ThrowNoStream(state, _keys.Length);
             return _keys[state];
         }
+
+        private static void ThrowNoStream(int state, int streams) =>
+            throw new ArgumentOutOfRangeException(nameof(state), state, $"the call has {streams} rounding streams");
     }
 
     /// <summary>

@@ -641,10 +641,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            var beta = Vector512.Create(uniforms[1]);
-            var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var beta = Vector512.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -671,10 +671,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            var beta = Vector256.Create(uniforms[1]);
-            var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var beta = Vector256.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -701,10 +701,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
-            var beta = Vector128.Create(uniforms[1]);
-            var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var beta = Vector128.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -731,9 +731,9 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            var momentumKey = rounding.Key(0);
             float beta = uniforms[1];
             bool u16 = uniforms[16] != 0f; // nesterov > 0f
-            var momentumKey = rounding.Key(0);
             for (int i = 0; i < param.Length; i++)
             {
                 float gradIn = grad[i];
@@ -772,10 +772,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[2]);
             var scale = Vector512.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -799,10 +799,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[2]);
             var scale = Vector256.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
@@ -826,10 +826,10 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[2]);
             var scale = Vector128.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;

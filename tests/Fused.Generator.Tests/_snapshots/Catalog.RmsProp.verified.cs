@@ -456,12 +456,12 @@ step Pass 0
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             var lr = Vector512.Create(uniforms[0]);
             var beta2 = Vector512.Create(uniforms[1]);
             var eps = Vector512.Create(uniforms[2]);
             var u4 = Vector512.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -493,12 +493,12 @@ step Pass 0
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             var lr = Vector256.Create(uniforms[0]);
             var beta2 = Vector256.Create(uniforms[1]);
             var eps = Vector256.Create(uniforms[2]);
             var u4 = Vector256.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -530,12 +530,12 @@ step Pass 0
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             var lr = Vector128.Create(uniforms[0]);
             var beta2 = Vector128.Create(uniforms[1]);
             var eps = Vector128.Create(uniforms[2]);
             var u4 = Vector128.Create(uniforms[4]); // 1f - beta2
-            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
-            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
@@ -567,11 +567,11 @@ step Pass 0
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
         {
+            var vKey = rounding.Key(0);
             float lr = uniforms[0];
             float beta2 = uniforms[1];
             float eps = uniforms[2];
             float u4 = uniforms[4]; // 1f - beta2
-            var vKey = rounding.Key(0);
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];

@@ -43,6 +43,16 @@ namespace Fused.Execution
             }
         }
 
+        /// <summary>First element of the range, in every buffer (a tensor element when the pointers are a tensor's bases).</summary>
+        public long Offset => _offset;
+
+        /// <summary>Buffer <paramref name="index"/>, whose base holds 16-bit values (bfloat16 state), sliced to the range.</summary>
+        public Span<ushort> UInt16(int index)
+        {
+            if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"the call has {Count} buffers");
+            return new Span<ushort>((ushort*)_pointers[index] + _offset, Length);
+        }
+
         /// <summary>The same buffers over [offset + start, offset + start + length).</summary>
         public KernelBuffers Slice(int start, int length)
         {

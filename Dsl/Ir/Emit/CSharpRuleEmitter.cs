@@ -27,7 +27,7 @@ namespace Fused.Ir.Emit
         public static readonly string[] LayoutMemberNames =
         {
             "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount", "StateBytesPerParameter", "ScalarStateNames", "RowStateNames",
-            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
+            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "BytesMovedPerParameterBFloat16State", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
         };
 
         /// <summary>Members of the generated <c>Hyperparameters</c> record besides one per hyperparameter.</summary>
@@ -87,8 +87,15 @@ namespace Fused.Ir.Emit
             foreach (var pass in plan.Passes)
             {
                 w.Line();
-                EmitPass(w, plan, pass);
+                EmitPass(w, plan, pass, null);
             }
+            var halfStates = BFloat16States.Of(plan);
+            if (halfStates != null)
+                foreach (var pass in plan.Passes)
+                {
+                    w.Line();
+                    EmitPass(w, plan, pass, halfStates);
+                }
             w.Line();
             EmitDescriptor(w, plan, info);
             w.Close();
@@ -171,6 +178,8 @@ namespace Fused.Ir.Emit
             Const("int", "LevelCount", plan.LevelCount.ToString(CultureInfo.InvariantCulture), "Uniform levels: pass k runs after level k's once-per-call values are computed.");
             Const("int", "PassCount", plan.PassCount.ToString(CultureInfo.InvariantCulture), "Element-wise passes over memory per step.");
             Const("int", "BytesMovedPerParameter", plan.BytesPerParameter.ToString(CultureInfo.InvariantCulture), "Bytes read and written per parameter element per step over all passes (float32 state).");
+            Const("int", "BytesMovedPerParameterBFloat16State", (plan.BytesPerParameter - (BFloat16States.Of(plan)?.SavedBytes() ?? 0)).ToString(CultureInfo.InvariantCulture),
+                "The same with the element states in bfloat16 (2 bytes per state element read or written).");
             Const("int", "TempBufferCount", plan.TempCount.ToString(CultureInfo.InvariantCulture), "Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).");
             Const("int", "MatrixPassCount", plan.MatrixStages.Count.ToString(CultureInfo.InvariantCulture), "Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.");
             Const("int", "UniformCount", plan.Uniforms.Count.ToString(CultureInfo.InvariantCulture), "Length of the uniform array the kernels take.");
@@ -271,30 +280,41 @@ namespace Fused.Ir.Emit
 
         // ---------------- element passes ----------------
 
-        private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass)
+        /// <summary>
+        /// Pass <paramref name="pass"/>'s dispatcher and kernels; with <paramref name="half"/>, the variant over bfloat16
+        /// element states (<c>PassNBFloat16</c>, ...): the states are ushort spans widened in registers and narrowed by
+        /// stochastic rounding in the same loop, and every kernel takes the rounding streams and the tensor element its range starts at.
+        /// </summary>
+        private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass, BFloat16States? half)
         {
             var p = plan.Program;
             var elementBuffers = plan.ElementBuffers.AsImmutableArray();
             var written = new HashSet<int>(pass.Stores.Select(s => s.Buffer));
             var names = BufferParameterNames(plan);
             int reductions = pass.Reductions.Count;
-            string BufferParams() => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<float> " : "ReadOnlySpan<float> ") + names[b]));
+            string variant = half == null ? "" : "BFloat16";
+            string BufferParams() => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<" : "ReadOnlySpan<") + (half != null && half.Contains(b) ? "ushort> " : "float> ") + names[b]));
             string Signature(string method, string returns, bool withLanes) =>
-                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" + (withLanes && reductions > 0 ? ", Span<double> lanes" : "") + ")";
-            string Args(Func<int, string> buffer) =>
-                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + (reductions > 0 ? ", lanes" : "");
+                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" + (withLanes && reductions > 0 ? ", Span<double> lanes" : "")
+                + (half == null ? "" : withLanes ? ", in global::Fused.Runtime.Precision.StateRounding rounding, long element" : ", in global::Fused.Runtime.Precision.StateRounding rounding") + ")";
+            // element: the tensor element the kernel's range starts at (its stochastic-rounding counter), bf16 variant only.
+            string Args(Func<int, string> buffer, string element = "") =>
+                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + (reductions > 0 ? ", lanes" : "") + (half == null ? "" : ", rounding, " + element);
             string first = names[elementBuffers[0]];
 
             string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.ExtraOf(i.Buffer) != null ? "" : "'")));
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, PassSchedule.StatementNames(p))));
-            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element.");
+            w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element" +
+                (half == null ? "." : $" with float32 state, {pass.BytesPerElement - half.SavedBytes(pass)} with the element states in bfloat16 (stochastic rounding, the streams of <paramref name=\"rounding\"/>)."));
             if (pass.RowWise)
                 w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
             w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
             w.Line(FullOptimization);
-            w.Open("public static " + Signature($"Pass{pass.Index}", "void", false).TrimEnd(')') + (reductions > 0 ? ", Span<double> partials)" : ")"));
+            string dispatcher = Signature($"Pass{pass.Index}{variant}", "void", false);
+            if (reductions > 0) dispatcher = half == null ? dispatcher.TrimEnd(')') + ", Span<double> partials)" : dispatcher.Replace(", in global::", ", Span<double> partials, in global::");
+            w.Open("public static " + dispatcher);
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
             foreach (var b in elementBuffers.Skip(1))
                 w.Line($"if ({names[b]}.Length != {first}.Length) throw new ArgumentException(\"{names[b]} has \" + {names[b]}.Length + \" elements, {first} has \" + {first}.Length, nameof({names[b]}));");
@@ -302,13 +322,17 @@ namespace Fused.Ir.Emit
             {
                 // A scalar head up to the first cache-line boundary of a stored buffer: the vector body's stores to it then
                 // never split a line. Every path computes the same values, so where the head ends changes no result.
-                string aligned = names[pass.Stores.Count > 0 ? pass.Stores[0].Buffer : elementBuffers[0]];
+                int alignedBuffer = pass.Stores.Select(s => s.Buffer).Where(b => half == null || !half.Contains(b)).DefaultIfEmpty(elementBuffers[0]).First();
+                string aligned = names[alignedBuffer];
                 w.Line($"int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine({aligned}); // scalar head: the vector body's stores to {aligned} start on a 64-byte line");
-                w.Line($"if (done > 0) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(0, done)")});");
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass{pass.Index}Vector512({Args(b => names[b] + ".Slice(done)")});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass{pass.Index}Vector256({Args(b => names[b] + ".Slice(done)")});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass{pass.Index}Vector128({Args(b => names[b] + ".Slice(done)")});");
-                w.Line($"if (done < {first}.Length) Pass{pass.Index}Scalar({Args(b => names[b] + ".Slice(done)")});");
+                if (half != null)
+                    w.Line($"done = Math.Min({first}.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs");
+                string at = half == null ? "" : "rounding.Element + done";
+                w.Line($"if (done > 0) Pass{pass.Index}{variant}Scalar({Args(b => names[b] + ".Slice(0, done)", half == null ? "" : "rounding.Element")});");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass{pass.Index}{variant}Vector512({Args(b => names[b] + ".Slice(done)", at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass{pass.Index}{variant}Vector256({Args(b => names[b] + ".Slice(done)", at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass{pass.Index}{variant}Vector128({Args(b => names[b] + ".Slice(done)", at)});");
+                w.Line($"if (done < {first}.Length) Pass{pass.Index}{variant}Scalar({Args(b => names[b] + ".Slice(done)", at)});");
             }
             else
             {
@@ -324,10 +348,11 @@ namespace Fused.Ir.Emit
                     w.Line($"lanes.Slice({k * Reduction.Lanes}, {Reduction.Lanes}).Fill({(pass.Reductions[k].Op == Op.ReduceMax ? "double.NegativeInfinity" : "0.0")});");
                 w.Line("int done = 0;");
                 Func<int, string> slice = b => $"{names[b]}.Slice(start, count)";
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}Vector512({Args(slice)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}Vector256({Args(slice)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}Vector128({Args(slice)});");
-                w.Line($"if (done < count) Pass{pass.Index}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)")});");
+                string at = half == null ? "" : "rounding.Element + start";
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}{variant}Vector512({Args(slice, at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}{variant}Vector256({Args(slice, at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}{variant}Vector128({Args(slice, at)});");
+                w.Line($"if (done < count) Pass{pass.Index}{variant}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)", half == null ? "" : "rounding.Element + start + done")});");
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
@@ -344,22 +369,22 @@ namespace Fused.Ir.Emit
                     ? $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>"
                     : $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of {Reduction.Lanes}), accumulated into <paramref name=\"lanes\"/>.</summary>");
                 w.Line(FullOptimization);
-                w.Open("public static " + Signature($"Pass{pass.Index}{width}", "int", true));
-                EmitBody(w, plan, pass, names, width);
+                w.Open("public static " + Signature($"Pass{pass.Index}{variant}{width}", "int", true));
+                EmitBody(w, plan, pass, names, width, half);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
             w.Line(FullOptimization);
-            w.Open("public static " + Signature($"Pass{pass.Index}Scalar", "void", true));
-            EmitBody(w, plan, pass, names, null);
+            w.Open("public static " + Signature($"Pass{pass.Index}{variant}Scalar", "void", true));
+            EmitBody(w, plan, pass, names, null, half);
             w.Close();
         }
 
         /// <summary>Parameter names of the element buffers, by buffer index.</summary>
         private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
-            var table = new NameTable(new[] { "uniforms", "done", "partials", "lanes", "blocks", "block", "start", "count" }.Concat(NamesUsedInKernels).ToArray());
+            var table = new NameTable(new[] { "uniforms", "done", "partials", "lanes", "blocks", "block", "start", "count", "rounding", "element" }.Concat(NamesUsedInKernels).ToArray());
             return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.BufferName(b)));
         }
 
@@ -369,13 +394,13 @@ namespace Fused.Ir.Emit
         /// step 16 elements at a time, one widened vector of doubles per 2–8 lanes, so the additions are
         /// those of the scalar definition whatever the width.
         /// </summary>
-        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, string? width)
+        private static void EmitBody(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, string? width, BFloat16States? half)
         {
             var p = plan.Program;
             bool vector = width != null;
             int reductions = pass.Reductions.Count;
             var slots = plan.SlotMap();
-            var names = new NameTable(new[] { "uniforms", "i", "length", "done", "lanes", "at" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).ToArray());
+            var names = new NameTable(new[] { "uniforms", "i", "length", "done", "lanes", "at", "rounding", "element" }.Concat(NamesUsedInKernels).Concat(bufferNames.Values).ToArray());
             // Claimed before the DSL's names so a local called "paramRef" cannot collide with a buffer's ref.
             var refNames = bufferNames.ToDictionary(kv => kv.Key, kv => vector ? names.Claim(kv.Value + "Ref") : "");
             string first = bufferNames[plan.ElementBuffers[0]];
@@ -389,6 +414,21 @@ namespace Fused.Ir.Emit
 
             string Lit(float v) => vector ? $"{width}.Create({CSharpLiteral.Float(v)})" : CSharpLiteral.Float(v);
 
+            // bf16 states: the rounding stream of each stored one (its keys broadcast once, for vectors). First, before any
+            // vector local is live: a call with vectors live makes the JIT keep them on the stack for the whole loop.
+            var keys = new Dictionary<int, string>();
+            if (half != null)
+            {
+                if (vector) w.Line($"if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, {bufferNames[plan.ElementBuffers[0]]}.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar");
+                foreach (var b in pass.Stores.Select(s => s.Buffer).Where(half.Contains).Distinct().OrderBy(b => b))
+                {
+                    string key = vector ? names.Claim(bufferNames[b] + "K0") + ", " + names.Claim(bufferNames[b] + "K1") : names.Claim(bufferNames[b] + "Key");
+                    keys[b] = key;
+                    w.Line(vector
+                        ? $"var ({key}) = global::Fused.Runtime.Precision.BFloat16Lanes.Keys{width}(rounding.Key({half.StateIndex(b)}), element);"
+                        : $"var {key} = rounding.Key({half.StateIndex(b)});");
+                }
+            }
             // Uniform inputs, broadcast once before the loop.
             var uniformValues = new Dictionary<Node, string>();
             foreach (var u in PassSchedule.UniformInputs(pass, slots))
@@ -411,7 +451,7 @@ namespace Fused.Ir.Emit
             if (vector)
             {
                 foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
-                    w.Line($"ref float {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                    w.Line($"ref {(half != null && half.Contains(b) ? "ushort" : "float")} {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
                 if (reductions > 0)
                 {
                     lanesRef = names.Claim("lanesRef");
@@ -444,7 +484,7 @@ namespace Fused.Ir.Emit
                     index = "at";
                     w.Line(j == 0 ? "nuint at = i;" : $"nuint at = i + {j * floatsPerVector};");
                 }
-                var emitted = EmitElements(w, plan, pass, bufferNames, refNames, width, index, scope, preferred, readable, uniformValues, Lit);
+                var emitted = EmitElements(w, plan, pass, bufferNames, refNames, width, index, scope, preferred, readable, uniformValues, Lit, half);
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
@@ -458,14 +498,14 @@ namespace Fused.Ir.Emit
                     }
                     string lo = scope.Claim("low"), hi = scope.Claim("high");
                     w.Line($"var ({lo}, {hi}) = {width}.Widen({value});" + comment);
-                    foreach (var (half, a) in new[] { (lo, 2 * j), (hi, 2 * j + 1) })
+                    foreach (var (part, a) in new[] { (lo, 2 * j), (hi, 2 * j + 1) })
                     {
                         string acc = accumulators[k, a];
                         // The scalar definition's max: acc > x ? acc : x (a NaN operand wins, a NaN sum loses).
-                        w.Line(max ? $"{acc} = {width}.ConditionalSelect({width}.GreaterThan({acc}, {half}), {acc}, {half});" : $"{acc} += {half};");
+                        w.Line(max ? $"{acc} = {width}.ConditionalSelect({width}.GreaterThan({acc}, {part}), {acc}, {part});" : $"{acc} += {part};");
                     }
                 }
-                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, vector, index);
+                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, width, index, keys);
                 if (vectorsPerStep > 1) w.Close();
             }
             w.Close();
@@ -484,7 +524,7 @@ namespace Fused.Ir.Emit
         /// <summary>Loads, computed nodes (under their DSL lines) for one vector or element at <paramref name="index"/>.</summary>
         private static EmittedElements EmitElements(CodeWriter w, KernelPlan plan, ElementPass pass, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames,
             string? width, string index, NameTable names, Dictionary<Node, string> preferred, Dictionary<Node, string> readable,
-            Dictionary<Node, string> uniformValues, Func<float, string> lit)
+            Dictionary<Node, string> uniformValues, Func<float, string> lit, BFloat16States? half)
         {
             var p = plan.Program;
             bool vector = width != null;
@@ -502,7 +542,10 @@ namespace Fused.Ir.Emit
                     ExtraKind.Column => $" // {NodePrinter.Print(input.Value, p, readable)}, one value per column",
                     _ => $" // {plan.BufferName(b)}' stored by an earlier pass",
                 };
-                w.Line((vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, {index});" : $"float {name} = {bufferNames[b]}[{index}];") + comment);
+                string load = half != null && half.Contains(b)
+                    ? (vector ? $"var {name} = global::Fused.Runtime.Precision.BFloat16Lanes.Load{width}(ref {refNames[b]}, {index});" : $"float {name} = global::Fused.Runtime.Precision.BFloat16Lanes.Load({bufferNames[b]}[{index}]);")
+                    : (vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, {index});" : $"float {name} = {bufferNames[b]}[{index}];");
+                w.Line(load + comment);
             }
             string Operand(Node n) => n.Op == Op.Const ? lit(n.Value) : valueOf[n];
             foreach (var block in PassSchedule.Blocks(p, pass))
@@ -521,14 +564,22 @@ namespace Fused.Ir.Emit
             return new EmittedElements(pass.Reductions.Select(r => Operand(r.Sources[0])).ToArray(), pass.Stores.Select(o => Operand(o.Value)).ToArray());
         }
 
-        private static void EmitStores(CodeWriter w, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, bool vector, string index)
+        /// <summary>The stores of one vector or element; a buffer with a rounding stream in <paramref name="keys"/> is a bf16 state.</summary>
+        private static void EmitStores(CodeWriter w, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, string? width,
+            string index, Dictionary<int, string> keys)
         {
+            bool vector = width != null;
             for (int s = 0; s < pass.Stores.Count; s++)
             {
                 var o = pass.Stores[s];
                 string value = values[s];
                 if (vector && o.Value.Op == Op.Const) value = "(" + value + ")";
-                w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, {index});" : $"{bufferNames[o.Buffer]}[{index}] = {value};");
+                if (keys.TryGetValue(o.Buffer, out var key))
+                    w.Line(vector
+                        ? $"global::Fused.Runtime.Precision.BFloat16Lanes.Store{width}({value}, ref {refNames[o.Buffer]}, {index}, {key}, element + (long){index});"
+                        : $"{bufferNames[o.Buffer]}[{index}] = global::Fused.Runtime.Precision.BFloat16Lanes.Round({value}, {key}, element + {index});");
+                else
+                    w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, {index});" : $"{bufferNames[o.Buffer]}[{index}] = {value};");
             }
         }
 
@@ -565,6 +616,24 @@ namespace Fused.Ir.Emit
             w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
             w.Close();
             w.Close();
+            var half = BFloat16States.Of(plan);
+            if (half != null)
+            {
+                w.Line();
+                w.Line("public override bool HasBFloat16StateKernels => true;");
+                w.Line();
+                w.Line(FullOptimization);
+                w.Open("public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)");
+                w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
+                w.Line("var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);");
+                w.Open("switch (pass)");
+                var ordinals = plan.ElementBuffers.AsImmutableArray();
+                foreach (var pass in plan.Passes)
+                    w.Line($"case {pass.Index}: Pass{pass.Index}BFloat16(uniforms, {string.Join(", ", Enumerable.Range(0, elementBuffers).Select(b => half.Contains(ordinals[b]) ? $"buffers.UInt16({b})" : $"buffers[{b}]"))}{(pass.Reductions.Count > 0 ? ", partials" : "")}, rounding); break;");
+                w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
+                w.Close();
+                w.Close();
+            }
             w.Close();
         }
 

@@ -46,6 +46,23 @@ namespace Fused.Ir
         /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
         public int BytesMovedPerParameter => _schedule.BytesPerParameter;
 
+        /// <summary>The same with the element states in bfloat16: 2 bytes less per element state a pass reads and per one it writes.</summary>
+        public int BytesMovedPerParameterBFloat16State
+        {
+            get
+            {
+                int bytes = _schedule.BytesPerParameter;
+                for (int b = 0; b < _schedule.Buffers.Count; b++)
+                {
+                    var buffer = _schedule.Buffers[b];
+                    if (buffer.Kind != BufferKind.State || buffer.Shape != StateShape.Element) continue;
+                    foreach (var pass in _schedule.Passes)
+                        bytes -= 2 * ((pass.LoadsBuffer(b) ? 1 : 0) + (pass.StoresBuffer(b) ? 1 : 0));
+                }
+                return bytes;
+            }
+        }
+
         /// <summary>Tensor-sized float32 temporaries the runtime provides.</summary>
         public int TempBufferCount => _schedule.TempBuffers.Count;
 

@@ -6,6 +6,7 @@ using System.Runtime.InteropServices;
 using Fused.Execution;
 using Fused.Ir;
 using Fused.Runtime.Execution;
+using Fused.Runtime.Kernels;
 using Fused.Runtime.Matrix;
 
 namespace Fused.Runtime.Cpu
@@ -21,6 +22,15 @@ namespace Fused.Runtime.Cpu
 
         /// <summary>Stores <paramref name="wide"/> into element state k of tensor t from <paramref name="element"/> on, at <paramref name="step"/>.</summary>
         void Narrow(int t, int k, long element, ReadOnlySpan<float> wide, long step);
+
+        /// <summary>Whether the states are bfloat16 narrowed by stochastic rounding (then kernels can convert them in registers).</summary>
+        bool AreBFloat16 { get; }
+
+        /// <summary>Base of element state k of tensor t as bfloat16 values (<see cref="AreBFloat16"/> only).</summary>
+        nint BFloat16State(int t, int k);
+
+        /// <summary>The stochastic-rounding stream <see cref="Narrow"/> uses for element state k of tensor t at <paramref name="step"/>.</summary>
+        Precision.CounterRngKey RoundingKey(int t, int k, long step);
     }
 
     /// <summary>
@@ -28,7 +38,9 @@ namespace Fused.Runtime.Cpu
     /// (or the interpreter) over units of <see cref="UnitElements"/> on the pinned <see cref="WorkerPool"/> — a wave's
     /// tensors in one dispatch, row-wise passes over (row group, column chunk) units of every tensor of the wave — with
     /// whole reduction blocks per unit, so results never depend on the thread count. Temporaries and ColSum scratch are
-    /// pooled per wave. Low-precision element states go through <see cref="ILowPrecisionStates"/> in stack-sized chunks.
+    /// pooled per wave. bfloat16 element states are converted inside the generated kernels (<see cref="FusedRule.RunPassBFloat16"/>:
+    /// no scratch, the same bits); the rest — 8-bit states, row-wise passes, rules without bf16 kernels (built at run time),
+    /// or <see cref="KernelDispatch.BFloat16InKernel"/> off — go through <see cref="ILowPrecisionStates"/> in stack-sized chunks.
     /// Steady-state steps allocate nothing.
     /// </summary>
     public sealed unsafe class CpuBackend : IScheduleBackend
@@ -56,6 +68,8 @@ namespace Fused.Runtime.Cpu
         private readonly int[] _stateOf;              // per ordinal: element state k, or -1
         private readonly int[] _tempOrdinals, _operandOrdinals, _columnOrdinals;
         private readonly bool[][] _loads, _stores;    // [pass][ordinal]
+        private readonly FusedRule? _bf16Kernels;     // the rule, when its kernels take bf16 states and the states are bf16
+        private Precision.CounterRngKey[] _keys = Array.Empty<Precision.CounterRngKey>(); // t·S + k: this pass's rounding streams
 
         private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
         private nint[] _table = Array.Empty<nint>();  // t·K + ordinal; pinned
@@ -112,6 +126,7 @@ namespace Fused.Runtime.Cpu
             _columnHandles = new GCHandle[columns.Count];
             _loads = schedule.Passes.Select(p => ordinals.Select(b => p.LoadsBuffer(b)).ToArray()).ToArray();
             _stores = schedule.Passes.Select(p => ordinals.Select(b => p.StoresBuffer(b)).ToArray()).ToArray();
+            if (lowPrecision is { AreBFloat16: true } && kernels is FusedRule { HasBFloat16StateKernels: true } rule) _bf16Kernels = rule;
         }
 
         /// <inheritdoc/>
@@ -167,6 +182,7 @@ namespace Fused.Runtime.Cpu
                 _unitTensor = unitTensor.ToArray();
                 _rowUnitTensor = rowUnitTensor.ToArray();
                 _accumulatorOffset = new long[T];
+                _keys = new Precision.CounterRngKey[T * ElementStateCount];
                 long largest = T == 0 ? 0 : _shapes.Max(s => s.Numel);
                 for (int k = 0; k < _wide.Length; k++)
                     if (_wide[k].Length < largest) _wide[k] = GC.AllocateArray<float>(checked((int)largest), pinned: true);
@@ -177,6 +193,10 @@ namespace Fused.Runtime.Cpu
                 }
             }
             pointers.CopyTo(_table);
+            if (_bf16Kernels != null)
+                for (int t = 0; t < T; t++)
+                    for (int i = 0; i < K; i++)
+                        if (_stateOf[i] >= 0) _table[t * K + i] = _lowPrecision!.BFloat16State(t, _stateOf[i]); // the bf16 kernels' state bases
             tensorKeys.CopyTo(_tensorKeys);
             if (!parameterMemory.IsEmpty) parameterMemory.CopyTo(_parameterMemory);
         }
@@ -241,7 +261,11 @@ namespace Fused.Runtime.Cpu
                 var context = new PassContext(this, pass, args, uniforms, partials, partialOffset);
                 if (!pass.RowWise)
                 {
-                    var work = new UnitWork(context, _firstUnit[first], rowWise: false);
+                    bool bf16 = _bf16Kernels != null && KernelDispatch.BFloat16InKernel;
+                    if (bf16)
+                        for (int t = first; t < end; t++)
+                            for (int k = 0; k < ElementStateCount; k++) _keys[t * ElementStateCount + k] = _lowPrecision!.RoundingKey(t, k, args.Step);
+                    var work = new UnitWork(context, _firstUnit[first], rowWise: false, bf16);
                     long units = _firstUnit[end] - _firstUnit[first];
                     // Virtual length units·64: the pool's 64-aligned chunk boundaries fall on unit boundaries, grain 1 unit.
                     if (inline) work.Execute(0, units * WorkerPool.ChunkAlignment);
@@ -266,7 +290,7 @@ namespace Fused.Runtime.Cpu
                     PinColumns(t, context.Args.Vectors[t]!);
                     for (int k = 0; k < sums; k++) new Span<double>(_accumulators[k], (int)_accumulatorOffset[t], (int)RowWiseUnits.AccumulatorLength(_shapes[t])).Clear();
                 }
-                var work = new UnitWork(context, _firstRowUnit[first], rowWise: true);
+                var work = new UnitWork(context, _firstRowUnit[first], rowWise: true, bf16: false);
                 long units = _firstRowUnit[end] - _firstRowUnit[first];
                 if (inline) work.Execute(0, units * WorkerPool.ChunkAlignment);
                 else _pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
@@ -355,13 +379,14 @@ namespace Fused.Runtime.Cpu
         {
             private readonly PassContext _context;
             private readonly int _firstUnit;
-            private readonly bool _rowWise;
+            private readonly bool _rowWise, _bf16;
 
-            public UnitWork(in PassContext context, int firstUnit, bool rowWise)
+            public UnitWork(in PassContext context, int firstUnit, bool rowWise, bool bf16)
             {
                 _context = context;
                 _firstUnit = firstUnit;
                 _rowWise = rowWise;
+                _bf16 = bf16;
             }
 
             /// <summary>[start, end) counts units × <see cref="WorkerPool.ChunkAlignment"/>.</summary>
@@ -370,15 +395,16 @@ namespace Fused.Runtime.Cpu
                 int first = _firstUnit + (int)(start / WorkerPool.ChunkAlignment);
                 int last = _firstUnit + (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment);
                 if (_rowWise) _context.Backend.ExecuteRowUnits(_context, first, last);
-                else if (_context.Backend._lowPrecision == null) _context.Backend.ExecuteUnits(_context, first, last);
+                else if (_context.Backend._lowPrecision == null || _bf16) _context.Backend.ExecuteUnits(_context, first, last, _bf16);
                 else _context.Backend.ExecuteUnitsLowPrecision(_context, first, last);
             }
         }
 
+        /// <summary>Flat units over the tensors' own memory: float32 states, or (<paramref name="bf16"/>) bf16 states the kernels convert.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void ExecuteUnits(in PassContext c, int firstUnit, int endUnit)
+        private void ExecuteUnits(in PassContext c, int firstUnit, int endUnit, bool bf16)
         {
-            int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index;
+            int U = c.Args.UniformCount, R = c.Pass.Reductions.Count, index = c.Pass.Index, S = ElementStateCount;
             fixed (nint* table = _table)
             {
                 // A chunk's consecutive units of one tensor are one kernel call: the units only balance load, and a call
@@ -391,7 +417,9 @@ namespace Fused.Runtime.Cpu
                     long start = (long)(u - _firstUnit[t]) * UnitElements;
                     int count = (int)Math.Min((long)(last - u) * UnitElements, _shapes[t].Numel - start);
                     var partials = R == 0 ? default : new Span<double>(c.Partials + c.PartialOffset[t] + start / Reduction.BlockSize * R, (int)Reduction.BlockCount(count) * R);
-                    _kernels.RunPass(index, new ReadOnlySpan<float>(c.Uniforms + t * U, U), new KernelBuffers(table + t * K, K, start, count), partials);
+                    var uniforms = new ReadOnlySpan<float>(c.Uniforms + t * U, U);
+                    if (bf16) _bf16Kernels!.RunPassBFloat16(index, uniforms, new KernelBuffers(table + t * K, K, start, count), new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S), partials);
+                    else _kernels.RunPass(index, uniforms, new KernelBuffers(table + t * K, K, start, count), partials);
                     u = last;
                 }
             }

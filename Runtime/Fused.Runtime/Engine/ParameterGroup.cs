@@ -402,6 +402,12 @@ namespace Fused.Runtime.Engine
             NarrowState(t, k, element, wide, RoundingKey(t, k, _seed, step));
         }
 
+        bool ILowPrecisionStates.AreBFloat16 => Precision == StatePrecision.BFloat16;
+
+        nint ILowPrecisionStates.BFloat16State(int t, int k) => Precision == StatePrecision.BFloat16 ? _statePointers[t * _states + k] : 0;
+
+        CounterRngKey ILowPrecisionStates.RoundingKey(int t, int k, long step) => RoundingKey(t, k, _seed, step);
+
         /// <summary>Brings the cache lines of [start, start + bytes) towards L1 (x86; elsewhere nothing).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PrefetchLines(byte* start, int bytes)

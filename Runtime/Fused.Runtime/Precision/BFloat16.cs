@@ -359,7 +359,7 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<uint> LowBias32(Vector256<uint> x)
+        internal static Vector256<uint> LowBias32(Vector256<uint> x)
         {
             x ^= x >> 16;
             x *= Vector256.Create(0x7FEB352Du);
@@ -689,7 +689,7 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector128<uint> LowBias32(Vector128<uint> x)
+        internal static Vector128<uint> LowBias32(Vector128<uint> x)
         {
             x ^= x >> 16;
             x *= Vector128.Create(0x7FEB352Du);

@@ -20,7 +20,7 @@ namespace Fused.Benchmarks.UserArrays
     /// arrays, and (with <c>--peer</c>) to PyTorch's <c>fused=True</c> optimizers run right after, in the same repeat.
     /// </summary>
     /// <remarks>
-    /// Args: [--cases 16M,64M,64x1M] [--rules adamw,lion,sgdm,cadamw] [--states fp32,bf16] [--widths 512,256] (default:
+    /// Args: [--cases 16M,64M,64x1M] [--rules adamw,lion,sgdm,cadamw] [--states fp32,bf16] (also bf16-scratch: the scratch path) [--widths 512,256] (default:
     /// both where the CPU has AVX-512F) [--threads P] [--repeats R] (fresh processes per configuration, default 3)
     /// [--rounds N] [--steady-steps S] [--check-finite] (the engine's non-finite-gradient skip, off by default: PyTorch's
     /// optimizers do not check) [--peer path/to/run.sh] (the PyTorch harness of ../shared/peers).
@@ -67,6 +67,7 @@ namespace Fused.Benchmarks.UserArrays
 
             Console.WriteLine($"# User-array benchmark: CPU {Harness.CpuModel()}, AVX-512F {Avx512F.IsSupported}, {Environment.ProcessorCount} logical CPUs, threads {(threads == 0 ? "all" : threads)}");
             Console.WriteLine($"load average at start: {Harness.LoadAverage()}; {repeats} fresh process(es) per configuration; non-finite check {(checkFinite ? "on" : "off")}");
+            Console.WriteLine($"default kernel width here: Vector{KernelDispatch.MaxVectorBits} ({KernelDispatch.WidthChoice}); the runs below set theirs with --widths");
             var results = new List<Result>();
             var peers = new List<Dictionary<string, double>>();
             for (int repeat = 0; repeat < repeats; repeat++)
@@ -127,28 +128,13 @@ namespace Fused.Benchmarks.UserArrays
         public static StatePrecision PrecisionOf(string name) => name switch
         {
             "fp32" => StatePrecision.Float32,
-            "bf16" => StatePrecision.BFloat16,
-            _ => throw new ArgumentException($"state '{name}': expected fp32 or bf16"),
+            "bf16" or "bf16-scratch" => StatePrecision.BFloat16,
+            _ => throw new ArgumentException($"state '{name}': expected fp32, bf16 or bf16-scratch (bf16 widened into scratch around the fp32 kernels, as before the in-kernel conversion)"),
         };
 
-        /// <summary>
-        /// Bytes a step moves per parameter: the generated layout's float32 count, less 2 bytes for every access of an
-        /// element state when the state is stored in bf16.
-        /// </summary>
+        /// <summary>Bytes a step moves per parameter: the generated layout's count for the state's precision.</summary>
         public static double BytesPerParameter(FusedRule rule, string state)
-        {
-            var schedule = rule.Schedule;
-            int bytes = rule.Layout.BytesMovedPerParameter;
-            if (state == "fp32") return bytes;
-            for (int b = 0; b < schedule.Buffers.Count; b++)
-            {
-                var buffer = schedule.Buffers[b];
-                if (buffer.Kind != BufferKind.State || buffer.Shape != StateShape.Element) continue;
-                foreach (var pass in schedule.Passes)
-                    bytes -= 2 * ((pass.LoadsBuffer(b) ? 1 : 0) + (pass.StoresBuffer(b) ? 1 : 0));
-            }
-            return bytes;
-        }
+            => state == "fp32" ? rule.Layout.BytesMovedPerParameter : rule.Layout.BytesMovedPerParameterBFloat16State;
 
         /// <summary>What a PyTorch user picks for the rule: the fused optimizer where PyTorch has one (Lion: foreach).</summary>
         private static string? PeerVariant(string rule) => rule switch
@@ -299,6 +285,9 @@ namespace Fused.Benchmarks.UserArrays
                         if (states.Contains("bf16") && states.Contains("fp32"))
                             SpeedRatio($"{c} Vector{bits} {rule}: bf16 state speed / fp32 state speed (target >= 1.2, byte bound {Harness.F(BytesPerParameter(RuleOf(rule), "fp32") / BytesPerParameter(RuleOf(rule), "bf16"), 2)})",
                                 main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList());
+                    foreach (var rule in rules)
+                        if (states.Contains("bf16-scratch") && states.Contains("fp32"))
+                            SpeedRatio($"{c} Vector{bits} {rule}: bf16 state through scratch speed / fp32 state speed", main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList(), "bf16-scratch");
                 }
             if (widths.Length > 1)
                 foreach (var c in cases)
@@ -336,9 +325,9 @@ namespace Fused.Benchmarks.UserArrays
             if (pairs.Count > 0) Console.WriteLine($"- {what}: steady {Ratio(Median(pairs.Select(p => p.Steady)))}, steps 3-11 {Ratio(Median(pairs.Select(p => p.Fresh)))}");
         }
 
-        private static void SpeedRatio(string what, List<Result> results)
+        private static void SpeedRatio(string what, List<Result> results, string low = "bf16")
         {
-            var pairs = results.Where(r => r.State == "bf16").Join(results.Where(r => r.State == "fp32"), r => r.Repeat, r => r.Repeat,
+            var pairs = results.Where(r => r.State == low).Join(results.Where(r => r.State == "fp32"), r => r.Repeat, r => r.Repeat,
                 (low, full) => (Steady: full.SteadyMs / low.SteadyMs, Fresh: full.FreshMs / low.FreshMs)).ToList();
             if (pairs.Count > 0) Console.WriteLine($"- {what}: steady {Ratio(Median(pairs.Select(p => p.Steady)))}, steps 3-11 {Ratio(Median(pairs.Select(p => p.Fresh)))}");
         }

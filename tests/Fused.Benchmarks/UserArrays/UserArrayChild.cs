@@ -26,6 +26,7 @@ namespace Fused.Benchmarks.UserArrays
             var o = ChildOptions.Parse(args);
             KernelDispatch.MaxVectorBits = o.MaxBits;
             KernelDispatch.AlignStores = o.AlignStores;
+            KernelDispatch.BFloat16InKernel = o.Precision != "bf16-scratch";
             var shapes = UserArrayBenchmark.ShapesOf(o.Case);
             long total = shapes.Sum(s => (long)s);
             var rule = UserArrayBenchmark.RuleOf(o.Rule);

@@ -90,6 +90,8 @@ namespace Fused.Catalog
             public const int PassCount = 1;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 28;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 20;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -640,6 +642,252 @@ step Pass 0
             }
         }
 
+        /// <summary>Pass 0 of 1 (level 0): reads param, grad, m, v; writes param, m, v; 28 bytes per element with float32 state, 20 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
+            if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass0BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass0BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
+            var lr = Vector512.Create(uniforms[0]);
+            var beta2 = Vector512.Create(uniforms[2]);
+            var eps = Vector512.Create(uniforms[3]);
+            var weightDecay = Vector512.Create(uniforms[4]);
+            var first = uniforms[6] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // 1f == t
+            var u7 = Vector512.Create(uniforms[7]); // 1f - beta1
+            var limit = Vector512.Create(uniforms[9]); // Pow(t - 1f, 0.25f)
+            var u10 = Vector512.Create(uniforms[10]); // -limit
+            var u11 = Vector512.Create(uniforms[11]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref mRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
+                // var normed = Clamp(grad / Max(Sqrt(v), eps), -limit, limit);
+                var tmp = Vector512.Sqrt(vIn);
+                var tmp2 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp, eps);
+                var tmp3 = gradIn / tmp2;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp3, u10);
+                var normed = global::Fused.Runtime.Kernels.KernelMath.Min(tmp4, limit);
+                // m = first ? m : Lerp(m, normed, 1 - beta1);
+                var tmp5 = normed - mIn;
+                var tmp6 = u7 * tmp5;
+                var tmp7 = mIn + tmp6;
+                var mNew = Vector512.ConditionalSelect(first, mIn, tmp7);
+                // param = first ? param : param - lr * (m + weightDecay * param);
+                var tmp8 = weightDecay * paramIn;
+                var tmp9 = tmp8 + mNew;
+                var tmp10 = lr * tmp9;
+                var tmp11 = paramIn - tmp10;
+                var paramNew = Vector512.ConditionalSelect(first, paramIn, tmp11);
+                // v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * grad;
+                var tmp12 = gradIn * gradIn;
+                var tmp13 = beta2 * vIn;
+                var tmp14 = gradIn * u11;
+                var tmp15 = gradIn * tmp14;
+                var tmp16 = tmp13 + tmp15;
+                var vNew = Vector512.ConditionalSelect(first, tmp12, tmp16);
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
+            var lr = Vector256.Create(uniforms[0]);
+            var beta2 = Vector256.Create(uniforms[2]);
+            var eps = Vector256.Create(uniforms[3]);
+            var weightDecay = Vector256.Create(uniforms[4]);
+            var first = uniforms[6] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // 1f == t
+            var u7 = Vector256.Create(uniforms[7]); // 1f - beta1
+            var limit = Vector256.Create(uniforms[9]); // Pow(t - 1f, 0.25f)
+            var u10 = Vector256.Create(uniforms[10]); // -limit
+            var u11 = Vector256.Create(uniforms[11]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, i);
+                // var normed = Clamp(grad / Max(Sqrt(v), eps), -limit, limit);
+                var tmp = Vector256.Sqrt(vIn);
+                var tmp2 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp, eps);
+                var tmp3 = gradIn / tmp2;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp3, u10);
+                var normed = global::Fused.Runtime.Kernels.KernelMath.Min(tmp4, limit);
+                // m = first ? m : Lerp(m, normed, 1 - beta1);
+                var tmp5 = normed - mIn;
+                var tmp6 = u7 * tmp5;
+                var tmp7 = mIn + tmp6;
+                var mNew = Vector256.ConditionalSelect(first, mIn, tmp7);
+                // param = first ? param : param - lr * (m + weightDecay * param);
+                var tmp8 = weightDecay * paramIn;
+                var tmp9 = tmp8 + mNew;
+                var tmp10 = lr * tmp9;
+                var tmp11 = paramIn - tmp10;
+                var paramNew = Vector256.ConditionalSelect(first, paramIn, tmp11);
+                // v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * grad;
+                var tmp12 = gradIn * gradIn;
+                var tmp13 = beta2 * vIn;
+                var tmp14 = gradIn * u11;
+                var tmp15 = gradIn * tmp14;
+                var tmp16 = tmp13 + tmp15;
+                var vNew = Vector256.ConditionalSelect(first, tmp12, tmp16);
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, i, mK0, mK1, element + (long)i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
+            var lr = Vector128.Create(uniforms[0]);
+            var beta2 = Vector128.Create(uniforms[2]);
+            var eps = Vector128.Create(uniforms[3]);
+            var weightDecay = Vector128.Create(uniforms[4]);
+            var first = uniforms[6] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // 1f == t
+            var u7 = Vector128.Create(uniforms[7]); // 1f - beta1
+            var limit = Vector128.Create(uniforms[9]); // Pow(t - 1f, 0.25f)
+            var u10 = Vector128.Create(uniforms[10]); // -limit
+            var u11 = Vector128.Create(uniforms[11]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, i);
+                // var normed = Clamp(grad / Max(Sqrt(v), eps), -limit, limit);
+                var tmp = Vector128.Sqrt(vIn);
+                var tmp2 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp, eps);
+                var tmp3 = gradIn / tmp2;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Max(tmp3, u10);
+                var normed = global::Fused.Runtime.Kernels.KernelMath.Min(tmp4, limit);
+                // m = first ? m : Lerp(m, normed, 1 - beta1);
+                var tmp5 = normed - mIn;
+                var tmp6 = u7 * tmp5;
+                var tmp7 = mIn + tmp6;
+                var mNew = Vector128.ConditionalSelect(first, mIn, tmp7);
+                // param = first ? param : param - lr * (m + weightDecay * param);
+                var tmp8 = weightDecay * paramIn;
+                var tmp9 = tmp8 + mNew;
+                var tmp10 = lr * tmp9;
+                var tmp11 = paramIn - tmp10;
+                var paramNew = Vector128.ConditionalSelect(first, paramIn, tmp11);
+                // v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * grad;
+                var tmp12 = gradIn * gradIn;
+                var tmp13 = beta2 * vIn;
+                var tmp14 = gradIn * u11;
+                var tmp15 = gradIn * tmp14;
+                var tmp16 = tmp13 + tmp15;
+                var vNew = Vector128.ConditionalSelect(first, tmp12, tmp16);
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, i, mK0, mK1, element + (long)i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var mKey = rounding.Key(0);
+            var vKey = rounding.Key(1);
+            float lr = uniforms[0];
+            float beta2 = uniforms[2];
+            float eps = uniforms[3];
+            float weightDecay = uniforms[4];
+            bool first = uniforms[6] != 0f; // 1f == t
+            float u7 = uniforms[7]; // 1f - beta1
+            float limit = uniforms[9]; // Pow(t - 1f, 0.25f)
+            float u10 = uniforms[10]; // -limit
+            float u11 = uniforms[11]; // 1f - beta2
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float mIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(m[i]);
+                float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
+                // var normed = Clamp(grad / Max(Sqrt(v), eps), -limit, limit);
+                float tmp = global::System.MathF.Sqrt(vIn);
+                float tmp2 = tmp > eps ? tmp : eps;
+                float tmp3 = gradIn / tmp2;
+                float tmp4 = tmp3 > u10 ? tmp3 : u10;
+                float normed = tmp4 < limit ? tmp4 : limit;
+                // m = first ? m : Lerp(m, normed, 1 - beta1);
+                float tmp5 = normed - mIn;
+                float tmp6 = u7 * tmp5;
+                float tmp7 = mIn + tmp6;
+                float mNew = first ? mIn : tmp7;
+                // param = first ? param : param - lr * (m + weightDecay * param);
+                float tmp8 = weightDecay * paramIn;
+                float tmp9 = tmp8 + mNew;
+                float tmp10 = lr * tmp9;
+                float tmp11 = paramIn - tmp10;
+                float paramNew = first ? paramIn : tmp11;
+                // v = first ? grad * grad : beta2 * v + (1 - beta2) * grad * grad;
+                float tmp12 = gradIn * gradIn;
+                float tmp13 = beta2 * vIn;
+                float tmp14 = gradIn * u11;
+                float tmp15 = gradIn * tmp14;
+                float tmp16 = tmp13 + tmp15;
+                float vNew = first ? tmp12 : tmp16;
+                param[i] = paramNew;
+                m[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(mNew, mKey, element + i);
+                v[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(vNew, vKey, element + i);
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -658,6 +906,20 @@ step Pass 0
                 switch (pass)
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "ADOPT has 1 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 4) throw new ArgumentException("ADOPT takes 4 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "ADOPT has 1 pass(es)");
                 }
             }

@@ -90,6 +90,8 @@ namespace Fused.Catalog
             public const int PassCount = 2;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 36;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 28;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -990,6 +992,548 @@ step Pass 1
             }
         }
 
+        /// <summary>Pass 0 of 2 (level 0): reads grad, m, v; writes m, v, temp0; reduces Sum(mask); 24 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
+            if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
+            }
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(1), element);
+            var beta1 = Vector512.Create(uniforms[1]);
+            var beta2 = Vector512.Create(uniforms[2]);
+            var eps = Vector512.Create(uniforms[3]);
+            var u6 = Vector512.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref mRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
+                // m = beta1 * m + (1 - beta1) * grad;
+                var tmp = beta1 * mIn;
+                var tmp2 = gradIn * u6;
+                var mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp3 = beta2 * vIn;
+                var tmp4 = gradIn * u9;
+                var tmp5 = gradIn * tmp4;
+                var vNew = tmp3 + tmp5;
+                // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                var tmp6 = mNew / u8;
+                var tmp7 = vNew / u11;
+                var tmp8 = Vector512.Sqrt(tmp7);
+                var tmp9 = eps + tmp8;
+                var u = tmp6 / tmp9;
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                var tmp10 = gradIn * u;
+                var tmp11 = Vector512.GreaterThan(tmp10, Vector512.Create(0f));
+                var mask = Vector512.ConditionalSelect(tmp11, Vector512.Create(1f), Vector512.Create(0f));
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var temp0Out = u * mask;
+                var (low, high) = Vector512.Widen(mask); // Sum(mask)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(1), element);
+            var beta1 = Vector256.Create(uniforms[1]);
+            var beta2 = Vector256.Create(uniforms[2]);
+            var eps = Vector256.Create(uniforms[3]);
+            var u6 = Vector256.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector256.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector256.GreaterThan(tmp10, Vector256.Create(0f));
+                    var mask = Vector256.ConditionalSelect(tmp11, Vector256.Create(1f), Vector256.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector256.Widen(mask); // Sum(mask)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector256.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector256.GreaterThan(tmp10, Vector256.Create(0f));
+                    var mask = Vector256.ConditionalSelect(tmp11, Vector256.Create(1f), Vector256.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector256.Widen(mask); // Sum(mask)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(1), element);
+            var beta1 = Vector128.Create(uniforms[1]);
+            var beta2 = Vector128.Create(uniforms[2]);
+            var eps = Vector128.Create(uniforms[3]);
+            var u6 = Vector128.Create(uniforms[6]); // 1f - beta1
+            var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
+            var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
+            var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort mRef = ref MemoryMarshal.GetReference(m);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
+                    var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
+                    // m = beta1 * m + (1 - beta1) * grad;
+                    var tmp = beta1 * mIn;
+                    var tmp2 = gradIn * u6;
+                    var mNew = tmp + tmp2;
+                    // v = beta2 * v + (1 - beta2) * grad * grad;
+                    var tmp3 = beta2 * vIn;
+                    var tmp4 = gradIn * u9;
+                    var tmp5 = gradIn * tmp4;
+                    var vNew = tmp3 + tmp5;
+                    // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                    var tmp6 = mNew / u8;
+                    var tmp7 = vNew / u11;
+                    var tmp8 = Vector128.Sqrt(tmp7);
+                    var tmp9 = eps + tmp8;
+                    var u = tmp6 / tmp9;
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp10 = gradIn * u;
+                    var tmp11 = Vector128.GreaterThan(tmp10, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp11, Vector128.Create(1f), Vector128.Create(0f));
+                    // u = u * mask / Max(Mean(mask), 1e-3f);
+                    var temp0Out = u * mask;
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var mKey = rounding.Key(0);
+            var vKey = rounding.Key(1);
+            float beta1 = uniforms[1];
+            float beta2 = uniforms[2];
+            float eps = uniforms[3];
+            float u6 = uniforms[6]; // 1f - beta1
+            float u8 = uniforms[8]; // 1f - Pow(beta1, t)
+            float u9 = uniforms[9]; // 1f - beta2
+            float u11 = uniforms[11]; // 1f - Pow(beta2, t)
+            for (int i = 0; i < param.Length; i++)
+            {
+                float gradIn = grad[i];
+                float mIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(m[i]);
+                float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
+                // m = beta1 * m + (1 - beta1) * grad;
+                float tmp = beta1 * mIn;
+                float tmp2 = gradIn * u6;
+                float mNew = tmp + tmp2;
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                float tmp3 = beta2 * vIn;
+                float tmp4 = gradIn * u9;
+                float tmp5 = gradIn * tmp4;
+                float vNew = tmp3 + tmp5;
+                // var u = m / (1 - Pow(beta1, t)) / (Sqrt(v / (1 - Pow(beta2, t))) + eps);
+                float tmp6 = mNew / u8;
+                float tmp7 = vNew / u11;
+                float tmp8 = global::System.MathF.Sqrt(tmp7);
+                float tmp9 = eps + tmp8;
+                float u = tmp6 / tmp9;
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                float tmp10 = gradIn * u;
+                bool tmp11 = tmp10 > 0f;
+                float mask = tmp11 ? 1f : 0f;
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                float temp0Out = u * mask;
+                lanes[i & 15] += mask; // Sum(mask)
+                m[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(mNew, mKey, element + i);
+                v[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(vNew, vKey, element + i);
+                temp0[i] = temp0Out;
+            }
+        }
+
+        /// <summary>Pass 1 of 2 (level 1): reads param, temp0; writes param; 12 bytes per element with float32 state, 12 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
+            if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector512.Create(uniforms[0]);
+            var weightDecay = Vector512.Create(uniforms[4]);
+            var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var temp0New = Vector512.LoadUnsafe(ref temp0Ref, i); // u * mask, stored by an earlier pass (fewer bytes than recomputing it)
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var u = temp0New / u15;
+                // param -= lr * (u + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = tmp + u;
+                var tmp3 = lr * tmp2;
+                var paramNew = paramIn - tmp3;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector256.Create(uniforms[0]);
+            var weightDecay = Vector256.Create(uniforms[4]);
+            var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var temp0New = Vector256.LoadUnsafe(ref temp0Ref, i); // u * mask, stored by an earlier pass (fewer bytes than recomputing it)
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var u = temp0New / u15;
+                // param -= lr * (u + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = tmp + u;
+                var tmp3 = lr * tmp2;
+                var paramNew = paramIn - tmp3;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector128.Create(uniforms[0]);
+            var weightDecay = Vector128.Create(uniforms[4]);
+            var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var temp0New = Vector128.LoadUnsafe(ref temp0Ref, i); // u * mask, stored by an earlier pass (fewer bytes than recomputing it)
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var u = temp0New / u15;
+                // param -= lr * (u + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = tmp + u;
+                var tmp3 = lr * tmp2;
+                var paramNew = paramIn - tmp3;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            float lr = uniforms[0];
+            float weightDecay = uniforms[4];
+            float u15 = uniforms[15]; // Max(Sum(mask) / Numel, 0.001f)
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float temp0New = temp0[i]; // u * mask, stored by an earlier pass (fewer bytes than recomputing it)
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                float u = temp0New / u15;
+                // param -= lr * (u + weightDecay * param);
+                float tmp = weightDecay * paramIn;
+                float tmp2 = tmp + u;
+                float tmp3 = lr * tmp2;
+                float paramNew = paramIn - tmp3;
+                param[i] = paramNew;
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -1009,6 +1553,21 @@ step Pass 1
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], partials); break;
                     case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-AdamW has 2 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 5) throw new ArgumentException("C-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;
+                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-AdamW has 2 pass(es)");
                 }
             }

@@ -85,6 +85,8 @@ namespace Fused.Catalog
             public const int PassCount = 2;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 28;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 22;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -876,6 +878,469 @@ step Pass 1
             }
         }
 
+        /// <summary>Pass 0 of 2 (level 0): reads grad, momentum; writes nothing; reduces Sum(mask); 8 bytes per element with float32 state, 6 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
+            }
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var beta1 = Vector512.Create(uniforms[1]);
+            var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                var tmp4 = gradIn * u;
+                var tmp5 = Vector512.GreaterThan(tmp4, Vector512.Create(0f));
+                var mask = Vector512.ConditionalSelect(tmp5, Vector512.Create(1f), Vector512.Create(0f));
+                var (low, high) = Vector512.Widen(mask); // Sum(mask)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var beta1 = Vector256.Create(uniforms[1]);
+            var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector256.GreaterThan(tmp4, Vector256.Create(0f));
+                    var mask = Vector256.ConditionalSelect(tmp5, Vector256.Create(1f), Vector256.Create(0f));
+                    var (low, high) = Vector256.Widen(mask); // Sum(mask)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector256.GreaterThan(tmp4, Vector256.Create(0f));
+                    var mask = Vector256.ConditionalSelect(tmp5, Vector256.Create(1f), Vector256.Create(0f));
+                    var (low, high) = Vector256.Widen(mask); // Sum(mask)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var beta1 = Vector128.Create(uniforms[1]);
+            var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector128.GreaterThan(tmp4, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector128.GreaterThan(tmp4, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector128.GreaterThan(tmp4, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                    var tmp = beta1 * momentumIn;
+                    var tmp2 = gradIn * u5;
+                    var tmp3 = tmp + tmp2;
+                    var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                    // var mask = Where(u * grad > 0, 1f, 0f);
+                    var tmp4 = gradIn * u;
+                    var tmp5 = Vector128.GreaterThan(tmp4, Vector128.Create(0f));
+                    var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
+                    var (low, high) = Vector128.Widen(mask); // Sum(mask)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            float beta1 = uniforms[1];
+            float u5 = uniforms[5]; // 1f - beta1
+            for (int i = 0; i < param.Length; i++)
+            {
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                float tmp = beta1 * momentumIn;
+                float tmp2 = gradIn * u5;
+                float tmp3 = tmp + tmp2;
+                float u = global::Fused.Ir.ScalarMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                float tmp4 = gradIn * u;
+                bool tmp5 = tmp4 > 0f;
+                float mask = tmp5 ? 1f : 0f;
+                lanes[i & 15] += mask; // Sum(mask)
+            }
+        }
+
+        /// <summary>Pass 1 of 2 (level 1): reads param, grad, momentum; writes param, momentum; 20 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var lr = Vector512.Create(uniforms[0]);
+            var beta1 = Vector512.Create(uniforms[1]);
+            var beta2 = Vector512.Create(uniforms[2]);
+            var weightDecay = Vector512.Create(uniforms[3]);
+            var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
+            var u9 = Vector512.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector512.Create(uniforms[10]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                var tmp4 = gradIn * u;
+                var tmp5 = Vector512.GreaterThan(tmp4, Vector512.Create(0f));
+                var mask = Vector512.ConditionalSelect(tmp5, Vector512.Create(1f), Vector512.Create(0f));
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var tmp6 = u * mask;
+                var u2 = tmp6 / u9;
+                // param -= lr * (u + weightDecay * param);
+                var tmp7 = weightDecay * paramIn;
+                var tmp8 = tmp7 + u2;
+                var tmp9 = lr * tmp8;
+                var paramNew = paramIn - tmp9;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp10 = beta2 * momentumIn;
+                var tmp11 = gradIn * u10;
+                var momentumNew = tmp10 + tmp11;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var lr = Vector256.Create(uniforms[0]);
+            var beta1 = Vector256.Create(uniforms[1]);
+            var beta2 = Vector256.Create(uniforms[2]);
+            var weightDecay = Vector256.Create(uniforms[3]);
+            var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
+            var u9 = Vector256.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector256.Create(uniforms[10]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                var tmp4 = gradIn * u;
+                var tmp5 = Vector256.GreaterThan(tmp4, Vector256.Create(0f));
+                var mask = Vector256.ConditionalSelect(tmp5, Vector256.Create(1f), Vector256.Create(0f));
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var tmp6 = u * mask;
+                var u2 = tmp6 / u9;
+                // param -= lr * (u + weightDecay * param);
+                var tmp7 = weightDecay * paramIn;
+                var tmp8 = tmp7 + u2;
+                var tmp9 = lr * tmp8;
+                var paramNew = paramIn - tmp9;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp10 = beta2 * momentumIn;
+                var tmp11 = gradIn * u10;
+                var momentumNew = tmp10 + tmp11;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var lr = Vector128.Create(uniforms[0]);
+            var beta1 = Vector128.Create(uniforms[1]);
+            var beta2 = Vector128.Create(uniforms[2]);
+            var weightDecay = Vector128.Create(uniforms[3]);
+            var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
+            var u9 = Vector128.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
+            var u10 = Vector128.Create(uniforms[10]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var u = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                var tmp4 = gradIn * u;
+                var tmp5 = Vector128.GreaterThan(tmp4, Vector128.Create(0f));
+                var mask = Vector128.ConditionalSelect(tmp5, Vector128.Create(1f), Vector128.Create(0f));
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                var tmp6 = u * mask;
+                var u2 = tmp6 / u9;
+                // param -= lr * (u + weightDecay * param);
+                var tmp7 = weightDecay * paramIn;
+                var tmp8 = tmp7 + u2;
+                var tmp9 = lr * tmp8;
+                var paramNew = paramIn - tmp9;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp10 = beta2 * momentumIn;
+                var tmp11 = gradIn * u10;
+                var momentumNew = tmp10 + tmp11;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var momentumKey = rounding.Key(0);
+            float lr = uniforms[0];
+            float beta1 = uniforms[1];
+            float beta2 = uniforms[2];
+            float weightDecay = uniforms[3];
+            float u5 = uniforms[5]; // 1f - beta1
+            float u9 = uniforms[9]; // Max(Sum(mask) / Numel, 0.001f)
+            float u10 = uniforms[10]; // 1f - beta2
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
+                float tmp = beta1 * momentumIn;
+                float tmp2 = gradIn * u5;
+                float tmp3 = tmp + tmp2;
+                float u = global::Fused.Ir.ScalarMath.Sign(tmp3);
+                // var mask = Where(u * grad > 0, 1f, 0f);
+                float tmp4 = gradIn * u;
+                bool tmp5 = tmp4 > 0f;
+                float mask = tmp5 ? 1f : 0f;
+                // u = u * mask / Max(Mean(mask), 1e-3f);
+                float tmp6 = u * mask;
+                float u2 = tmp6 / u9;
+                // param -= lr * (u + weightDecay * param);
+                float tmp7 = weightDecay * paramIn;
+                float tmp8 = tmp7 + u2;
+                float tmp9 = lr * tmp8;
+                float paramNew = paramIn - tmp9;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                float tmp10 = beta2 * momentumIn;
+                float tmp11 = gradIn * u10;
+                float momentumNew = tmp10 + tmp11;
+                param[i] = paramNew;
+                momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -895,6 +1360,21 @@ step Pass 1
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], partials); break;
                     case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-Lion has 2 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 3) throw new ArgumentException("C-Lion takes 3 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), partials, rounding); break;
+                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-Lion has 2 pass(es)");
                 }
             }

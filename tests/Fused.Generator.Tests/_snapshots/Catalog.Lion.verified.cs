@@ -85,6 +85,8 @@ namespace Fused.Catalog
             public const int PassCount = 1;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 20;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 16;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -491,6 +493,184 @@ step Pass 0
             }
         }
 
+        /// <summary>Pass 0 of 1 (level 0): reads param, grad, momentum; writes param, momentum; 20 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass0BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass0BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var lr = Vector512.Create(uniforms[0]);
+            var beta1 = Vector512.Create(uniforms[1]);
+            var beta2 = Vector512.Create(uniforms[2]);
+            var weightDecay = Vector512.Create(uniforms[3]);
+            var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
+            var u6 = Vector512.Create(uniforms[6]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // var update = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var update = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // param -= lr * (update + weightDecay * param);
+                var tmp4 = weightDecay * paramIn;
+                var tmp5 = tmp4 + update;
+                var tmp6 = lr * tmp5;
+                var paramNew = paramIn - tmp6;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp7 = beta2 * momentumIn;
+                var tmp8 = gradIn * u6;
+                var momentumNew = tmp7 + tmp8;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var lr = Vector256.Create(uniforms[0]);
+            var beta1 = Vector256.Create(uniforms[1]);
+            var beta2 = Vector256.Create(uniforms[2]);
+            var weightDecay = Vector256.Create(uniforms[3]);
+            var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
+            var u6 = Vector256.Create(uniforms[6]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
+                // var update = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var update = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // param -= lr * (update + weightDecay * param);
+                var tmp4 = weightDecay * paramIn;
+                var tmp5 = tmp4 + update;
+                var tmp6 = lr * tmp5;
+                var paramNew = paramIn - tmp6;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp7 = beta2 * momentumIn;
+                var tmp8 = gradIn * u6;
+                var momentumNew = tmp7 + tmp8;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var lr = Vector128.Create(uniforms[0]);
+            var beta1 = Vector128.Create(uniforms[1]);
+            var beta2 = Vector128.Create(uniforms[2]);
+            var weightDecay = Vector128.Create(uniforms[3]);
+            var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
+            var u6 = Vector128.Create(uniforms[6]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
+                // var update = Sign(beta1 * momentum + (1 - beta1) * grad);
+                var tmp = beta1 * momentumIn;
+                var tmp2 = gradIn * u5;
+                var tmp3 = tmp + tmp2;
+                var update = global::Fused.Runtime.Kernels.KernelMath.Sign(tmp3);
+                // param -= lr * (update + weightDecay * param);
+                var tmp4 = weightDecay * paramIn;
+                var tmp5 = tmp4 + update;
+                var tmp6 = lr * tmp5;
+                var paramNew = paramIn - tmp6;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                var tmp7 = beta2 * momentumIn;
+                var tmp8 = gradIn * u6;
+                var momentumNew = tmp7 + tmp8;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var momentumKey = rounding.Key(0);
+            float lr = uniforms[0];
+            float beta1 = uniforms[1];
+            float beta2 = uniforms[2];
+            float weightDecay = uniforms[3];
+            float u5 = uniforms[5]; // 1f - beta1
+            float u6 = uniforms[6]; // 1f - beta2
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // var update = Sign(beta1 * momentum + (1 - beta1) * grad);
+                float tmp = beta1 * momentumIn;
+                float tmp2 = gradIn * u5;
+                float tmp3 = tmp + tmp2;
+                float update = global::Fused.Ir.ScalarMath.Sign(tmp3);
+                // param -= lr * (update + weightDecay * param);
+                float tmp4 = weightDecay * paramIn;
+                float tmp5 = tmp4 + update;
+                float tmp6 = lr * tmp5;
+                float paramNew = paramIn - tmp6;
+                // momentum = beta2 * momentum + (1 - beta2) * grad;
+                float tmp7 = beta2 * momentumIn;
+                float tmp8 = gradIn * u6;
+                float momentumNew = tmp7 + tmp8;
+                param[i] = paramNew;
+                momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -509,6 +689,20 @@ step Pass 0
                 switch (pass)
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Lion has 1 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 3) throw new ArgumentException("Lion takes 3 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Lion has 1 pass(es)");
                 }
             }

@@ -90,6 +90,8 @@ namespace Fused.Catalog
             public const int PassCount = 2;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 28;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 24;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -628,6 +630,257 @@ step Pass 1
             }
         }
 
+        /// <summary>Pass 0 of 2 (level 0): reads grad, momentum; writes momentum, temp0; 16 bytes per element with float32 state, 12 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(temp0); // scalar head: the vector body's stores to temp0 start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass0BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass0BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var beta = Vector512.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // momentum = beta * momentum + grad;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+                direction.StoreUnsafe(ref temp0Ref, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var beta = Vector256.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
+                // momentum = beta * momentum + grad;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+                direction.StoreUnsafe(ref temp0Ref, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var beta = Vector128.Create(uniforms[1]);
+            var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
+                // momentum = beta * momentum + grad;
+                var tmp = beta * momentumIn;
+                var momentumNew = gradIn + tmp;
+                // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
+                var tmp2 = beta * momentumNew;
+                var tmp3 = gradIn + tmp2;
+                var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+                direction.StoreUnsafe(ref temp0Ref, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var momentumKey = rounding.Key(0);
+            float beta = uniforms[1];
+            bool u16 = uniforms[16] != 0f; // nesterov > 0f
+            for (int i = 0; i < param.Length; i++)
+            {
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // momentum = beta * momentum + grad;
+                float tmp = beta * momentumIn;
+                float momentumNew = gradIn + tmp;
+                // var direction = nesterov > 0 ? grad + beta * momentum : momentum;
+                float tmp2 = beta * momentumNew;
+                float tmp3 = gradIn + tmp2;
+                float direction = u16 ? tmp3 : momentumNew;
+                momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
+                temp0[i] = direction;
+            }
+        }
+
+        /// <summary>Pass 1 of 2 (level 1): reads param, temp0; writes param; 12 bytes per element with float32 state, 12 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector512.Create(uniforms[0]);
+            var weightDecay = Vector512.Create(uniforms[2]);
+            var scale = Vector512.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                // param -= lr * (scale * orthogonal + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector256.Create(uniforms[0]);
+            var weightDecay = Vector256.Create(uniforms[2]);
+            var scale = Vector256.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                // param -= lr * (scale * orthogonal + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var lr = Vector128.Create(uniforms[0]);
+            var weightDecay = Vector128.Create(uniforms[2]);
+            var scale = Vector128.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(direction), from the matrix pass
+                // param -= lr * (scale * orthogonal + weightDecay * param);
+                var tmp = weightDecay * paramIn;
+                var tmp2 = scale * orthogonal;
+                var tmp3 = tmp + tmp2;
+                var tmp4 = lr * tmp3;
+                var paramNew = paramIn - tmp4;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            float lr = uniforms[0];
+            float weightDecay = uniforms[2];
+            float scale = uniforms[15]; // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float orthogonal = temp0[i]; // Orthogonalize(direction), from the matrix pass
+                // param -= lr * (scale * orthogonal + weightDecay * param);
+                float tmp = weightDecay * paramIn;
+                float tmp2 = scale * orthogonal;
+                float tmp3 = tmp + tmp2;
+                float tmp4 = lr * tmp3;
+                float paramNew = paramIn - tmp4;
+                param[i] = paramNew;
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -647,6 +900,21 @@ step Pass 1
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
                     case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Muon has 2 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 4) throw new ArgumentException("Muon takes 4 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
+                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Muon has 2 pass(es)");
                 }
             }

@@ -75,6 +75,8 @@ namespace Fused.Catalog
             public const int PassCount = 4;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 44;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 40;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -1266,6 +1268,819 @@ scalar-store 3 s:7
             }
         }
 
+        /// <summary>Pass 0 of 4 (level 0): reads param, grad, momentum; writes momentum, temp0; reduces Sum(param * param); 20 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
+            }
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var beta = Vector512.Create(uniforms[1]);
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // radius = t == 1 ? Norm(param) : radius;
+                var tmp = paramIn * paramIn;
+                // momentum = beta * momentum + grad;
+                var tmp2 = beta * momentumIn;
+                var momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                var tmp3 = beta * momentumNew;
+                var temp0Out = gradIn + tmp3;
+                var (low, high) = Vector512.Widen(tmp); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var beta = Vector256.Create(uniforms[1]);
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var beta = Vector128.Create(uniforms[1]);
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
+                    // radius = t == 1 ? Norm(param) : radius;
+                    var tmp = paramIn * paramIn;
+                    // momentum = beta * momentum + grad;
+                    var tmp2 = beta * momentumIn;
+                    var momentumNew = gradIn + tmp2;
+                    // var orthogonal = Orthogonalize(grad + beta * momentum);
+                    var tmp3 = beta * momentumNew;
+                    var temp0Out = gradIn + tmp3;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                    global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var momentumKey = rounding.Key(0);
+            float beta = uniforms[1];
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // radius = t == 1 ? Norm(param) : radius;
+                float tmp = paramIn * paramIn;
+                // momentum = beta * momentum + grad;
+                float tmp2 = beta * momentumIn;
+                float momentumNew = gradIn + tmp2;
+                // var orthogonal = Orthogonalize(grad + beta * momentum);
+                float tmp3 = beta * momentumNew;
+                float temp0Out = gradIn + tmp3;
+                lanes[i & 15] += tmp; // Sum(param * param)
+                momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
+                temp0[i] = temp0Out;
+            }
+        }
+
+        /// <summary>Pass 1 of 4 (level 1): reads temp0; writes nothing; reduces Sum(orthogonal * orthogonal); 4 bytes per element with float32 state, 4 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass1BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(orthogonal * orthogonal)
+            }
+        }
+
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                var tmp = orthogonal * orthogonal;
+                var (low, high) = Vector512.Widen(tmp); // Sum(orthogonal * orthogonal)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = orthogonal * orthogonal;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(orthogonal * orthogonal)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            for (int i = 0; i < param.Length; i++)
+            {
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                float tmp = orthogonal * orthogonal;
+                lanes[i & 15] += tmp; // Sum(orthogonal * orthogonal)
+            }
+        }
+
+        /// <summary>Pass 2 of 4 (level 2): reads param, temp0; writes nothing; reduces Sum(moved * moved); 8 bytes per element with float32 state, 8 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass2BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
+            }
+        }
+
+        /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var u8 = Vector512.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                var tmp3 = moved * moved;
+                var (low, high) = Vector512.Widen(tmp3); // Sum(moved * moved)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var u8 = Vector256.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector256.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var u8 = Vector128.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, at); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                    // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                    var tmp = u8 * orthogonal;
+                    var tmp2 = tmp / u11;
+                    var moved = paramIn - tmp2;
+                    // param = radius * moved / Max(Norm(moved), 1e-12f);
+                    var tmp3 = moved * moved;
+                    var (low, high) = Vector128.Widen(tmp3); // Sum(moved * moved)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            float u8 = uniforms[8]; // lr * radius'
+            float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                float tmp = u8 * orthogonal;
+                float tmp2 = tmp / u11;
+                float moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                float tmp3 = moved * moved;
+                lanes[i & 15] += tmp3; // Sum(moved * moved)
+            }
+        }
+
+        /// <summary>Pass 3 of 4 (level 3): reads param, temp0; writes param; 12 bytes per element with float32 state, 12 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass3BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass3BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass3BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass3BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass3BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 3 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var radiusNew = Vector512.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
+            var u8 = Vector512.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector512.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector512.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 3 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var radiusNew = Vector256.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
+            var u8 = Vector256.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector256.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector256.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 3 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var radiusNew = Vector128.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
+            var u8 = Vector128.Create(uniforms[8]); // lr * radius'
+            var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            var u14 = Vector128.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var orthogonal = Vector128.LoadUnsafe(ref temp0Ref, i); // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                var tmp = u8 * orthogonal;
+                var tmp2 = tmp / u11;
+                var moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                var tmp3 = radiusNew * moved;
+                var paramNew = tmp3 / u14;
+                paramNew.StoreUnsafe(ref paramRef, i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 3, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            float radiusNew = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
+            float u8 = uniforms[8]; // lr * radius'
+            float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
+            float u14 = uniforms[14]; // Max(Sqrt(Sum(moved * moved)), 1E-12f)
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float orthogonal = temp0[i]; // Orthogonalize(grad + beta * momentum'), from the matrix pass
+                // var moved = param - lr * radius * orthogonal / Max(Norm(orthogonal), 1e-12f);
+                float tmp = u8 * orthogonal;
+                float tmp2 = tmp / u11;
+                float moved = paramIn - tmp2;
+                // param = radius * moved / Max(Norm(moved), 1e-12f);
+                float tmp3 = radiusNew * moved;
+                float paramNew = tmp3 / u14;
+                param[i] = paramNew;
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -1287,6 +2102,23 @@ scalar-store 3 s:7
                     case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
                     case 2: Pass2(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
                     case 3: Pass3(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "MuonH has 4 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 4) throw new ArgumentException("MuonH takes 4 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
+                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
+                    case 2: Pass2BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
+                    case 3: Pass3BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "MuonH has 4 pass(es)");
                 }
             }

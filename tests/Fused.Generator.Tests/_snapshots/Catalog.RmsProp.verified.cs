@@ -80,6 +80,8 @@ namespace Fused.Catalog
             public const int PassCount = 1;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 20;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 16;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -442,6 +444,164 @@ step Pass 0
             }
         }
 
+        /// <summary>Pass 0 of 1 (level 0): reads param, grad, v; writes param, v; 20 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass0BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), v.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass0BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), v.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var lr = Vector512.Create(uniforms[0]);
+            var beta2 = Vector512.Create(uniforms[1]);
+            var eps = Vector512.Create(uniforms[2]);
+            var u4 = Vector512.Create(uniforms[4]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp = beta2 * vIn;
+                var tmp2 = gradIn * u4;
+                var tmp3 = gradIn * tmp2;
+                var vNew = tmp + tmp3;
+                // param -= lr * grad / Sqrt(v + eps);
+                var tmp4 = lr * gradIn;
+                var tmp5 = eps + vNew;
+                var tmp6 = Vector512.Sqrt(tmp5);
+                var tmp7 = tmp4 / tmp6;
+                var paramNew = paramIn - tmp7;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var lr = Vector256.Create(uniforms[0]);
+            var beta2 = Vector256.Create(uniforms[1]);
+            var eps = Vector256.Create(uniforms[2]);
+            var u4 = Vector256.Create(uniforms[4]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, i);
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp = beta2 * vIn;
+                var tmp2 = gradIn * u4;
+                var tmp3 = gradIn * tmp2;
+                var vNew = tmp + tmp3;
+                // param -= lr * grad / Sqrt(v + eps);
+                var tmp4 = lr * gradIn;
+                var tmp5 = eps + vNew;
+                var tmp6 = Vector256.Sqrt(tmp5);
+                var tmp7 = tmp4 / tmp6;
+                var paramNew = paramIn - tmp7;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (vK0, vK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var lr = Vector128.Create(uniforms[0]);
+            var beta2 = Vector128.Create(uniforms[1]);
+            var eps = Vector128.Create(uniforms[2]);
+            var u4 = Vector128.Create(uniforms[4]); // 1f - beta2
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort vRef = ref MemoryMarshal.GetReference(v);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, i);
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                var tmp = beta2 * vIn;
+                var tmp2 = gradIn * u4;
+                var tmp3 = gradIn * tmp2;
+                var vNew = tmp + tmp3;
+                // param -= lr * grad / Sqrt(v + eps);
+                var tmp4 = lr * gradIn;
+                var tmp5 = eps + vNew;
+                var tmp6 = Vector128.Sqrt(tmp5);
+                var tmp7 = tmp4 / tmp6;
+                var paramNew = paramIn - tmp7;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, i, vK0, vK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> v, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var vKey = rounding.Key(0);
+            float lr = uniforms[0];
+            float beta2 = uniforms[1];
+            float eps = uniforms[2];
+            float u4 = uniforms[4]; // 1f - beta2
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
+                // v = beta2 * v + (1 - beta2) * grad * grad;
+                float tmp = beta2 * vIn;
+                float tmp2 = gradIn * u4;
+                float tmp3 = gradIn * tmp2;
+                float vNew = tmp + tmp3;
+                // param -= lr * grad / Sqrt(v + eps);
+                float tmp4 = lr * gradIn;
+                float tmp5 = eps + vNew;
+                float tmp6 = global::System.MathF.Sqrt(tmp5);
+                float tmp7 = tmp4 / tmp6;
+                float paramNew = paramIn - tmp7;
+                param[i] = paramNew;
+                v[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(vNew, vKey, element + i);
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -460,6 +620,20 @@ step Pass 0
                 switch (pass)
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "RMSprop has 1 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 3) throw new ArgumentException("RMSprop takes 3 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "RMSprop has 1 pass(es)");
                 }
             }

@@ -70,6 +70,8 @@ namespace Fused.Catalog
             public const int PassCount = 1;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 12;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 12;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>

@@ -80,6 +80,8 @@ namespace Fused.Catalog
             public const int PassCount = 2;
             /// <summary>Bytes read and written per parameter element per step over all passes (float32 state).</summary>
             public const int BytesMovedPerParameter = 24;
+            /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
+            public const int BytesMovedPerParameterBFloat16State = 20;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -661,6 +663,338 @@ step Pass 1
             }
         }
 
+        /// <summary>Pass 0 of 2 (level 0): reads param; writes nothing; reduces Sum(param * param); 4 bytes per element with float32 state, 4 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail. Writes 1 partial(s) per block of 1024 elements (block-major) into <paramref name="partials"/>; a range must start on a block boundary.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            int blocks = (param.Length + 1023) / 1024;
+            if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
+            // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
+            // so the sums do not depend on the SIMD width or on how ranges are split (Fused.Ir.Reduction).
+            Span<double> lanes = stackalloc double[16];
+            for (int block = 0; block < blocks; block++)
+            {
+                int start = block * 1024, count = Math.Min(1024, param.Length - start);
+                lanes.Slice(0, 16).Fill(0.0);
+                int done = 0;
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
+            }
+        }
+
+        /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes8To15 = Vector512.LoadUnsafe(ref lanesRef, 8);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                // var scaledLr = lr * Rms(param);
+                var tmp = paramIn * paramIn;
+                var (low, high) = Vector512.Widen(tmp); // Sum(param * param)
+                sum0Lanes0To7 += low;
+                sum0Lanes8To15 += high;
+            }
+            sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes4To7 = Vector256.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes8To11 = Vector256.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes12To15 = Vector256.LoadUnsafe(ref lanesRef, 12);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 7: lanes 0..7
+                {
+                    nuint at = i;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To3 += low;
+                    sum0Lanes4To7 += high;
+                }
+                // elements i + 8 .. i + 15: lanes 8..15
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector256.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To11 += low;
+                    sum0Lanes12To15 += high;
+                }
+            }
+            sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
+            var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
+            var sum0Lanes2To3 = Vector128.LoadUnsafe(ref lanesRef, 2);
+            var sum0Lanes4To5 = Vector128.LoadUnsafe(ref lanesRef, 4);
+            var sum0Lanes6To7 = Vector128.LoadUnsafe(ref lanesRef, 6);
+            var sum0Lanes8To9 = Vector128.LoadUnsafe(ref lanesRef, 8);
+            var sum0Lanes10To11 = Vector128.LoadUnsafe(ref lanesRef, 10);
+            var sum0Lanes12To13 = Vector128.LoadUnsafe(ref lanesRef, 12);
+            var sum0Lanes14To15 = Vector128.LoadUnsafe(ref lanesRef, 14);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + 16 <= length; i += 16)
+            {
+                // elements i + 0 .. i + 3: lanes 0..3
+                {
+                    nuint at = i;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes0To1 += low;
+                    sum0Lanes2To3 += high;
+                }
+                // elements i + 4 .. i + 7: lanes 4..7
+                {
+                    nuint at = i + 4;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes4To5 += low;
+                    sum0Lanes6To7 += high;
+                }
+                // elements i + 8 .. i + 11: lanes 8..11
+                {
+                    nuint at = i + 8;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes8To9 += low;
+                    sum0Lanes10To11 += high;
+                }
+                // elements i + 12 .. i + 15: lanes 12..15
+                {
+                    nuint at = i + 12;
+                    var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
+                    // var scaledLr = lr * Rms(param);
+                    var tmp = paramIn * paramIn;
+                    var (low, high) = Vector128.Widen(tmp); // Sum(param * param)
+                    sum0Lanes12To13 += low;
+                    sum0Lanes14To15 += high;
+                }
+            }
+            sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
+            sum0Lanes2To3.StoreUnsafe(ref lanesRef, 2);
+            sum0Lanes4To5.StoreUnsafe(ref lanesRef, 4);
+            sum0Lanes6To7.StoreUnsafe(ref lanesRef, 6);
+            sum0Lanes8To9.StoreUnsafe(ref lanesRef, 8);
+            sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
+            sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
+            sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
+            return (int)i;
+        }
+
+        /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                // var scaledLr = lr * Rms(param);
+                float tmp = paramIn * paramIn;
+                lanes[i & 15] += tmp; // Sum(param * param)
+            }
+        }
+
+        /// <summary>Pass 1 of 2 (level 1): reads param, grad, momentum; writes param, momentum; 20 bytes per element with float32 state, 16 with the element states in bfloat16 (stochastic rounding, the streams of <paramref name="rounding"/>).
+        /// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding)
+        {
+            if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
+            if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
+            if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
+            done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
+            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+        }
+
+        /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
+            var beta = Vector512.Create(uniforms[1]);
+            var weightDecay = Vector512.Create(uniforms[2]);
+            var u4 = Vector512.Create(uniforms[4]); // 1f - beta
+            var scaledLr = Vector512.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
+            {
+                var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
+                // momentum = beta * momentum + (1 - beta) * grad;
+                var tmp = beta * momentumIn;
+                var tmp2 = gradIn * u4;
+                var momentumNew = tmp + tmp2;
+                // param -= scaledLr * (Sign(momentum) + weightDecay * param);
+                var tmp3 = weightDecay * paramIn;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Sign(momentumNew);
+                var tmp5 = tmp3 + tmp4;
+                var tmp6 = tmp5 * scaledLr;
+                var paramNew = paramIn - tmp6;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
+            var beta = Vector256.Create(uniforms[1]);
+            var weightDecay = Vector256.Create(uniforms[2]);
+            var u4 = Vector256.Create(uniforms[4]); // 1f - beta
+            var scaledLr = Vector256.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
+            {
+                var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
+                // momentum = beta * momentum + (1 - beta) * grad;
+                var tmp = beta * momentumIn;
+                var tmp2 = gradIn * u4;
+                var momentumNew = tmp + tmp2;
+                // param -= scaledLr * (Sign(momentum) + weightDecay * param);
+                var tmp3 = weightDecay * paramIn;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Sign(momentumNew);
+                var tmp5 = tmp3 + tmp4;
+                var tmp6 = tmp5 * scaledLr;
+                var paramNew = paramIn - tmp6;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
+            var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
+            var beta = Vector128.Create(uniforms[1]);
+            var weightDecay = Vector128.Create(uniforms[2]);
+            var u4 = Vector128.Create(uniforms[4]); // 1f - beta
+            var scaledLr = Vector128.Create(uniforms[9]); // lr * Sqrt(Sum(param * param) / Numel)
+            ref float paramRef = ref MemoryMarshal.GetReference(param);
+            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            nuint length = (nuint)param.Length;
+            nuint i = 0;
+            for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
+            {
+                var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
+                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
+                // momentum = beta * momentum + (1 - beta) * grad;
+                var tmp = beta * momentumIn;
+                var tmp2 = gradIn * u4;
+                var momentumNew = tmp + tmp2;
+                // param -= scaledLr * (Sign(momentum) + weightDecay * param);
+                var tmp3 = weightDecay * paramIn;
+                var tmp4 = global::Fused.Runtime.Kernels.KernelMath.Sign(momentumNew);
+                var tmp5 = tmp3 + tmp4;
+                var tmp6 = tmp5 * scaledLr;
+                var paramNew = paramIn - tmp6;
+                paramNew.StoreUnsafe(ref paramRef, i);
+                global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
+            }
+            return (int)i;
+        }
+
+        /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        {
+            var momentumKey = rounding.Key(0);
+            float beta = uniforms[1];
+            float weightDecay = uniforms[2];
+            float u4 = uniforms[4]; // 1f - beta
+            float scaledLr = uniforms[9]; // lr * Sqrt(Sum(param * param) / Numel)
+            for (int i = 0; i < param.Length; i++)
+            {
+                float paramIn = param[i];
+                float gradIn = grad[i];
+                float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
+                // momentum = beta * momentum + (1 - beta) * grad;
+                float tmp = beta * momentumIn;
+                float tmp2 = gradIn * u4;
+                float momentumNew = tmp + tmp2;
+                // param -= scaledLr * (Sign(momentum) + weightDecay * param);
+                float tmp3 = weightDecay * paramIn;
+                float tmp4 = global::Fused.Ir.ScalarMath.Sign(momentumNew);
+                float tmp5 = tmp3 + tmp4;
+                float tmp6 = tmp5 * scaledLr;
+                float paramNew = paramIn - tmp6;
+                param[i] = paramNew;
+                momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
+            }
+        }
+
         /// <summary>The handle the Fused runtime uses to run this rule.</summary>
         public static global::Fused.Runtime.Kernels.FusedRule Rule { get; } = new GeneratedRule();
 
@@ -680,6 +1014,21 @@ step Pass 1
                 {
                     case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], partials); break;
                     case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2]); break;
+                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Tiger (full) has 2 pass(es)");
+                }
+            }
+
+            public override bool HasBFloat16StateKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                if (buffers.Count != 3) throw new ArgumentException("Tiger (full) takes 3 element buffers, got " + buffers.Count, nameof(buffers));
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                switch (pass)
+                {
+                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), partials, rounding); break;
+                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Tiger (full) has 2 pass(es)");
                 }
             }

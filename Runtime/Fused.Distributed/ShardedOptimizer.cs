@@ -34,6 +34,7 @@ namespace Fused.Distributed
         private readonly double _clipNorm;
         private readonly bool _skipNonFinite;
         private readonly long[] _failed;
+        private readonly List<PieceReductions> _pieceReductions = new List<PieceReductions>(); // groups with pieces of tensors
 
         internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
             ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements)
@@ -71,7 +72,15 @@ namespace Fused.Distributed
 
             var mine = _segments[me];
             if (mine.Length == 0) return;
-            var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares);
+            var ruleOf = routes.ToDictionary(r => r.Name, r => r.Rule, StringComparer.Ordinal);
+            var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares)
+                .ReductionExchange((group, members) =>
+                {
+                    var pieces = new PieceReductions(collectives, ruleOf[group].Schedule, members, mine, parameters, plan);
+                    if (!pieces.HasPieces) return null;
+                    _pieceReductions.Add(pieces);
+                    return pieces;
+                });
             if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
             var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var s in mine)
@@ -80,7 +89,7 @@ namespace Fused.Distributed
                 bool whole = s.Count == p.Numel;
                 string name = whole ? p.Name : SegmentName(p.Name, s);
                 builder.AddParameter(name, whole ? p.Shape : new[] { checked((int)s.Count) },
-                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count), randomStream: s.Tensor);
+                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count), randomStream: s.Tensor, randomOffset: s.Start);
                 groupOfShard[name] = groupOf[s.Tensor];
             }
             for (int r = 0; r < routes.Length; r++)
@@ -133,13 +142,17 @@ namespace Fused.Distributed
             long averaged = System.Diagnostics.Stopwatch.GetTimestamp();
             StepResult result;
             Exception? failure = null;
+            foreach (var pieces in _pieceReductions) pieces.BeginStep();
             try
             {
                 result = _engine != null ? _engine.Step() : StepWithoutSegments();
             }
             catch (Exception e)
             {
-                failure = e;
+                // Peers still waiting for this rank's partials get them, marked failed; a step stopped only because a peer
+                // failed is not this rank's failure (the agreement below names the rank that failed).
+                foreach (var pieces in _pieceReductions) pieces.Drain();
+                failure = CausedByPeer(e) ? null : e;
                 result = default;
             }
             AgreeOrThrow(failure, $"step {StepCount + 1}", "stepped its own segments but the parameters were not gathered");
@@ -170,6 +183,13 @@ namespace Fused.Distributed
             if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
             throw new ShardedStepException($"{what} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} {consequence}");
+        }
+
+        private static bool CausedByPeer(Exception e)
+        {
+            for (Exception? x = e; x != null; x = x.InnerException)
+                if (x is PeerStepFailedException) return true;
+            return false;
         }
 
         /// <summary>A rank without segments still takes part in the global norm and decides as every other rank does.</summary>

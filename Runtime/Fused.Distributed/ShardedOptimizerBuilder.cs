@@ -117,8 +117,7 @@ namespace Fused.Distributed
             var tensors = _parameters.Select((p, i) =>
             {
                 var route = _routes[groupOf[i]];
-                var options = Options(route);
-                return new ShardTensor(p.Numel, ShardPlan.CanSplit(route.Rule.Schedule, options.Precision == StatePrecision.BFloat16),
+                return new ShardTensor(p.Numel, ShardPlan.CanSplit(route.Rule.Schedule),
                     ShardPlan.CostOf(route.Rule.Schedule, p.Rows, p.Cols));
             }).ToArray();
             var plan = new ShardPlan(tensors, _collectives.Size);

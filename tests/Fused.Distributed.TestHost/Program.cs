@@ -31,7 +31,9 @@ namespace Fused.Distributed.TestHost
                                + Compare(mpi, AdamW.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1)
                                + Compare(mpi, AdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
                                + Compare(mpi, Lion.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
-                               + Compare(mpi, Lamb.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1),
+                               + Compare(mpi, Lamb.Rule, StatePrecision.Int8Blockwise, double.PositiveInfinity, -1)
+                               + Compare(mpi, Lamb.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1)
+                               + Compare(mpi, CautiousAdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1),
                     "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
                     "mismatch" => Mismatch(mpi),
@@ -85,9 +87,21 @@ namespace Fused.Distributed.TestHost
                 failures += model.Differences(reference, $"{what} step {step}", me);
             }
             failures += CompareStates(many, one, what);
+            failures += ExpectCut(mpi, many, rule, what);
             failures += CompareStateBytes(mpi, many, one, what);
             if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
             return failures;
+        }
+
+        /// <summary>A rule that may be split (element-wise, with or without whole-tensor reductions) must have a tensor cut mid-tensor by this model.</summary>
+        private static int ExpectCut(MpiCollectives mpi, ShardedOptimizer many, FusedRule rule, string what)
+        {
+            if (!ShardPlan.CanSplit(rule.Schedule)) return 0;
+            int cut = Enumerable.Range(0, Replica.Shapes.Length).Count(t => Enumerable.Range(0, mpi.Size)
+                .Any(r => many.Plan.SegmentsOf(r).Any(s => s.Tensor == t && s.Count < Replica.Numel(t))));
+            if (cut > 0) return 0;
+            Console.WriteLine($"rank {mpi.Rank}: FAIL {what}: no tensor was cut across ranks, so splitting is not tested");
+            return 1;
         }
 
         /// <summary>

@@ -7,13 +7,13 @@ using Fused.Runtime.Kernels;
 namespace Fused.Distributed.TestHost
 {
     /// <summary>
-    /// The test model: a few tensors with odd lengths and tails — cut across ranks mid-row, a matrix, a tiny vector, a
-    /// rank-3 tensor (sides ≤ 1024 for Shampoo) — with full parameter and gradient buffers, fixed initial values, and
+    /// The test model: a few tensors with odd lengths and tails — cut across ranks mid-row (at 2 ranks in w2, at 3 in
+    /// w1 and w2), a matrix, a vector smaller than a reduction block, a rank-3 tensor (sides ≤ 1024 for Shampoo) — with full parameter and gradient buffers, fixed initial values, and
     /// each rank's gradient at each step a pure function of (tensor, step, rank), so any process can compute any rank's.
     /// </summary>
     internal sealed class Replica
     {
-        public static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 5, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
+        public static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 7, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
 
         public readonly float[][] Parameters;
         public readonly float[][] Gradients;

@@ -91,6 +91,45 @@ namespace Fused.Distributed.Mpi
             BytesSent += (all.Length - (long)counts[(Rank + 1) % Size]) * sizeof(T); // ring: every block but the successor's
         }
 
+        public void GatherAmong(ReadOnlySpan<int> ranks, int tag, ReadOnlySpan<double> mine, Span<double> all, ReadOnlySpan<int> counts)
+        {
+            ThrowIfDisposed();
+            if (ranks.Length != counts.Length) throw new ArgumentException($"{ranks.Length} ranks but {counts.Length} counts");
+            int me = ranks.IndexOf(Rank), total = 0;
+            if (me < 0) throw new ArgumentException($"rank {Rank} is not among the ranks it gathers with");
+            if (mine.Length != counts[me]) throw new ArgumentException($"rank {Rank} contributes {mine.Length} values, counts say {counts[me]}");
+            foreach (int c in counts) total += c;
+            if (total > all.Length) throw new ArgumentException($"counts add up to {total} values, the buffer holds {all.Length}");
+            Span<nint> requests = stackalloc nint[2 * ranks.Length];
+            int pending = 0;
+            fixed (double* m = mine)
+            fixed (double* a = all)
+            fixed (nint* q = requests)
+            {
+                for (int i = 0, at = 0; i < ranks.Length; at += counts[i], i++)
+                {
+                    if (i == me) { mine.CopyTo(all.Slice(at, counts[i])); continue; }
+                    Check(MPI_Irecv(a + at, counts[i], MpiDouble, ranks[i], tag, CommWorld, q + pending++), "MPI_Irecv");
+                    Check(MPI_Isend(m, mine.Length, MpiDouble, ranks[i], tag, CommWorld, q + pending++), "MPI_Isend");
+                    BytesSent += (long)mine.Length * sizeof(double);
+                }
+                WaitAll(q, pending, "MPI_Isend/MPI_Irecv (gather among ranks " + string.Join(", ", ranks.ToArray()) + ")");
+            }
+        }
+
+        /// <summary>Polls <paramref name="count"/> requests with MPI_Testall until all completed.</summary>
+        private static void WaitAll(nint* requests, int count, string call)
+        {
+            int done = 0;
+            var spinner = new System.Threading.SpinWait();
+            while (true)
+            {
+                Check(MPI_Testall(count, requests, &done, 0), call);
+                if (done != 0) return;
+                spinner.SpinOnce(sleep1Threshold: -1); // spin, then yield the core: other ranks may share it
+            }
+        }
+
         public void AllGather(long mine, Span<long> all)
         {
             ThrowIfDisposed();

@@ -65,6 +65,10 @@ namespace Fused.Distributed.Mpi
         [DllImport(Lib)] public static extern int MPI_Alltoallv(void* send, int* sendCounts, int* sendDisplacements, nint sendType,
             void* receive, int* receiveCounts, int* receiveDisplacements, nint receiveType, nint comm);
 
+        [DllImport(Lib)] public static extern int MPI_Isend(void* buffer, int count, nint type, int destination, int tag, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Irecv(void* buffer, int count, nint type, int source, int tag, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Testall(int count, nint* requests, int* flag, nint statuses);
+
         /// <summary>Throws a <see cref="MpiException"/> naming <paramref name="call"/> and MPI's text for <paramref name="code"/> unless it is MPI_SUCCESS.</summary>
         public static void Check(int code, string call)
         {

@@ -111,7 +111,7 @@ namespace Fused.Runtime.Engine
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
             long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null,
             StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null,
-            GradientSquaresTotal? squaresTotal = null)
+            GradientSquaresTotal? squaresTotal = null, Func<string, IReadOnlyList<ParameterInfo>, Fused.Execution.IReductionExchange?>? reductionExchange = null)
         {
             _squaresTotal = squaresTotal;
             int P = parameters.Count;
@@ -154,9 +154,11 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 string groupName = routes[g].Name;
+                var infos = members[g].Select(m => m.Info).ToArray();
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
-                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)));
+                    infos, _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
+                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)),
+                    reductionExchange?.Invoke(groupName, infos));
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 

@@ -82,6 +82,7 @@ namespace Fused.Distributed
                     return pieces;
                 });
             if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
+            if (N > 1) builder.HoldSteps(); // all or nothing across ranks: undone below when another rank fails
             var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var s in mine)
             {
@@ -133,8 +134,13 @@ namespace Fused.Distributed
         /// Collective. Averages the gradients over ranks (this rank's segments of its gradient buffers then hold the mean;
         /// the rest keep the local values), steps this rank's segments and gathers every parameter from its owner.
         /// </summary>
-        /// <exception cref="OptimizerStepException">This rank's step failed (its engine restored what it had written).</exception>
-        /// <exception cref="ShardedStepException">Another rank's step failed: parameters were not gathered.</exception>
+        /// <remarks>
+        /// All or nothing across ranks: when any rank's step fails, every rank puts back what its engine wrote for this
+        /// step (parameters and state of its segments), so on every rank the whole model is as before the step and
+        /// <see cref="StepCount"/> does not advance; training can go on with the next gradients.
+        /// </remarks>
+        /// <exception cref="OptimizerStepException">This rank's step failed (everything restored, on every rank).</exception>
+        /// <exception cref="ShardedStepException">Another rank's step failed (everything restored, on every rank).</exception>
         public StepResult Step()
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -155,7 +161,16 @@ namespace Fused.Distributed
                 failure = CausedByPeer(e) ? null : e;
                 result = default;
             }
-            AgreeOrThrow(failure, $"step {StepCount + 1}", "stepped its own segments but the parameters were not gathered");
+            try
+            {
+                AgreeOrThrow(failure, $"step {StepCount + 1}", "restored its segments: the whole model is as before the step");
+            }
+            catch
+            {
+                _engine?.RollbackHeldStep(); // this rank's step succeeded (or stopped for a peer): put back what it wrote
+                throw;
+            }
+            _engine?.CommitHeldStep();
             long stepped = System.Diagnostics.Stopwatch.GetTimestamp();
             if (result.Status == StepStatus.Applied)
             {

@@ -14,7 +14,7 @@ namespace Fused.Distributed.TestHost
     /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
     /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
     /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
-    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, mismatch, die, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, fail, mismatch, die, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
     /// </summary>
     public static class Program
     {
@@ -36,6 +36,7 @@ namespace Fused.Distributed.TestHost
                                + Compare(mpi, CautiousAdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1),
                     "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
+                    "fail" => FailedStep(mpi, Lamb.Rule) + FailedStep(mpi, AdamW.Rule),
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
                     "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1),
@@ -90,6 +91,55 @@ namespace Fused.Distributed.TestHost
             failures += ExpectCut(mpi, many, rule, what);
             failures += CompareStateBytes(mpi, many, one, what);
             if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
+            return failures;
+        }
+
+        /// <summary>
+        /// All or nothing across ranks. Muon steps w3, <paramref name="rule"/> the rest (split across ranks, LAMB with its
+        /// norms exchanged between piece owners), non-finite steps not skipped. At step 3 the last rank's local gradient of
+        /// w3 holds a NaN: the averaged w3 is NaN, Newton–Schulz refuses it on w3's owner (which also owns a piece of a cut
+        /// tensor, so with LAMB its peers learn of the failure inside the exchange of partials), every rank's step throws, and
+        /// every rank puts back what its step wrote — parameters equal one process's (whose own step failed alike and was
+        /// undone) bit for bit after every step, and so do the states after two more steps.
+        /// </summary>
+        private static int FailedStep(MpiCollectives mpi, FusedRule rule)
+        {
+            const int Steps = 5, FailAt = 3;
+            int N = mpi.Size, me = mpi.Rank, failures = 0;
+            var model = new Replica();
+            var reference = new Replica();
+            using var one = reference.Single(rule, StatePrecision.Float32, ruleOfW3: Muon.Rule);
+            using var many = model.Sharded(mpi, rule, StatePrecision.Float32, stagingElements: 2001, ruleOfW3: Muon.Rule);
+            string what = $"failed step (Muon on w3, {rule.Name} elsewhere), {N} ranks";
+            int owner = Enumerable.Range(0, N).Single(r => many.Plan.SegmentsOf(r).Any(s => s.Tensor == 3));
+            if (!many.Plan.SegmentsOf(owner).Any(s => s.Count < Replica.Numel(s.Tensor)))
+            {
+                Console.WriteLine($"rank {me}: FAIL {what}: w3's owner shares no cut tensor, so a failure inside the exchange is not tested");
+                failures++;
+            }
+            for (int step = 1; step <= Steps; step++)
+            {
+                string? expected = null, got = null;
+                try { reference.StepSingleMean(one, step, N, r => { if (step == FailAt && r == N - 1) reference.Gradients[3][5] = float.NaN; }); }
+                catch (OptimizerStepException e) { expected = e.Message; }
+                try { model.StepSharded(many, step, () => { if (step == FailAt && me == N - 1) model.Gradients[3][5] = float.NaN; }); }
+                catch (OptimizerStepException e) when (me == owner) { got = e.Message; }
+                catch (ShardedStepException e) when (me != owner) { got = e.Message; }
+                if ((step == FailAt) != (expected != null) || (expected != null) != (got != null))
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: one process {(expected == null ? "stepped" : "failed")}, sharded {(got == null ? "stepped" : $"failed: {got}")}");
+                    failures++;
+                }
+                if (got != null) Console.WriteLine($"rank {me}: step {step} failed as expected: {got}");
+                if (many.StepCount != one.StepCount)
+                {
+                    Console.WriteLine($"rank {me}: FAIL {what} step {step}: {many.StepCount} steps taken, one process {one.StepCount}");
+                    failures++;
+                }
+                failures += model.Differences(reference, $"{what} step {step}", me);
+            }
+            failures += CompareStates(many, one, what);
+            if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: step {FailAt} undone on every rank, {Steps} steps bit-identical");
             return failures;
         }
 

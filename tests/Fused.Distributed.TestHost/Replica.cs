@@ -45,20 +45,23 @@ namespace Fused.Distributed.TestHost
 
         /// <summary>A sharded optimizer; <paramref name="stagingElements"/> small makes the exchanges run in several rounds of odd sizes.</summary>
         public ShardedOptimizer Sharded(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity,
-            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements)
+            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements, FusedRule? ruleOfW3 = null)
         {
-            var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements);
+            var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements).SkipNonFiniteSteps(ruleOfW3 == null);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
-            builder.Route("all", _ => true, rule, o => o.State(precision));
+            if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
+            builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));
             if (double.IsFinite(clip)) builder.ClipGlobalNorm(clip);
             return builder.Build();
         }
 
-        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity)
+        /// <summary>One process, configured as <see cref="Sharded"/>: <paramref name="ruleOfW3"/> (if any) steps w3, without skipping non-finite steps.</summary>
+        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity, FusedRule? ruleOfW3 = null)
         {
-            var builder = new OptimizerBuilder().Threads(1);
+            var builder = new OptimizerBuilder().Threads(1).SkipNonFiniteSteps(ruleOfW3 == null);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
-            builder.Route("all", _ => true, rule, o => o.State(precision));
+            if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
+            builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));
             if (double.IsFinite(clip)) builder.ClipGlobalNorm(clip);
             return builder.Build();
         }
@@ -72,6 +75,26 @@ namespace Fused.Distributed.TestHost
                 tamper?.Invoke(r);
                 optimizer.AccumulateGradients();
             }
+            return optimizer.Step();
+        }
+
+        /// <summary>
+        /// As <see cref="StepSingle"/>, but the mean of the ranks' gradients is computed here (float32, summed in rank
+        /// order, then divided by the rank count) and stepped without accumulation: a failed step leaves nothing behind
+        /// for the next (the engine keeps a failed step's accumulated mean for a retry).
+        /// </summary>
+        public StepResult StepSingleMean(FusedOptimizer optimizer, int step, int ranks, Action<int>? tamper = null)
+        {
+            var sums = Gradients.Select(g => new float[g.Length]).ToArray();
+            for (int r = 0; r < ranks; r++)
+            {
+                LoadGradients(step, r);
+                tamper?.Invoke(r);
+                for (int t = 0; t < sums.Length; t++)
+                    for (int i = 0; i < sums[t].Length; i++) sums[t][i] = r == 0 ? Gradients[t][i] : sums[t][i] + Gradients[t][i];
+            }
+            for (int t = 0; t < sums.Length; t++)
+                for (int i = 0; i < sums[t].Length; i++) Gradients[t][i] = sums[t][i] / ranks;
             return optimizer.Step();
         }
 

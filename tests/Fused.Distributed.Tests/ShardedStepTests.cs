@@ -50,6 +50,17 @@ namespace Fused.Distributed.Tests
         public void NonFiniteGradientOnOneRankIsSkippedByAll(int ranks) => AssertAllOk(ranks, "nonfinite", 2);
 
         /// <summary>
+        /// All or nothing across ranks: Muon refuses a NaN on one rank at step 3 (with LAMB or AdamW split over the rest);
+        /// every rank's step throws and is undone — parameters and states equal one process's (whose step failed and was
+        /// undone alike) after every one of 5 steps, so training goes on. With LAMB the failure reaches the failed rank's
+        /// peers inside the exchange of partials.
+        /// </summary>
+        [Theory]
+        [InlineData(2)]
+        [InlineData(3)]
+        public void AStepThatFailsOnOneRankIsUndoneOnEveryRank(int ranks) => AssertAllOk(ranks, "fail", 2);
+
+        /// <summary>
         /// Save at M ranks (shards + consolidated file); resume at M from the shards and in one process from the
         /// consolidated file; then at N ≠ M ranks reshard from the shards and cut the consolidated file — all bit for bit,
         /// for split, 8-bit, bf16, a scalar state from a split norm (HyperBall), row/column, Muon and Shampoo state (7 checks per rank and job).

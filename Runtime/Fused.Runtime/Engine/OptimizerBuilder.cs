@@ -38,6 +38,7 @@ namespace Fused.Runtime.Engine
         private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
         private GradientSquaresTotal? _squaresTotal;
         private Func<string, IReadOnlyList<ParameterInfo>, Fused.Execution.IReductionExchange?>? _reductionExchange;
+        private bool _holdSteps;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -294,6 +295,17 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// A sharded optimizer's hook: every group journals, and an applied step stays undoable until the caller commits
+        /// or rolls it back (<see cref="FusedOptimizer.CommitHeldStep"/>, <see cref="FusedOptimizer.RollbackHeldStep"/>).
+        /// </summary>
+        internal OptimizerBuilder HoldSteps()
+        {
+            _journal = StepJournal.AllGroups;
+            _holdSteps = true;
+            return this;
+        }
+
         /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
         internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
         {
@@ -368,7 +380,7 @@ namespace Fused.Runtime.Engine
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal, _reductionExchange);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal, _reductionExchange, _holdSteps);
         }
     }
 }

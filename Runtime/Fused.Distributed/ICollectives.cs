@@ -5,7 +5,8 @@ namespace Fused.Distributed
     /// <summary>
     /// The collectives the sharded optimizer needs, over one group of ranks that all call them in the same order.
     /// Small on purpose: MPI implements it (<see cref="Mpi.MpiCollectives"/>); a GPU collective library could too.
-    /// Every call is blocking and collective; a failure is an exception naming the call.
+    /// Every call is blocking and collective; a failure is an exception naming the call. An implementation must not wait
+    /// forever for a rank that stopped taking part (<see cref="Mpi.MpiCollectives.Timeout"/>).
     /// </summary>
     public interface ICollectives
     {

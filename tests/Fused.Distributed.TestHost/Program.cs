@@ -14,14 +14,14 @@ namespace Fused.Distributed.TestHost
     /// in the same process, one ordinary optimizer over full copies whose gradient is the mean of every rank's local
     /// gradients accumulated in rank order (one process training on the same global batch); it then compares every
     /// parameter bit for bit, and its own state segments with the reference's. Prints one line per check; the exit code
-    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, fail, mismatch, die, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
+    /// is the number of failed checks (0 = all passed). Modes: rules, clip, nonfinite, fail, mismatch, die, hang, save DIR, resume DIR M; and bench [threads] (Benchmark.cs).
     /// </summary>
     public static class Program
     {
         public static int Main(string[] args)
         {
             string mode = args.Length > 0 ? args[0] : "rules";
-            var mpi = MpiCollectives.Initialize();
+            var mpi = MpiCollectives.Initialize(mode == "hang" ? TimeSpan.FromSeconds(HangTimeoutSeconds) : null);
             int failures;
             try
             {
@@ -39,6 +39,7 @@ namespace Fused.Distributed.TestHost
                     "fail" => FailedStep(mpi, Lamb.Rule) + FailedStep(mpi, AdamW.Rule),
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
+                    "hang" => Hang(mpi),
                     "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1),
                     "save" => CheckpointChecks.Save(mpi, args[1]),
                     "resume" => CheckpointChecks.Resume(mpi, args[1], int.Parse(args[2])),
@@ -216,24 +217,37 @@ namespace Fused.Distributed.TestHost
             }
         }
 
+        /// <summary>The timeout of the "hang" mode's collectives.</summary>
+        private const int HangTimeoutSeconds = 5;
+
+        /// <summary>
+        /// The last rank stops taking part after the first step without dying (it sleeps 10 minutes); the others must end
+        /// the job within the timeout, naming the call they waited in. LAMB: the rank also shares a tensor's norms.
+        /// </summary>
+        private static int Hang(MpiCollectives mpi) => StepUntilTheLastRankStops(mpi, Lamb.Rule, "hanging", "a hung rank",
+            () => System.Threading.Thread.Sleep(TimeSpan.FromMinutes(10)));
+
         /// <summary>The last rank dies after the first step without finalizing MPI; the others keep stepping (mpirun must end the job).</summary>
-        private static int Die(MpiCollectives mpi)
+        private static int Die(MpiCollectives mpi) => StepUntilTheLastRankStops(mpi, AdamW.Rule, "dying", "a dead rank", () => Environment.Exit(42));
+
+        /// <summary>Every rank steps up to 1000 times; after step 1 the last rank says what it is <paramref name="doing"/> and stops (<paramref name="stop"/>).</summary>
+        private static int StepUntilTheLastRankStops(MpiCollectives mpi, FusedRule rule, string doing, string what, Action stop)
         {
             var w = new float[50000];
             var g = new float[50000];
-            using var optimizer = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 50000 }, w, g).Route("adamw", _ => true, AdamW.Rule).Build();
+            using var optimizer = new ShardedOptimizerBuilder(mpi).AddParameter("w", new[] { 50000 }, w, g).Route("all", _ => true, rule).Build();
             for (int step = 1; step <= 1000; step++)
             {
                 g.AsSpan().Fill(0.01f);
                 optimizer.Step();
                 if (step == 1 && mpi.Rank == mpi.Size - 1)
                 {
-                    Console.WriteLine($"rank {mpi.Rank}: dying after step 1");
+                    Console.WriteLine($"rank {mpi.Rank}: {doing} after step 1");
                     Console.Out.Flush();
-                    Environment.Exit(42);
+                    stop();
                 }
             }
-            Console.WriteLine($"rank {mpi.Rank}: FAIL stepped 1000 times with a dead rank");
+            Console.WriteLine($"rank {mpi.Rank}: FAIL stepped 1000 times with {what}");
             return 1;
         }
     }

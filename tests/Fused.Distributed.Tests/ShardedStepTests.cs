@@ -92,6 +92,22 @@ namespace Fused.Distributed.Tests
                 Assert.Contains($"rank {r}: mismatch: ranks are configured differently: rank 2 has \"route 'adamw': … lr=0.002\" where rank 0 has \"route 'adamw': … lr=0.001\"", run.Output);
         }
 
+        /// <summary>
+        /// A rank that hangs without dying (rank 1 sleeps 10 minutes after step 1): rank 0's collective times out after
+        /// the host's 5 s, it names the call and ends the job with MPI_Abort (exit code 124) well before the sleep ends.
+        /// </summary>
+        [Fact]
+        public void ARankThatHangsMakesTheOthersEndTheJobWithAClearErrorWithinTheTimeout()
+        {
+            var run = MpiRun.Run(2, "hang", TimeSpan.FromSeconds(120));
+            Assert.False(run.TimedOut, $"a hung rank left the others hanging:\n{run.Output}");
+            Assert.Contains("rank 1: hanging after step 1", run.Output);
+            Assert.Matches(@"rank 0: MPI_\w+ did not complete within 5 s: another rank stopped taking part \(hung, or busy outside the collectives\); aborting the job \(FUSED_MPI_TIMEOUT_SECONDS sets the limit\)", run.Output);
+            Assert.Equal(124, run.ExitCode);
+            Assert.True(run.Elapsed < TimeSpan.FromSeconds(90), $"took {run.Elapsed}");
+            Assert.DoesNotContain("stepped 1000 times", run.Output);
+        }
+
         [Fact]
         public void ARankThatDiesEndsTheJobWithAClearErrorInBoundedTime()
         {

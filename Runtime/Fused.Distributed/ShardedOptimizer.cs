@@ -22,7 +22,7 @@ namespace Fused.Distributed
         private readonly ICollectives _collectives;
         private readonly ShardedOptimizerBuilder.Parameter[] _parameters;
         private readonly ShardSegment[][] _segments;       // per rank
-        private readonly FusedOptimizer? _engine;           // null when this rank owns nothing
+        private readonly FusedOptimizer? _engine;           // null when this rank owns nothing (set once, in the constructor)
         private readonly int[] _sizes;                      // elements per rank
         private readonly int _rounds;                       // exchange rounds: the largest owner's elements, _window at a time
         private readonly float[] _send, _receive;           // staging of one exchange round: at most Size × _window floats each
@@ -37,7 +37,8 @@ namespace Fused.Distributed
         private readonly List<PieceReductions> _pieceReductions = new List<PieceReductions>(); // groups with pieces of tensors
 
         internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
-            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements)
+            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements,
+            Action<OptimizerBuilder>? device)
         {
             _collectives = collectives;
             Plan = plan;
@@ -70,19 +71,43 @@ namespace Fused.Distributed
             _globalBlocks = new double[blocks];
             _fold = new double[maxBlocks];
 
-            var mine = _segments[me];
-            if (mine.Length == 0) return;
+            // Every rank learns whether every engine was built (a device may fail on one rank only), so none goes on alone.
+            Exception? failure = null;
+            try
+            {
+                if (_segments[me].Length > 0) _engine = BuildEngine(_segments[me], parameters, routes, groupOf, clipNorm, skipNonFinite, seed, threads, device);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            try
+            {
+                AgreeOrThrow(failure, "building the ranks' engines", "built nothing");
+            }
+            catch
+            {
+                _engine?.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>This rank's engine over its segments: each a tensor of its own, with its full parameter's random stream and whole-tensor reductions completed by <see cref="PieceReductions"/>.</summary>
+        private FusedOptimizer BuildEngine(ShardSegment[] mine, ShardedOptimizerBuilder.Parameter[] parameters, ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf,
+            double clipNorm, bool skipNonFinite, ulong seed, int threads, Action<OptimizerBuilder>? device)
+        {
             var ruleOf = routes.ToDictionary(r => r.Name, r => r.Rule, StringComparer.Ordinal);
             var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares)
                 .ReductionExchange((group, members) =>
                 {
-                    var pieces = new PieceReductions(collectives, ruleOf[group].Schedule, members, mine, parameters, plan);
+                    var pieces = new PieceReductions(_collectives, ruleOf[group].Schedule, members, mine, parameters, Plan);
                     if (!pieces.HasPieces) return null;
                     _pieceReductions.Add(pieces);
                     return pieces;
                 });
             if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
-            if (N > 1) builder.HoldSteps(); // all or nothing across ranks: undone below when another rank fails
+            device?.Invoke(builder);
+            if (WorldSize > 1) builder.HoldSteps(); // all or nothing across ranks: undone below when another rank fails
             var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var s in mine)
             {
@@ -99,7 +124,7 @@ namespace Fused.Distributed
                 if (!groupOfShard.ContainsValue(route)) continue;
                 builder.Route(routes[r].Name, info => groupOfShard[info.Name] == route, routes[r].Rule, routes[r].Configure);
             }
-            _engine = builder.Build();
+            return builder.Build();
         }
 
         /// <summary>The name of a segment's tensor in this rank's engine and shard checkpoint: <c>name[start:end]</c>.</summary>

@@ -28,6 +28,8 @@ namespace Fused.Distributed
         private ulong _seed = 0x5EED;
         private int _threads;
         private int _stagingElements = DefaultStagingElements;
+        private Action<OptimizerBuilder>? _device;
+        private string? _deviceName;
 
         /// <summary>Floats per staging buffer of the exchanges by default (2 buffers: 128 MB together).</summary>
         public const int DefaultStagingElements = 1 << 24;
@@ -91,6 +93,29 @@ namespace Fused.Distributed
         }
 
         /// <summary>
+        /// Each rank steps its segments on an OpenCL device (<see cref="OptimizerBuilder.UseOpenCl(Runtime.OpenCL.OpenClDevice, ParameterDownload)"/>;
+        /// e.g. one device per rank): parameters come back to the host after every step, since they are gathered from
+        /// there; state is float32. Results equal one process on the same kind of device.
+        /// </summary>
+        public ShardedOptimizerBuilder UseOpenCl(Fused.Runtime.OpenCL.OpenClDevice device)
+        {
+            ArgumentNullException.ThrowIfNull(device);
+            _device = b => b.UseOpenCl(device, ParameterDownload.EveryStep);
+            _deviceName = "OpenCL";
+            return this;
+        }
+
+        /// <summary>As <see cref="OptimizerBuilder.UseDevice"/> for each rank's engine (e.g. Fused.Ilgpu's backend), parameters back on the host after every step.</summary>
+        public ShardedOptimizerBuilder UseDevice(string name, DeviceBackendFactory factory)
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            ArgumentNullException.ThrowIfNull(factory);
+            _device = b => b.UseDevice(name, factory, ParameterDownload.EveryStep);
+            _deviceName = name;
+            return this;
+        }
+
+        /// <summary>
         /// Floats per staging buffer (default <see cref="DefaultStagingElements"/>): gradients and parameters are exchanged
         /// in rounds of at most this many elements over all owners, so staging stays bounded whatever the model size.
         /// Results do not depend on it.
@@ -113,6 +138,12 @@ namespace Fused.Distributed
             if (_routes.Count == 0) throw new OptimizerConfigurationException("no routes: add at least one Route(...)");
             var infos = BuildInfos();
             var groupOf = Resolve(infos);
+            if (_deviceName != null)
+            {
+                var lowPrecision = _routes.Select(r => (r.Name, Options(r).Precision)).Where(r => r.Precision != StatePrecision.Float32).Select(r => $"'{r.Name}' ({r.Precision})").ToList();
+                if (lowPrecision.Count > 0)
+                    throw new OptimizerConfigurationException($"{_deviceName} engines keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
+            }
             ConfigurationCheck.Agree(_collectives, Describe(groupOf));
             var tensors = _parameters.Select((p, i) =>
             {
@@ -121,7 +152,7 @@ namespace Fused.Distributed
                     ShardPlan.CostOf(route.Rule.Schedule, p.Rows, p.Cols));
             }).ToArray();
             var plan = new ShardPlan(tensors, _collectives.Size);
-            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements);
+            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements, _device);
         }
 
         private ParameterInfo[] BuildInfos()
@@ -160,6 +191,7 @@ namespace Fused.Distributed
                 $"clip norm {F(_clipNorm)}",
                 $"skip non-finite steps {_skipNonFinite}",
                 $"seed {_seed}",
+                $"device {_deviceName ?? "CPU"}",
             };
             for (int r = 0; r < _routes.Count; r++)
             {

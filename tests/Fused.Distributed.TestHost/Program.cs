@@ -6,6 +6,7 @@ using Fused.Distributed;
 using Fused.Distributed.Mpi;
 using Fused.Runtime.Engine;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.OpenCL;
 
 namespace Fused.Distributed.TestHost
 {
@@ -36,6 +37,7 @@ namespace Fused.Distributed.TestHost
                                + Compare(mpi, CautiousAdamW.Rule, StatePrecision.BFloat16, double.PositiveInfinity, -1),
                     "clip" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1) + Compare(mpi, Muon.Rule, StatePrecision.Float32, clip: 0.05, nanAt: -1),
                     "nonfinite" => Compare(mpi, AdamW.Rule, StatePrecision.Float32, clip: 1.0, nanAt: 2) + Compare(mpi, Lion.Rule, StatePrecision.Float32, double.PositiveInfinity, nanAt: 3),
+                    "opencl" => OpenCl(mpi),
                     "fail" => FailedStep(mpi, Lamb.Rule) + FailedStep(mpi, AdamW.Rule),
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
@@ -59,18 +61,23 @@ namespace Fused.Distributed.TestHost
         /// Four steps sharded against one process. Exchanges run in rounds of 2001 / N elements per owner (several rounds,
         /// odd sizes) except in the clipping runs, which use the default single round.
         /// </summary>
-        private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt)
+        private static int Compare(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip, int nanAt, OpenClDevice? device = null)
         {
             const int Steps = 4;
             int N = mpi.Size, me = mpi.Rank;
             float gradientScale = double.IsFinite(clip) ? 3f : 0.1f;
             var model = new Replica(gradientScale);
             var reference = new Replica(gradientScale);
-            using var one = reference.Single(rule, precision, clip);
-            using var many = model.Sharded(mpi, rule, precision, clip, double.IsFinite(clip) ? ShardedOptimizerBuilder.DefaultStagingElements : 2001);
+            using var one = reference.Single(rule, precision, clip, device: device);
+            using var many = model.Sharded(mpi, rule, precision, clip, double.IsFinite(clip) ? ShardedOptimizerBuilder.DefaultStagingElements : 2001, device: device);
 
-            string what = $"{rule.Name} ({precision}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
+            string what = $"{rule.Name} ({precision}{(device != null ? ", OpenCL" : "")}{(double.IsFinite(clip) ? $", clip {clip}" : "")}{(nanAt > 0 ? $", NaN at step {nanAt}" : "")}), {N} ranks";
             int failures = 0;
+            if (device != null && (!one.Backend.StartsWith("OpenCL") || (many.Engine != null && !many.Engine.Backend.StartsWith("OpenCL"))))
+            {
+                Console.WriteLine($"rank {me}: FAIL {what}: the engines run on {one.Backend} and {many.Engine?.Backend}, not OpenCL");
+                failures++;
+            }
             for (int step = 1; step <= Steps; step++)
             {
                 // One NaN in the last rank's gradient: every rank must skip, as one process does.
@@ -93,6 +100,17 @@ namespace Fused.Distributed.TestHost
             failures += CompareStateBytes(mpi, many, one, what);
             if (failures == 0) Console.WriteLine($"rank {me}: OK {what}: {Steps} steps bit-identical, states of {many.Plan.SegmentsOf(me).Count} segment(s) too");
             return failures;
+        }
+
+        /// <summary>
+        /// Each rank's engine on OpenCL (PoCL in CI), against one process on the same device: element-wise (AdamW), split
+        /// whole-tensor reductions (LAMB, C-AdamW), row/column states (Adafactor) and a matrix rule (Muon), with clipping.
+        /// </summary>
+        private static int OpenCl(MpiCollectives mpi)
+        {
+            var device = OpenClDevice.Select();
+            return new[] { AdamW.Rule, Lamb.Rule, CautiousAdamW.Rule, Adafactor.Rule, Muon.Rule }
+                .Sum(rule => Compare(mpi, rule, StatePrecision.Float32, clip: 0.05, nanAt: -1, device: device));
         }
 
         /// <summary>

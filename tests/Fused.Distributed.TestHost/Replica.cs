@@ -3,6 +3,7 @@ using System.Linq;
 using Fused.Distributed.Mpi;
 using Fused.Runtime.Engine;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.OpenCL;
 
 namespace Fused.Distributed.TestHost
 {
@@ -45,9 +46,10 @@ namespace Fused.Distributed.TestHost
 
         /// <summary>A sharded optimizer; <paramref name="stagingElements"/> small makes the exchanges run in several rounds of odd sizes.</summary>
         public ShardedOptimizer Sharded(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity,
-            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements, FusedRule? ruleOfW3 = null)
+            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements, FusedRule? ruleOfW3 = null, OpenClDevice? device = null)
         {
             var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements).SkipNonFiniteSteps(ruleOfW3 == null);
+            if (device != null) builder.UseOpenCl(device);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
             if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
             builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));
@@ -56,9 +58,10 @@ namespace Fused.Distributed.TestHost
         }
 
         /// <summary>One process, configured as <see cref="Sharded"/>: <paramref name="ruleOfW3"/> (if any) steps w3, without skipping non-finite steps.</summary>
-        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity, FusedRule? ruleOfW3 = null)
+        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity, FusedRule? ruleOfW3 = null, OpenClDevice? device = null)
         {
             var builder = new OptimizerBuilder().Threads(1).SkipNonFiniteSteps(ruleOfW3 == null);
+            if (device != null) builder.UseOpenCl(device);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
             if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
             builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));

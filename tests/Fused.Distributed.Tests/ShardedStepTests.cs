@@ -50,6 +50,15 @@ namespace Fused.Distributed.Tests
         public void NonFiniteGradientOnOneRankIsSkippedByAll(int ranks) => AssertAllOk(ranks, "nonfinite", 2);
 
         /// <summary>
+        /// Each rank's engine on OpenCL (PoCL; never skipped: CI installs it) equals one process on the same device bit for
+        /// bit: AdamW, LAMB and C-AdamW split (reductions exchanged), Adafactor and Muon whole, with clipping (5 checks per rank).
+        /// </summary>
+        [Theory]
+        [InlineData(2)]
+        [InlineData(3)]
+        public void ShardedOnOpenClEqualsOneProcessOnOpenCl(int ranks) => AssertAllOk(ranks, "opencl", 5);
+
+        /// <summary>
         /// All or nothing across ranks: Muon refuses a NaN on one rank at step 3 (with LAMB or AdamW split over the rest);
         /// every rank's step throws and is undone — parameters and states equal one process's (whose step failed and was
         /// undone alike) after every one of 5 steps, so training goes on. With LAMB the failure reaches the failed rank's

@@ -38,7 +38,7 @@ namespace Fused.Distributed
 
         internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
             ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements,
-            Action<OptimizerBuilder>? device)
+            Action<OptimizerBuilder>? device, bool allOrNothing)
         {
             _collectives = collectives;
             Plan = plan;
@@ -75,7 +75,7 @@ namespace Fused.Distributed
             Exception? failure = null;
             try
             {
-                if (_segments[me].Length > 0) _engine = BuildEngine(_segments[me], parameters, routes, groupOf, clipNorm, skipNonFinite, seed, threads, device);
+                if (_segments[me].Length > 0) _engine = BuildEngine(_segments[me], parameters, routes, groupOf, clipNorm, skipNonFinite, seed, threads, device, allOrNothing);
             }
             catch (Exception e)
             {
@@ -94,7 +94,7 @@ namespace Fused.Distributed
 
         /// <summary>This rank's engine over its segments: each a tensor of its own, with its full parameter's random stream and whole-tensor reductions completed by <see cref="PieceReductions"/>.</summary>
         private FusedOptimizer BuildEngine(ShardSegment[] mine, ShardedOptimizerBuilder.Parameter[] parameters, ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf,
-            double clipNorm, bool skipNonFinite, ulong seed, int threads, Action<OptimizerBuilder>? device)
+            double clipNorm, bool skipNonFinite, ulong seed, int threads, Action<OptimizerBuilder>? device, bool allOrNothing)
         {
             var ruleOf = routes.ToDictionary(r => r.Name, r => r.Rule, StringComparer.Ordinal);
             var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares)
@@ -107,7 +107,7 @@ namespace Fused.Distributed
                 });
             if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
             device?.Invoke(builder);
-            if (WorldSize > 1) builder.HoldSteps(); // all or nothing across ranks: undone below when another rank fails
+            if (WorldSize > 1 && allOrNothing) builder.HoldSteps(); // all or nothing across ranks: undone in Step when another rank fails
             var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var s in mine)
             {

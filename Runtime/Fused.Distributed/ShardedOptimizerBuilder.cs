@@ -29,6 +29,7 @@ namespace Fused.Distributed
         private int _threads;
         private int _stagingElements = DefaultStagingElements;
         private Action<OptimizerBuilder>? _device;
+        private bool _allOrNothing = true;
         private string? _deviceName;
 
         /// <summary>Floats per staging buffer of the exchanges by default (2 buffers: 128 MB together).</summary>
@@ -93,6 +94,19 @@ namespace Fused.Distributed
         }
 
         /// <summary>
+        /// Whether a step is all or nothing across ranks (default true): each rank's engine journals its segments'
+        /// parameters and state before stepping them, so when any rank's step fails every rank puts back what it wrote.
+        /// The price is one copy of the rank's segments' parameters and state (about (4 + state bytes) / N per parameter)
+        /// and copying them every step. Off, only groups whose steps can fail on values (matrix stages) journal, and a
+        /// failure elsewhere leaves the other ranks' segments stepped and the parameters not gathered.
+        /// </summary>
+        public ShardedOptimizerBuilder AllOrNothingSteps(bool enabled = true)
+        {
+            _allOrNothing = enabled;
+            return this;
+        }
+
+        /// <summary>
         /// Each rank steps its segments on an OpenCL device (<see cref="OptimizerBuilder.UseOpenCl(Runtime.OpenCL.OpenClDevice, ParameterDownload)"/>;
         /// e.g. one device per rank): parameters come back to the host after every step, since they are gathered from
         /// there; state is float32. Results equal one process on the same kind of device.
@@ -152,7 +166,7 @@ namespace Fused.Distributed
                     ShardPlan.CostOf(route.Rule.Schedule, p.Rows, p.Cols));
             }).ToArray();
             var plan = new ShardPlan(tensors, _collectives.Size);
-            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements, _device);
+            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements, _device, _allOrNothing);
         }
 
         private ParameterInfo[] BuildInfos()
@@ -192,6 +206,7 @@ namespace Fused.Distributed
                 $"skip non-finite steps {_skipNonFinite}",
                 $"seed {_seed}",
                 $"device {_deviceName ?? "CPU"}",
+                $"all-or-nothing steps {_allOrNothing}",
             };
             for (int r = 0; r < _routes.Count; r++)
             {

@@ -42,7 +42,7 @@ namespace Fused.Distributed.TestHost
                     "mismatch" => Mismatch(mpi),
                     "die" => Die(mpi),
                     "hang" => Hang(mpi),
-                    "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1),
+                    "bench" => Benchmark.Run(mpi, args.Length > 1 ? int.Parse(args[1]) : 1, args.Length > 2 ? args[2] : "AdamW", !args.Contains("no-journal")),
                     "save" => CheckpointChecks.Save(mpi, args[1]),
                     "resume" => CheckpointChecks.Resume(mpi, args[1], int.Parse(args[2])),
                     _ => throw new ArgumentException($"unknown mode '{mode}'"),

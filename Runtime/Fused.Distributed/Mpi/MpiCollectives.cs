@@ -168,7 +168,7 @@ namespace Fused.Distributed.Mpi
         {
             int done = 0;
             long start = Stopwatch.GetTimestamp();
-            long spinUntil = start + Stopwatch.Frequency / 100, deadline = start + (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
+            long deadline = start + (long)(Timeout.TotalSeconds * Stopwatch.Frequency);
             while (true)
             {
                 Check(MPI_Testall(count, requests, &done, 0), call);
@@ -182,8 +182,9 @@ namespace Fused.Distributed.Mpi
                     MPI_Abort(CommWorld, TimeoutExitCode);
                     throw timeout; // not reached: MPI_Abort ends every rank
                 }
-                if (now < spinUntil) Thread.Yield(); // the first 10 ms: answer fast
-                else Thread.Sleep(1);                // then leave the cores to ranks still working
+                // Open MPI progresses a non-blocking collective only inside MPI calls: poll without sleeping (a 1 ms sleep
+                // between tests made a 67 MB exchange 3-4 times slower), yielding the core to any other runnable thread.
+                Thread.Yield();
             }
         }
 

@@ -122,7 +122,8 @@ namespace Fused.Distributed.Mpi
             fixed (int* c = counts)
             fixed (int* d = at)
                 Wait(MPI_Iallgatherv(m, mine.Length, type, a, c, d, type, CommWorld, &request), "MPI_Allgatherv", &request);
-            BytesSent += (all.Length - (long)counts[(Rank + 1) % Size]) * sizeof(T); // ring: every block but the successor's
+            long total = (long)at[Size - 1] + counts[Size - 1]; // what the counts fill, not the whole buffer
+            BytesSent += (total - counts[(Rank + 1) % Size]) * sizeof(T); // ring: every block but the successor's
         }
 
         public void GatherAmong(ReadOnlySpan<int> ranks, int tag, ReadOnlySpan<double> mine, Span<double> all, ReadOnlySpan<int> counts)

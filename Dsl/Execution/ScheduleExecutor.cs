@@ -21,8 +21,10 @@ namespace Fused.Execution
         private readonly int _uniformCount, _scalarCount;
         private readonly int[] _vectorBuffers;
         private readonly PassArguments _args;
+        private readonly IReductionExchange? _exchange;
 
         private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
+        private ShapeInfo[] _uniformShapes = Array.Empty<ShapeInfo>();   // the whole tensor's for a piece (see IReductionExchange)
         private double[] _uniforms = Array.Empty<double>();
         private float[] _scalars = Array.Empty<float>();
         private float[][] _vectorStates = Array.Empty<float[]>();   // t · V + v (Rows or Cols floats)
@@ -31,8 +33,12 @@ namespace Fused.Execution
         private double[] _fold = Array.Empty<double>();
 
         /// <summary>An executor stepping <paramref name="schedule"/> on <paramref name="backend"/>.</summary>
-        public ScheduleExecutor(KernelSchedule schedule, IScheduleBackend backend)
+        /// <param name="schedule">The rule's schedule.</param>
+        /// <param name="backend">Where the tensors' buffers live and passes run.</param>
+        /// <param name="exchange">For pieces of tensors stepped apart (a sharded run): completes their reductions; null when every tensor is whole.</param>
+        public ScheduleExecutor(KernelSchedule schedule, IScheduleBackend backend, IReductionExchange? exchange = null)
         {
+            _exchange = exchange;
             _schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
             _backend = backend ?? throw new ArgumentNullException(nameof(backend));
             _uniformProgram = new UniformProgram(schedule);
@@ -72,6 +78,7 @@ namespace Fused.Execution
             var oldScalars = _scalars;
             var oldVectorStates = _vectorStates;
             _shapes = shapes.ToArray();
+            _uniformShapes = _exchange == null ? _shapes : _shapes.Select((shape, t) => _exchange.UniformShape(t, shape)).ToArray();
             _uniforms = new double[T * _uniformCount];
             _args.Uniforms = new float[T * _uniformCount];
             _scalars = new float[T * _scalarCount];
@@ -199,7 +206,7 @@ namespace Fused.Execution
                                 for (int t = first; t < end; t++)
                                 {
                                     at = t; atEnd = t + 1;
-                                    _uniformProgram.Evaluate(s.Index, hypers, step, _shapes[t], Scalars(t), _uniforms.AsSpan(t * U, U));
+                                    _uniformProgram.Evaluate(s.Index, hypers, step, _uniformShapes[t], Scalars(t), _uniforms.AsSpan(t * U, U));
                                 }
                                 break;
                             case StepKind.Vectors:
@@ -242,12 +249,17 @@ namespace Fused.Execution
             }
             _backend.RunPass(pass, first, end, _args);
             if (R == 0) return;
-            var partials = _args.Partials;
             for (int t = first; t < end; t++)
             {
                 var shape = _shapes[t];
-                long start = _args.PartialOffset[t];
                 int blocks = checked((int)BlocksOf(pass, shape));
+                ReadOnlySpan<double> partials = _args.Partials.AsSpan(checked((int)_args.PartialOffset[t]), blocks * R);
+                if (_exchange != null && !pass.RowWise)
+                {
+                    partials = _exchange.Complete(t, partials, R); // a piece's partials become the whole tensor's
+                    blocks = partials.Length / R;
+                    if (_fold.Length < blocks) _fold = new double[blocks];
+                }
                 for (int r = 0; r < R; r++)
                 {
                     var reduction = pass.Reductions[r];
@@ -257,12 +269,12 @@ namespace Fused.Execution
                         var sums = _vectors[t]!.Values(reduction.Target);
                         for (int row = 0; row < shape.Rows; row++)
                         {
-                            for (int b = 0; b < perRow; b++) _fold[b] = partials[start + ((long)row * perRow + b) * R + r];
+                            for (int b = 0; b < perRow; b++) _fold[b] = partials[(row * perRow + b) * R + r];
                             sums[row] = (float)Reduction.FoldBlocks(_fold.AsSpan(0, perRow), max: false);
                         }
                         continue;
                     }
-                    for (int b = 0; b < blocks; b++) _fold[b] = partials[start + (long)b * R + r];
+                    for (int b = 0; b < blocks; b++) _fold[b] = partials[b * R + r];
                     _uniforms[t * U + reduction.Target] = Reduction.FoldBlocks(_fold.AsSpan(0, blocks), reduction.IsMax);
                 }
             }

@@ -5,7 +5,8 @@ namespace Fused.Distributed
     /// <summary>
     /// The collectives the sharded optimizer needs, over one group of ranks that all call them in the same order.
     /// Small on purpose: MPI implements it (<see cref="Mpi.MpiCollectives"/>); a GPU collective library could too.
-    /// Every call is blocking and collective; a failure is an exception naming the call.
+    /// Every call is blocking and collective; a failure is an exception naming the call. An implementation must not wait
+    /// forever for a rank that stopped taking part (<see cref="Mpi.MpiCollectives.Timeout"/>).
     /// </summary>
     public interface ICollectives
     {
@@ -32,6 +33,13 @@ namespace Fused.Distributed
 
         /// <summary>Rank r contributes <paramref name="counts"/>[r] bytes; every rank receives them all, concatenated in rank order.</summary>
         void AllGatherV(ReadOnlySpan<byte> mine, Span<byte> all, int[] counts);
+
+        /// <summary>
+        /// Not collective over every rank: only <paramref name="ranks"/> (ascending, this rank among them) call it, with
+        /// the same tag and counts. Rank <c>ranks[i]</c> contributes <paramref name="counts"/>[i] values; each of them
+        /// receives them all, concatenated in that order. Calls among the same ranks with the same tag match in call order.
+        /// </summary>
+        void GatherAmong(ReadOnlySpan<int> ranks, int tag, ReadOnlySpan<double> mine, Span<double> all, ReadOnlySpan<int> counts);
 
         /// <summary>Every rank receives one long from each rank, in rank order.</summary>
         void AllGather(long mine, Span<long> all);

@@ -19,9 +19,9 @@ namespace Fused.Distributed
 
     /// <summary>
     /// Which rank steps which elements (ZeRO-1: each rank keeps optimizer state for its segments only). Tensors whose
-    /// rule is purely element-wise are cut by elements at multiples of <see cref="Reduction.BlockSize"/> (so reduction
-    /// blocks — and the global norm's partials — are the same as in one process); every other tensor (whole-tensor
-    /// reductions, row/column states, matrix passes) goes whole to one rank, largest cost first to the least loaded
+    /// rule is element-wise, with or without whole-tensor reductions, are cut by elements at multiples of
+    /// <see cref="Reduction.BlockSize"/> (so reduction blocks — and the global norm's partials — are the same as in one
+    /// process); every other tensor (row/column states, matrix passes) goes whole to one rank, largest cost first to the least loaded
     /// rank. The split tensors then fill the ranks up to an even load. A pure function of its inputs: every rank
     /// computes the same plan.
     /// </summary>
@@ -107,17 +107,16 @@ namespace Fused.Distributed
 
         /// <summary>
         /// Whether a rule may step a block-aligned range of a tensor as a tensor of its own, with the same results as
-        /// stepping the whole: no matrix passes, no row/column values or states, no reductions, no uniform that reads the
-        /// shape. (Scalar states then evolve from hyperparameters and the step alone, the same in every piece.)
-        /// bfloat16 state is never split: its stochastic rounding streams are per whole tensor (a whole tensor on any rank
-        /// keeps its full parameter's stream, so its rounding equals one process's).
+        /// stepping the whole: no matrix passes, no row/column values or states, no row-wise pass. Whole-tensor
+        /// reductions are completed from every piece's block partials and uniforms read the whole tensor's shape
+        /// (<see cref="PieceReductions"/>), so scalar states evolve alike in every piece. bfloat16 state splits too: a
+        /// piece continues its full parameter's rounding stream from its first element.
         /// </summary>
-        public static bool CanSplit(KernelSchedule schedule, bool bfloat16State)
+        public static bool CanSplit(KernelSchedule schedule)
         {
-            if (bfloat16State) return false;
             if (schedule.Matrices.Count > 0 || schedule.VectorBuffers.Count > 0 || schedule.Vectors.Count > 0 || schedule.VectorReductions.Count > 0) return false;
-            if (schedule.Passes.Any(p => p.RowWise || p.Reductions.Count > 0)) return false;
-            return schedule.Uniforms.All(u => u.Kind is not (UniformKind.Shape or UniformKind.Reduced or UniformKind.PerRow));
+            if (schedule.Passes.Any(p => p.RowWise)) return false;
+            return schedule.Uniforms.All(u => u.Kind != UniformKind.PerRow);
         }
 
         /// <summary>Cost of stepping a tensor whole: its elements, times its short side when the rule has matrix passes (matrix products).</summary>

@@ -8,7 +8,8 @@ namespace Fused.Distributed
     /// One rank's memory under ZeRO-1: its engine's report (state, scratch and journal for its segments only — about 1/N
     /// of one process's state), plus what every rank holds in full: float32 parameters and gradients, and the staging
     /// buffers of the exchanges (gradients packed by owner, the owners' received pieces, the gathered parameters, the
-    /// norm's block partials).
+    /// norm's block partials). With all-or-nothing steps (the default at N &gt; 1) the engine's journal holds one more
+    /// copy of its segments' parameters and state.
     /// </summary>
     public sealed record ShardedMemoryReport(int Rank, int WorldSize, ModelMemoryReport? Engine, long ParameterBytes, long GradientBytes, long StagingBytes)
     {
@@ -25,16 +26,18 @@ namespace Fused.Distributed
         /// <summary>
         /// Per-rank bytes of a model of <paramref name="parameters"/> parameters at <paramref name="ranks"/> ranks, for a
         /// rule keeping <paramref name="stateBytesPerParameter"/> (see <see cref="MemoryReport.RowOf"/>): state / N, 4 B
-        /// float32 master weights and 4 B gradients in full, and staging: two round buffers of at most
-        /// <paramref name="stagingElements"/> floats each, plus the global norm's float64 partial per 1024-element block.
+        /// float32 master weights and 4 B gradients in full, staging: two round buffers of at most
+        /// <paramref name="stagingElements"/> floats each, plus the global norm's float64 partial per 1024-element block;
+        /// and with <paramref name="allOrNothing"/> steps (N &gt; 1) the journal: (4 + state bytes) / N per parameter.
         /// </summary>
-        public static (double State, double MasterAndGradients, double Staging, double Total) Estimate(double parameters, int ranks, double stateBytesPerParameter,
-            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements)
+        public static (double State, double MasterAndGradients, double Staging, double Journal, double Total) Estimate(double parameters, int ranks, double stateBytesPerParameter,
+            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements, bool allOrNothing = true)
         {
             if (ranks < 1) throw new ArgumentOutOfRangeException(nameof(ranks), ranks, "at least one rank");
             double state = parameters * stateBytesPerParameter / ranks, full = parameters * 8;
             double staging = ranks == 1 ? 0 : 2 * 4 * Math.Min(parameters, stagingElements) + 8 * parameters / Fused.Ir.Reduction.BlockSize;
-            return (state, full, staging, state + full + staging);
+            double journal = ranks > 1 && allOrNothing ? parameters * (4 + stateBytesPerParameter) / ranks : 0;
+            return (state, full, staging, journal, state + full + staging + journal);
         }
     }
 

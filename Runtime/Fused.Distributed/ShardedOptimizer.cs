@@ -22,7 +22,7 @@ namespace Fused.Distributed
         private readonly ICollectives _collectives;
         private readonly ShardedOptimizerBuilder.Parameter[] _parameters;
         private readonly ShardSegment[][] _segments;       // per rank
-        private readonly FusedOptimizer? _engine;           // null when this rank owns nothing
+        private readonly FusedOptimizer? _engine;           // null when this rank owns nothing (set once, in the constructor)
         private readonly int[] _sizes;                      // elements per rank
         private readonly int _rounds;                       // exchange rounds: the largest owner's elements, _window at a time
         private readonly float[] _send, _receive;           // staging of one exchange round: at most Size × _window floats each
@@ -34,9 +34,11 @@ namespace Fused.Distributed
         private readonly double _clipNorm;
         private readonly bool _skipNonFinite;
         private readonly long[] _failed;
+        private readonly List<PieceReductions> _pieceReductions = new List<PieceReductions>(); // groups with pieces of tensors
 
         internal ShardedOptimizer(ICollectives collectives, ShardPlan plan, ShardedOptimizerBuilder.Parameter[] parameters,
-            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements)
+            ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf, double clipNorm, bool skipNonFinite, ulong seed, int threads, int stagingElements,
+            Action<OptimizerBuilder>? device, bool allOrNothing)
         {
             _collectives = collectives;
             Plan = plan;
@@ -69,10 +71,43 @@ namespace Fused.Distributed
             _globalBlocks = new double[blocks];
             _fold = new double[maxBlocks];
 
-            var mine = _segments[me];
-            if (mine.Length == 0) return;
-            var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares);
+            // Every rank learns whether every engine was built (a device may fail on one rank only), so none goes on alone.
+            Exception? failure = null;
+            try
+            {
+                if (_segments[me].Length > 0) _engine = BuildEngine(_segments[me], parameters, routes, groupOf, clipNorm, skipNonFinite, seed, threads, device, allOrNothing);
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+            try
+            {
+                AgreeOrThrow(failure, "building the ranks' engines", "built nothing");
+            }
+            catch
+            {
+                _engine?.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>This rank's engine over its segments: each a tensor of its own, with its full parameter's random stream and whole-tensor reductions completed by <see cref="PieceReductions"/>.</summary>
+        private FusedOptimizer BuildEngine(ShardSegment[] mine, ShardedOptimizerBuilder.Parameter[] parameters, ShardedOptimizerBuilder.RouteSpec[] routes, int[] groupOf,
+            double clipNorm, bool skipNonFinite, ulong seed, int threads, Action<OptimizerBuilder>? device, bool allOrNothing)
+        {
+            var ruleOf = routes.ToDictionary(r => r.Name, r => r.Rule, StringComparer.Ordinal);
+            var builder = new OptimizerBuilder().Seed(seed).Threads(threads).SkipNonFiniteSteps(skipNonFinite).GradientNormTotal(GlobalSquares)
+                .ReductionExchange((group, members) =>
+                {
+                    var pieces = new PieceReductions(_collectives, ruleOf[group].Schedule, members, mine, parameters, Plan);
+                    if (!pieces.HasPieces) return null;
+                    _pieceReductions.Add(pieces);
+                    return pieces;
+                });
             if (double.IsFinite(clipNorm)) builder.ClipGlobalNorm(clipNorm);
+            device?.Invoke(builder);
+            if (WorldSize > 1 && allOrNothing) builder.HoldSteps(); // all or nothing across ranks: undone in Step when another rank fails
             var groupOfShard = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var s in mine)
             {
@@ -80,7 +115,7 @@ namespace Fused.Distributed
                 bool whole = s.Count == p.Numel;
                 string name = whole ? p.Name : SegmentName(p.Name, s);
                 builder.AddParameter(name, whole ? p.Shape : new[] { checked((int)s.Count) },
-                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count), randomStream: s.Tensor);
+                    p.Value.Slice(checked((int)s.Start), (int)s.Count), p.Gradient.Slice(checked((int)s.Start), (int)s.Count), randomStream: s.Tensor, randomOffset: s.Start);
                 groupOfShard[name] = groupOf[s.Tensor];
             }
             for (int r = 0; r < routes.Length; r++)
@@ -89,7 +124,7 @@ namespace Fused.Distributed
                 if (!groupOfShard.ContainsValue(route)) continue;
                 builder.Route(routes[r].Name, info => groupOfShard[info.Name] == route, routes[r].Rule, routes[r].Configure);
             }
-            _engine = builder.Build();
+            return builder.Build();
         }
 
         /// <summary>The name of a segment's tensor in this rank's engine and shard checkpoint: <c>name[start:end]</c>.</summary>
@@ -124,8 +159,13 @@ namespace Fused.Distributed
         /// Collective. Averages the gradients over ranks (this rank's segments of its gradient buffers then hold the mean;
         /// the rest keep the local values), steps this rank's segments and gathers every parameter from its owner.
         /// </summary>
-        /// <exception cref="OptimizerStepException">This rank's step failed (its engine restored what it had written).</exception>
-        /// <exception cref="ShardedStepException">Another rank's step failed: parameters were not gathered.</exception>
+        /// <remarks>
+        /// All or nothing across ranks: when any rank's step fails, every rank puts back what its engine wrote for this
+        /// step (parameters and state of its segments), so on every rank the whole model is as before the step and
+        /// <see cref="StepCount"/> does not advance; training can go on with the next gradients.
+        /// </remarks>
+        /// <exception cref="OptimizerStepException">This rank's step failed (everything restored, on every rank).</exception>
+        /// <exception cref="ShardedStepException">Another rank's step failed (everything restored, on every rank).</exception>
         public StepResult Step()
         {
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -133,16 +173,29 @@ namespace Fused.Distributed
             long averaged = System.Diagnostics.Stopwatch.GetTimestamp();
             StepResult result;
             Exception? failure = null;
+            foreach (var pieces in _pieceReductions) pieces.BeginStep();
             try
             {
                 result = _engine != null ? _engine.Step() : StepWithoutSegments();
             }
             catch (Exception e)
             {
-                failure = e;
+                // Peers still waiting for this rank's partials get them, marked failed; a step stopped only because a peer
+                // failed is not this rank's failure (the agreement below names the rank that failed).
+                foreach (var pieces in _pieceReductions) pieces.Drain();
+                failure = CausedByPeer(e) ? null : e;
                 result = default;
             }
-            AgreeOrThrow(failure, $"step {StepCount + 1}", "stepped its own segments but the parameters were not gathered");
+            try
+            {
+                AgreeOrThrow(failure, $"step {StepCount + 1}", "restored its segments: the whole model is as before the step");
+            }
+            catch
+            {
+                _engine?.RollbackHeldStep(); // this rank's step succeeded (or stopped for a peer): put back what it wrote
+                throw;
+            }
+            _engine?.CommitHeldStep();
             long stepped = System.Diagnostics.Stopwatch.GetTimestamp();
             if (result.Status == StepStatus.Applied)
             {
@@ -170,6 +223,13 @@ namespace Fused.Distributed
             if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
             var ranks = Enumerable.Range(0, WorldSize).Where(r => _failed[r] != 0);
             throw new ShardedStepException($"{what} failed on rank(s) {string.Join(", ", ranks)}; rank {Rank} {consequence}");
+        }
+
+        private static bool CausedByPeer(Exception e)
+        {
+            for (Exception? x = e; x != null; x = x.InnerException)
+                if (x is PeerStepFailedException) return true;
+            return false;
         }
 
         /// <summary>A rank without segments still takes part in the global norm and decides as every other rank does.</summary>

@@ -28,6 +28,9 @@ namespace Fused.Distributed
         private ulong _seed = 0x5EED;
         private int _threads;
         private int _stagingElements = DefaultStagingElements;
+        private Action<OptimizerBuilder>? _device;
+        private bool _allOrNothing = true;
+        private string? _deviceName;
 
         /// <summary>Floats per staging buffer of the exchanges by default (2 buffers: 128 MB together).</summary>
         public const int DefaultStagingElements = 1 << 24;
@@ -91,6 +94,42 @@ namespace Fused.Distributed
         }
 
         /// <summary>
+        /// Whether a step is all or nothing across ranks (default true): each rank's engine journals its segments'
+        /// parameters and state before stepping them, so when any rank's step fails every rank puts back what it wrote.
+        /// The price is one copy of the rank's segments' parameters and state (about (4 + state bytes) / N per parameter)
+        /// and copying them every step. Off, only groups whose steps can fail on values (matrix stages) journal, and a
+        /// failure elsewhere leaves the other ranks' segments stepped and the parameters not gathered.
+        /// </summary>
+        public ShardedOptimizerBuilder AllOrNothingSteps(bool enabled = true)
+        {
+            _allOrNothing = enabled;
+            return this;
+        }
+
+        /// <summary>
+        /// Each rank steps its segments on an OpenCL device (<see cref="OptimizerBuilder.UseOpenCl(Runtime.OpenCL.OpenClDevice, ParameterDownload)"/>;
+        /// e.g. one device per rank): parameters come back to the host after every step, since they are gathered from
+        /// there; state is float32. Results equal one process on the same kind of device.
+        /// </summary>
+        public ShardedOptimizerBuilder UseOpenCl(Fused.Runtime.OpenCL.OpenClDevice device)
+        {
+            ArgumentNullException.ThrowIfNull(device);
+            _device = b => b.UseOpenCl(device, ParameterDownload.EveryStep);
+            _deviceName = "OpenCL";
+            return this;
+        }
+
+        /// <summary>As <see cref="OptimizerBuilder.UseDevice"/> for each rank's engine (e.g. Fused.Ilgpu's backend), parameters back on the host after every step.</summary>
+        public ShardedOptimizerBuilder UseDevice(string name, DeviceBackendFactory factory)
+        {
+            ArgumentNullException.ThrowIfNull(name);
+            ArgumentNullException.ThrowIfNull(factory);
+            _device = b => b.UseDevice(name, factory, ParameterDownload.EveryStep);
+            _deviceName = name;
+            return this;
+        }
+
+        /// <summary>
         /// Floats per staging buffer (default <see cref="DefaultStagingElements"/>): gradients and parameters are exchanged
         /// in rounds of at most this many elements over all owners, so staging stays bounded whatever the model size.
         /// Results do not depend on it.
@@ -113,16 +152,21 @@ namespace Fused.Distributed
             if (_routes.Count == 0) throw new OptimizerConfigurationException("no routes: add at least one Route(...)");
             var infos = BuildInfos();
             var groupOf = Resolve(infos);
+            if (_deviceName != null)
+            {
+                var lowPrecision = _routes.Select(r => (r.Name, Options(r).Precision)).Where(r => r.Precision != StatePrecision.Float32).Select(r => $"'{r.Name}' ({r.Precision})").ToList();
+                if (lowPrecision.Count > 0)
+                    throw new OptimizerConfigurationException($"{_deviceName} engines keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
+            }
             ConfigurationCheck.Agree(_collectives, Describe(groupOf));
             var tensors = _parameters.Select((p, i) =>
             {
                 var route = _routes[groupOf[i]];
-                var options = Options(route);
-                return new ShardTensor(p.Numel, ShardPlan.CanSplit(route.Rule.Schedule, options.Precision == StatePrecision.BFloat16),
+                return new ShardTensor(p.Numel, ShardPlan.CanSplit(route.Rule.Schedule),
                     ShardPlan.CostOf(route.Rule.Schedule, p.Rows, p.Cols));
             }).ToArray();
             var plan = new ShardPlan(tensors, _collectives.Size);
-            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements);
+            return new ShardedOptimizer(_collectives, plan, _parameters.ToArray(), _routes.ToArray(), groupOf, _clipNorm, _skipNonFinite, _seed, _threads, _stagingElements, _device, _allOrNothing);
         }
 
         private ParameterInfo[] BuildInfos()
@@ -161,6 +205,8 @@ namespace Fused.Distributed
                 $"clip norm {F(_clipNorm)}",
                 $"skip non-finite steps {_skipNonFinite}",
                 $"seed {_seed}",
+                $"device {_deviceName ?? "CPU"}",
+                $"all-or-nothing steps {_allOrNothing}",
             };
             for (int r = 0; r < _routes.Count; r++)
             {

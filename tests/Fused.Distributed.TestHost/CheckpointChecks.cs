@@ -18,11 +18,12 @@ namespace Fused.Distributed.TestHost
     /// </summary>
     internal static class CheckpointChecks
     {
-        // Split element-wise state, 8-bit whole-tensor reductions, bf16, row/column states, matrix rules, Shampoo's statistics.
+        // Split element-wise state, split 8-bit whole-tensor reductions, split bf16, a scalar state set from a whole-tensor
+        // norm (split), row/column states, matrix rules, Shampoo's statistics.
         private static readonly (FusedRule Rule, StatePrecision Precision)[] Cases =
         {
             (AdamW.Rule, StatePrecision.Float32), (Lamb.Rule, StatePrecision.Int8Blockwise), (AdamW.Rule, StatePrecision.BFloat16),
-            (Adafactor.Rule, StatePrecision.Float32), (Muon.Rule, StatePrecision.Float32), (Shampoo.Rule, StatePrecision.Float32),
+            (HyperBallAdamW.Rule, StatePrecision.Float32), (Adafactor.Rule, StatePrecision.Float32), (Muon.Rule, StatePrecision.Float32), (Shampoo.Rule, StatePrecision.Float32),
         };
 
         private static string DirectoryOf(string root, FusedRule rule, StatePrecision precision)

@@ -3,17 +3,18 @@ using System.Linq;
 using Fused.Distributed.Mpi;
 using Fused.Runtime.Engine;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.OpenCL;
 
 namespace Fused.Distributed.TestHost
 {
     /// <summary>
-    /// The test model: a few tensors with odd lengths and tails — cut across ranks mid-row, a matrix, a tiny vector, a
-    /// rank-3 tensor (sides ≤ 1024 for Shampoo) — with full parameter and gradient buffers, fixed initial values, and
+    /// The test model: a few tensors with odd lengths and tails — cut across ranks mid-row (at 2 ranks in w2, at 3 in
+    /// w1 and w2), a matrix, a vector smaller than a reduction block, a rank-3 tensor (sides ≤ 1024 for Shampoo) — with full parameter and gradient buffers, fixed initial values, and
     /// each rank's gradient at each step a pure function of (tensor, step, rank), so any process can compute any rank's.
     /// </summary>
     internal sealed class Replica
     {
-        public static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 5, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
+        public static readonly int[][] Shapes = { new[] { 3, 1001 }, new[] { 37, 53 }, new[] { 7, 1000 }, new[] { 17 }, new[] { 2, 3, 41 } };
 
         public readonly float[][] Parameters;
         public readonly float[][] Gradients;
@@ -45,20 +46,25 @@ namespace Fused.Distributed.TestHost
 
         /// <summary>A sharded optimizer; <paramref name="stagingElements"/> small makes the exchanges run in several rounds of odd sizes.</summary>
         public ShardedOptimizer Sharded(MpiCollectives mpi, FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity,
-            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements)
+            int stagingElements = ShardedOptimizerBuilder.DefaultStagingElements, FusedRule? ruleOfW3 = null, OpenClDevice? device = null)
         {
-            var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements);
+            var builder = new ShardedOptimizerBuilder(mpi).Threads(1).StagingElements(stagingElements).SkipNonFiniteSteps(ruleOfW3 == null);
+            if (device != null) builder.UseOpenCl(device);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
-            builder.Route("all", _ => true, rule, o => o.State(precision));
+            if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
+            builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));
             if (double.IsFinite(clip)) builder.ClipGlobalNorm(clip);
             return builder.Build();
         }
 
-        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity)
+        /// <summary>One process, configured as <see cref="Sharded"/>: <paramref name="ruleOfW3"/> (if any) steps w3, without skipping non-finite steps.</summary>
+        public FusedOptimizer Single(FusedRule rule, StatePrecision precision, double clip = double.PositiveInfinity, FusedRule? ruleOfW3 = null, OpenClDevice? device = null)
         {
-            var builder = new OptimizerBuilder().Threads(1);
+            var builder = new OptimizerBuilder().Threads(1).SkipNonFiniteSteps(ruleOfW3 == null);
+            if (device != null) builder.UseOpenCl(device);
             for (int t = 0; t < Shapes.Length; t++) builder.AddParameter($"w{t}", Shapes[t], Parameters[t], Gradients[t]);
-            builder.Route("all", _ => true, rule, o => o.State(precision));
+            if (ruleOfW3 != null) builder.Route("w3", p => p.Name == "w3", ruleOfW3);
+            builder.Route("all", p => ruleOfW3 == null || p.Name != "w3", rule, o => o.State(precision));
             if (double.IsFinite(clip)) builder.ClipGlobalNorm(clip);
             return builder.Build();
         }
@@ -72,6 +78,26 @@ namespace Fused.Distributed.TestHost
                 tamper?.Invoke(r);
                 optimizer.AccumulateGradients();
             }
+            return optimizer.Step();
+        }
+
+        /// <summary>
+        /// As <see cref="StepSingle"/>, but the mean of the ranks' gradients is computed here (float32, summed in rank
+        /// order, then divided by the rank count) and stepped without accumulation: a failed step leaves nothing behind
+        /// for the next (the engine keeps a failed step's accumulated mean for a retry).
+        /// </summary>
+        public StepResult StepSingleMean(FusedOptimizer optimizer, int step, int ranks, Action<int>? tamper = null)
+        {
+            var sums = Gradients.Select(g => new float[g.Length]).ToArray();
+            for (int r = 0; r < ranks; r++)
+            {
+                LoadGradients(step, r);
+                tamper?.Invoke(r);
+                for (int t = 0; t < sums.Length; t++)
+                    for (int i = 0; i < sums[t].Length; i++) sums[t][i] = r == 0 ? Gradients[t][i] : sums[t][i] + Gradients[t][i];
+            }
+            for (int t = 0; t < sums.Length; t++)
+                for (int i = 0; i < sums[t].Length; i++) Gradients[t][i] = sums[t][i] / ranks;
             return optimizer.Step();
         }
 

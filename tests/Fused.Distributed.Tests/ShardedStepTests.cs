@@ -28,11 +28,15 @@ namespace Fused.Distributed.Tests
             Assert.DoesNotContain("FAIL", run.Output);
         }
 
-        /// <summary>Every catalog rule in float32, plus AdamW and LAMB with 8-bit state and AdamW and Lion with bfloat16 state (20 + 4 checks per rank).</summary>
+        /// <summary>
+        /// Every catalog rule in float32, plus AdamW and LAMB with 8-bit state and AdamW, Lion, LAMB and C-AdamW with bfloat16
+        /// state (20 + 6 checks per rank). Rules with whole-tensor reductions (C-AdamW, C-Lion, LAMB, Tiger (full),
+        /// HyperBall) are cut mid-tensor like element-wise rules; each such run checks a tensor really was cut.
+        /// </summary>
         [Theory]
         [InlineData(2)]
         [InlineData(3)]
-        public void EveryCatalogRuleShardedEqualsOneProcess(int ranks) => AssertAllOk(ranks, "rules", 24);
+        public void EveryCatalogRuleShardedEqualsOneProcess(int ranks) => AssertAllOk(ranks, "rules", 26);
 
         [Theory]
         [InlineData(2)]
@@ -46,9 +50,29 @@ namespace Fused.Distributed.Tests
         public void NonFiniteGradientOnOneRankIsSkippedByAll(int ranks) => AssertAllOk(ranks, "nonfinite", 2);
 
         /// <summary>
+        /// Each rank's engine on OpenCL (PoCL; never skipped: CI installs it) equals one process on the same device bit for
+        /// bit: AdamW, LAMB and C-AdamW split (reductions exchanged), Adafactor and Muon whole, with clipping (5 checks per rank).
+        /// </summary>
+        [Theory]
+        [InlineData(2)]
+        [InlineData(3)]
+        public void ShardedOnOpenClEqualsOneProcessOnOpenCl(int ranks) => AssertAllOk(ranks, "opencl", 5);
+
+        /// <summary>
+        /// All or nothing across ranks: Muon refuses a NaN on one rank at step 3 (with LAMB or AdamW split over the rest);
+        /// every rank's step throws and is undone — parameters and states equal one process's (whose step failed and was
+        /// undone alike) after every one of 5 steps, so training goes on. With LAMB the failure reaches the failed rank's
+        /// peers inside the exchange of partials.
+        /// </summary>
+        [Theory]
+        [InlineData(2)]
+        [InlineData(3)]
+        public void AStepThatFailsOnOneRankIsUndoneOnEveryRank(int ranks) => AssertAllOk(ranks, "fail", 2);
+
+        /// <summary>
         /// Save at M ranks (shards + consolidated file); resume at M from the shards and in one process from the
         /// consolidated file; then at N ≠ M ranks reshard from the shards and cut the consolidated file — all bit for bit,
-        /// for split, 8-bit, bf16, row/column, Muon and Shampoo state (6 checks per rank and job).
+        /// for split, 8-bit, bf16, a scalar state from a split norm (HyperBall), row/column, Muon and Shampoo state (7 checks per rank and job).
         /// </summary>
         [Theory]
         [InlineData(2, 3)]
@@ -58,8 +82,8 @@ namespace Fused.Distributed.Tests
             string root = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fused-mpi-checkpoints-{Guid.NewGuid():N}");
             try
             {
-                AssertAllOk(saved, "save", 6, root);
-                AssertAllOk(resumed, "resume", 6, root, saved.ToString());
+                AssertAllOk(saved, "save", 7, root);
+                AssertAllOk(resumed, "resume", 7, root, saved.ToString());
             }
             finally
             {
@@ -75,6 +99,22 @@ namespace Fused.Distributed.Tests
             Assert.True(run.ExitCode == 0, run.Output); // every rank caught the exception and checked its message
             for (int r = 0; r < 3; r++)
                 Assert.Contains($"rank {r}: mismatch: ranks are configured differently: rank 2 has \"route 'adamw': … lr=0.002\" where rank 0 has \"route 'adamw': … lr=0.001\"", run.Output);
+        }
+
+        /// <summary>
+        /// A rank that hangs without dying (rank 1 sleeps 10 minutes after step 1): rank 0's collective times out after
+        /// the host's 5 s, it names the call and ends the job with MPI_Abort (exit code 124) well before the sleep ends.
+        /// </summary>
+        [Fact]
+        public void ARankThatHangsMakesTheOthersEndTheJobWithAClearErrorWithinTheTimeout()
+        {
+            var run = MpiRun.Run(2, "hang", TimeSpan.FromSeconds(120));
+            Assert.False(run.TimedOut, $"a hung rank left the others hanging:\n{run.Output}");
+            Assert.Contains("rank 1: hanging after step 1", run.Output);
+            Assert.Matches(@"rank 0: MPI_\w+ did not complete within 5 s: another rank stopped taking part \(hung, or busy outside the collectives\); aborting the job \(FUSED_MPI_TIMEOUT_SECONDS sets the limit\)", run.Output);
+            Assert.Equal(124, run.ExitCode);
+            Assert.True(run.Elapsed < TimeSpan.FromSeconds(90), $"took {run.Elapsed}");
+            Assert.DoesNotContain("stepped 1000 times", run.Output);
         }
 
         [Fact]

@@ -56,14 +56,18 @@ namespace Fused.Distributed.Mpi
         [DllImport(Lib)] public static extern int MPI_Comm_size(nint comm, int* size);
         [DllImport(Lib)] public static extern int MPI_Comm_set_errhandler(nint comm, nint handler);
         [DllImport(Lib)] public static extern int MPI_Error_string(int code, byte* text, int* length);
-        [DllImport(Lib)] public static extern int MPI_Barrier(nint comm);
-        [DllImport(Lib)] public static extern int MPI_Bcast(void* buffer, int count, nint type, int root, nint comm);
-        [DllImport(Lib)] public static extern int MPI_Allreduce(void* send, void* receive, int count, nint type, nint op, nint comm);
-        [DllImport(Lib)] public static extern int MPI_Reduce_scatter_block(void* send, void* receive, int count, nint type, nint op, nint comm);
-        [DllImport(Lib)] public static extern int MPI_Allgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm);
-        [DllImport(Lib)] public static extern int MPI_Allgatherv(void* send, int sendCount, nint sendType, void* receive, int* receiveCounts, int* displacements, nint receiveType, nint comm);
-        [DllImport(Lib)] public static extern int MPI_Alltoallv(void* send, int* sendCounts, int* sendDisplacements, nint sendType,
-            void* receive, int* receiveCounts, int* receiveDisplacements, nint receiveType, nint comm);
+
+        [DllImport(Lib)] public static extern int MPI_Ibarrier(nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Ibcast(void* buffer, int count, nint type, int root, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Iallreduce(void* send, void* receive, int count, nint type, nint op, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Ireduce_scatter_block(void* send, void* receive, int count, nint type, nint op, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Iallgather(void* send, int sendCount, nint sendType, void* receive, int receiveCount, nint receiveType, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Iallgatherv(void* send, int sendCount, nint sendType, void* receive, int* receiveCounts, int* displacements, nint receiveType, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Ialltoallv(void* send, int* sendCounts, int* sendDisplacements, nint sendType,
+            void* receive, int* receiveCounts, int* receiveDisplacements, nint receiveType, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Isend(void* buffer, int count, nint type, int destination, int tag, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Irecv(void* buffer, int count, nint type, int source, int tag, nint comm, nint* request);
+        [DllImport(Lib)] public static extern int MPI_Testall(int count, nint* requests, int* flag, nint statuses);
 
         /// <summary>Throws a <see cref="MpiException"/> naming <paramref name="call"/> and MPI's text for <paramref name="code"/> unless it is MPI_SUCCESS.</summary>
         public static void Check(int code, string call)
@@ -74,6 +78,12 @@ namespace Fused.Distributed.Mpi
             string what = MPI_Error_string(code, text, &length) == 0 ? System.Text.Encoding.UTF8.GetString(text, length) : "unknown error";
             throw new MpiException($"{call} failed: {what} (MPI error {code})");
         }
+    }
+
+    /// <summary>A call waited for the other ranks longer than <see cref="MpiCollectives.Timeout"/> (the message names the call; the job is then aborted).</summary>
+    public sealed class MpiTimeoutException : Exception
+    {
+        public MpiTimeoutException(string message) : base(message) { }
     }
 
     /// <summary>An MPI call failed (the message names the call), or MPI could not be loaded or used.</summary>

@@ -21,8 +21,9 @@ namespace Fused.Runtime.Engine
     /// <summary>A registered parameter as routes and reports see it.</summary>
     public sealed class ParameterInfo
     {
-        internal ParameterInfo(string name, int[] shape, int index, int randomStream = -1)
+        internal ParameterInfo(string name, int[] shape, int index, int randomStream = -1, long randomOffset = 0)
         {
+            RandomOffset = randomOffset;
             Name = name;
             _shape = shape;
             Index = index;
@@ -59,6 +60,9 @@ namespace Fused.Runtime.Engine
 
         /// <summary>The parameter's id in random streams: its index, unless a sharded optimizer gives a shard its full parameter's.</summary>
         internal int RandomStream { get; }
+
+        /// <summary>The stream position of element 0: a shard of a full parameter continues its stream where the shard starts.</summary>
+        internal long RandomOffset { get; }
 
         /// <summary>The shape scalars the rules see (<see cref="ShapeInfo.Matrix"/>).</summary>
         public ShapeInfo ShapeInfo => ShapeInfo.Matrix(Rows, Cols);

@@ -111,8 +111,10 @@ namespace Fused.Runtime.Engine
             double clipNorm, bool skipNonFinite, ulong seed, WorkerPool? pool, int threads, int scratchElements = ParameterGroup.DefaultScratchElements,
             long waveElements = ParameterGroup.DefaultWaveElements, OptimizerBuilder.DeviceChoice? device = null,
             StepJournal journal = StepJournal.FallibleGroups, Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? wrapBackend = null,
-            GradientSquaresTotal? squaresTotal = null)
+            GradientSquaresTotal? squaresTotal = null, Func<string, IReadOnlyList<ParameterInfo>, Fused.Execution.IReductionExchange?>? reductionExchange = null,
+            bool holdSteps = false)
         {
+            _holdSteps = holdSteps;
             _squaresTotal = squaresTotal;
             int P = parameters.Count;
             _parameters = parameters.Select(p => p.Info).ToArray();
@@ -154,9 +156,11 @@ namespace Fused.Runtime.Engine
             for (int g = 0; g < routes.Count; g++)
             {
                 string groupName = routes[g].Name;
+                var infos = members[g].Select(m => m.Info).ToArray();
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
-                    members[g].Select(m => m.Info).ToArray(), _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
-                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)));
+                    infos, _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
+                    journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)),
+                    reductionExchange?.Invoke(groupName, infos));
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
@@ -318,6 +322,7 @@ namespace Fused.Runtime.Engine
         public StepResult Step()
         {
             ThrowIfDisposed();
+            CommitHeldStep();
             nint[] gradients = _gradientPointers;
             if (_accumulated > 0)
             {
@@ -368,10 +373,36 @@ namespace Fused.Runtime.Engine
                 for (int i = 0; i <= started && i < _stepOrder.Length; i++) _groups[_stepOrder[i]].RollbackJournal();
                 throw;
             }
-            foreach (int g in _stepOrder) _groups[g].CommitJournal();
+            if (_holdSteps) _held = true;
+            else foreach (int g in _stepOrder) _groups[g].CommitJournal();
             StepCount = step;
             _accumulated = 0;
             return new StepResult(StepStatus.Applied, step, norm, scale);
+        }
+
+        /// <summary>
+        /// A sharded optimizer's step is all or nothing across ranks: its engine journals every group and keeps an
+        /// applied step's journal open (<see cref="OptimizerBuilder.HoldSteps"/>) until every rank's step is known to
+        /// have succeeded (<see cref="CommitHeldStep"/>) or one failed (<see cref="RollbackHeldStep"/>).
+        /// </summary>
+        private readonly bool _holdSteps;
+        private bool _held;
+
+        /// <summary>Keeps the held step's writes (nothing when no step is held).</summary>
+        internal void CommitHeldStep()
+        {
+            if (!_held) return;
+            _held = false;
+            foreach (int g in _stepOrder) _groups[g].CommitJournal();
+        }
+
+        /// <summary>Puts back everything the held step wrote and counts it as not taken (nothing when no step is held).</summary>
+        internal void RollbackHeldStep()
+        {
+            if (!_held) return;
+            _held = false;
+            foreach (int g in _stepOrder) _groups[g].RollbackJournal();
+            StepCount--;
         }
 
         private double FoldSquares()

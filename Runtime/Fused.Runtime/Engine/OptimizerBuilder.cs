@@ -37,6 +37,8 @@ namespace Fused.Runtime.Engine
         private StepJournal _journal = StepJournal.FallibleGroups;
         private Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>? _wrapBackend;
         private GradientSquaresTotal? _squaresTotal;
+        private Func<string, IReadOnlyList<ParameterInfo>, Fused.Execution.IReductionExchange?>? _reductionExchange;
+        private bool _holdSteps;
 
         /// <summary>
         /// Registers a parameter and its gradient, both the caller's memory (not copied; both stay pinned until the
@@ -48,8 +50,11 @@ namespace Fused.Runtime.Engine
         public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient)
             => AddParameter(name, shape, parameter, gradient, randomStream: -1);
 
-        /// <summary>As the public overload; a sharded optimizer gives a shard the random stream of its full parameter (bfloat16 rounding equal to one process's).</summary>
-        internal OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient, int randomStream)
+        /// <summary>
+        /// As the public overload; a sharded optimizer gives a shard the random stream of its full parameter from the
+        /// shard's first element on (bfloat16 rounding equal to one process's).
+        /// </summary>
+        internal OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient, int randomStream, long randomOffset = 0)
         {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
             CheckName(name, "parameter");
@@ -72,7 +77,7 @@ namespace Fused.Runtime.Engine
                 throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
             if (gradient.Length != numel)
                 throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradient.Length} elements but the parameter's shape {shapeText} has {numel}");
-            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream);
+            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream, randomOffset);
             _names.Add(name, info.Index);
             _parameters.Add(new Registration(info, parameter, gradient));
             return this;
@@ -280,6 +285,27 @@ namespace Fused.Runtime.Engine
             return this;
         }
 
+        /// <summary>
+        /// A sharded optimizer's hook: each group's executor completes the whole-tensor reductions of pieces of tensors
+        /// through <c>create(groupName, members)</c> (see <see cref="Fused.Execution.IReductionExchange"/>).
+        /// </summary>
+        internal OptimizerBuilder ReductionExchange(Func<string, IReadOnlyList<ParameterInfo>, Fused.Execution.IReductionExchange?> create)
+        {
+            _reductionExchange = create;
+            return this;
+        }
+
+        /// <summary>
+        /// A sharded optimizer's hook: every group journals, and an applied step stays undoable until the caller commits
+        /// or rolls it back (<see cref="FusedOptimizer.CommitHeldStep"/>, <see cref="FusedOptimizer.RollbackHeldStep"/>).
+        /// </summary>
+        internal OptimizerBuilder HoldSteps()
+        {
+            _journal = StepJournal.AllGroups;
+            _holdSteps = true;
+            return this;
+        }
+
         /// <summary>Test hook: each group's executor runs on <c>wrap(groupName, backend)</c> (to inject faults).</summary>
         internal OptimizerBuilder WrapBackends(Func<string, Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend> wrap)
         {
@@ -354,7 +380,7 @@ namespace Fused.Runtime.Engine
             }
             CheckCheckpointNames(members);
             CheckDisjointMemory();
-            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal);
+            return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal, _reductionExchange, _holdSteps);
         }
     }
 }

@@ -84,7 +84,7 @@ namespace Fused.Runtime.Engine
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
             WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null, bool journalAlways = false,
-            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null)
+            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null, IReductionExchange? reductionExchange = null)
         {
             _journalAlways = journalAlways;
             Name = name;
@@ -167,7 +167,7 @@ namespace Fused.Runtime.Engine
                     _deviceProgram = new OpenCL.ClRuleProgram(rule, device.Queue!);
                     _device = new OpenCL.ClBackend(_deviceProgram, options.NewtonSchulz, options.Shampoo);
                 }
-                _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_device) ?? _device);
+                _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_device) ?? _device, reductionExchange);
                 _matrix = _device.HostMatrix;
                 _executor.SetShapes(_shapes);
                 _device.SetTensors(_shapes);
@@ -176,7 +176,7 @@ namespace Fused.Runtime.Engine
             }
             var matrix = _matrix = new MatrixPasses(options.NewtonSchulz, options.Shampoo);
             _backend = new CpuBackend(_schedule, rule, pool, matrix, WaveElements, Precision == StatePrecision.Float32 ? null : this, ScratchElements);
-            _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_backend) ?? _backend);
+            _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_backend) ?? _backend, reductionExchange);
             _executor.SetShapes(_shapes);
             _backend.SetTensors(_shapes, _pointers, _parameterIndex.Select(i => (long)i).ToArray());
             // Scratch for the largest wave now, so the memory report counts it before the first step.
@@ -251,7 +251,7 @@ namespace Fused.Runtime.Engine
         private void NarrowState(int t, int k, long element, ReadOnlySpan<float> wide, in CounterRngKey key)
         {
             int slot = t * _states + k, n = wide.Length;
-            if (Precision == StatePrecision.BFloat16) BFloat16.NarrowStochastic(wide, new Span<ushort>((ushort*)_statePointers[slot] + element, n), key, element);
+            if (Precision == StatePrecision.BFloat16) BFloat16.NarrowStochastic(wide, new Span<ushort>((ushort*)_statePointers[slot] + element, n), key, Members[t].RandomOffset + element);
             else BlockwiseInt8.Quantize(wide, new Span<byte>((byte*)_statePointers[slot] + element, n), ScalesOf(_scalePointers[slot], element, n),
                 _maps[k], FusedOptimizer.Int8BlockSize);
         }

@@ -14,7 +14,7 @@ namespace Fused.Demo.Commands
         public static void Write(StatePrecision precision)
         {
             var table = new Table().Border(TableBorder.Rounded)
-                .Title($"[bold]Per rank with ZeRO-1 (mpirun), {MemoryFootprint.Label(precision)} state[/] (state / total per rank: + 4 B master + 4 B gradient per parameter in full + bounded exchange staging)");
+                .Title($"[bold]Per rank with ZeRO-1 (mpirun), {MemoryFootprint.Label(precision)} state[/] (state / total per rank: + 4 B master + 4 B gradient per parameter in full + bounded exchange staging + the all-or-nothing journal, (4 B + state) / N)");
             table.AddColumn("Rule");
             foreach (var (label, _) in MemoryFootprint.ModelSizes)
                 foreach (int n in Ranks) table.AddColumn(new TableColumn($"{label} @ {n}").RightAligned());

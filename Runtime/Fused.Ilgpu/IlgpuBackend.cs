@@ -60,7 +60,11 @@ namespace Fused.Ilgpu
         private long _scratchCols = -1, _scratchRows = -1;
         private MemoryBuffer1D<float, Stride1D.Dense>? _rowValues, _columnSumResult;
         private MemoryBuffer1D<double, Stride1D.Dense>? _columnGroups;
+        // Pinned host staging, so transfers within a pass are asynchronous and one wait per tensor covers them all.
         private float[] _hostRowValues = Array.Empty<float>();
+        private float[] _hostColumnValues = Array.Empty<float>();   // the column values a row-wise pass reads, one run of Cols each
+        private float[] _hostColumnSums = Array.Empty<float>();     // a pass's ColSums, one run of Cols each
+        private double[] _hostPartials = Array.Empty<double>();
         private float[] _hostMatrixScratch = Array.Empty<float>();
 
         /// <param name="rule">A generated rule whose project references ILGPU (its <c>Ilgpu</c> kernels).</param>
@@ -174,6 +178,10 @@ namespace Fused.Ilgpu
                 _columnSumResult = _accelerator.Allocate1D<float>(cols);
                 _columnGroups?.Dispose();
                 _columnGroups = _accelerator.Allocate1D<double>(cols * Reduction.MaxRowGroups);
+                int columnsRead = Enumerable.Range(0, _schedule.PassCount).Max(p => _rowInputs.ColumnsRead(p).Length);
+                int columnSums = _schedule.Passes.Max(p => p.ColumnSums.Count);
+                _hostColumnValues = Pinned<float>(cols * Math.Max(1, columnsRead));
+                _hostColumnSums = Pinned<float>(cols * Math.Max(1, columnSums));
                 _scratchCols = cols;
             }
             if (rowWise && rows > _scratchRows)
@@ -181,7 +189,7 @@ namespace Fused.Ilgpu
                 long packed = Math.Max(1, rows * _rowInputs.PerRowCount);
                 _rowValues?.Dispose();
                 _rowValues = _accelerator.Allocate1D<float>(packed);
-                _hostRowValues = new float[packed];
+                _hostRowValues = Pinned<float>(packed);
                 _scratchRows = rows;
             }
             if (_operandCount > 0 && partials > _scratchPartials)
@@ -190,9 +198,12 @@ namespace Fused.Ilgpu
                 _partials = _accelerator.Allocate1D<double>(partials);
                 _laneSums?.Dispose();
                 _laneSums = _accelerator.Allocate1D<double>(partials * Reduction.Lanes); // one reduction's lanes at a time
+                _hostPartials = Pinned<double>(partials);
                 _scratchPartials = partials;
             }
         }
+
+        private static T[] Pinned<T>(long length) where T : unmanaged => GC.AllocateUninitializedArray<T>(checked((int)length), pinned: true);
 
         /// <summary>Tensor <paramref name="tensor"/>'s device view of schedule buffer <paramref name="buffer"/> (Numel floats).</summary>
         public ArrayView<float> View(int tensor, int buffer)
@@ -216,7 +227,7 @@ namespace Fused.Ilgpu
         {
             if (data.Length == 0) return;
             View(tensor, buffer).SubView(0, data.Length).CopyFromCPU(_stream, data);
-            _stream.Synchronize();
+            Synchronize();
         }
 
         /// <summary>Tensor <paramref name="tensor"/>'s element buffer of schedule buffer <paramref name="buffer"/> to the host; done when it returns.</summary>
@@ -224,7 +235,7 @@ namespace Fused.Ilgpu
         {
             if (data.Length == 0) return;
             View(tensor, buffer).SubView(0, data.Length).CopyToCPU(_stream, data);
-            _stream.Synchronize();
+            Synchronize();
         }
 
         /// <summary>Copies tensor <paramref name="tensor"/>'s element buffer <paramref name="buffer"/> to the host (Numel floats).</summary>
@@ -245,11 +256,11 @@ namespace Fused.Ilgpu
             if (_hostMatrixScratch.Length < n) _hostMatrixScratch = new float[n]; // once per larger tensor
             var host = _hostMatrixScratch.AsSpan(0, n);
             source.CopyToCPU(_stream, host);
-            _stream.Synchronize();
+            Synchronize();
             if (matrix.Op == MatrixOp.Orthogonalize) _hostMatrix!.Orthogonalize(host, rows, cols);
             else _hostMatrix!.Precondition(host, rows, cols, step, _tensors.Key(tensor));
             source.CopyFromCPU(_stream, (ReadOnlySpan<float>)host);
-            _stream.Synchronize();
+            Synchronize();
             HostMatrixSeconds += Stopwatch.GetElapsedTime(start).TotalSeconds;
             HostMatrixBytes += 2L * sizeof(float) * n;
         }
@@ -276,16 +287,40 @@ namespace Fused.Ilgpu
                 for (int k = 0; k < R; k++) views[a++] = _operands[k]!.View.AsContiguous();
                 if (pass.RowWise) views[a] = _rowValues!.View.AsContiguous();
                 launcher.Launch(_stream, n, views, args.Uniforms, t * args.UniformCount, cols);
-                if (R > 0) ReducePartials(pass, t, shape, args);
-                foreach (var sum in pass.ColumnSums) ColumnSums(ViewOf(t, _schedule.KernelOrdinal(sum.Buffer)), shape, vectors!.Values(sum.Vector));
+                Launches++;
+                int blocks = R > 0 ? ReducePartials(pass, shape) : 0;
+                for (int c = 0; c < pass.ColumnSums.Count; c++) ColumnSums(ViewOf(t, _schedule.KernelOrdinal(pass.ColumnSums[c].Buffer)), shape, c);
+                if (!(pass.RowWise || R > 0 || pass.ColumnSums.Count > 0)) continue;
+                // One wait per tensor covers every transfer of the pass (all from and to pinned staging): the row inputs'
+                // staging is reused by the next tensor, and the executor folds the partials and reads the column sums next.
+                Synchronize();
+                _hostPartials.AsSpan(0, blocks * R).CopyTo(args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R));
+                for (int c = 0; c < pass.ColumnSums.Count; c++)
+                    _hostColumnSums.AsSpan(c * cols, cols).CopyTo(vectors!.Values(pass.ColumnSums[c].Vector));
             }
         }
 
         /// <summary>
-        /// The pass's partials on the device, block-major (block · R + reduction) as the executor lays them out, each row
-        /// blocked on its own for a row-wise pass; then read back for the executor to fold.
+        /// Kernel launches so far (passes, reduction kernels, ColSums): per step, per tensor and pass, one for the pass, two
+        /// per reduction and one per ColSum.
         /// </summary>
-        private void ReducePartials(PassProgram pass, int t, ShapeInfo shape, PassArguments args)
+        public long Launches { get; private set; }
+
+        /// <summary>Waits for the stream so far (after transfers the host reads or reuses, and at the end of a step).</summary>
+        public long Synchronizations { get; private set; }
+
+        private void Synchronize()
+        {
+            _stream.Synchronize();
+            Synchronizations++;
+        }
+
+        /// <summary>
+        /// The pass's partials on the device, block-major (block · R + reduction) as the executor lays them out, each row
+        /// blocked on its own for a row-wise pass; then copied into the pinned staging (read once the stream is waited for).
+        /// Returns the blocks per reduction.
+        /// </summary>
+        private int ReducePartials(PassProgram pass, ShapeInfo shape)
         {
             int R = pass.Reductions.Count;
             int rowLength = checked((int)(pass.RowWise ? shape.Cols : shape.Numel));
@@ -295,37 +330,41 @@ namespace Fused.Ilgpu
                 int max = pass.Reductions[k].IsMax ? 1 : 0;
                 _lanes(_stream, blocks * Reduction.Lanes, _operands[k]!.View.AsContiguous(), _laneSums!.View.AsContiguous(), rowLength, max);
                 _foldLanes(_stream, blocks, _laneSums!.View.AsContiguous(), _partials!.View.AsContiguous(), R, k, max);
+                Launches += 2;
             }
-            var target = args.Partials.AsSpan(checked((int)args.PartialOffset[t]), blocks * R);
-            _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPU(_stream, target);
-            _stream.Synchronize(); // the executor folds them next
+            _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPUUnsafeAsync(_stream, ref _hostPartials[0], blocks * R);
+            return blocks;
         }
 
-        /// <summary>ColSum of a rows×cols operand on the device (<see cref="BlockReduce.ColumnSums"/>), into <paramref name="sums"/>.</summary>
-        private void ColumnSums(ArrayView<float> operands, ShapeInfo shape, Span<float> sums)
+        /// <summary>ColSum of a rows×cols operand on the device (<see cref="BlockReduce.ColumnSums"/>), copied into the pass's <paramref name="sum"/>th run of the pinned staging (read once the stream is waited for).</summary>
+        private void ColumnSums(ArrayView<float> operands, ShapeInfo shape, int sum)
         {
             int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
             _columnSums(_stream, cols, operands, rows, cols, checked((int)Reduction.RowGroupSize(rows)), _columnGroups!.View.AsContiguous(), _columnSumResult!.View.AsContiguous());
-            _columnSumResult!.View.AsContiguous().SubView(0, cols).CopyToCPU(_stream, sums.Slice(0, cols));
-            _stream.Synchronize();
+            Launches++;
+            _columnSumResult!.View.AsContiguous().SubView(0, cols).CopyToCPUUnsafeAsync(_stream, ref _hostColumnSums[sum * cols], cols);
         }
 
-        /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row.</summary>
+        /// <summary>The column values a row-wise pass reads (Cols floats each) and, when it reads any, the per-row slots packed row by row, through the pinned staging.</summary>
         private void UploadRowInputs(PassProgram pass, ShapeInfo shape, VectorValues vectors)
         {
             int cols = checked((int)shape.Cols);
-            foreach (int ordinal in _rowInputs.ColumnsRead(pass.Index))
-                _scratch[ordinal]!.View.AsContiguous().SubView(0, cols).CopyFromCPU(_stream, (ReadOnlySpan<float>)vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector).Slice(0, cols));
+            var columns = _rowInputs.ColumnsRead(pass.Index);
+            for (int j = 0; j < columns.Length; j++)
+            {
+                int ordinal = columns[j];
+                vectors.Values(_schedule.Buffers[_kernelBuffers[ordinal]].Vector).Slice(0, cols).CopyTo(_hostColumnValues.AsSpan(j * cols, cols));
+                _scratch[ordinal]!.View.AsContiguous().SubView(0, cols).CopyFromCPUUnsafeAsync(_stream, ref _hostColumnValues[j * cols], cols);
+            }
             if (_rowInputs.ReadsPerRow(pass.Index))
             {
                 int packed = checked((int)shape.Rows * _rowInputs.PerRowCount);
                 _rowInputs.Pack(shape, vectors, _hostRowValues.AsSpan(0, packed));
-                _rowValues!.View.AsContiguous().SubView(0, packed).CopyFromCPU(_stream, (ReadOnlySpan<float>)_hostRowValues.AsSpan(0, packed));
+                _rowValues!.View.AsContiguous().SubView(0, packed).CopyFromCPUUnsafeAsync(_stream, ref _hostRowValues[0], packed);
             }
-            _stream.Synchronize(); // host memory reused at once
         }
 
-        public void EndStep() => _stream.Synchronize();
+        public void EndStep() => Synchronize();
 
         public void Dispose()
         {

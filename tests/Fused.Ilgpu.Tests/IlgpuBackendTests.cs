@@ -1,5 +1,7 @@
 using System;
 using Fused.Catalog;
+using System.Linq;
+using Fused.Execution;
 using Fused.Runtime.Cpu;
 using Fused.Runtime.Engine;
 using Fused.Runtime.Kernels;
@@ -30,6 +32,43 @@ namespace Fused.Ilgpu.Tests
         public void An_internal_rule_class_runs_too()
         {
             MatchesCpu(InternalMomentum.Rule, new[] { ShapeInfo.Vector(7), ShapeInfo.Vector(1031) }, steps: 2);
+        }
+
+        [Theory]
+        [InlineData("AdamW")]
+        [InlineData("LAMB")]
+        [InlineData("Adafactor")]
+        [InlineData("Muon")]
+        public void A_step_launches_one_kernel_per_pass_and_reduction_kernel_and_waits_once_per_pass_that_reads_back(string name)
+        {
+            // Per tensor and pass: the pass, two kernels per reduction (lanes, fold), one per ColSum; one wait per pass with
+            // anything to read back or staging to reuse (not one per transfer), two per host matrix pass, one at the end.
+            var rule = CatalogRules.All.Single(r => r.Name == name);
+            var schedule = rule.Schedule;
+            var shapes = new[] { ShapeInfo.Matrix(37, 101), ShapeInfo.Vector(1031), ShapeInfo.Matrix(3, 5) };
+            using var backend = new IlgpuBackend(rule, _fixture.Accelerator);
+            var executor = new ScheduleExecutor(schedule, backend);
+            backend.SetTensors(shapes);
+            executor.SetShapes(shapes);
+            long expectedLaunches = 0, expectedWaits = 1;
+            foreach (var shape in shapes)
+            {
+                foreach (var pass in schedule.Passes)
+                {
+                    expectedLaunches += 1 + 2 * pass.Reductions.Count + pass.ColumnSums.Count;
+                    if (pass.RowWise || pass.Reductions.Count > 0 || pass.ColumnSums.Count > 0) expectedWaits++;
+                }
+                expectedWaits += 2 * schedule.Matrices.Count; // the temporary down and back up
+            }
+            var hypers = rule.DefaultHyperparameters();
+            for (int step = 1; step <= 2; step++)
+            {
+                long launches = backend.Launches, waits = backend.Synchronizations;
+                executor.Step(hypers, step);
+                Assert.Equal(expectedLaunches, backend.Launches - launches);
+                Assert.Equal(expectedWaits, backend.Synchronizations - waits);
+                Output.WriteLine($"{name}, step {step}: {backend.Launches - launches} launches, {backend.Synchronizations - waits} waits for {shapes.Length} tensors");
+            }
         }
 
         [Fact]

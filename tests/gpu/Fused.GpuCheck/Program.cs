@@ -20,8 +20,8 @@ namespace Fused.GpuCheck
     /// Steps AdamW, Lion, C-AdamW and Muon through <see cref="IlgpuBackend"/> on a GPU (CUDA by default) and on the CPU
     /// kernels from the same parameters and gradients; prints, per rule, whether every parameter and element state is
     /// bit-identical, the device's time per step and its GB/s (the rule's bytes moved per step) against a device copy
-    /// kernel measured in the same run. Options: --accelerator cuda|cpu, --elements N (default 16M; Muon takes the
-    /// nearest square matrix), --steps N (default 3).
+    /// kernel measured in the same run, and the kernel launches and stream waits per step. Options: --accelerator
+    /// cuda|cpu, --elements N (default 16M; Muon takes the nearest square matrix), --steps N (default 3).
     /// </summary>
     public static class Program
     {
@@ -48,7 +48,7 @@ namespace Fused.GpuCheck
                 Console.WriteLine($"accelerator: {accelerator.Name} ({accelerator.AcceleratorType}), {elements} elements, {steps} steps");
                 double copyGBs = CopyBandwidth(accelerator, elements);
                 Console.WriteLine($"device copy kernel: {copyGBs:F2} GB/s (read + write)");
-                Console.WriteLine("rule        shape            bits           ms/step   GB/s   % of copy");
+                Console.WriteLine("rule        shape            bits           ms/step   GB/s   % of copy  launches/step  waits/step");
                 bool allIdentical = true;
                 foreach (var rule in new[] { AdamW.Rule, Lion.Rule, CautiousAdamW.Rule, Muon.Rule })
                     allIdentical &= Check(rule, accelerator, elements, steps, copyGBs);
@@ -97,6 +97,7 @@ namespace Fused.GpuCheck
             executor.SetShapes(new[] { shape });
             backend.Upload(0, "param", cpu[0]);
             double deviceSeconds = 0;
+            long launches = backend.Launches, waits = backend.Synchronizations;
             for (int step = 1; step <= steps; step++)
             {
                 for (int i = 0; i < n; i++) cpu[1][i] = (float)((rnd.NextDouble() - 0.5) * 0.1);
@@ -105,7 +106,9 @@ namespace Fused.GpuCheck
                 var watch = Stopwatch.StartNew();
                 executor.Step(hypers, step);
                 if (step > 1) deviceSeconds += watch.Elapsed.TotalSeconds; // the first step compiles and warms up
+                waits += 1; // the gradient upload's own wait is not the step's
             }
+            double launchesPerStep = (double)(backend.Launches - launches) / steps, waitsPerStep = (double)(backend.Synchronizations - waits) / steps;
             long differing = 0;
             for (int b = 0; b < B; b++)
             {
@@ -118,7 +121,7 @@ namespace Fused.GpuCheck
             double gbs = (double)rule.Layout.BytesMovedPerParameter * n / (msPerStep / 1e3) / 1e9;
             string bits = differing == 0 ? "identical" : $"{differing} differ";
             string matrix = schedule.Matrices.Count > 0 ? " (matrix passes on the host)" : "";
-            Console.WriteLine($"{rule.Name,-11} {shape.Rows + "x" + shape.Cols,-16} {bits,-14} {msPerStep,8:F2} {gbs,6:F2} {100 * gbs / copyGBs,7:F0}%{matrix}");
+            Console.WriteLine($"{rule.Name,-11} {shape.Rows + "x" + shape.Cols,-16} {bits,-14} {msPerStep,8:F2} {gbs,6:F2} {100 * gbs / copyGBs,7:F0}%   {launchesPerStep,12:F0} {waitsPerStep,11:F0}{matrix}");
             return differing == 0;
         }
 

@@ -121,9 +121,13 @@ namespace Fused.Ilgpu
         /// <summary>One tensor per wave: the backend's scratch holds one tensor's temporaries and reduction operands.</summary>
         public long WaveElements => 0;
 
+        /// <summary>The rule whose generated ILGPU kernels run.</summary>
         public FusedRule Rule => _rule;
+        /// <summary>The rule's schedule.</summary>
         public KernelSchedule Schedule => _schedule;
+        /// <summary>Where the buffers live and the kernels run.</summary>
         public Accelerator Accelerator => _accelerator;
+        /// <summary>The shapes of the group's tensors, in order.</summary>
         public IReadOnlyList<ShapeInfo> Shapes => _tensors.Shapes;
 
         /// <summary>The host matrix passes (Newton–Schulz, Shampoo's statistics), or null without any.</summary>
@@ -244,8 +248,10 @@ namespace Fused.Ilgpu
             Download(tensor, _tensors.ElementBufferNamed(tensor, buffer, data.Length), data);
         }
 
+        /// <inheritdoc/>
         public void BeginWave(int first, int end) { }
 
+        /// <inheritdoc/>
         public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
         {
             // Newton–Schulz and Shampoo on the host: the temporary down, through MatrixPasses, and back up.
@@ -265,6 +271,7 @@ namespace Fused.Ilgpu
             HostMatrixBytes += 2L * sizeof(float) * n;
         }
 
+        /// <inheritdoc/>
         public void RunPass(PassProgram pass, int first, int end, PassArguments args)
         {
             var launcher = _passLaunchers[pass.Index];
@@ -364,8 +371,10 @@ namespace Fused.Ilgpu
             }
         }
 
+        /// <inheritdoc/>
         public void EndStep() => Synchronize();
 
+        /// <summary>Frees the device buffers (not the accelerator).</summary>
         public void Dispose()
         {
             _tensors.Dispose();

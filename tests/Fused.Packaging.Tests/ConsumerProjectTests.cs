@@ -189,7 +189,7 @@ namespace Fused.Packaging.Tests
         }
 
         /// <summary>The enabled package sources as configured on this machine (name, URL), read before our nuget.config exists.</summary>
-        private static IReadOnlyList<(string Name, string Url)> MachineSources(string directory)
+        internal static IReadOnlyList<(string Name, string Url)> MachineSources(string directory)
         {
             var list = DotNet.Check(directory, new[] { "nuget", "list", "source" }).Output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
             var sources = new List<(string, string)>();
@@ -202,7 +202,8 @@ namespace Fused.Packaging.Tests
             return sources;
         }
 
-        private static string NuGetConfig(string feed, string packages, IReadOnlyList<(string Name, string Url)> machineSources)
+        /// <summary>A nuget.config taking <paramref name="localPackages"/> (default: Fused) only from <paramref name="feed"/>, everything else from the machine's sources.</summary>
+        internal static string NuGetConfig(string feed, string packages, IReadOnlyList<(string Name, string Url)> machineSources, params string[] localPackages)
         {
             var xml = new StringBuilder();
             xml.AppendLine("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
@@ -214,7 +215,7 @@ namespace Fused.Packaging.Tests
             xml.AppendLine($"    <add key=\"fused-local\" value=\"{feed}\" />"); // the machine's sources are inherited from its own config
             xml.AppendLine("  </packageSources>");
             xml.AppendLine("  <packageSourceMapping>");
-            xml.AppendLine("    <packageSource key=\"fused-local\"><package pattern=\"Fused\" /></packageSource>");
+            xml.AppendLine("    <packageSource key=\"fused-local\">" + string.Concat((localPackages.Length == 0 ? new[] { "Fused" } : localPackages).Select(p => $"<package pattern=\"{p}\" />")) + "</packageSource>");
             foreach (var (name, _) in machineSources.Where(s => s.Name != "fused-local"))
                 xml.AppendLine($"    <packageSource key=\"{System.Security.SecurityElement.Escape(name)}\"><package pattern=\"*\" /></packageSource>");
             xml.AppendLine("  </packageSourceMapping>");

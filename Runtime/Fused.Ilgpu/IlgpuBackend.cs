@@ -48,6 +48,7 @@ namespace Fused.Ilgpu
         private readonly int[] _kernelBuffers;   // per ordinal: the schedule buffer
         private readonly int _operandCount;      // most reductions of any pass
         private readonly MatrixPasses? _hostMatrix;
+        private readonly IlgpuNewtonSchulz? _deviceNewtonSchulz;  // Orthogonalize on the device, when placed there
         private readonly ArrayView<float>[][] _passViews;   // per pass: the kernel's views, reused
         private readonly RowInputs _rowInputs;         // what a row-wise pass reads besides its element buffers
 
@@ -71,8 +72,10 @@ namespace Fused.Ilgpu
         /// <param name="accelerator">Where the buffers live and the kernels run.</param>
         /// <param name="newtonSchulz">Newton–Schulz settings for rules with Orthogonalize (Muon).</param>
         /// <param name="shampoo">Settings for rules with Precondition (Shampoo).</param>
+        /// <param name="placement">Where Newton–Schulz runs (<see cref="NewtonSchulzPlacement.Auto"/>: on CUDA and OpenCL devices, on the host beside ILGPU's CPU accelerator).</param>
         /// <exception cref="NotSupportedException">The rule was built at run time, or its project does not reference ILGPU (no generated kernels).</exception>
-        public IlgpuBackend(FusedRule rule, Accelerator accelerator, NewtonSchulzOptions? newtonSchulz = null, ShampooOptions? shampoo = null)
+        public IlgpuBackend(FusedRule rule, Accelerator accelerator, NewtonSchulzOptions? newtonSchulz = null, ShampooOptions? shampoo = null,
+            NewtonSchulzPlacement placement = NewtonSchulzPlacement.Auto)
         {
             _rule = rule ?? throw new ArgumentNullException(nameof(rule));
             _accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
@@ -94,8 +97,19 @@ namespace Fused.Ilgpu
             _columnSums = Load(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!)
                 .CreateLauncherDelegate<Action<AcceleratorStream, Index1D, ArrayView<float>, int, int, int, ArrayView<double>, ArrayView<float>>>();
             _rowInputs = new RowInputs(_schedule);
-            if (_schedule.Matrices.Count > 0) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
+            bool orthogonalizes = _schedule.Matrices.Any(m => m.Op == MatrixOp.Orthogonalize);
+            bool device = placement == NewtonSchulzPlacement.Device
+                || (placement == NewtonSchulzPlacement.Auto && _accelerator.AcceleratorType is AcceleratorType.Cuda or AcceleratorType.OpenCL);
+            if (orthogonalizes && device)
+            {
+                IDeviceGemm gemm = _accelerator is ILGPU.Runtime.Cuda.CudaAccelerator cuda ? new CuBlasGemm(cuda) : new TiledGemm(_accelerator, LoadGrouped);
+                _deviceNewtonSchulz = new IlgpuNewtonSchulz(_accelerator, gemm, Load, newtonSchulz);
+            }
+            if (_schedule.Matrices.Any(m => m.Op != MatrixOp.Orthogonalize) || (orthogonalizes && !device)) _hostMatrix = new MatrixPasses(newtonSchulz, shampoo);
         }
+
+        /// <summary>What runs Newton–Schulz: "host" (<see cref="MatrixPasses"/>), or the device product ("tiled GEMM (16x16)", "cuBLAS"); null without Orthogonalize.</summary>
+        public string? NewtonSchulzRunsOn => _deviceNewtonSchulz?.GemmName ?? (_schedule.Matrices.Any(m => m.Op == MatrixOp.Orthogonalize) ? "host" : null);
 
         /// <summary>
         /// A kernel on the accelerator. On CUDA and OpenCL through device code rewritten by <see cref="NoContraction"/>, so
@@ -104,11 +118,22 @@ namespace Fused.Ilgpu
         private Kernel Load(System.Reflection.MethodInfo method)
         {
             if (_accelerator.AcceleratorType is not (AcceleratorType.Cuda or AcceleratorType.OpenCL)) return _accelerator.LoadAutoGroupedKernel(method);
-            var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
+            return _accelerator.LoadAutoGroupedKernel(ContractionFreeCompile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method)));
+        }
+
+        /// <summary>An explicitly grouped kernel (shared memory, barriers: the tiled GEMM), loaded as <see cref="Load"/> does.</summary>
+        private Kernel LoadGrouped(System.Reflection.MethodInfo method)
+        {
+            if (_accelerator.AcceleratorType is not (AcceleratorType.Cuda or AcceleratorType.OpenCL)) return _accelerator.LoadKernel(method);
+            return _accelerator.LoadKernel(ContractionFreeCompile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method)));
+        }
+
+        private ILGPU.Backends.CompiledKernel ContractionFreeCompile(ILGPU.Backends.EntryPoints.EntryPointDescription entry)
+        {
             var compiled = _accelerator.CompileKernel(entry);
             var rewritten = NoContraction.Rewrite(compiled);
             if (rewritten == null) ContractionFree = false;
-            return _accelerator.LoadAutoGroupedKernel(rewritten ?? compiled);
+            return rewritten ?? compiled;
         }
 
         /// <summary>
@@ -254,9 +279,15 @@ namespace Fused.Ilgpu
         /// <inheritdoc/>
         public void RunMatrix(MatrixStep matrix, int tensor, ShapeInfo shape, long step)
         {
-            // Newton–Schulz and Shampoo on the host: the temporary down, through MatrixPasses, and back up.
             int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols), n = checked(rows * cols);
             if (n == 0) return;
+            if (matrix.Op == MatrixOp.Orthogonalize && _deviceNewtonSchulz != null)
+            {
+                // On the device: the temporary never leaves it (one wait, for the norm's partials).
+                _deviceNewtonSchulz.Orthogonalize(ViewOf(tensor, _schedule.KernelOrdinal(matrix.Source)).SubView(0, n), rows, cols);
+                return;
+            }
+            // Shampoo, and Newton–Schulz placed on the host: the temporary down, through MatrixPasses, and back up.
             long start = Stopwatch.GetTimestamp();
             var source = ViewOf(tensor, _schedule.KernelOrdinal(matrix.Source)).SubView(0, n);
             if (_hostMatrixScratch.Length < n) _hostMatrixScratch = new float[n]; // once per larger tensor
@@ -378,6 +409,7 @@ namespace Fused.Ilgpu
         public void Dispose()
         {
             _tensors.Dispose();
+            _deviceNewtonSchulz?.Dispose();
             foreach (var b in _scratch) b?.Dispose();
             foreach (var b in _operands) b?.Dispose();
             _partials?.Dispose();
@@ -386,5 +418,16 @@ namespace Fused.Ilgpu
             _columnSumResult?.Dispose();
             _columnGroups?.Dispose();
         }
+    }
+
+    /// <summary>Where <see cref="IlgpuBackend"/> runs Newton–Schulz (Muon's Orthogonalize).</summary>
+    public enum NewtonSchulzPlacement
+    {
+        /// <summary>On CUDA (cuBLAS) and OpenCL (the tiled GEMM) devices; on the host beside ILGPU's CPU accelerator, whose emulated kernels are slower than the host's BLAS and whose host pass keeps the CPU engine's bits.</summary>
+        Auto,
+        /// <summary>On the device always: cuBLAS on CUDA, Fused's tiled GEMM elsewhere (the CPU accelerator included).</summary>
+        Device,
+        /// <summary>On the host (<see cref="MatrixPasses"/>): the temporary down and back up, the CPU engine's bits.</summary>
+        Host,
     }
 }

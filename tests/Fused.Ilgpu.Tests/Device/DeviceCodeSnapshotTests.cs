@@ -45,6 +45,14 @@ namespace Fused.Ilgpu.Tests.Device
         }
 
         [Fact]
+        public void The_matrix_pass_kernels_match_their_snapshots()
+        {
+            // The tiled GEMM (shared memory, barriers) and its helpers: what Newton-Schulz runs on OpenCL devices.
+            Match("MatrixKernels.opencl", DevicelessCompiler.MatrixPassKernels.Select(k => (k.Kernel.Name, DevicelessCompiler.OpenClC(k.Kernel, k.Grouped).Rewritten.Source)));
+            Match("MatrixKernels.ptx", DevicelessCompiler.MatrixPassKernels.Select(k => (k.Kernel.Name, DevicelessCompiler.Ptx(k.Kernel, k.Grouped).Rewritten.PTXAssembly)));
+        }
+
+        [Fact]
         public void Numbering_that_shifts_between_compiles_is_normalised_away()
         {
             // The same kernel compiled after others gets other type_N and L_N numbers; normalised, the texts are equal.

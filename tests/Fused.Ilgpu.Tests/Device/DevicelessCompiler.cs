@@ -22,22 +22,30 @@ namespace Fused.Ilgpu.Tests.Device
     public static class DevicelessCompiler
     {
         /// <summary>ILGPU's OpenCL C for <paramref name="kernel"/> (OpenCL C 2.0 with fp64 and the generic address space: what ILGPU's OpenCL accelerator requires of a device), as compiled and as rewritten.</summary>
-        public static (CLCompiledKernel Compiled, CLCompiledKernel Rewritten) OpenClC(MethodInfo kernel)
+        public static (CLCompiledKernel Compiled, CLCompiledKernel Rewritten) OpenClC(MethodInfo kernel, bool grouped = false)
         {
             using var context = Context.Create(b => b.CPU());
             using var backend = new CLBackend(context, new CLCapabilityContext(false, true, true, false, false), CLDeviceVendor.Other, CLCVersion.CL20);
-            var compiled = (CLCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+            var compiled = (CLCompiledKernel)backend.Compile(Entry(kernel, grouped), KernelSpecialization.Empty);
             return (compiled, (CLCompiledKernel)NoContraction.Rewrite(compiled)!);
         }
 
         /// <summary>ILGPU's PTX for <paramref name="kernel"/> (SM 7.0, no libdevice), as compiled and as rewritten.</summary>
-        public static (PTXCompiledKernel Compiled, PTXCompiledKernel Rewritten) Ptx(MethodInfo kernel)
+        public static (PTXCompiledKernel Compiled, PTXCompiledKernel Rewritten) Ptx(MethodInfo kernel, bool grouped = false)
         {
             using var context = Context.Create(b => b.CPU());
             using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_70), CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null);
-            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), KernelSpecialization.Empty);
+            var compiled = (PTXCompiledKernel)backend.Compile(Entry(kernel, grouped), KernelSpecialization.Empty);
             return (compiled, (PTXCompiledKernel)NoContraction.Rewrite(compiled)!);
         }
+
+        /// <summary><paramref name="kernel"/>'s entry point: explicitly grouped (<paramref name="grouped"/>: shared memory, barriers) or implicitly.</summary>
+        private static EntryPointDescription Entry(MethodInfo kernel, bool grouped) =>
+            grouped ? EntryPointDescription.FromExplicitlyGroupedKernel(kernel) : EntryPointDescription.FromImplicitlyGroupedKernel(kernel);
+
+        /// <summary>The matrix-pass kernels (<see cref="MatrixKernels"/>) with whether each is explicitly grouped.</summary>
+        public static IEnumerable<(MethodInfo Kernel, bool Grouped)> MatrixPassKernels => new[] { nameof(MatrixKernels.Gemm), nameof(MatrixKernels.Axpby), nameof(MatrixKernels.Scale), nameof(MatrixKernels.Square) }
+            .Select(name => (typeof(MatrixKernels).GetMethod(name)!, name == nameof(MatrixKernels.Gemm)));
 
         /// <summary>Every kernel <see cref="IlgpuBackend"/> loads for <paramref name="rule"/>: its passes, then the reduction kernels.</summary>
         public static IEnumerable<MethodInfo> KernelsOf(FusedRule rule)

@@ -285,6 +285,7 @@ namespace Fused.Ilgpu
             {
                 // On the device: the temporary never leaves it (one wait, for the norm's partials).
                 _deviceNewtonSchulz.Orthogonalize(ViewOf(tensor, _schedule.KernelOrdinal(matrix.Source)).SubView(0, n), rows, cols);
+                Synchronizations++; // its norm's partials are read back
                 return;
             }
             // Shampoo, and Newton–Schulz placed on the host: the temporary down, through MatrixPasses, and back up.
@@ -325,7 +326,7 @@ namespace Fused.Ilgpu
                 for (int k = 0; k < R; k++) views[a++] = _operands[k]!.View.AsContiguous();
                 if (pass.RowWise) views[a] = _rowValues!.View.AsContiguous();
                 launcher.Launch(_stream, n, views, args.Uniforms, t * args.UniformCount, cols);
-                Launches++;
+                _launches++;
                 int blocks = R > 0 ? ReducePartials(pass, shape) : 0;
                 for (int c = 0; c < pass.ColumnSums.Count; c++) ColumnSums(ViewOf(t, _schedule.KernelOrdinal(pass.ColumnSums[c].Buffer)), shape, c);
                 if (!(pass.RowWise || R > 0 || pass.ColumnSums.Count > 0)) continue;
@@ -340,9 +341,11 @@ namespace Fused.Ilgpu
 
         /// <summary>
         /// Kernel launches so far (passes, reduction kernels, ColSums): per step, per tensor and pass, one for the pass, two
-        /// per reduction and one per ColSum.
+        /// per reduction and one per ColSum; and Newton–Schulz's on the device (<see cref="IlgpuNewtonSchulz.Launches"/>).
         /// </summary>
-        public long Launches { get; private set; }
+        public long Launches => _launches + (_deviceNewtonSchulz?.Launches ?? 0);
+
+        private long _launches;
 
         /// <summary>Waits for the stream so far (after transfers the host reads or reuses, and at the end of a step).</summary>
         public long Synchronizations { get; private set; }
@@ -368,7 +371,7 @@ namespace Fused.Ilgpu
                 int max = pass.Reductions[k].IsMax ? 1 : 0;
                 _lanes(_stream, blocks * Reduction.Lanes, _operands[k]!.View.AsContiguous(), _laneSums!.View.AsContiguous(), rowLength, max);
                 _foldLanes(_stream, blocks, _laneSums!.View.AsContiguous(), _partials!.View.AsContiguous(), R, k, max);
-                Launches += 2;
+                _launches += 2;
             }
             _partials!.View.AsContiguous().SubView(0, blocks * R).CopyToCPUUnsafeAsync(_stream, ref _hostPartials[0], blocks * R);
             return blocks;
@@ -379,7 +382,7 @@ namespace Fused.Ilgpu
         {
             int rows = checked((int)shape.Rows), cols = checked((int)shape.Cols);
             _columnSums(_stream, cols, operands, rows, cols, checked((int)Reduction.RowGroupSize(rows)), _columnGroups!.View.AsContiguous(), _columnSumResult!.View.AsContiguous());
-            Launches++;
+            _launches++;
             _columnSumResult!.View.AsContiguous().SubView(0, cols).CopyToCPUUnsafeAsync(_stream, ref _hostColumnSums[sum * cols], cols);
         }
 

@@ -63,6 +63,9 @@ namespace Fused.Ilgpu
         /// <summary>What computes the products.</summary>
         public string GemmName => _gemm.Name;
 
+        /// <summary>Kernel launches so far: per matrix three for the norm, one to scale, five per step (three products, two sums).</summary>
+        public long Launches { get; private set; }
+
         /// <summary>Orthogonalises the row-major rows×cols matrix in <paramref name="x"/> in place.</summary>
         /// <exception cref="ArgumentException">The matrix holds NaN or infinity.</exception>
         public void Orthogonalize(ArrayView<float> x, int rows, int cols)
@@ -74,6 +77,7 @@ namespace Fused.Ilgpu
             if (!double.IsFinite(norm)) throw new ArgumentException($"the {rows}x{cols} matrix contains NaN or infinity; Newton-Schulz would turn the update into NaN");
             if (norm == 0) return;
             _scale(_stream, n, x, (float)(1.0 / (norm + _options.NormalizationEpsilon)));
+            Launches += 1 + 5L * _options.Steps;
             bool wide = rows <= cols;
             int s = wide ? rows : cols;
             var gram = _gram!.View.AsContiguous().SubView(0, (long)s * s);
@@ -103,6 +107,7 @@ namespace Fused.Ilgpu
             int blocks = checked((int)Reduction.BlockCount(n));
             _lanes(_stream, blocks * Reduction.Lanes, squares, _lanesBuffer!.View.AsContiguous(), n, 0);
             _foldLanes(_stream, blocks, _lanesBuffer!.View.AsContiguous(), _partials!.View.AsContiguous(), 1, 0, 0);
+            Launches += 3;
             _partials!.View.AsContiguous().SubView(0, blocks).CopyToCPU(_stream, _hostPartials.AsSpan(0, blocks));
             return Reduction.FoldBlocks(_hostPartials.AsSpan(0, blocks), false);
         }

@@ -106,6 +106,22 @@ namespace Fused.Ilgpu.Tests
             Assert.StartsWith("tiled GEMM", onDevice.NewtonSchulzRunsOn);
             Assert.Null(onDevice.HostMatrix);
             Assert.Equal("host", auto.NewtonSchulzRunsOn); // the CPU accelerator keeps the host pass (and the CPU's bits)
+
+            // One step over a matrix: the element passes' launches plus Newton-Schulz's (3 for the norm, 1 to scale, 5 per
+            // iteration), and one more wait than the passes need (the norm's partials), none for the temporary.
+            var schedule = Muon.Rule.Schedule;
+            var shapes = new[] { Fused.ShapeInfo.Matrix(9, 14) };
+            var executor = new Fused.Execution.ScheduleExecutor(schedule, onDevice);
+            onDevice.SetTensors(shapes);
+            executor.SetShapes(shapes);
+            int grad = Enumerable.Range(0, schedule.ProgramBufferCount).Single(b => schedule.Buffers[b].Name == "grad");
+            onDevice.Upload(0, grad, Enumerable.Range(0, 9 * 14).Select(i => (float)Math.Sin(i)).ToArray()); // a zero matrix stops after its norm
+            long waits = onDevice.Synchronizations;
+            executor.Step(Muon.Rule.DefaultHyperparameters(), 1);
+            long passLaunches = schedule.Passes.Sum(p => 1 + 2 * p.Reductions.Count + p.ColumnSums.Count);
+            int readBacks = schedule.Passes.Count(p => p.RowWise || p.Reductions.Count > 0 || p.ColumnSums.Count > 0);
+            Assert.Equal(passLaunches + 4 + 5 * NewtonSchulzOptions.Default.Steps, onDevice.Launches);
+            Assert.Equal(readBacks + 1 + 1, onDevice.Synchronizations - waits); // + the norm, + the end of the step
         }
 
         private float[] OnDevice(float[] g, int rows, int cols)

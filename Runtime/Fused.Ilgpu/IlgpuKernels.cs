@@ -6,10 +6,6 @@ using ILGPU.Runtime;
 
 namespace Fused.Ilgpu
 {
-    /// <summary>
-    /// A rule's generated ILGPU kernels: the nested <c>Ilgpu</c> class the generator emits into the rule class when the
-    /// project that declares the rule references ILGPU (its <c>PassK</c> kernels, <c>Uniforms</c> struct and <c>Pack</c>).
-    /// </summary>
     /// <summary>The signature of every generated <c>LaunchPassK</c>.</summary>
     public delegate void LaunchBridge(Delegate launcher, AcceleratorStream stream, int extent, ArrayView<float>[] views, float[] uniforms, int offset, int cols);
 
@@ -30,6 +26,10 @@ namespace Fused.Ilgpu
             _bridge(_launcher, stream, extent, views, uniforms, offset, cols);
     }
 
+    /// <summary>
+    /// A rule's generated ILGPU kernels: the nested <c>Ilgpu</c> class the generator emits into the rule class when the
+    /// project that declares the rule references ILGPU (its <c>PassK</c> kernels, <c>Uniforms</c> struct and <c>Pack</c>).
+    /// </summary>
     public sealed class IlgpuKernels
     {
         private readonly MethodInfo[] _passes;

@@ -1,17 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Reflection;
 using Fused.Runtime.Kernels;
 using Fused.Catalog;
-using ILGPU;
-using ILGPU.Backends.EntryPoints;
-using ILGPU.Backends.OpenCL;
-using ILGPU.Backends.PTX;
-using ILGPU.Runtime;
-using ILGPU.Runtime.CPU;
-using ILGPU.Runtime.Cuda;
-using ILGPU.Runtime.OpenCL;
+using Fused.Ilgpu.Tests.Device;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -43,16 +35,11 @@ namespace Fused.Ilgpu.Tests
         [MemberData(nameof(Rules))]
         public void Every_kernel_compiles_to_OpenCL_C_with_contraction_off(string name)
         {
-            var rule = RuleNamed(name);
-            foreach (var method in KernelsOf(rule))
+            foreach (var method in DevicelessCompiler.KernelsOf(RuleNamed(name)))
             {
-                using var context = Context.Create(b => b.CPU());
-                // OpenCL C 2.0 with fp64 and generic address space (what ILGPU's OpenCL accelerator requires of a device).
-                using var backend = new CLBackend(context, new CLCapabilityContext(false, true, true, false, false), CLDeviceVendor.Other, CLCVersion.CL20);
-                var compiled = (CLCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-                var rewritten = (CLCompiledKernel?)NoContraction.Rewrite(compiled);
+                var (compiled, rewritten) = DevicelessCompiler.OpenClC(method);
                 Assert.NotNull(rewritten);
-                Assert.StartsWith(NoContraction.OpenClPragma + "\n", rewritten!.Source, StringComparison.Ordinal);
+                Assert.StartsWith(NoContraction.OpenClPragma + "\n", rewritten.Source, StringComparison.Ordinal);
                 Assert.EndsWith(compiled.Source, rewritten.Source, StringComparison.Ordinal);
                 Assert.Equal(compiled.Name, rewritten.Name);
                 Assert.DoesNotContain("fma(", compiled.Source, StringComparison.Ordinal);
@@ -60,16 +47,6 @@ namespace Fused.Ilgpu.Tests
         }
 
         private static FusedRule RuleNamed(string name) => CatalogRules.All.Concat(new[] { EveryOp.Rule }).Single(r => r.Name == name);
-
-        /// <summary>Every kernel the backend loads for <paramref name="rule"/>: its passes and the reduction kernels.</summary>
-        private static IEnumerable<MethodInfo> KernelsOf(FusedRule rule)
-        {
-            var kernels = IlgpuKernels.Of(rule);
-            return Enumerable.Range(0, rule.Schedule.PassCount).Select(kernels.Pass)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.Lanes))!)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.FoldLanes))!)
-                .Append(typeof(BlockReduce).GetMethod(nameof(BlockReduce.ColumnSums))!);
-        }
 
         public static IEnumerable<object[]> Rules() =>
             CatalogRules.All.Select(r => new object[] { r.Name }).Append(new object[] { EveryOp.Rule.Name });
@@ -79,17 +56,12 @@ namespace Fused.Ilgpu.Tests
         public void Every_kernel_compiles_to_PTX_without_approximate_math_or_contraction(string name)
         {
             var rule = RuleNamed(name);
-            foreach (var method in KernelsOf(rule))
+            foreach (var method in DevicelessCompiler.KernelsOf(rule))
             {
-                // A fresh context per compile: after one failed compile a context is unusable.
-                using var context = Context.Create(b => b.CPU());
-                using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_70), CudaArchitecture.SM_70, CudaInstructionSet.ISA_70, null);
-                var entry = EntryPointDescription.FromImplicitlyGroupedKernel(method);
-                var compiled = (PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
                 // What the CUDA backend loads: the PTX with every float add/sub/mul given .rn (never contracted into fma).
-                var rewritten = (PTXCompiledKernel?)NoContraction.Rewrite(compiled);
+                var (compiled, rewritten) = DevicelessCompiler.Ptx(method);
                 Assert.NotNull(rewritten);
-                string ptx = rewritten!.PTXAssembly;
+                string ptx = rewritten.PTXAssembly;
                 string where = $"{rule.Name}: {method.DeclaringType!.Name}.{method.Name}";
                 Assert.False(NoContraction.HasContractiblePtx(ptx), where + " still has a contractible add or multiply");
                 Assert.Equal(compiled.Name, rewritten.Name);

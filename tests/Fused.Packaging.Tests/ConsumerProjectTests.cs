@@ -202,7 +202,8 @@ namespace Fused.Packaging.Tests
             return sources;
         }
 
-        internal static string NuGetConfig(string feed, string packages, IReadOnlyList<(string Name, string Url)> machineSources)
+        /// <summary>A nuget.config taking <paramref name="localPackages"/> (default: Fused and Fused.Testing) only from <paramref name="feed"/>, everything else from the machine's sources.</summary>
+        internal static string NuGetConfig(string feed, string packages, IReadOnlyList<(string Name, string Url)> machineSources, params string[] localPackages)
         {
             var xml = new StringBuilder();
             xml.AppendLine("<?xml version=\"1.0\" encoding=\"utf-8\"?>");
@@ -214,7 +215,7 @@ namespace Fused.Packaging.Tests
             xml.AppendLine($"    <add key=\"fused-local\" value=\"{feed}\" />"); // the machine's sources are inherited from its own config
             xml.AppendLine("  </packageSources>");
             xml.AppendLine("  <packageSourceMapping>");
-            xml.AppendLine("    <packageSource key=\"fused-local\"><package pattern=\"Fused\" /><package pattern=\"Fused.Testing\" /></packageSource>");
+            xml.AppendLine("    <packageSource key=\"fused-local\">" + string.Concat((localPackages.Length == 0 ? new[] { "Fused", "Fused.Testing" } : localPackages).Select(p => $"<package pattern=\"{p}\" />")) + "</packageSource>");
             foreach (var (name, _) in machineSources.Where(s => s.Name != "fused-local"))
                 xml.AppendLine($"    <packageSource key=\"{System.Security.SecurityElement.Escape(name)}\"><package pattern=\"*\" /></packageSource>");
             xml.AppendLine("  </packageSourceMapping>");

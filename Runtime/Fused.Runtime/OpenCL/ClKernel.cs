@@ -77,6 +77,16 @@ namespace Fused.Runtime.OpenCL
         /// <summary>Sets any by-value argument whose OpenCL layout matches <typeparamref name="T"/> (e.g. float4 as a 16-byte struct).</summary>
         public void SetValue<T>(int index, T value) where T : unmanaged => Set(index, (nuint)sizeof(T), &value);
 
+        /// <summary>
+        /// Sets a by-value argument from its bytes, laid out as the kernel declares it: for programs written by other
+        /// compilers (ILGPU's OpenCL C) whose structs have no C# type here.
+        /// </summary>
+        public void SetBytes(int index, ReadOnlySpan<byte> value)
+        {
+            if (value.IsEmpty) throw new ArgumentException("a by-value kernel argument has at least one byte", nameof(value));
+            fixed (byte* bytes = value) Set(index, (nuint)value.Length, bytes);
+        }
+
         /// <summary>Sizes a <c>__local</c> pointer argument to <paramref name="bytes"/> bytes of local memory.</summary>
         public void SetLocalMemory(int index, long bytes) => Set(index, (nuint)bytes, null);
 

@@ -5,7 +5,7 @@
 #                            (./build.sh demo memory)
 #   ./build.sh test          restore, build and run every test suite
 #   ./build.sh bench [args]  run the benchmarks (Release)
-#   ./build.sh pack          pack the Fused and Fused.Testing NuGet packages into artifacts/packages (a local feed)
+#   ./build.sh pack          pack the Fused, Fused.Testing and Fused.Ilgpu NuGet packages into artifacts/packages (a local feed)
 #   ./build.sh tool          pack fused as a .NET tool into artifacts/tool (then: dotnet tool install -g fused --add-source artifacts/tool)
 #   ./build.sh deps          install the system packages only (the test set, a superset of the demo's)
 set -euo pipefail
@@ -53,7 +53,8 @@ case "$cmd" in
   pack)
     dotnet pack Runtime/Fused.Package/Fused.Package.csproj -c Release -o artifacts/packages -v minimal
     dotnet pack Runtime/Fused.Testing/Fused.Testing.csproj -c Release -o artifacts/packages -v minimal
-    echo "local feed: artifacts/packages (dotnet add package Fused --source artifacts/packages; Fused.Testing for your tests)" ;;
+    dotnet pack Runtime/Fused.Ilgpu/Fused.Ilgpu.csproj -c Release -o artifacts/packages -v minimal
+    echo "local feed: artifacts/packages (dotnet add package Fused --source artifacts/packages; Fused.Testing for your tests, Fused.Ilgpu for ILGPU)" ;;
   tool)
     build_project Samples/Fused.Demo/Fused.Demo.csproj
     dotnet pack Samples/Fused.Demo/Fused.Demo.csproj -c Release --no-build -v minimal

@@ -18,13 +18,12 @@ namespace Fused.Ilgpu
 
     /// <summary>
     /// Muon's Newton–Schulz orthogonalisation on an ILGPU accelerator, the temporary never leaving the device: the
-    /// Frobenius norm's squares reduced in the canonical block order (<see cref="BlockReduce"/>, partials folded on the
-    /// host), X ← X / (‖X‖ + ε), then per step A = X·Xᵀ on the small side, B = b·A + c·A², X ← a·X + B·X (X·B for tall
-    /// matrices) with <see cref="IDeviceGemm"/> — the same iteration and coefficient schedule as <c>ClNewtonSchulz</c> and
-    /// the seeds' reference code. Products sum in another order than the host's BLAS, so results agree to rounding, not
-    /// bit for bit. Options it does not implement (bfloat16 rounding) are refused at construction.
+    /// iteration of <see cref="DeviceNewtonSchulz"/> (shared with OpenCL) over <see cref="IDeviceGemm"/>, the norm's
+    /// squares reduced in the canonical block order (<see cref="BlockReduce"/>, partials folded on the host). Products
+    /// sum in another order than the host's BLAS, so results agree to rounding, not bit for bit. Options it does not
+    /// implement (bfloat16 rounding) are refused at construction.
     /// </summary>
-    public sealed class IlgpuNewtonSchulz : IDisposable
+    public sealed class IlgpuNewtonSchulz : INewtonSchulzDevice<ArrayView<float>>, IDisposable
     {
         private readonly AcceleratorStream _stream;
         private readonly NewtonSchulzOptions _options;
@@ -66,41 +65,33 @@ namespace Fused.Ilgpu
         /// <summary>Kernel launches so far: per matrix three for the norm, one to scale, five per step (three products, two sums).</summary>
         public long Launches { get; private set; }
 
-        /// <summary>Orthogonalises the row-major rows×cols matrix in <paramref name="x"/> in place.</summary>
+        /// <summary>Orthogonalises the row-major rows×cols matrix in <paramref name="x"/> in place (<see cref="DeviceNewtonSchulz"/>).</summary>
         /// <exception cref="ArgumentException">The matrix holds NaN or infinity.</exception>
-        public void Orthogonalize(ArrayView<float> x, int rows, int cols)
+        public void Orthogonalize(ArrayView<float> x, int rows, int cols) => DeviceNewtonSchulz.Orthogonalize(this, _options, x, rows, cols);
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ArrayView<float>>.Scale(ArrayView<float> x, float factor, int n)
         {
-            int n = checked(rows * cols);
-            if (n == 0) return;
-            Reserve(rows, cols);
-            double norm = Math.Sqrt(SumOfSquares(x, n));
-            if (!double.IsFinite(norm)) throw new ArgumentException($"the {rows}x{cols} matrix contains NaN or infinity; Newton-Schulz would turn the update into NaN");
-            if (norm == 0) return;
-            _scale(_stream, n, x, (float)(1.0 / (norm + _options.NormalizationEpsilon)));
-            Launches += 1 + 5L * _options.Steps;
-            bool wide = rows <= cols;
-            int s = wide ? rows : cols;
-            var gram = _gram!.View.AsContiguous().SubView(0, (long)s * s);
-            var gram2 = _gram2!.View.AsContiguous().SubView(0, (long)s * s);
-            var product = _product!.View.AsContiguous().SubView(0, n);
-            for (int step = 0; step < _options.Steps; step++)
-            {
-                var c = _options.CoefficientsAt(step);
-                // A = X·Xᵀ (s×s) for wide matrices, Xᵀ·X for tall ones.
-                if (wide) _gemm.Gemm(false, true, s, s, cols, 1f, x, x, gram);
-                else _gemm.Gemm(true, false, s, s, rows, 1f, x, x, gram);
-                // B = b·A + c·A·A, into gram2.
-                _gemm.Gemm(false, false, s, s, s, (float)c.C, gram, gram, gram2);
-                _axpby(_stream, s * s, gram, gram2, (float)c.B, 1f);
-                // X ← a·X + B·X (wide) or a·X + X·B (tall), through the product buffer.
-                if (wide) _gemm.Gemm(false, false, rows, cols, s, 1f, gram2, x, product);
-                else _gemm.Gemm(false, false, rows, cols, s, 1f, x, gram2, product);
-                _axpby(_stream, n, product, x, 1f, (float)c.A);
-            }
+            _scale(_stream, n, x, factor);
+            Launches++;
+        }
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ArrayView<float>>.Axpby(ArrayView<float> x, ArrayView<float> y, float a, float b, int n)
+        {
+            _axpby(_stream, n, x, y, a, b);
+            Launches++;
+        }
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ArrayView<float>>.Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c)
+        {
+            _gemm.Gemm(transA, transB, m, n, k, alpha, a, b, c);
+            Launches++;
         }
 
         /// <summary>Σ x² in the canonical order: float64 partials per block of 1024 on the device, folded on the host.</summary>
-        private double SumOfSquares(ArrayView<float> x, int n)
+        double INewtonSchulzDevice<ArrayView<float>>.SumOfSquares(ArrayView<float> x, int n)
         {
             var squares = _product!.View.AsContiguous().SubView(0, n);
             _square(_stream, n, x, squares);
@@ -112,7 +103,8 @@ namespace Fused.Ilgpu
             return Reduction.FoldBlocks(_hostPartials.AsSpan(0, blocks), false);
         }
 
-        private void Reserve(int rows, int cols)
+        /// <inheritdoc/>
+        (ArrayView<float> Gram, ArrayView<float> Gram2, ArrayView<float> Product) INewtonSchulzDevice<ArrayView<float>>.Reserve(int rows, int cols)
         {
             int s = Math.Min(rows, cols);
             long n = (long)rows * cols;
@@ -133,6 +125,8 @@ namespace Fused.Ilgpu
                 _hostPartials = new double[blocks];
                 _elements = n;
             }
+            return (_gram!.View.AsContiguous().SubView(0, (long)s * s), _gram2!.View.AsContiguous().SubView(0, (long)s * s),
+                _product!.View.AsContiguous().SubView(0, n));
         }
 
         /// <summary>Frees the device buffers and the GEMM.</summary>

@@ -5,11 +5,11 @@ using Fused.Runtime.Matrix;
 namespace Fused.Runtime.OpenCL
 {
     /// <summary>
-    /// Muon's Newton-Schulz orthogonalisation on the device: Frobenius normalisation (+ε), then per
-    /// step A = X·Xᵀ on the small side, B = b·A + c·A², X ← a·X + B·X (or X·B for tall matrices),
-    /// with the tiled SGEMM kernel. Same coefficient schedule as the CPU pass.
+    /// Muon's Newton-Schulz orthogonalisation on an OpenCL device: the iteration of <see cref="DeviceNewtonSchulz"/> over
+    /// the tiled SGEMM kernel (<see cref="ClGemm"/>) and element-wise support kernels; the norm's squares are reduced in
+    /// the canonical block order.
     /// </summary>
-    public sealed class ClNewtonSchulz : IDisposable
+    public sealed class ClNewtonSchulz : INewtonSchulzDevice<ClBuffer>, IDisposable
     {
         private readonly ClQueue _queue;
         private readonly NewtonSchulzOptions _options;
@@ -31,49 +31,11 @@ namespace Fused.Runtime.OpenCL
             _square = program.CreateKernel("fused_square");
         }
 
-        /// <summary>Orthogonalises the row-major rows×cols matrix in <paramref name="x"/> in place.</summary>
-        public void Orthogonalize(ClBuffer x, int rows, int cols)
-        {
-            int n = checked(rows * cols);
-            if (n == 0) return;
-            Reserve(rows, cols);
-            double norm = Math.Sqrt(Sum(x, n));
-            if (!double.IsFinite(norm)) throw new ArgumentException($"the {rows}x{cols} matrix contains NaN or infinity; Newton-Schulz would turn the update into NaN");
-            if (norm == 0) return;
-            _scale.SetArg(0, x); _scale.SetArg(1, (float)(1.0 / (norm + _options.NormalizationEpsilon))); _scale.SetArg(2, n);
-            Launch(_scale, n);
-            bool wide = rows <= cols;
-            int s = wide ? rows : cols;
-            for (int step = 0; step < _options.Steps; step++)
-            {
-                var c = _options.CoefficientsAt(step);
-                // A = X·Xᵀ (s×s) for wide matrices, Xᵀ·X for tall ones.
-                if (wide) ClGemm.Sgemm(_queue, false, true, s, s, cols, 1f, x, x, 0f, _gram!);
-                else ClGemm.Sgemm(_queue, true, false, s, s, rows, 1f, x, x, 0f, _gram!);
-                // B = b·A + c·A·A, into _gram2.
-                ClGemm.Sgemm(_queue, false, false, s, s, s, (float)c.C, _gram!, _gram!, 0f, _gram2!);
-                _axpby.SetArg(0, _gram!); _axpby.SetArg(1, _gram2!); _axpby.SetArg(2, (float)c.B); _axpby.SetArg(3, 1f); _axpby.SetArg(4, s * s);
-                Launch(_axpby, s * s);
-                // X ← a·X + B·X (wide) or a·X + X·B (tall), through a product buffer.
-                if (wide) ClGemm.Sgemm(_queue, false, false, rows, cols, s, 1f, _gram2!, x, 0f, _product!);
-                else ClGemm.Sgemm(_queue, false, false, rows, cols, s, 1f, x, _gram2!, 0f, _product!);
-                _axpby.SetArg(0, _product!); _axpby.SetArg(1, x); _axpby.SetArg(2, 1f); _axpby.SetArg(3, (float)c.A); _axpby.SetArg(4, n);
-                Launch(_axpby, n);
-            }
-        }
+        /// <summary>Orthogonalises the row-major rows×cols matrix in <paramref name="x"/> in place (<see cref="DeviceNewtonSchulz"/>).</summary>
+        public void Orthogonalize(ClBuffer x, int rows, int cols) => DeviceNewtonSchulz.Orthogonalize(this, _options, x, rows, cols);
 
-        private double Sum(ClBuffer x, int n)
-        {
-            // Sum of squares in the canonical block order (float64 lanes), as on the CPU.
-            _square.SetArg(0, x); _square.SetArg(1, _product!); _square.SetArg(2, n);
-            Launch(_square, n);
-            return ClBlockReductions.Reduce(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
-        }
-
-        /// <summary>Launches an element-wise kernel over n (its arguments set just before, without a closure: steps do not allocate).</summary>
-        private void Launch(ClKernel kernel, int n) => _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
-
-        private void Reserve(int rows, int cols)
+        /// <inheritdoc/>
+        (ClBuffer Gram, ClBuffer Gram2, ClBuffer Product) INewtonSchulzDevice<ClBuffer>.Reserve(int rows, int cols)
         {
             int s = Math.Min(rows, cols);
             long n = (long)rows * cols;
@@ -92,7 +54,38 @@ namespace Fused.Runtime.OpenCL
                 _hostPartials = new double[Math.Max(1, Reduction.BlockCount(n))];
                 _elements = n;
             }
+            return (_gram!, _gram2!, _product!);
         }
+
+        /// <inheritdoc/>
+        double INewtonSchulzDevice<ClBuffer>.SumOfSquares(ClBuffer x, int n)
+        {
+            // Squares into the product buffer, then float64 lanes per block in the canonical order, as on the CPU.
+            _square.SetArg(0, x); _square.SetArg(1, _product!); _square.SetArg(2, n);
+            Launch(_square, n);
+            return ClBlockReductions.Reduce(_queue, _reduce, _product!, n, max: false, _partials!, _hostPartials);
+        }
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ClBuffer>.Scale(ClBuffer x, float factor, int n)
+        {
+            _scale.SetArg(0, x); _scale.SetArg(1, factor); _scale.SetArg(2, n);
+            Launch(_scale, n);
+        }
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ClBuffer>.Axpby(ClBuffer x, ClBuffer y, float a, float b, int n)
+        {
+            _axpby.SetArg(0, x); _axpby.SetArg(1, y); _axpby.SetArg(2, a); _axpby.SetArg(3, b); _axpby.SetArg(4, n);
+            Launch(_axpby, n);
+        }
+
+        /// <inheritdoc/>
+        void INewtonSchulzDevice<ClBuffer>.Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ClBuffer a, ClBuffer b, ClBuffer c)
+            => ClGemm.Sgemm(_queue, transA, transB, m, n, k, alpha, a, b, 0f, c);
+
+        /// <summary>Launches an element-wise kernel over n (its arguments set just before, without a closure: steps do not allocate).</summary>
+        private void Launch(ClKernel kernel, int n) => _queue.Launch(kernel, (n + 63) / 64 * 64, 64);
 
         /// <inheritdoc/>
         public void Dispose()

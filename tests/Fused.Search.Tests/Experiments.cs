@@ -208,10 +208,10 @@ namespace Fused.Search.Tests
             output.WriteLine("\n| program | " + string.Join(" | ", meta.Tasks.Select(t => t.Name + " mean [95% lower] (lr)")) + " | criterion |");
             output.WriteLine("| --- | " + string.Join(" | ", meta.Tasks.Select(_ => "---")) + " | --- |");
             foreach (var r in results)
-                output.WriteLine($"| {r.Program} | " + string.Join(" | ", r.Tasks.Select(t => string.Format(CultureInfo.InvariantCulture, "{0:+0.000;-0.000} ± {1:0.000} [{2:+0.000;-0.000}] ({3:G3})", t.Mean, t.StandardError, t.LowerBound95, t.LearningRate))) + $" | {(r.Succeeds ? "met" : "not met")} |");
+                output.WriteLine($"| {r.Program} | " + string.Join(" | ", r.Tasks.Select(t => string.Format(CultureInfo.InvariantCulture, "{0} ± {1:0.000} [{2}] ({3:G3})", Signed(t.Mean, 3), t.StandardError, Signed(t.LowerBound95, 3), t.LearningRate))) + $" | {(r.Succeeds ? "met" : "not met")} |");
             output.WriteLine("per-seed log2 speedups:");
             foreach (var r in results)
-                output.WriteLine($"  {r.Program}: " + string.Join("; ", r.Tasks.Select(t => string.Join(" ", t.Speedups.Select(v => v.ToString("+0.00;-0.00", CultureInfo.InvariantCulture))))));
+                output.WriteLine($"  {r.Program}: " + string.Join("; ", r.Tasks.Select(t => string.Join(" ", t.Speedups.Select(v => Signed(v, 2))))));
         }
 
         private static string LoadAverage()
@@ -271,6 +271,14 @@ namespace Fused.Search.Tests
             double mutationRate = made / clock.Elapsed.TotalSeconds;
             output.WriteLine($"== throughput: {rate:F0} evaluations/s on the cheapest stage ({string.Join(" + ", suite.Stages[0].Tasks.Select(t => t.Name))}, {funnel.LearningRateFactors.Count} learning rates each) with {threads} threads, load average {LoadAverage()}; " +
                 $"{mutationRate:F0} mutations+hashes/s on one thread");
+        }
+
+        /// <summary>A signed figure; one that rounds to zero prints as 0 (a custom format would print "-+0.00").</summary>
+        private static string Signed(double v, int decimals)
+        {
+            double r = Math.Round(v, decimals) + 0.0; // + 0.0 turns −0 into +0
+            string digits = "0." + new string('0', decimals);
+            return r.ToString("+" + digits + ";-" + digits + ";" + digits, CultureInfo.InvariantCulture);
         }
     }
 }

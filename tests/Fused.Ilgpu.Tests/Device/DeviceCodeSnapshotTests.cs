@@ -4,7 +4,6 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Fused.Catalog;
-using Fused.Generator.Tests.Infrastructure;
 using Fused.Runtime.Kernels;
 using Xunit;
 
@@ -14,8 +13,8 @@ namespace Fused.Ilgpu.Tests.Device
     /// The device code ILGPU makes of every catalog rule — the OpenCL C and PTX the OpenCL and CUDA accelerators load
     /// (device-less, contraction off) — as checked-in snapshots in <c>_snapshots/</c>, normalised
     /// (<see cref="DevicelessCompiler.Normalize"/>). A change to the generator's ILGPU kernels, the render table or ILGPU
-    /// shows here as a diff to review; <c>FUSED_ACCEPT_SNAPSHOTS=1</c> accepts it. The snapshot helper is the generator
-    /// tests' (<c>tests/Fused.Generator.Tests/Infrastructure/Snapshot.cs</c>, linked until it moves to a shared project).
+    /// shows here as a diff to review; <c>FUSED_ACCEPT_SNAPSHOTS=1</c> accepts it. The snapshot helper is the one users get
+    /// (<c>Fused.Testing.Snapshot</c>).
     /// </summary>
     public sealed class DeviceCodeSnapshotTests
     {
@@ -74,7 +73,7 @@ namespace Fused.Ilgpu.Tests.Device
             var text = new StringBuilder();
             foreach (var (kernel, code) in kernels)
                 text.Append("// ---- ").Append(kernel).Append(" ----\n").Append(DevicelessCompiler.Normalize(code.Replace("\r\n", "\n"))).Append('\n');
-            Snapshot.Match(text.ToString(), name, SnapshotDirectory(), Snapshot.Accepting);
+            Fused.Testing.Snapshot.Match(text.ToString(), name, SnapshotDirectory());
         }
 
         /// <summary>tests/Fused.Ilgpu.Tests/_snapshots: from this file's path, or (paths mapped away) up from the test binaries.</summary>

@@ -12,12 +12,14 @@ namespace Fused.Execution
     {
         private readonly IntPtr* _pointers;
         private readonly long _offset;
+        private readonly long _roundingBase;
 
         /// <param name="pointers">Base address of each buffer (float32); valid while the call runs.</param>
         /// <param name="count">Number of buffers.</param>
         /// <param name="offset">First element of the range, in every buffer.</param>
         /// <param name="length">Elements in the range.</param>
-        public KernelBuffers(IntPtr* pointers, int count, long offset, int length)
+        /// <param name="roundingBase">See <see cref="RoundingBase"/>; 0 for a whole tensor.</param>
+        public KernelBuffers(IntPtr* pointers, int count, long offset, int length, long roundingBase = 0)
         {
             if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
             if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
@@ -25,6 +27,7 @@ namespace Fused.Execution
             Count = count;
             _offset = offset;
             Length = length;
+            _roundingBase = roundingBase;
         }
 
         /// <summary>Number of buffers.</summary>
@@ -46,6 +49,13 @@ namespace Fused.Execution
         /// <summary>First element of the range, in every buffer (a tensor element when the pointers are a tensor's bases).</summary>
         public long Offset => _offset;
 
+        /// <summary>
+        /// The stochastic-rounding counter of the tensor's element 0: 0 for a whole tensor; for a piece of a parameter
+        /// stepped as a tensor of its own (a sharded run), the piece's first element in that parameter, so the piece draws
+        /// its parameter's rounding stream and equals one process bit for bit.
+        /// </summary>
+        public long RoundingBase => _roundingBase;
+
         /// <summary>Buffer <paramref name="index"/>, whose base holds 16-bit values (bfloat16 state), sliced to the range.</summary>
         public Span<ushort> UInt16(int index)
         {
@@ -57,7 +67,7 @@ namespace Fused.Execution
         public KernelBuffers Slice(int start, int length)
         {
             if ((uint)start > (uint)Length || (uint)length > (uint)(Length - start)) throw new ArgumentOutOfRangeException(nameof(start));
-            return new KernelBuffers(_pointers, Count, _offset + start, length);
+            return new KernelBuffers(_pointers, Count, _offset + start, length, _roundingBase);
         }
     }
 }

@@ -625,7 +625,7 @@ namespace Fused.Ir.Emit
                 w.Line(FullOptimization);
                 w.Open("public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)");
                 w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
-                w.Line("var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);");
+                w.Line("var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);");
                 w.Open("switch (pass)");
                 var ordinals = plan.ElementBuffers.AsImmutableArray();
                 foreach (var pass in plan.Passes)

@@ -31,6 +31,9 @@ namespace Fused.Runtime.Cpu
 
         /// <summary>The stochastic-rounding stream <see cref="Narrow"/> uses for element state k of tensor t at <paramref name="step"/>.</summary>
         Precision.CounterRngKey RoundingKey(int t, int k, long step);
+
+        /// <summary>The rounding counter of tensor t's element 0 (<see cref="KernelBuffers.RoundingBase"/>): non-zero for a piece of a parameter.</summary>
+        long RoundingBase(int t);
     }
 
     /// <summary>
@@ -418,7 +421,7 @@ namespace Fused.Runtime.Cpu
                     int count = (int)Math.Min((long)(last - u) * UnitElements, _shapes[t].Numel - start);
                     var partials = R == 0 ? default : new Span<double>(c.Partials + c.PartialOffset[t] + start / Reduction.BlockSize * R, (int)Reduction.BlockCount(count) * R);
                     var uniforms = new ReadOnlySpan<float>(c.Uniforms + t * U, U);
-                    if (bf16) _bf16Kernels!.RunPassBFloat16(index, uniforms, new KernelBuffers(table + t * K, K, start, count), new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S), partials);
+                    if (bf16) _bf16Kernels!.RunPassBFloat16(index, uniforms, new KernelBuffers(table + t * K, K, start, count, _lowPrecision!.RoundingBase(t)), new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S), partials);
                     else _kernels.RunPass(index, uniforms, new KernelBuffers(table + t * K, K, start, count), partials);
                     u = last;
                 }

@@ -408,6 +408,8 @@ namespace Fused.Runtime.Engine
 
         CounterRngKey ILowPrecisionStates.RoundingKey(int t, int k, long step) => RoundingKey(t, k, _seed, step);
 
+        long ILowPrecisionStates.RoundingBase(int t) => Members[t].RandomOffset;
+
         /// <summary>Brings the cache lines of [start, start + bytes) towards L1 (x86; elsewhere nothing).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PrefetchLines(byte* start, int bytes)

@@ -571,7 +571,7 @@ step Pass 0
             public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
             {
                 if (buffers.Count != 3) throw new ArgumentException("AdaGrad takes 3 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
                 switch (pass)
                 {
                     case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;

@@ -2201,7 +2201,7 @@ scalar-store 4 s:9
             public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
             {
                 if (buffers.Count != 5) throw new ArgumentException("HyperBall-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.Offset);
+                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
                 switch (pass)
                 {
                     case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;

@@ -5,26 +5,20 @@ namespace Fused.Ir.Emit
 {
     /// <summary>
     /// The element states of a plan as the bfloat16 kernel variant sees them: which kernel buffers are ushort spans, each
-    /// one's index among the element states (kernel order, the index of its rounding stream), and the bytes the
-    /// variant saves (2 per element read or written of a state).
+    /// one's index among the element states (kernel order, the index of its rounding stream), and the bytes a pass
+    /// saves with them (2 per element read or written of a state; the rule's total is RuleLayout's).
     /// </summary>
     internal sealed class BFloat16States
     {
         private readonly Dictionary<int, int> _stateIndex;
-        private readonly KernelPlan _plan;
-
-        private BFloat16States(KernelPlan plan, Dictionary<int, int> stateIndex)
-        {
-            _plan = plan;
-            _stateIndex = stateIndex;
-        }
+        private BFloat16States(Dictionary<int, int> stateIndex) { _stateIndex = stateIndex; }
 
         /// <summary>The plan's element states, or null when it has none (no variant is emitted).</summary>
         public static BFloat16States? Of(KernelPlan plan)
         {
             var p = plan.Program;
             var states = plan.ElementBuffers.Where(b => b < p.Buffers.Count && p.Buffers[b].Role == BufferRole.State && p.Buffers[b].Shape == StateShape.Element).ToList();
-            return states.Count == 0 ? null : new BFloat16States(plan, states.Select((b, k) => (b, k)).ToDictionary(x => x.b, x => x.k));
+            return states.Count == 0 ? null : new BFloat16States(states.Select((b, k) => (b, k)).ToDictionary(x => x.b, x => x.k));
         }
 
         public bool Contains(int buffer) => _stateIndex.ContainsKey(buffer);
@@ -34,8 +28,5 @@ namespace Fused.Ir.Emit
         /// <summary>Bytes per element one pass saves with bf16 states (the planner counts 4 per tensor-sized buffer read and per store).</summary>
         public int SavedBytes(ElementPass pass) =>
             2 * (pass.Inputs.Select(i => i.Buffer).Distinct().Count(Contains) + pass.Stores.Count(s => Contains(s.Buffer)));
-
-        /// <summary>Bytes per parameter all passes save with bf16 states.</summary>
-        public int SavedBytes() => _plan.Passes.Sum(SavedBytes);
     }
 }

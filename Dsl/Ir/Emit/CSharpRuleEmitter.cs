@@ -64,9 +64,12 @@ namespace Fused.Ir.Emit
             w.Line($"/// <summary>{Xml(p.Name)}: {plan.PassCount} pass(es), {plan.BytesPerParameter} bytes moved per parameter per step (float32 state).</summary>");
             w.Open($"partial class {info.ClassName}");
 
+            // The schedule the runtime executes, lowered here from the same plan the kernels below come from, so
+            // uniform slots and buffer order match by construction; the layout's byte counts are read from it (RuleLayout).
+            var lowered = ScheduleLowering.Lower(plan);
             EmitHyperparameters(w, p);
             w.Line();
-            EmitLayout(w, plan);
+            EmitLayout(w, plan, new RuleLayout(lowered));
             w.Line();
             w.Line("/// <summary>The rule in Fused IR text form (for the runtime, the interpreter and search warm starts).</summary>");
             w.Line($"public const string IrText = {CSharpLiteral.Verbatim(IrText.Write(p))};");
@@ -74,9 +77,8 @@ namespace Fused.Ir.Emit
             w.Line("/// <summary>The same passes in OpenCL C (one work-item per element), for the OpenCL executor.</summary>");
             w.Line($"public const string OpenClSource = {CSharpLiteral.Verbatim(OpenClRuleEmitter.Emit(plan))};");
             w.Line();
-            // The schedule the runtime executes, lowered here from the same plan the kernels below come from, so
-            // uniform slots and buffer order match by construction; the hash catches an edited or damaged file.
-            string schedule = ScheduleText.Write(ScheduleLowering.Lower(plan));
+            // The hash catches an edited or damaged file.
+            string schedule = ScheduleText.Write(lowered);
             w.Line("/// <summary>The kernel schedule the runtime executes (steps, buffers, uniform slots), in Fused schedule text form.</summary>");
             w.Line($"public const string KernelScheduleText = {CSharpLiteral.Verbatim(schedule)};");
             w.Line();
@@ -155,7 +157,7 @@ namespace Fused.Ir.Emit
 
         // ---------------- layout ----------------
 
-        private static void EmitLayout(CodeWriter w, KernelPlan plan)
+        private static void EmitLayout(CodeWriter w, KernelPlan plan, RuleLayout layout)
         {
             var p = plan.Program;
             var states = p.StateBuffers.Select(i => p.Buffers[i]).ToList();
@@ -178,7 +180,7 @@ namespace Fused.Ir.Emit
             Const("int", "LevelCount", plan.LevelCount.ToString(CultureInfo.InvariantCulture), "Uniform levels: pass k runs after level k's once-per-call values are computed.");
             Const("int", "PassCount", plan.PassCount.ToString(CultureInfo.InvariantCulture), "Element-wise passes over memory per step.");
             Const("int", "BytesMovedPerParameter", plan.BytesPerParameter.ToString(CultureInfo.InvariantCulture), "Bytes read and written per parameter element per step over all passes (float32 state).");
-            Const("int", "BytesMovedPerParameterBFloat16State", (plan.BytesPerParameter - (BFloat16States.Of(plan)?.SavedBytes() ?? 0)).ToString(CultureInfo.InvariantCulture),
+            Const("int", "BytesMovedPerParameterBFloat16State", layout.BytesMovedPerParameterBFloat16State.ToString(CultureInfo.InvariantCulture),
                 "The same with the element states in bfloat16 (2 bytes per state element read or written).");
             Const("int", "TempBufferCount", plan.TempCount.ToString(CultureInfo.InvariantCulture), "Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).");
             Const("int", "MatrixPassCount", plan.MatrixStages.Count.ToString(CultureInfo.InvariantCulture), "Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.");

@@ -101,32 +101,43 @@ namespace Fused.Ir
         /// <inheritdoc/>
         public override int GetHashCode() => _hash;
 
-        /// <summary>Compact prefix form, e.g. <c>Add(Mul(h0, b2), Const(1))</c>; for debugging and diagnostics.</summary>
+        /// <summary>
+        /// Compact prefix form, e.g. <c>Add(Mul(h0, b2), Const(1))</c>; for debugging and diagnostics. Written without
+        /// recursion (programs may be 25,000 deep) and cut at <see cref="MaxDisplayLength"/> characters with "...", since
+        /// shared subtrees print once per use and a DAG's text can grow exponentially.
+        /// </summary>
         public override string ToString()
         {
             var sb = new StringBuilder();
-            Write(sb);
+            var pending = new Stack<object>(); // a Node to write, or a string to append after its operands
+            pending.Push(this);
+            while (pending.Count > 0 && sb.Length <= MaxDisplayLength)
+            {
+                var item = pending.Pop();
+                if (item is string text) { sb.Append(text); continue; }
+                var node = (Node)item;
+                switch (node.Op)
+                {
+                    case Op.Const: sb.Append(node.Value.ToString("R", CultureInfo.InvariantCulture)); continue;
+                    case Op.Hyper: sb.Append('h').Append(node.Index.ToString(CultureInfo.InvariantCulture)); continue;
+                    case Op.Step: sb.Append('t'); continue;
+                    case Op.Load: sb.Append('b').Append(node.Index.ToString(CultureInfo.InvariantCulture)); continue;
+                    case Op.Shape: sb.Append(((ShapeScalar)node.Index).ToString()); continue;
+                }
+                sb.Append(OpInfo.Name(node.Op)).Append('(');
+                pending.Push(")");
+                for (int i = node.Sources.Length - 1; i >= 0; i--)
+                {
+                    pending.Push(node.Sources[i]);
+                    if (i > 0) pending.Push(", ");
+                }
+            }
+            if (pending.Count > 0) { sb.Length = Math.Min(sb.Length, MaxDisplayLength); sb.Append("..."); }
             return sb.ToString();
         }
 
-        private void Write(StringBuilder sb)
-        {
-            switch (Op)
-            {
-                case Op.Const: sb.Append(Value.ToString("R", CultureInfo.InvariantCulture)); return;
-                case Op.Hyper: sb.Append('h').Append(Index.ToString(CultureInfo.InvariantCulture)); return;
-                case Op.Step: sb.Append('t'); return;
-                case Op.Load: sb.Append('b').Append(Index.ToString(CultureInfo.InvariantCulture)); return;
-                case Op.Shape: sb.Append(((ShapeScalar)Index).ToString()); return;
-            }
-            sb.Append(OpInfo.Name(Op)).Append('(');
-            for (int i = 0; i < Sources.Length; i++)
-            {
-                if (i > 0) sb.Append(", ");
-                Sources[i].Write(sb);
-            }
-            sb.Append(')');
-        }
+        /// <summary>Longest text <see cref="ToString"/> writes before it cuts the rest to "...".</summary>
+        public const int MaxDisplayLength = 4000;
 
         /// <summary>All nodes reachable from <paramref name="roots"/>, sources before users, each once.</summary>
         public static List<Node> TopologicalOrder(IEnumerable<Node> roots) => TopologicalOrder(roots, null);

@@ -34,6 +34,30 @@ namespace Fused.Dsl.Tests
         }
 
         [Fact]
+        public void A_deep_program_prints_without_recursion_and_is_cut_at_the_display_limit() => OnSmallStack(() =>
+        {
+            var b = new IrBuilder();
+            string text = Chain(b, Depth).ToString();
+            // Prefix form of a left-nested chain: Depth-1 "Sub(" openings, then the innermost operand b1.
+            Assert.StartsWith("Sub(Sub(Sub(", text);
+            Assert.EndsWith("...", text);
+            Assert.Equal(Node.MaxDisplayLength + 3, text.Length);
+            // A small program prints whole, operands in order.
+            Assert.Equal("Sub(Mul(h0, b1), 2)", b.Sub(b.Mul(b.Hyper(0), b.Load(1)), b.Const(2f)).ToString());
+        });
+
+        [Fact]
+        public void A_dag_whose_text_would_grow_exponentially_prints_a_bounded_prefix()
+        {
+            var b = new IrBuilder();
+            Node x = b.Load(1);
+            for (int k = 0; k < 60; k++) x = b.Add(x, x); // 60 nodes, 2^60 leaves as text
+            string text = x.ToString();
+            Assert.Equal(Node.MaxDisplayLength + 3, text.Length);
+            Assert.StartsWith("Add(Add(", text);
+        }
+
+        [Fact]
         public void Deep_programs_from_two_builders_compare_by_value() => OnSmallStack(() =>
         {
             var a = Chain(new IrBuilder(), Depth);

@@ -24,7 +24,7 @@ namespace Fused.Generator
     {
         private const string IntrinsicsType = "Fused.Intrinsics";
 
-        private readonly SemanticModel _model;
+        private SemanticModel _model; // the [Optimizer] declaration's tree; then Update's, which may be another file of the partial class
         private readonly CancellationToken _ct;
         private readonly List<DiagnosticInfo> _diagnostics = new();
         private readonly IrBuilder _b = new();
@@ -150,8 +150,9 @@ namespace Fused.Generator
             if (!DeclareParameters(method, buffers, hypers)) return Fail();
             if (HasErrors) return Fail();
 
-            // Lower the body.
-            _index = new OperationIndex(_model, methodSyntax.SyntaxTree == _model.SyntaxTree ? methodSyntax : null, _ct);
+            // Lower the body, bound in Update's own tree (a partial class may declare it in another file).
+            if (methodSyntax.SyntaxTree != _model.SyntaxTree) _model = _model.Compilation.GetSemanticModel(methodSyntax.SyntaxTree);
+            _index = new OperationIndex(_model, methodSyntax, _ct);
             if (methodSyntax.Body is not null)
                 foreach (var statement in methodSyntax.Body.Statements) LowerStatement(statement);
             else

@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using Fused.Ir;
@@ -136,6 +138,45 @@ namespace Fused.Search.Tests
             Assert.Equal(0.3, promotion.TopEntry(new[] { 0.1, 0.5, -1, 0.3 }));
             Assert.Equal(double.NegativeInfinity, promotion.TopEntry(new[] { 0.4 }));
             Assert.False(promotion.Gates);
+        }
+
+        [Fact]
+        public void A_steady_state_search_stores_its_promotion_settings_gates_its_best_and_reports_other_settings_on_resume()
+        {
+            var db = Path.Combine(Path.GetTempPath(), "fused-search-promotion-" + Guid.NewGuid().ToString("N") + ".db");
+            try
+            {
+                var settings = new PromotionSettings(RaceTop: 3, RaceSeeds: 2, MaxSeeds: 5, ValidationGate: -0.5);
+                var options = WorkerProgram.SteadyOptions(db, 5, 2, TimeSpan.FromSeconds(60)) with { Promotion = settings, Threads = 2 };
+                using (var s = SearchSession.Open(options))
+                {
+                    s.Run();
+                    Assert.Equal(settings, s.Promotion!.Settings);
+                    Assert.True(s.Promotion.Gates);
+                    // Every program that is the best was gated and passed; a refused one is stored at or below its validation fitness.
+                    var best = s.Database.Best()!;
+                    var record = s.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash));
+                    Assert.NotNull(record);
+                    Assert.EndsWith("passed", record);
+                    Assert.True(double.Parse(record!.Split(';')[1], CultureInfo.InvariantCulture) >= -0.5);
+                    foreach (var e in s.Database.Evaluations())
+                        if (s.Database.GetMeta(Promotion.MetaKey(e.FunctionalHash)) is { } r && r.EndsWith("refused", StringComparison.Ordinal))
+                            Assert.True(e.Fitness <= double.Parse(r.Split(';')[1], CultureInfo.InvariantCulture));
+                    // Raced evaluations carry one more stage score; none exceeds the seed cap (checked through the stored record of the best).
+                    Assert.InRange(int.Parse(record.Split(';')[2], CultureInfo.InvariantCulture), 3, 5);
+                }
+                using (var s = SearchSession.Open(options with { Promotion = PromotionSettings.Default }))
+                {
+                    Assert.Equal(settings, s.Promotion!.Settings); // a resume keeps what the search was created with
+                    var notes = s.SettingsDifferingFrom(options with { Promotion = PromotionSettings.Default });
+                    Assert.Contains(notes, n => n.StartsWith("--race-top 5 differs from the stored 3", StringComparison.Ordinal));
+                    Assert.Contains(notes, n => n.StartsWith("--validation-gate", StringComparison.Ordinal));
+                }
+            }
+            finally
+            {
+                foreach (var f in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(db) + "*")) File.Delete(f);
+            }
         }
 
         [Fact]

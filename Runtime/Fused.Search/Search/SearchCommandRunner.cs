@@ -129,7 +129,8 @@ namespace Fused.Search
         {
             if (record == null) return "not gated (never a would-be best)";
             var f = record.Split(';');
-            return $"selection {f[0]} on {f[2]} seeds, validation {f[1]} ({f[3]})";
+            string F(string v) => double.Parse(v, CultureInfo.InvariantCulture).ToString("F4", CultureInfo.InvariantCulture);
+            return $"selection {F(f[0])} on {f[2]} seeds, validation {F(f[1])} ({f[3]})";
         }
     }
 }

@@ -180,6 +180,22 @@ namespace Fused.Search.Tests
         }
 
         [Fact]
+        public void Campaign_and_ranked_take_the_promotion_flags_after_the_positional_arguments()
+        {
+            var p = Experiments.PromotionOptions(new[] { "campaign", "30", "x.db", "7", "--race-top", "4", "--max-seeds", "12", "--no-validation-gate" }, out var positional);
+            Assert.Equal(new[] { "campaign", "30", "x.db", "7" }, positional);
+            Assert.Equal(new PromotionSettings(4, PromotionSettings.Default.RaceSeeds, 12, null), p);
+            Assert.Equal(PromotionSettings.Default with { ValidationGate = -0.1 }, Experiments.PromotionOptions(new[] { "ranked", "--validation-gate", "-0.1" }, out _));
+            Assert.Equal(new PromotionSettings(5, 3, 9, -0.05), Experiments.PromotionOptions(new[] { "ranked" }, out _)); // the documented defaults
+
+            // A mistyped flag is one line and exit code 2, before anything runs.
+            var output = new StringWriter();
+            Assert.Equal(2, Experiments.Campaign(new[] { "campaign", "1", "x.db", "7", "2", "TinyRanked", "smoke", "2", "--race-top" }, output));
+            Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(2, Experiments.Ranked(new[] { "ranked", "1", "x.db", "--racetop", "3" }, new StringWriter()));
+        }
+
+        [Fact]
         public void Run_7_ranking_and_validation_tasks_repeat_for_a_seed_and_resample_per_seed()
         {
             if (!FashionMnist.Available(FashionMnist.DefaultDirectory, true))

@@ -210,6 +210,8 @@ namespace Fused.Search.Tests
                 : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
             var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
             output.WriteLine($"== meta-validation ({scale}) of {db}: best #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
+            if (session.Promotion is { Gates: true })
+                output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(session.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash))));
             output.WriteLine(lionForms.Count == 0
                 ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");

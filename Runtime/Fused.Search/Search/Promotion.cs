@@ -99,6 +99,15 @@ namespace Fused.Search
         /// <summary>The meta key a gated candidate's record lives under: "selection;validation;seeds;refused" (see <see cref="Describe"/>).</summary>
         public static string MetaKey(string functionalHash) => "validation:" + functionalHash;
 
+        /// <summary>A stored record (<see cref="MetaKey"/>) in words; null: the program was never a would-be best, so never gated.</summary>
+        public static string Summarise(string? record)
+        {
+            if (record == null) return "not gated (never a would-be best)";
+            var f = record.Split(';');
+            string F(string v) => double.Parse(v, CultureInfo.InvariantCulture).ToString("F4", CultureInfo.InvariantCulture);
+            return $"selection {F(f[0])} on {f[2]} seeds, validation {F(f[1])} ({f[3]})";
+        }
+
         public static string Describe(PromotionOutcome o) => string.Join(";",
             Storage.SearchDatabase.Format(o.Selection.Fitness), Storage.SearchDatabase.Format(o.Validation!.Fitness),
             o.Selection.PerSeed.Count.ToString(CultureInfo.InvariantCulture), o.Refused ? "refused" : "passed");

@@ -119,18 +119,10 @@ namespace Fused.Search
                 string.Join(", ", promotion.Validation!.Tasks.Select(t => t.Name)) + $", seeds {string.Join(",", promotion.Validation.SelectionSeeds)}); " +
                 $"racing: top {promotion.Settings.RaceTop}, +{promotion.Settings.RaceSeeds} seeds a round up to {promotion.Settings.MaxSeeds}");
             foreach (var p in db.TopPrograms(5))
-                output.WriteLine($"  #{p.Id}: fitness {p.Fitness:F4}, " + Gated(db.GetMeta(Promotion.MetaKey(p.FunctionalHash))));
+                output.WriteLine($"  #{p.Id}: fitness {p.Fitness:F4}, " + Promotion.Summarise(db.GetMeta(Promotion.MetaKey(p.FunctionalHash))));
             var refused = db.Evaluations().Select(e => (e, record: db.GetMeta(Promotion.MetaKey(e.FunctionalHash)))).Where(x => x.record?.EndsWith("refused", StringComparison.Ordinal) == true).ToList();
             output.WriteLine($"  refused by the gate: {refused.Count} would-be best(s)" + (refused.Count == 0 ? "" : ", e.g. " +
-                string.Join("; ", refused.OrderByDescending(x => double.Parse(x.record!.Split(';')[0], CultureInfo.InvariantCulture)).Take(3).Select(x => Gated(x.record)))));
-        }
-
-        private static string Gated(string? record)
-        {
-            if (record == null) return "not gated (never a would-be best)";
-            var f = record.Split(';');
-            string F(string v) => double.Parse(v, CultureInfo.InvariantCulture).ToString("F4", CultureInfo.InvariantCulture);
-            return $"selection {F(f[0])} on {f[2]} seeds, validation {F(f[1])} ({f[3]})";
+                string.Join("; ", refused.OrderByDescending(x => double.Parse(x.record!.Split(';')[0], CultureInfo.InvariantCulture)).Take(3).Select(x => Promotion.Summarise(x.record)))));
         }
     }
 }

@@ -49,6 +49,9 @@ namespace Fused.Demo.Tests
         [InlineData("search", "--minutes", "1e300")]
         [InlineData("search", "--population", "3")]
         [InlineData("search", "--threads", "0")]
+        [InlineData("search", "--race-top", "0")]
+        [InlineData("search", "--max-seeds", "99")]
+        [InlineData("search", "--validation-gate", "abc")]
         [InlineData("memory", "--state", "fp8")]
         [InlineData("landscape", "--out")]
         [InlineData("nosuch")]
@@ -80,6 +83,19 @@ namespace Fused.Demo.Tests
                 Assert.Contains(db, error);
             }
             Assert.Equal("hello", File.ReadAllText(text));
+        }
+
+        [Fact]
+        public void Search_takes_the_racing_and_validation_gate_options_and_stores_them()
+        {
+            string db = Path.Combine(_dir, "gated.db");
+            Assert.Equal(0, Run("search", "--db", db, "--minutes", "0.01", "--population", "4", "--threads", "1", "--proxies", "TinyRanked",
+                "--race-top", "3", "--race-seeds", "2", "--max-seeds", "7", "--validation-gate", "-0.2").Code);
+            using (var d = new Fused.Search.Storage.SearchDatabase(db))
+                Assert.Equal(new[] { "3", "2", "7", "-0.2" }, new[] { "race_top", "race_seeds", "max_seeds", "validation_gate" }.Select(k => d.GetMeta(k)));
+            string off = Path.Combine(_dir, "ungated.db");
+            Assert.Equal(0, Run("search", "--db", off, "--minutes", "0.01", "--population", "4", "--threads", "1", "--proxies", "TinyRanked", "--no-validation-gate").Code);
+            using (var d = new Fused.Search.Storage.SearchDatabase(off)) Assert.Equal("", d.GetMeta("validation_gate"));
         }
 
         [Fact]

@@ -65,22 +65,68 @@ namespace Fused.Search.Tests
         /// </summary>
         public static int Ranked(string[] args, TextWriter output)
         {
+            if (!TryPromotionOptions(args, output, out var promotion, out args)) return 2;
             double minutes = args.Length > 1 ? double.Parse(args[1], CultureInfo.InvariantCulture) : 30;
             string db = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "fused-ranked.db");
             ulong seed = args.Length > 3 ? ulong.Parse(args[3], CultureInfo.InvariantCulture) : 1;
             int threads = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-            var proxies = args.Length > 5 ? Enum.Parse<ProxySuiteKind>(args[5], ignoreCase: true) : ProxySuiteKind.Ranked;
-            output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, proxies {proxies}, db {db}, load average {LoadAverage()}, {Environment.ProcessorCount} logical CPUs");
+            var proxies = args.Length > 5 ? Enum.Parse<ProxySuiteKind>(args[5], ignoreCase: true) : ProxySuiteKind.RankedValidated;
+            output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, proxies {proxies}, db {db}, load average {LoadAverage()}, {Environment.ProcessorCount} logical CPUs; " +
+                $"racing top {promotion.RaceTop} +{promotion.RaceSeeds} seeds up to {promotion.MaxSeeds}, validation gate {(promotion.ValidationGate is { } g ? g.ToString("G3", CultureInfo.InvariantCulture) : "off")}");
             var options = new SearchOptions
             {
                 DatabasePath = db, Seed = seed, TimeBudget = TimeSpan.FromMinutes(minutes), Threads = threads,
-                Proxies = proxies, PopulationSize = 50, TournamentSize = 10, Mode = SearchMode.SteadyState,
+                Proxies = proxies, PopulationSize = 50, TournamentSize = 10, Mode = SearchMode.SteadyState, Promotion = promotion,
             };
             var clock = Stopwatch.StartNew();
             int code = SearchCommandRunner.Run(output, options, CancellationToken.None);
             using (var session = SearchSession.Resume(db, maxGenerations: 0))
                 PrintStageThroughput(output, session.Database, clock.Elapsed);
             return code;
+        }
+
+        public const string PromotionUsage = "[--race-top K] [--race-seeds N] [--max-seeds M] [--validation-gate X | --no-validation-gate]";
+
+        /// <summary>
+        /// The promotion flags after the positional arguments (defaults <see cref="PromotionSettings.Default"/>: top 5, 3 seeds a round,
+        /// 9 at most, gate −0.05); <paramref name="positional"/> gets the arguments before them.
+        /// </summary>
+        public static PromotionSettings PromotionOptions(string[] args, out string[] positional)
+        {
+            var flags = args.SkipWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+            positional = args.Take(args.Length - flags.Length).ToArray();
+            var p = PromotionSettings.Default;
+            for (int i = 0; i < flags.Length; i++)
+            {
+                string Value() => i + 1 < flags.Length ? flags[++i] : throw new ArgumentException($"{flags[i]} needs a value");
+                p = flags[i] switch
+                {
+                    "--race-top" => p with { RaceTop = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--race-seeds" => p with { RaceSeeds = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--max-seeds" => p with { MaxSeeds = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--validation-gate" => p with { ValidationGate = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                    "--no-validation-gate" => p with { ValidationGate = null },
+                    _ => throw new ArgumentException($"unknown option {flags[i]}; options: {PromotionUsage}"),
+                };
+            }
+            return p;
+        }
+
+        /// <summary><see cref="PromotionOptions"/>, or a one-line error on <paramref name="output"/>.</summary>
+        private static bool TryPromotionOptions(string[] args, TextWriter output, out PromotionSettings settings, out string[] positional)
+        {
+            try
+            {
+                settings = PromotionOptions(args, out positional);
+                return true;
+            }
+            catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+            {
+                output.WriteLine($"error: {e.Message} ({PromotionUsage})");
+                settings = PromotionSettings.Default;
+                positional = args;
+                return false;
+            }
         }
 
         /// <summary>Per stage reached: how many evaluations ended there and their mean cost (the record's "throughput per stage").</summary>
@@ -99,8 +145,11 @@ namespace Fused.Search.Tests
         /// </summary>
         public static int Campaign(string[] args, TextWriter output)
         {
-            if (args.Length < 8) { output.WriteLine("usage: campaign MINUTES DB SEED THREADS PROXIES full|reduced|smoke MUTANTS"); return 2; }
-            int code = Ranked(args.Take(6).ToArray(), output);
+            if (!TryPromotionOptions(args, output, out _, out var positional)) return 2;
+            var flags = args.Skip(positional.Length);
+            args = positional;
+            if (args.Length < 8) { output.WriteLine("usage: campaign MINUTES DB SEED THREADS PROXIES full|reduced|smoke MUTANTS " + PromotionUsage); return 2; }
+            int code = Ranked(args.Take(6).Concat(flags).ToArray(), output);
             if (code != 0) return code;
             return MetaValidate(new[] { "metavalidate", args[2], args[6], args[4], args[7], "all" }, output);
         }
@@ -161,6 +210,8 @@ namespace Fused.Search.Tests
                 : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
             var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
             output.WriteLine($"== meta-validation ({scale}) of {db}: best #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
+            if (session.Promotion is { Gates: true })
+                output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(session.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash))));
             output.WriteLine(lionForms.Count == 0
                 ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");

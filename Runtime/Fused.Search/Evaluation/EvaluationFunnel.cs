@@ -116,11 +116,7 @@ namespace Fused.Search.Evaluation
         public RankedScore Confirm(RuleProgram program, RankedScore selection, IReadOnlyList<ulong> freshSeeds, CancellationToken ct)
         {
             if (Scorer == null) throw new InvalidOperationException("only a ranked suite confirms on fresh seeds");
-            var fresh = Scorer.Score(new InterpretedRule(program), null, ct, freshSeeds, selection.Tasks.ToDictionary(t => t.Task, t => t.LearningRate));
-            var perSeed = selection.PerSeed.Concat(fresh.PerSeed).ToArray();
-            var (mean, se) = SpeedupScorer.MeanAndStandardError(perSeed);
-            var tasks = selection.Tasks.Zip(fresh.Tasks, (a, b) => a with { Speedups = a.Speedups.Concat(b.Speedups).ToArray() }).ToArray();
-            return new RankedScore(mean - 0.5 * se, mean, se, perSeed, tasks);
+            return Scorer.Extend(new InterpretedRule(program), selection, freshSeeds, ct);
         }
 
         /// <summary>Scores on the held-out tasks (never used for selection), with the given learning-rate grid.</summary>

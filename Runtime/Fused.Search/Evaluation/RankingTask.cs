@@ -52,6 +52,13 @@ namespace Fused.Search.Evaluation
             return new ClassificationData(x, y, data.FeatureCount, data.ClassCount, data.Source);
         }
 
+        /// <summary>Two disjoint seeded samples of one set: <paramref name="train"/> rows to train on and <paramref name="eval"/> to score on.</summary>
+        internal static (ClassificationData train, ClassificationData eval) DisjointSamples(ClassificationData data, int train, int eval, SearchRandom rng)
+        {
+            var both = Sample(data, train + eval, rng);
+            return (both.Slice(0, train), both.Slice(train, eval));
+        }
+
         /// <summary>The whole set when <paramref name="count"/> is 0 or covers it, else a seeded sample.</summary>
         internal static ClassificationData SampleOrAll(ClassificationData data, int count, SearchRandom rng) =>
             count <= 0 || count >= data.Count ? data : Sample(data, count, rng);
@@ -96,12 +103,7 @@ namespace Fused.Search.Evaluation
                 train = SampleOrAll(split, _train, rng);
                 eval = SampleOrAll(FashionMnist.LoadSplit(_directory, train: false), _eval, rng);
             }
-            else
-            {
-                var both = Sample(split, _train + _eval, rng);
-                train = both.Slice(0, _train);
-                eval = both.Slice(_train, _eval);
-            }
+            else (train, eval) = DisjointSamples(split, _train, _eval, rng);
             return new ClassifierTask(Name, train, eval, _hidden, _batch, Horizon, BaseLearningRate, rng.NextULong());
         }
     }
@@ -122,29 +124,39 @@ namespace Fused.Search.Evaluation
         protected override TensorTask Create(ulong seed) => new TokenModelTask(Name, _vocabulary, _dimension, _batch, Horizon, seed);
     }
 
-    /// <summary>A Fashion-MNIST autoencoder (see <see cref="AutoencoderTask"/>): each seed trains on its own sample of the train split and is scored on a sample of the t10k split.</summary>
+    /// <summary>
+    /// A Fashion-MNIST autoencoder (see <see cref="AutoencoderTask"/>): each seed trains on its own sample of the train split and is
+    /// scored on a sample of the t10k split (meta-validation), or on another sample of the train split (<c>scoreOnTestSplit: false</c>,
+    /// the search's ranking task, which never sees the test split).
+    /// </summary>
     public sealed class AutoencoderRanking : RankingTask
     {
         private readonly string _directory;
         private readonly int _hidden, _batch, _train, _eval;
+        private readonly bool _scoreOnTestSplit;
 
-        public AutoencoderRanking(int hidden, int batch, int horizon, int train, int eval, string? directory = null, double baseLearningRate = 0.01)
-            : base($"fashion-autoencoder(196-{hidden}-196,b{batch},T{horizon})", horizon, baseLearningRate)
+        public AutoencoderRanking(int hidden, int batch, int horizon, int train, int eval, string? directory = null, double baseLearningRate = 0.01,
+            bool scoreOnTestSplit = true)
+            : base($"fashion-autoencoder(196-{hidden}-196,b{batch},T{horizon}{(scoreOnTestSplit ? "" : ",train-split")})", horizon, baseLearningRate)
         {
             _directory = directory ?? FashionMnist.DefaultDirectory;
             FashionMnist.Require(_directory, train: true);
-            FashionMnist.Require(_directory, train: false);
+            if (scoreOnTestSplit) FashionMnist.Require(_directory, train: false);
             _hidden = hidden;
             _batch = batch;
             _train = train;
             _eval = eval;
+            _scoreOnTestSplit = scoreOnTestSplit;
         }
 
         protected override TensorTask Create(ulong seed)
         {
             var rng = new SearchRandom(seed * 0x9E3779B97F4A7C15UL + 29);
-            return new AutoencoderTask(Name, SampleOrAll(FashionMnist.LoadSplit(_directory, train: true), _train, rng),
-                SampleOrAll(FashionMnist.LoadSplit(_directory, train: false), _eval, rng), _hidden, _batch, Horizon, rng.NextULong());
+            var split = FashionMnist.LoadSplit(_directory, train: true);
+            var (train, eval) = _scoreOnTestSplit
+                ? (SampleOrAll(split, _train, rng), SampleOrAll(FashionMnist.LoadSplit(_directory, train: false), _eval, rng))
+                : DisjointSamples(split, _train, _eval, rng);
+            return new AutoencoderTask(Name, train, eval, _hidden, _batch, Horizon, rng.NextULong());
         }
     }
 }

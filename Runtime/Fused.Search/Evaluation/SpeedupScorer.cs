@@ -81,6 +81,21 @@ namespace Fused.Search.Evaluation
         /// <summary>2: AdamW's lr grid is twice as fine (a control: "AdamW given twice the tuning trials").</summary>
         public double TuningTrialsMultiplier { get; }
 
+        private readonly ConcurrentDictionary<string, (long runs, double seconds)> _costs = new ConcurrentDictionary<string, (long, double)>();
+
+        /// <summary>Training runs this scorer made per task (AdamW's tuning and curves included) and their total seconds (one thread each).</summary>
+        public IReadOnlyDictionary<string, (long runs, double seconds)> Costs => _costs;
+
+        /// <summary>One training run, counted in <see cref="Costs"/>.</summary>
+        private double Run(RankingTask task, FusedRule rule, float[] hypers, double peakLearningRate, int steps, ulong seed, CancellationToken ct)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            double loss = task.Run(rule, hypers, peakLearningRate, steps, seed, ct);
+            double seconds = clock.Elapsed.TotalSeconds;
+            _costs.AddOrUpdate(task.Name, (1, seconds), (_, c) => (c.runs + 1, c.seconds + seconds));
+            return loss;
+        }
+
         private string Cached(string key, Func<string> compute) =>
             _memo.GetOrAdd(key, k => new Lazy<string>(() =>
             {
@@ -103,7 +118,7 @@ namespace Fused.Search.Evaluation
                 var rule = new InterpretedRule(_reference);
                 var hypers = ReferenceHypers(rule, tuned);
                 var ladder = ReferenceCurve.Ladder(task.Horizon);
-                var losses = ladder.Select(h => task.Run(rule, hypers, tuned.LearningRate, h, seed, ct)).ToArray();
+                var losses = ladder.Select(h => Run(task, rule, hypers, tuned.LearningRate, h, seed, ct)).ToArray();
                 return new ReferenceCurve(task.Horizon, ladder, losses).ToText();
             }));
 
@@ -157,7 +172,7 @@ namespace Fused.Search.Evaluation
             double Objective(TunedReference r)
             {
                 var hypers = ReferenceHypers(rule, r);
-                return MeanLogLoss(SelectionSeeds, seed => task.Run(rule, hypers, r.LearningRate, task.Horizon, seed, ct));
+                return MeanLogLoss(SelectionSeeds, seed => Run(task, rule, hypers, r.LearningRate, task.Horizon, seed, ct));
             }
             if (CoordinateTuning)
             {
@@ -227,6 +242,20 @@ namespace Fused.Search.Evaluation
             return new RankedScore(mean - 0.5 * se, mean, se, perSeed, taskScores);
         }
 
+        /// <summary>
+        /// Adds <paramref name="freshSeeds"/> to a score, at the learning rates it chose on the selection seeds: fitness = mean − ½·SE
+        /// over all its seeds together, so a program that won on lucky instances falls back (confirmation and racing).
+        /// </summary>
+        public RankedScore Extend(FusedRule rule, RankedScore score, IReadOnlyList<ulong> freshSeeds, CancellationToken ct)
+        {
+            if (freshSeeds.Count == 0) return score;
+            var fresh = Score(rule, null, ct, freshSeeds, score.Tasks.ToDictionary(t => t.Task, t => t.LearningRate));
+            var perSeed = score.PerSeed.Concat(fresh.PerSeed).ToArray();
+            var (mean, se) = MeanAndStandardError(perSeed);
+            var tasks = score.Tasks.Zip(fresh.Tasks, (a, b) => a with { Speedups = a.Speedups.Concat(b.Speedups).ToArray() }).ToArray();
+            return new RankedScore(mean - 0.5 * se, mean, se, perSeed, tasks);
+        }
+
         /// <summary>One task: the peak lr (given, or tuned around AdamW's × <paramref name="factor"/>) and the speedup per seed.</summary>
         public RankedTaskScore ScoreTask(FusedRule rule, float[] hypers, RankingTask task, double factor, double? learningRate, IReadOnlyList<ulong> seeds, CancellationToken ct)
         {
@@ -234,7 +263,7 @@ namespace Fused.Search.Evaluation
             var losses = new Dictionary<(double, ulong), double>(); // a tuning run at the chosen lr is the scoring run too
             double Loss(double lr, ulong seed)
             {
-                if (!losses.TryGetValue((lr, seed), out var loss)) losses[(lr, seed)] = loss = task.Run(rule, hypers, lr, task.Horizon, seed, ct);
+                if (!losses.TryGetValue((lr, seed), out var loss)) losses[(lr, seed)] = loss = Run(task, rule, hypers, lr, task.Horizon, seed, ct);
                 return loss;
             }
             double lr = learningRate ?? TuneLearningRate(x => MeanLogLoss(SelectionSeeds, seed => Loss(x, seed)), adamLr * (factor > 0 && double.IsFinite(factor) ? factor : 1), Factors).lr;

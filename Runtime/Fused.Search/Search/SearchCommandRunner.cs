@@ -26,6 +26,7 @@ namespace Fused.Search
                 p.Restarted ? "  (restarted from best)" : ""));
             var result = session.Run(ct);
             output.WriteLine($"{(result.Cancelled ? "stopped" : "finished")} after generation {result.Generations}: {result.Evaluations} evaluations stored, {result.EvaluationsThisRun} in this run, {result.Elapsed.TotalSeconds:F1} s");
+            PrintTaskCosts(output, session);
             if (summary) PrintBest(output, session);
             return 0;
         }
@@ -94,6 +95,34 @@ namespace Fused.Search
             }
             output.WriteLine("lineage:");
             output.Write(LineageReport.Format(session.Database.Lineage(best.Id)));
+            PrintValidation(output, session);
+        }
+
+        /// <summary>Per ranking and validation task: training runs this process made and their mean cost (AdamW's tuning and curves included).</summary>
+        private static void PrintTaskCosts(TextWriter output, SearchSession session)
+        {
+            var scorers = new[] { ("ranking", session.Funnel.Scorer), ("validation", session.Promotion?.Validation) };
+            foreach (var (role, scorer) in scorers)
+                if (scorer != null)
+                    foreach (var task in scorer.Tasks)
+                        if (scorer.Costs.TryGetValue(task.Name, out var c))
+                            output.WriteLine(string.Format(CultureInfo.InvariantCulture, "cost of {0} task {1}: {2} training runs in this process, {3:F3} s each (one thread)",
+                                role, task.Name, c.runs, c.seconds / c.runs));
+        }
+
+        /// <summary>The gate's record: the top programs' selection fitness beside their validation fitness, and the would-be bests it refused.</summary>
+        private static void PrintValidation(TextWriter output, SearchSession session)
+        {
+            if (session.Promotion is not { Gates: true } promotion) return;
+            var db = session.Database;
+            output.WriteLine($"validation gate (validation fitness ≥ {promotion.Settings.ValidationGate!.Value.ToString("G3", CultureInfo.InvariantCulture)} on " +
+                string.Join(", ", promotion.Validation!.Tasks.Select(t => t.Name)) + $", seeds {string.Join(",", promotion.Validation.SelectionSeeds)}); " +
+                $"racing: top {promotion.Settings.RaceTop}, +{promotion.Settings.RaceSeeds} seeds a round up to {promotion.Settings.MaxSeeds}");
+            foreach (var p in db.TopPrograms(5))
+                output.WriteLine($"  #{p.Id}: fitness {p.Fitness:F4}, " + Promotion.Summarise(db.GetMeta(Promotion.MetaKey(p.FunctionalHash))));
+            var refused = db.Evaluations().Select(e => (e, record: db.GetMeta(Promotion.MetaKey(e.FunctionalHash)))).Where(x => x.record?.EndsWith("refused", StringComparison.Ordinal) == true).ToList();
+            output.WriteLine($"  refused by the gate: {refused.Count} would-be best(s)" + (refused.Count == 0 ? "" : ", e.g. " +
+                string.Join("; ", refused.OrderByDescending(x => double.Parse(x.record!.Split(';')[0], CultureInfo.InvariantCulture)).Take(3).Select(x => Promotion.Summarise(x.record)))));
         }
     }
 }

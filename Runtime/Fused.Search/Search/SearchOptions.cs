@@ -80,6 +80,12 @@ namespace Fused.Search
         /// </summary>
         public bool FairStart { get; init; } = true;
 
+        /// <summary>
+        /// Steady-state ranked searches: racing into the top k on fresh seeds and the validation gate before a program can become
+        /// the best (<see cref="Promotion"/>; stored with the search; default <see cref="PromotionSettings.Default"/>).
+        /// </summary>
+        public PromotionSettings Promotion { get; init; } = PromotionSettings.Default;
+
         /// <summary>The rule scores are relative to (default AdamW).</summary>
         public RuleProgram? Reference { get; init; }
     }

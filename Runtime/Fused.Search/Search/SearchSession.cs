@@ -70,6 +70,29 @@ namespace Fused.Search
                 key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }),
                 fairStart: db.GetMeta("fair_start") == "1");
             _funnel = new EvaluationFunnel(suite, reference, scorer: scorer);
+            if (scorer != null)
+            {
+                // The validation tasks are tuned the cheaper way (coordinate-wise, as the reduced meta-validation): they only gate.
+                var validation = suite.Validation.Count == 0 ? null : new SpeedupScorer(suite.Validation, reference, ProxySuite.ValidationSeeds,
+                    key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }),
+                    coordinateTuning: true, fairStart: scorer.FairStart);
+                _promotion = new Promotion(scorer, validation, StoredPromotion(db));
+            }
+        }
+
+        private readonly Promotion? _promotion;
+
+        /// <summary>Racing and the validation gate of a ranked search (null for the older suites).</summary>
+        public Promotion? Promotion => _promotion;
+
+        /// <summary>The stored promotion settings; databases from before run 7 have none and keep the old rule.</summary>
+        private static PromotionSettings StoredPromotion(SearchDatabase db)
+        {
+            if (db.GetMeta("race_top") is not { } top) return PromotionSettings.Legacy;
+            int I(string key) => int.Parse(db.GetMeta(key)!, CultureInfo.InvariantCulture);
+            var gate = db.GetMeta("validation_gate");
+            return new PromotionSettings(int.Parse(top, CultureInfo.InvariantCulture), I("race_seeds"), I("max_seeds"),
+                string.IsNullOrEmpty(gate) ? null : double.Parse(gate, CultureInfo.InvariantCulture));
         }
 
         /// <summary>Starts a new search in options.DatabasePath, or resumes the one there.</summary>
@@ -107,6 +130,9 @@ namespace Fused.Search
         {
             if (db.GetMeta("seed") != null) return;
             if (o.PopulationSize < 2 || o.TournamentSize < 1 || o.BatchSize < 1) throw new ArgumentException("population ≥ 2, tournament ≥ 1 and batch ≥ 1 are required");
+            var race = o.Promotion;
+            if (race.RaceTop < 1 || race.RaceSeeds < 1 || race.MaxSeeds < 3 || race.MaxSeeds > 3 + ConfirmationPool.Length)
+                throw new ArgumentException($"race top ≥ 1, race seeds ≥ 1 and 3 ≤ max seeds ≤ {3 + ConfirmationPool.Length} are required");
             var warm = ProgramNormalizer.Run(o.WarmStart ?? WarmStarts.AdamW());
             var why = ProgramValidity.Check(warm, o.Limits);
             if (why != null) throw new ArgumentException("the warm start is not a valid search program: " + why);
@@ -126,6 +152,11 @@ namespace Fused.Search
                 ["fashion_dir"] = o.FashionMnistDirectory ?? "",
                 // Absent in databases from before the fair start (they keep scoring with raw defaults).
                 ["fair_start"] = o.FairStart ? "1" : "0",
+                // Absent in databases from before run 7 (they keep confirming a would-be best only, ungated).
+                ["race_top"] = inv(race.RaceTop),
+                ["race_seeds"] = inv(race.RaceSeeds),
+                ["max_seeds"] = inv(race.MaxSeeds),
+                ["validation_gate"] = race.ValidationGate is { } g ? SearchDatabase.Format(g) : "",
                 ["warm_start"] = IrText.Write(warm),
                 ["reference"] = IrText.Write(o.Reference ?? WarmStarts.AdamW()),
                 ["rng"] = new SearchRandom(o.Seed).SaveState(),
@@ -150,6 +181,10 @@ namespace Fused.Search
                 ("--batch", o.BatchSize.ToString(CultureInfo.InvariantCulture), "batch"),
                 ("--proxies", o.Proxies.ToString(), "proxies"),
                 ("--mode", o.Mode.ToString(), "mode"),
+                ("--race-top", o.Promotion.RaceTop.ToString(CultureInfo.InvariantCulture), "race_top"),
+                ("--race-seeds", o.Promotion.RaceSeeds.ToString(CultureInfo.InvariantCulture), "race_seeds"),
+                ("--max-seeds", o.Promotion.MaxSeeds.ToString(CultureInfo.InvariantCulture), "max_seeds"),
+                ("--validation-gate", o.Promotion.ValidationGate is { } g ? SearchDatabase.Format(g) : "", "validation_gate"),
             };
             return given.Where(g => _db.GetMeta(g.key) is { } stored && stored != g.value)
                 .Select(g => $"{g.option} {g.value} differs from the stored {_db.GetMeta(g.key)}").ToList();
@@ -249,13 +284,17 @@ namespace Fused.Search
         {
             foreach (var stage in _funnel.Suite.Stages)
                 foreach (var task in stage.Tasks) _funnel.Baseline(task, ct);
-            if (_funnel.Scorer is { } scorer)
-            {
-                // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
-                Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
-                var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
-                Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
-            }
+            if (_funnel.Scorer is { } scorer) PrepareReference(scorer, ct);
+            if (_promotion is { Gates: true, Validation: { } validation }) PrepareReference(validation, ct);
+        }
+
+        /// <summary>AdamW's tuning on a scorer's tasks, then every (task, seed) curve, in parallel.</summary>
+        private void PrepareReference(SpeedupScorer scorer, CancellationToken ct)
+        {
+            // Tuning first (each task's grid is sequential), then every (task, seed) curve in parallel.
+            Parallel.ForEach(scorer.Tasks, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, t => scorer.Tuned(t, ct));
+            var pairs = scorer.Tasks.SelectMany(t => scorer.SelectionSeeds.Select(seed => (t, seed))).ToList();
+            Parallel.ForEach(pairs, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct }, p => scorer.Curve(p.t, p.seed, ct));
         }
 
         private sealed record Child(RuleProgram Program, long? Parent, string Mutation, string FHash, string SHash, string? ParentFHash = null);
@@ -263,8 +302,11 @@ namespace Fused.Search
         /// <summary>The pool confirmation seeds are drawn from: never selection seeds, and few enough that AdamW's curves on them are reused.</summary>
         public static readonly ulong[] ConfirmationPool = Enumerable.Range(1001, 12).Select(i => (ulong)i).ToArray();
 
-        /// <summary>Fresh instances for confirming a would-be best: <paramref name="count"/> distinct seeds of the pool, chosen by its functional hash.</summary>
-        internal static ulong[] FreshSeeds(string functionalHash, int count)
+        /// <summary>
+        /// Fresh instances for confirming a would-be best: <paramref name="count"/> distinct seeds of the pool, chosen by its functional hash
+        /// (a prefix of one permutation, so racing rounds take them in order).
+        /// </summary>
+        public static ulong[] FreshSeeds(string functionalHash, int count)
         {
             var rng = new SearchRandom(ulong.Parse(functionalHash, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
             var pool = ConfirmationPool.ToList();

@@ -136,13 +136,19 @@ namespace Fused.Search
             var r = funnel.Evaluate(program, ct, _session.InheritedFactors(parentFHash, ct));
             double fitness = r.Fitness;
             var stageScores = string.Join(";", r.StageScores.Select(SearchDatabase.Format));
-            // A would-be best is trusted only after fresh instances agree (the winner's curse of run 4).
-            double best = double.Parse(_db.GetMeta("best_fitness")!, CultureInfo.InvariantCulture);
-            if (r.Ranked != null && fitness > best)
+            // The top of the population is trusted only after fresh instances agree (the winner's curse of run 4), and a would-be
+            // best only if it does not lose on the validation tasks (run 6's overfitting to its ranking tasks).
+            if (r.Ranked != null && _session.Promotion is { } promotion)
             {
-                var confirmed = funnel.Confirm(program, r.Ranked, SearchSession.FreshSeeds(child.FunctionalHash, r.Ranked.PerSeed.Count), ct);
-                fitness = confirmed.Fitness;
-                stageScores += ";" + SearchDatabase.Format(fitness);
+                double best = double.Parse(_db.GetMeta("best_fitness")!, CultureInfo.InvariantCulture);
+                var fresh = SearchSession.FreshSeeds(child.FunctionalHash, promotion.Settings.MaxSeeds - r.Ranked.PerSeed.Count);
+                var o = promotion.Decide(program, r.Ranked, fresh, promotion.TopEntry(_db.Population().Select(p => p.Fitness)), best, ct);
+                if (o.Selection.PerSeed.Count > r.Ranked.PerSeed.Count || o.Validation != null)
+                {
+                    fitness = o.Fitness;
+                    stageScores += ";" + SearchDatabase.Format(fitness);
+                }
+                if (o.Validation != null) _db.SetMeta(new System.Collections.Generic.Dictionary<string, string> { [Promotion.MetaKey(child.FunctionalHash)] = Promotion.Describe(o) });
             }
             long generation = _session.Generation;
             var record = new EvaluationRecord(child.FunctionalHash, child.StructuralHash, fitness, r.StagesReached, stageScores,

@@ -20,7 +20,13 @@ namespace Fused.Demo.Commands
             var minutes = CliOptions.Double("--minutes", "Time budget in minutes for this run", 5.0, 0, 1e6);
             var population = CliOptions.Int("--population", "Population size (regularized evolution; stored, kept on resume)", 50, 4, 100_000);
             var tournament = CliOptions.Int("--tournament", "Tournament size for choosing parents (stored, kept on resume)", 10, 1, 100_000);
-            var proxies = new Option<ProxySuiteKind>("--proxies") { Description = "Proxy suite: Ranked (multi-seed log2 speedup over tuned AdamW on Fashion-MNIST and a Zipfian token model), Standard (runs 1-4), Cheap, Tiny", DefaultValueFactory = _ => ProxySuiteKind.Ranked };
+            var proxies = new Option<ProxySuiteKind>("--proxies") { Description = "Proxy suite: RankedValidated (default, run 7: multi-seed log2 speedup over tuned AdamW on a Fashion-MNIST MLP, a Zipfian token model and a Fashion-MNIST autoencoder, gated by two validation tasks), Ranked (run 6: the first two tasks, no validation tasks), Standard (runs 1-4), Cheap, Tiny", DefaultValueFactory = _ => ProxySuiteKind.RankedValidated };
+            var defaults = PromotionSettings.Default;
+            var raceTop = CliOptions.Int("--race-top", "Racing: a candidate entering the population's top k gets fresh seeds (stored, kept on resume)", defaults.RaceTop, 1, 100_000);
+            var raceSeeds = CliOptions.Int("--race-seeds", "Racing: fresh seeds added per round while it stays in the top k", defaults.RaceSeeds, 1, 12);
+            var maxSeeds = CliOptions.Int("--max-seeds", "Racing: seeds a candidate is scored on at most, the 3 selection seeds included", defaults.MaxSeeds, 3, 15);
+            var gate = CliOptions.Double("--validation-gate", "A would-be best must reach this validation fitness (mean - SE/2 of log2 speedup over tuned AdamW on the validation tasks) or it is refused", defaults.ValidationGate!.Value, -3, 1);
+            var noGate = new Option<bool>("--no-validation-gate") { Description = "Let a would-be best become the best without the validation tasks" };
             var seed = new Option<ulong>("--seed") { Description = "Random seed (a seeded run is reproducible)", DefaultValueFactory = _ => 1UL };
             var threads = CliOptions.Int("--threads", "Evaluation threads", Environment.ProcessorCount, 1, CliOptions.MaxThreads);
             var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory (default /usr/share/datasets/fashion-mnist; missing files are an error)" };
@@ -31,7 +37,7 @@ namespace Fused.Demo.Commands
             var migrants = CliOptions.Int("--migrants", "Programs an island exports (its top k)", 5, 1, 1000);
             var workerProcess = new Option<bool>("--worker-process") { Description = "Internal: run as one of --workers' processes (progress only)", Hidden = true };
             var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules")
-                { database, minutes, population, tournament, proxies, seed, threads, data, mode, workers, islands, island, migrants, workerProcess };
+                { database, minutes, population, tournament, proxies, raceTop, raceSeeds, maxSeeds, gate, noGate, seed, threads, data, mode, workers, islands, island, migrants, workerProcess };
             command.SetAction(parse =>
             {
                 var options = new SearchOptions
@@ -48,6 +54,8 @@ namespace Fused.Demo.Commands
                     IslandDirectory = parse.GetValue(islands),
                     IslandName = parse.GetValue(island),
                     Migrants = parse.GetValue(migrants),
+                    Promotion = new PromotionSettings(parse.GetValue(raceTop), parse.GetValue(raceSeeds), parse.GetValue(maxSeeds),
+                        parse.GetValue(noGate) ? null : parse.GetValue(gate)),
                 };
                 using var cancel = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };

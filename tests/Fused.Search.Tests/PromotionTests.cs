@@ -1,0 +1,229 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Fused.Ir;
+using Fused.Runtime.Kernels;
+using Fused.Search.Evaluation;
+using Fused.Search.Mutation;
+using Xunit;
+
+namespace Fused.Search.Tests
+{
+    /// <summary>Racing into the top k on fresh seeds, the validation gate, and the run-7 ranking tasks.</summary>
+    public class PromotionTests
+    {
+        /// <summary>
+        /// A noisy quadratic ½·mean((θ − c)²), θ₀ ~ N(0, 1), gradient (θ − c) + N(0, ½²) per step, all drawn from the seed. Weight
+        /// decay pulls θ toward 0: it helps when c = 0 and drags θ off the optimum when c = 3. So a program with a huge weight
+        /// decay wins the first (as a ranking task) and loses the second (as a validation task): selection and validation disagree
+        /// by construction, not by anything the code under test computes.
+        /// </summary>
+        private sealed class CentredQuadratic : RankingTask
+        {
+            private readonly double _centre;
+
+            public CentredQuadratic(double centre) : base($"centred-quadratic(c{centre})", horizon: 40, baseLearningRate: 0.05) => _centre = centre;
+
+            protected override TensorTask Create(ulong seed) => new Draw(Name, _centre, seed);
+
+            private sealed class Draw : TensorTask
+            {
+                private const int Dimension = 16;
+                private readonly float _centre;
+                private readonly ulong _seed;
+                private readonly List<(ShapeInfo, float[])> _parameters;
+
+                public Draw(string name, double centre, ulong seed)
+                {
+                    Name = name;
+                    _centre = (float)centre;
+                    _seed = seed;
+                    _parameters = new List<(ShapeInfo, float[])> { (ShapeInfo.Vector(Dimension), Gaussian(new SearchRandom(seed), Dimension, 1.0)) };
+                }
+
+                public override string Name { get; }
+                public override int Steps => 40;
+                public override double BaseLearningRate => 0.05;
+                protected override IReadOnlyList<(ShapeInfo shape, float[] init)> Parameters => _parameters;
+
+                protected override void Gradient(float[][] p, float[][] g, int step)
+                {
+                    var noise = new SearchRandom(_seed * 7919 + (ulong)step);
+                    for (int i = 0; i < Dimension; i++) g[0][i] = p[0][i] - _centre + (float)(0.5 * noise.NextGaussian());
+                }
+
+                protected override double Loss(float[][] p) => p[0].Average(v => 0.5 * ((double)v - _centre) * ((double)v - _centre));
+            }
+        }
+
+        private static SpeedupScorer Scorer(RankingTask task, IReadOnlyList<ulong> seeds, Dictionary<string, string> cache) =>
+            new SpeedupScorer(new[] { task }, WarmStarts.AdamW(), seeds, k => { lock (cache) return cache.TryGetValue(k, out var v) ? v : null; },
+                (k, v) => { lock (cache) cache[k] = v; }, coordinateTuning: true, fairStart: true);
+
+        private static RuleProgram WithWeightDecay(double value)
+        {
+            var p = ProgramNormalizer.Run(WarmStarts.AdamW());
+            return p with { Hypers = p.Hypers.Select(h => h.Name == "weightDecay" ? h with { Default = value } : h).ToEquatableArray() };
+        }
+
+        private static (Promotion promotion, SpeedupScorer selection) Gate(PromotionSettings settings, double validationCentre = 3)
+        {
+            var cache = new Dictionary<string, string>();
+            var selection = Scorer(new CentredQuadratic(0), new ulong[] { 1, 2, 3 }, cache);
+            var validation = Scorer(new CentredQuadratic(validationCentre), ProxySuite.ValidationSeeds, cache);
+            return (new Promotion(selection, validation, settings), selection);
+        }
+
+        [Fact]
+        public void The_gate_refuses_a_selection_winner_that_loses_validation_and_admits_one_that_does_not()
+        {
+            var (promotion, selection) = Gate(PromotionSettings.Default with { RaceTop = 1, MaxSeeds = 3 });
+            var decaying = WithWeightDecay(10);
+            var score = selection.Score(new InterpretedRule(decaying), null, CancellationToken.None);
+            Assert.True(score.Fitness > 0.1, $"the fixture's ranking task should reward decay: selection fitness {score.Fitness:F3}");
+
+            var refused = promotion.Decide(decaying, score, Array.Empty<ulong>(), double.NegativeInfinity, incumbent: 0, CancellationToken.None);
+            Assert.NotNull(refused.Validation);
+            Assert.True(refused.Refused, $"validation {refused.Validation!.Fitness:F3} should fail the gate −0.05");
+            Assert.True(refused.Validation.Fitness < -0.05);
+            Assert.Equal(Math.Min(score.Fitness, refused.Validation.Fitness), refused.Fitness);
+            Assert.True(refused.Fitness < 0, "a refused candidate must not outrank the incumbent");
+
+            // The same candidate against a validation task where decay helps too (c = 0, the validation seeds): admitted.
+            var (agreeing, _) = Gate(PromotionSettings.Default with { RaceTop = 1, MaxSeeds = 3 }, validationCentre: 0);
+            var admitted = agreeing.Decide(decaying, score, Array.Empty<ulong>(), double.NegativeInfinity, incumbent: 0, CancellationToken.None);
+            Assert.False(admitted.Refused, $"validation {admitted.Validation!.Fitness:F3}");
+            Assert.True(admitted.Validation!.Fitness >= -0.05);
+            Assert.Equal(score.Fitness, admitted.Fitness);
+
+            // Not above the incumbent: not gated at all (the gate's cost goes to would-be bests only).
+            var below = promotion.Decide(decaying, score, Array.Empty<ulong>(), double.NegativeInfinity, incumbent: score.Fitness + 1, CancellationToken.None);
+            Assert.Null(below.Validation);
+            Assert.Equal(score.Fitness, below.Fitness);
+        }
+
+        [Fact]
+        public void Racing_adds_fresh_seeds_only_to_top_entrants_and_refits_mean_minus_half_se_over_all_of_them()
+        {
+            var settings = new PromotionSettings(RaceTop: 2, RaceSeeds: 2, MaxSeeds: 7, ValidationGate: null);
+            var (promotion, selection) = Gate(settings);
+            var program = WithWeightDecay(0.02);
+            var score = selection.Score(new InterpretedRule(program), null, CancellationToken.None);
+            var fresh = new ulong[] { 1001, 1002, 1003, 1004, 1005 };
+
+            var outside = promotion.Decide(program, score, fresh, topEntry: score.Fitness + 0.01, incumbent: double.PositiveInfinity, CancellationToken.None);
+            Assert.Same(score, outside.Selection);
+            Assert.Equal(3, outside.Selection.PerSeed.Count);
+
+            var entrant = promotion.Decide(program, score, fresh, topEntry: double.NegativeInfinity, incumbent: double.PositiveInfinity, CancellationToken.None);
+            Assert.Equal(7, entrant.Selection.PerSeed.Count); // 3 + 2 + 2, capped by MaxSeeds before the pool runs out
+            Assert.Equal(score.PerSeed, entrant.Selection.PerSeed.Take(3));
+            // The fitness over all seeds, from the textbook formulas in float64.
+            var all = entrant.Selection.PerSeed;
+            double mean = all.Average();
+            double se = Math.Sqrt(all.Sum(v => (v - mean) * (v - mean)) / (all.Count - 1) / all.Count);
+            Assert.Equal(mean - 0.5 * se, entrant.Fitness, 12);
+            Assert.Null(entrant.Validation); // no gate configured
+            // The added seeds are real instances: not copies of the selection seeds' speedups.
+            Assert.NotEqual(all.Skip(3).ToArray(), all.Take(4).ToArray());
+        }
+
+        [Fact]
+        public void Top_entry_is_the_kth_best_fitness_and_minus_infinity_while_the_population_is_smaller()
+        {
+            var promotion = new Promotion(Gate(PromotionSettings.Default).selection, null, PromotionSettings.Default with { RaceTop = 2 });
+            Assert.Equal(0.3, promotion.TopEntry(new[] { 0.1, 0.5, -1, 0.3 }));
+            Assert.Equal(double.NegativeInfinity, promotion.TopEntry(new[] { 0.4 }));
+            Assert.False(promotion.Gates);
+        }
+
+        [Fact]
+        public void A_steady_state_search_stores_its_promotion_settings_gates_its_best_and_reports_other_settings_on_resume()
+        {
+            var db = Path.Combine(Path.GetTempPath(), "fused-search-promotion-" + Guid.NewGuid().ToString("N") + ".db");
+            try
+            {
+                var settings = new PromotionSettings(RaceTop: 3, RaceSeeds: 2, MaxSeeds: 5, ValidationGate: -0.5);
+                var options = WorkerProgram.SteadyOptions(db, 5, 2, TimeSpan.FromSeconds(60)) with { Promotion = settings, Threads = 2 };
+                using (var s = SearchSession.Open(options))
+                {
+                    s.Run();
+                    Assert.Equal(settings, s.Promotion!.Settings);
+                    Assert.True(s.Promotion.Gates);
+                    // Every program that is the best was gated and passed; a refused one is stored at or below its validation fitness.
+                    var best = s.Database.Best()!;
+                    var record = s.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash));
+                    Assert.NotNull(record);
+                    Assert.EndsWith("passed", record);
+                    Assert.True(double.Parse(record!.Split(';')[1], CultureInfo.InvariantCulture) >= -0.5);
+                    foreach (var e in s.Database.Evaluations())
+                        if (s.Database.GetMeta(Promotion.MetaKey(e.FunctionalHash)) is { } r && r.EndsWith("refused", StringComparison.Ordinal))
+                            Assert.True(e.Fitness <= double.Parse(r.Split(';')[1], CultureInfo.InvariantCulture));
+                    // Raced evaluations carry one more stage score; none exceeds the seed cap (checked through the stored record of the best).
+                    Assert.InRange(int.Parse(record.Split(';')[2], CultureInfo.InvariantCulture), 3, 5);
+                }
+                using (var s = SearchSession.Open(options with { Promotion = PromotionSettings.Default }))
+                {
+                    Assert.Equal(settings, s.Promotion!.Settings); // a resume keeps what the search was created with
+                    var notes = s.SettingsDifferingFrom(options with { Promotion = PromotionSettings.Default });
+                    Assert.Contains(notes, n => n.StartsWith("--race-top 5 differs from the stored 3", StringComparison.Ordinal));
+                    Assert.Contains(notes, n => n.StartsWith("--validation-gate", StringComparison.Ordinal));
+                }
+            }
+            finally
+            {
+                foreach (var f in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(db) + "*")) File.Delete(f);
+            }
+        }
+
+        [Fact]
+        public void Campaign_and_ranked_take_the_promotion_flags_after_the_positional_arguments()
+        {
+            var p = Experiments.PromotionOptions(new[] { "campaign", "30", "x.db", "7", "--race-top", "4", "--max-seeds", "12", "--no-validation-gate" }, out var positional);
+            Assert.Equal(new[] { "campaign", "30", "x.db", "7" }, positional);
+            Assert.Equal(new PromotionSettings(4, PromotionSettings.Default.RaceSeeds, 12, null), p);
+            Assert.Equal(PromotionSettings.Default with { ValidationGate = -0.1 }, Experiments.PromotionOptions(new[] { "ranked", "--validation-gate", "-0.1" }, out _));
+            Assert.Equal(new PromotionSettings(5, 3, 9, -0.05), Experiments.PromotionOptions(new[] { "ranked" }, out _)); // the documented defaults
+
+            // A mistyped flag is one line and exit code 2, before anything runs.
+            var output = new StringWriter();
+            Assert.Equal(2, Experiments.Campaign(new[] { "campaign", "1", "x.db", "7", "2", "TinyRanked", "smoke", "2", "--race-top" }, output));
+            Assert.Single(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(2, Experiments.Ranked(new[] { "ranked", "1", "x.db", "--racetop", "3" }, new StringWriter()));
+        }
+
+        [Fact]
+        public void Run_7_ranking_and_validation_tasks_repeat_for_a_seed_and_resample_per_seed()
+        {
+            if (!FashionMnist.Available(FashionMnist.DefaultDirectory, true))
+            {
+                Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "Fashion-MNIST must be installed on CI (dataset-fashion-mnist)");
+                return;
+            }
+            var suite = ProxySuite.Create(ProxySuiteKind.RankedValidated);
+            Assert.Equal(3, suite.Ranking.Count);
+            Assert.Equal(2, suite.Validation.Count);
+            // None of them is a frozen meta-validation task, and the two sets do not overlap.
+            var frozen = new[] { MetaValidationScale.Smoke, MetaValidationScale.Reduced }.SelectMany(s => new MetaValidation(s).Tasks.Select(t => t.Name)).ToHashSet();
+            foreach (var t in suite.Ranking.Concat(suite.Validation)) Assert.DoesNotContain(t.Name, frozen);
+            Assert.Empty(suite.Ranking.Select(t => t.Name).Intersect(suite.Validation.Select(t => t.Name)));
+            Assert.Empty(suite.SelectionSeeds.Intersect(ProxySuite.ValidationSeeds).Concat(SearchSession.ConfirmationPool.Intersect(ProxySuite.ValidationSeeds)));
+
+            var rule = new InterpretedRule(ProgramNormalizer.Run(WarmStarts.AdamW()));
+            var hypers = rule.DefaultHyperparameters();
+            var fresh = ProxySuite.Create(ProxySuiteKind.RankedValidated); // other task objects: no shared instance cache
+            foreach (var (task, again) in suite.Ranking.Concat(suite.Validation).Zip(fresh.Ranking.Concat(fresh.Validation)))
+            {
+                // 0 steps: the loss of the initialisation on the scoring sample; 12 steps: training data and shuffling too.
+                double Loss(RankingTask t, int steps, ulong seed) => t.Run(rule, hypers, 0.01, steps, seed, CancellationToken.None);
+                Assert.Equal(Loss(task, 12, 1), Loss(again, 12, 1));
+                Assert.NotEqual(Loss(task, 0, 1), Loss(task, 0, 2));
+                Assert.NotEqual(Loss(task, 12, 1), Loss(task, 12, 2));
+                Assert.True(double.IsFinite(Loss(task, 12, 3)), task.Name);
+            }
+        }
+    }
+}

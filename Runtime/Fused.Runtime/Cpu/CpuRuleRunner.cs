@@ -32,6 +32,9 @@ namespace Fused.Runtime.Cpu
         /// <summary>Below this many elements a pass runs on the calling thread alone.</summary>
         public const int ParallelThreshold = CpuBackend.ParallelThreshold;
 
+        /// <summary>Runs <paramref name="rule"/>'s schedule on the CPU, on <paramref name="pool"/>'s threads (the calling thread alone when null).</summary>
+        /// <param name="rule">The generated rule to run.</param>
+        /// <param name="pool">Worker threads for element passes; null runs them on the calling thread.</param>
         /// <param name="matrix">Newton-Schulz settings for rules with Orthogonalize (Muon); the seeds' quintic × 5 by default.</param>
         /// <param name="shampoo">Settings for rules with Precondition (Shampoo).</param>
         public CpuRuleRunner(FusedRule rule, WorkerPool? pool = null, NewtonSchulzOptions? matrix = null, ShampooOptions? shampoo = null)

@@ -8,7 +8,7 @@ namespace Fused.Runtime.Engine
     /// The journal of a group whose step can fail after it began writing (its schedule has matrix stages: Newton–Schulz
     /// and Shampoo refuse NaN/∞, Shampoo's eigensolver can fail to converge). Before such a group steps, the engine
     /// copies everything the step may write — parameters, element states (float32, bf16 codes, 8-bit codes and scales),
-    /// scalar and row/column states, and Shampoo's statistics (copied lazily, by <see cref="MatrixPasses"/>) — and puts
+    /// scalar and row/column states, and Shampoo's statistics (copied lazily, by <see cref="Fused.Runtime.Matrix.MatrixPasses"/>) — and puts
     /// it back if any group of the step fails. Device groups copy from the device and restore to it. The copies are
     /// allocated at the first journaled step and reused: a fallible group holds one more copy of its parameters and
     /// element states (<see cref="JournalBytes"/>, a column of the memory report).

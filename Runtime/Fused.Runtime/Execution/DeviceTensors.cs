@@ -21,6 +21,7 @@ namespace Fused.Runtime.Execution
         private long[] _keys = Array.Empty<long>();
         private long _nextKey;
 
+        /// <param name="schedule">The schedule whose buffers each tensor gets.</param>
         /// <param name="allocate">A zeroed device buffer of at least one float and at least the given count.</param>
         /// <param name="maxElements">The most elements one tensor may hold on this device.</param>
         public DeviceTensors(KernelSchedule schedule, Func<long, TBuffer> allocate, long maxElements = long.MaxValue)

@@ -37,7 +37,7 @@ namespace Fused.Runtime.Matrix
             }
         }
 
-        /// <summary>Pre-sizes the buffers <see cref="NewtonSchulz.Orthogonalize"/> needs for a rows×cols input, so the first call allocates nothing either.</summary>
+        /// <summary>Pre-sizes the buffers <see cref="NewtonSchulz.Orthogonalize(ReadOnlySpan{float}, int, int, Span{float}, NewtonSchulzOptions, MatrixWorkspace)"/> needs for a rows×cols input, so the first call allocates nothing either.</summary>
         public void ReserveForNewtonSchulz(int rows, int cols)
         {
             if (rows <= 0 || cols <= 0)

@@ -2,7 +2,7 @@ using System;
 
 namespace Fused.Runtime.Matrix
 {
-    /// <summary>Settings for <see cref="NewtonSchulz.Orthogonalize"/>. Immutable; share one instance across calls.</summary>
+    /// <summary>Settings for <see cref="NewtonSchulz.Orthogonalize(System.ReadOnlySpan{float}, int, int, System.Span{float}, NewtonSchulzOptions, MatrixWorkspace)"/>. Immutable; share one instance across calls.</summary>
     public sealed class NewtonSchulzOptions
     {
         private static readonly NewtonSchulzCoefficients[] MuonSchedule = { NewtonSchulzSchedules.Muon };

@@ -148,7 +148,6 @@ namespace Fused.Runtime.OpenCL
             }
         }
 
-        /// <summary>Tensor <paramref name="tensor"/>'s device buffer of schedule buffer <paramref name="buffer"/> (a program buffer with one value per element, or the backend's scratch).</summary>
         /// <summary>Shampoo's statistics and inverse roots (on the host), when the schedule preconditions.</summary>
         public MatrixPasses? HostMatrix => _hostMatrix;
 

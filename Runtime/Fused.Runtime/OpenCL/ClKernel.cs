@@ -4,7 +4,7 @@ using Fused.Runtime.OpenCL.Native;
 namespace Fused.Runtime.OpenCL
 {
     /// <summary>
-    /// A kernel object with its arguments. Set arguments, then launch with <see cref="ClQueue.Launch"/>.
+    /// A kernel object with its arguments. Set arguments, then launch with <see cref="ClQueue.Launch(ClKernel, long, long)"/>.
     /// Arguments are stored in the kernel object itself, so one instance must not be configured from two
     /// threads at once (create one kernel per thread with <see cref="ClProgram.CreateKernel"/> if needed).
     /// </summary>

@@ -22,6 +22,9 @@ namespace Fused.Runtime.OpenCL
         private readonly ClKernel[] _scalar;
         private readonly ClKernel[]? _vector;
 
+        /// <summary>Builds <paramref name="rule"/>'s OpenCL C for <paramref name="queue"/>'s device.</summary>
+        /// <param name="rule">The generated rule.</param>
+        /// <param name="queue">The queue (and so the device and context) the kernels run on.</param>
         /// <param name="kernels">Scalar or vector kernels; <see cref="ClKernelShape.Auto"/> decides from the environment and the device.</param>
         /// <param name="vectorWidth">Width of the vector kernels (2, 4, 8, 16); 0 takes the device's preferred width.</param>
         public ClRuleProgram(FusedRule rule, ClQueue queue, ClKernelShape kernels = ClKernelShape.Auto, int vectorWidth = 0)

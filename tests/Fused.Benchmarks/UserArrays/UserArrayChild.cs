@@ -26,6 +26,7 @@ namespace Fused.Benchmarks.UserArrays
             var o = ChildOptions.Parse(args);
             KernelDispatch.MaxVectorBits = o.MaxBits;
             KernelDispatch.AlignStores = o.AlignStores;
+            KernelDispatch.StreamTemporaries = o.StreamTemporaries;
             KernelDispatch.BFloat16InKernel = o.Precision != "bf16-scratch";
             var shapes = UserArrayBenchmark.ShapesOf(o.Case);
             long total = shapes.Sum(s => (long)s);
@@ -59,6 +60,11 @@ namespace Fused.Benchmarks.UserArrays
                 Report($"fresh_step_{s}_jit_ms", (JitInfo.GetCompilationTime() - jitBefore).TotalMilliseconds);
                 Report($"fresh_step_{s}_jit_methods", JitInfo.GetCompiledMethodCount() - methodsBefore);
             }
+
+            // Transparent huge pages behind the caller's arrays and the engine's state (touched by now): kB of 2 MB pages.
+            ReportHugePages("param", Address(parameters[0]));
+            ReportHugePages("grad", Address(gradients[0]));
+            if (o.Precision == "fp32") ReportHugePages("state", Address(optimizer.Float32StateBuffer("t0", rule.Layout.StateBufferNames[0])));
 
             // Steady state: past the tiering thresholds (30 calls), then a pause for the background tier-1 compiles.
             for (int s = o.FreshSteps; s < 40; s++) optimizer.Step();
@@ -120,9 +126,18 @@ namespace Fused.Benchmarks.UserArrays
             return 0;
         }
 
-        private static unsafe long OffsetInLine(float[] array)
+        private static long OffsetInLine(Memory<float> buffer) => (long)((nuint)Address(buffer) % KernelDispatch.CacheLineBytes);
+
+        private static unsafe nint Address(Memory<float> buffer)
         {
-            fixed (float* p = array) return (long)((nuint)p % KernelDispatch.CacheLineBytes);
+            fixed (float* p = buffer.Span) return (nint)p;
+        }
+
+        private static void ReportHugePages(string what, nint address)
+        {
+            if (HugePages.Of(address) is not { } m) return;
+            Report($"{what}_huge_kb", m.HugeKb);
+            Report($"{what}_mapping_kb", m.SizeKb);
         }
 
         private static void Report(string key, double value)
@@ -141,7 +156,7 @@ namespace Fused.Benchmarks.UserArrays
             return a;
         }
 
-        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite, bool AlignStores)
+        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite, bool AlignStores, bool StreamTemporaries)
         {
             public static ChildOptions Parse(string[] args)
             {
@@ -152,7 +167,8 @@ namespace Fused.Benchmarks.UserArrays
                 }
                 int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                 return new ChildOptions(Get("--case", "16M"), Get("--rule", "adamw"), Get("--precision", "fp32"), Int("--max-bits", 512),
-                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true", Get("--align-stores", "on") == "on");
+                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true", Get("--align-stores", "on") == "on",
+                    Get("--stream-temporaries", "on") == "on");
             }
         }
     }

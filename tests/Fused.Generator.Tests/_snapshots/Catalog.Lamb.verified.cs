@@ -564,12 +564,13 @@ step Pass 1
                 sum1Lanes8To15 += high2;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
-                r.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -639,7 +640,7 @@ step Pass 1
                     sum1Lanes4To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -677,7 +678,7 @@ step Pass 1
                     sum1Lanes12To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -688,6 +689,7 @@ step Pass 1
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -765,7 +767,7 @@ step Pass 1
                     sum1Lanes2To3 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -803,7 +805,7 @@ step Pass 1
                     sum1Lanes6To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -841,7 +843,7 @@ step Pass 1
                     sum1Lanes10To11 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -879,7 +881,7 @@ step Pass 1
                     sum1Lanes14To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -898,6 +900,7 @@ step Pass 1
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1137,12 +1140,13 @@ step Pass 1
                 sum1Lanes8To15 += high2;
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
-                r.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1215,7 +1219,7 @@ step Pass 1
                     sum1Lanes4To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -1253,7 +1257,7 @@ step Pass 1
                     sum1Lanes12To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -1264,6 +1268,7 @@ step Pass 1
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1344,7 +1349,7 @@ step Pass 1
                     sum1Lanes2To3 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -1382,7 +1387,7 @@ step Pass 1
                     sum1Lanes6To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -1420,7 +1425,7 @@ step Pass 1
                     sum1Lanes10To11 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -1458,7 +1463,7 @@ step Pass 1
                     sum1Lanes14To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    r.StoreUnsafe(ref temp0Ref, at);
+                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -1477,6 +1482,7 @@ step Pass 1
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

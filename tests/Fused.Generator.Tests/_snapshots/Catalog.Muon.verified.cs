@@ -431,8 +431,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -459,8 +460,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -487,8 +489,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -673,8 +676,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -703,8 +707,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -733,8 +738,9 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                direction.StoreUnsafe(ref temp0Ref, i);
+                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
             }
+            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

@@ -507,7 +507,7 @@ namespace Fused.Ir.Emit
                         w.Line(max ? $"{acc} = {width}.ConditionalSelect({width}.GreaterThan({acc}, {part}), {acc}, {part});" : $"{acc} += {part};");
                     }
                 }
-                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, width, index, keys, plan.IsTemp);
+                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, width, index, keys);
                 if (vectorsPerStep > 1) w.Close();
             }
             w.Close();
@@ -516,7 +516,6 @@ namespace Fused.Ir.Emit
                 for (int k = 0; k < reductions; k++)
                     for (int a = 0; a < accumulators.GetLength(1); a++)
                         w.Line($"{accumulators[k, a]}.StoreUnsafe(ref {lanesRef}, {k * Reduction.Lanes + a * doublesPerVector});");
-                if (pass.Stores.Any(o => plan.IsTemp(o.Buffer))) w.Line("global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();");
                 w.Line("return (int)i;");
             }
         }
@@ -569,7 +568,7 @@ namespace Fused.Ir.Emit
 
         /// <summary>The stores of one vector or element; a buffer with a rounding stream in <paramref name="keys"/> is a bf16 state.</summary>
         private static void EmitStores(CodeWriter w, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, string? width,
-            string index, Dictionary<int, string> keys, Func<int, bool> isTemporary)
+            string index, Dictionary<int, string> keys)
         {
             bool vector = width != null;
             for (int s = 0; s < pass.Stores.Count; s++)
@@ -581,8 +580,6 @@ namespace Fused.Ir.Emit
                     w.Line(vector
                         ? $"global::Fused.Runtime.Precision.BFloat16Lanes.Store{width}({value}, ref {refNames[o.Buffer]}, {index}, {key}, element + (long){index});"
                         : $"{bufferNames[o.Buffer]}[{index}] = global::Fused.Runtime.Precision.BFloat16Lanes.Round({value}, {key}, element + {index});");
-                else if (vector && isTemporary(o.Buffer)) // written for a later pass, not read by this one: streamed past the caches
-                    w.Line($"global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary({value}, ref {refNames[o.Buffer]}, {index});");
                 else
                     w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, {index});" : $"{bufferNames[o.Buffer]}[{index}] = {value};");
             }

@@ -126,54 +126,6 @@ namespace Fused.Runtime.Kernels
         public static bool AlignStores { get; set; } = true;
 
         /// <summary>
-        /// Whether the vector bodies store temporaries — values a pass writes for a later pass and does not read itself — with
-        /// non-temporal stores where the vector's address is aligned (default true): the line then goes to memory without being
-        /// read first (a normal store reads it, so a write-only stream costs twice its bytes), and the temporary does not evict
-        /// the streams the pass still reads. The results are the same bits either way; off only to measure what it buys.
-        /// </summary>
-        public static bool StreamTemporaries { get; set; } = true;
-
-        /// <summary>A temporary's store (see <see cref="StreamTemporaries"/>): non-temporal where aligned, else an ordinary store.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTemporary(Vector512<float> value, ref float buffer, nuint index)
-        {
-            fixed (float* p = &Unsafe.Add(ref buffer, index)) // pinned for the store: the address checked is the address written
-            {
-                if (StreamTemporaries && ((nuint)p & 63) == 0) value.StoreAlignedNonTemporal(p);
-                else value.Store(p);
-            }
-        }
-
-        /// <inheritdoc cref="StoreTemporary(Vector512{float}, ref float, nuint)"/>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTemporary(Vector256<float> value, ref float buffer, nuint index)
-        {
-            fixed (float* p = &Unsafe.Add(ref buffer, index))
-            {
-                if (StreamTemporaries && ((nuint)p & 31) == 0) value.StoreAlignedNonTemporal(p);
-                else value.Store(p);
-            }
-        }
-
-        /// <inheritdoc cref="StoreTemporary(Vector512{float}, ref float, nuint)"/>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static unsafe void StoreTemporary(Vector128<float> value, ref float buffer, nuint index)
-        {
-            fixed (float* p = &Unsafe.Add(ref buffer, index))
-            {
-                if (StreamTemporaries && ((nuint)p & 15) == 0) value.StoreAlignedNonTemporal(p);
-                else value.Store(p);
-            }
-        }
-
-        /// <summary>Orders a vector body's non-temporal stores before anything the thread does next (they are weakly ordered).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void FenceTemporaries()
-        {
-            if (StreamTemporaries && Sse.IsSupported) Sse.StoreFence();
-        }
-
-        /// <summary>
         /// Whether the CPU backend runs the generated kernels over bfloat16 element states directly (default true: loads widen
         /// and stores round stochastically in registers) instead of widening chunks into float32 scratch and narrowing them
         /// back. Both give the same bits; off only to measure what it buys.

@@ -26,7 +26,6 @@ namespace Fused.Benchmarks.UserArrays
             var o = ChildOptions.Parse(args);
             KernelDispatch.MaxVectorBits = o.MaxBits;
             KernelDispatch.AlignStores = o.AlignStores;
-            KernelDispatch.StreamTemporaries = o.StreamTemporaries;
             KernelDispatch.BFloat16InKernel = o.Precision != "bf16-scratch";
             var shapes = UserArrayBenchmark.ShapesOf(o.Case);
             long total = shapes.Sum(s => (long)s);
@@ -156,7 +155,7 @@ namespace Fused.Benchmarks.UserArrays
             return a;
         }
 
-        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite, bool AlignStores, bool StreamTemporaries)
+        private sealed record ChildOptions(string Case, string Rule, string Precision, int MaxBits, int Threads, int FreshSteps, int SteadySteps, int Rounds, bool CheckFinite, bool AlignStores)
         {
             public static ChildOptions Parse(string[] args)
             {
@@ -167,8 +166,7 @@ namespace Fused.Benchmarks.UserArrays
                 }
                 int Int(string name, int fallback) => int.Parse(Get(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
                 return new ChildOptions(Get("--case", "16M"), Get("--rule", "adamw"), Get("--precision", "fp32"), Int("--max-bits", 512),
-                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true", Get("--align-stores", "on") == "on",
-                    Get("--stream-temporaries", "on") == "on");
+                    Int("--threads", 0), Int("--fresh-steps", 11), Int("--steady-steps", 7), Int("--rounds", 5), Get("--check-finite", "false") == "true", Get("--align-stores", "on") == "on");
             }
         }
     }

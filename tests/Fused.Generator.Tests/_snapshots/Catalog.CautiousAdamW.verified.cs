@@ -544,11 +544,10 @@ step Pass 1
                 sum0Lanes8To15 += high;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -608,7 +607,7 @@ step Pass 1
                     sum0Lanes4To7 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -642,14 +641,13 @@ step Pass 1
                     sum0Lanes12To15 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
             sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
             sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -713,7 +711,7 @@ step Pass 1
                     sum0Lanes2To3 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -747,7 +745,7 @@ step Pass 1
                     sum0Lanes6To7 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -781,7 +779,7 @@ step Pass 1
                     sum0Lanes10To11 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -815,7 +813,7 @@ step Pass 1
                     sum0Lanes14To15 += high;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -826,7 +824,6 @@ step Pass 1
             sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
             sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
             sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1077,11 +1074,10 @@ step Pass 1
                 sum0Lanes8To15 += high;
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1144,7 +1140,7 @@ step Pass 1
                     sum0Lanes4To7 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -1178,14 +1174,13 @@ step Pass 1
                     sum0Lanes12To15 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
             sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
             sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1252,7 +1247,7 @@ step Pass 1
                     sum0Lanes2To3 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -1286,7 +1281,7 @@ step Pass 1
                     sum0Lanes6To7 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -1320,7 +1315,7 @@ step Pass 1
                     sum0Lanes10To11 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -1354,7 +1349,7 @@ step Pass 1
                     sum0Lanes14To15 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -1365,7 +1360,6 @@ step Pass 1
             sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
             sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
             sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

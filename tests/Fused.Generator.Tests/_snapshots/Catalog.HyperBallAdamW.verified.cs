@@ -627,13 +627,12 @@ scalar-store 4 s:9
                 sum1Lanes8To15 += high2;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, i);
+                u.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -700,7 +699,7 @@ scalar-store 4 s:9
                     sum1Lanes4To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -736,7 +735,7 @@ scalar-store 4 s:9
                     sum1Lanes12To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -747,7 +746,6 @@ scalar-store 4 s:9
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -822,7 +820,7 @@ scalar-store 4 s:9
                     sum1Lanes2To3 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -858,7 +856,7 @@ scalar-store 4 s:9
                     sum1Lanes6To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -894,7 +892,7 @@ scalar-store 4 s:9
                     sum1Lanes10To11 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -930,7 +928,7 @@ scalar-store 4 s:9
                     sum1Lanes14To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -949,7 +947,6 @@ scalar-store 4 s:9
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1439,13 +1436,12 @@ scalar-store 4 s:9
                 sum1Lanes8To15 += high2;
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, i);
+                u.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1515,7 +1511,7 @@ scalar-store 4 s:9
                     sum1Lanes4To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -1551,7 +1547,7 @@ scalar-store 4 s:9
                     sum1Lanes12To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -1562,7 +1558,6 @@ scalar-store 4 s:9
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1640,7 +1635,7 @@ scalar-store 4 s:9
                     sum1Lanes2To3 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -1676,7 +1671,7 @@ scalar-store 4 s:9
                     sum1Lanes6To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -1712,7 +1707,7 @@ scalar-store 4 s:9
                     sum1Lanes10To11 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -1748,7 +1743,7 @@ scalar-store 4 s:9
                     sum1Lanes14To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(u, ref temp0Ref, at);
+                    u.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -1767,7 +1762,6 @@ scalar-store 4 s:9
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

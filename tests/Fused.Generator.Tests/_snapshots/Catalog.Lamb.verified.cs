@@ -564,13 +564,12 @@ step Pass 1
                 sum1Lanes8To15 += high2;
                 mNew.StoreUnsafe(ref mRef, i);
                 vNew.StoreUnsafe(ref vRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, i);
+                r.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -640,7 +639,7 @@ step Pass 1
                     sum1Lanes4To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -678,7 +677,7 @@ step Pass 1
                     sum1Lanes12To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -689,7 +688,6 @@ step Pass 1
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -767,7 +765,7 @@ step Pass 1
                     sum1Lanes2To3 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -805,7 +803,7 @@ step Pass 1
                     sum1Lanes6To7 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -843,7 +841,7 @@ step Pass 1
                     sum1Lanes10To11 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -881,7 +879,7 @@ step Pass 1
                     sum1Lanes14To15 += high2;
                     mNew.StoreUnsafe(ref mRef, at);
                     vNew.StoreUnsafe(ref vRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -900,7 +898,6 @@ step Pass 1
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1140,13 +1137,12 @@ step Pass 1
                 sum1Lanes8To15 += high2;
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(mNew, ref mRef, i, mK0, mK1, element + (long)i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(vNew, ref vRef, i, vK0, vK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, i);
+                r.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
             sum1Lanes0To7.StoreUnsafe(ref lanesRef, 16);
             sum1Lanes8To15.StoreUnsafe(ref lanesRef, 24);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1219,7 +1215,7 @@ step Pass 1
                     sum1Lanes4To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -1257,7 +1253,7 @@ step Pass 1
                     sum1Lanes12To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
@@ -1268,7 +1264,6 @@ step Pass 1
             sum1Lanes4To7.StoreUnsafe(ref lanesRef, 20);
             sum1Lanes8To11.StoreUnsafe(ref lanesRef, 24);
             sum1Lanes12To15.StoreUnsafe(ref lanesRef, 28);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1349,7 +1344,7 @@ step Pass 1
                     sum1Lanes2To3 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -1387,7 +1382,7 @@ step Pass 1
                     sum1Lanes6To7 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -1425,7 +1420,7 @@ step Pass 1
                     sum1Lanes10To11 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -1463,7 +1458,7 @@ step Pass 1
                     sum1Lanes14To15 += high2;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(mNew, ref mRef, at, mK0, mK1, element + (long)at);
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(vNew, ref vRef, at, vK0, vK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(r, ref temp0Ref, at);
+                    r.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -1482,7 +1477,6 @@ step Pass 1
             sum1Lanes10To11.StoreUnsafe(ref lanesRef, 26);
             sum1Lanes12To13.StoreUnsafe(ref lanesRef, 28);
             sum1Lanes14To15.StoreUnsafe(ref lanesRef, 30);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

@@ -431,9 +431,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -460,9 +459,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -489,9 +487,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -676,9 +673,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector512.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -707,9 +703,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector256.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -738,9 +733,8 @@ step Pass 1
                 var tmp3 = gradIn + tmp2;
                 var direction = Vector128.ConditionalSelect(u16, tmp3, momentumNew);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(direction, ref temp0Ref, i);
+                direction.StoreUnsafe(ref temp0Ref, i);
             }
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

@@ -530,11 +530,10 @@ scalar-store 3 s:7
                 sum0Lanes0To7 += low;
                 sum0Lanes8To15 += high;
                 momentumNew.StoreUnsafe(ref momentumRef, i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -574,7 +573,7 @@ scalar-store 3 s:7
                     sum0Lanes0To3 += low;
                     sum0Lanes4To7 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -594,14 +593,13 @@ scalar-store 3 s:7
                     sum0Lanes8To11 += low;
                     sum0Lanes12To15 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
             sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
             sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -645,7 +643,7 @@ scalar-store 3 s:7
                     sum0Lanes0To1 += low;
                     sum0Lanes2To3 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -665,7 +663,7 @@ scalar-store 3 s:7
                     sum0Lanes4To5 += low;
                     sum0Lanes6To7 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -685,7 +683,7 @@ scalar-store 3 s:7
                     sum0Lanes8To9 += low;
                     sum0Lanes10To11 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -705,7 +703,7 @@ scalar-store 3 s:7
                     sum0Lanes12To13 += low;
                     sum0Lanes14To15 += high;
                     momentumNew.StoreUnsafe(ref momentumRef, at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -716,7 +714,6 @@ scalar-store 3 s:7
             sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
             sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
             sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1331,11 +1328,10 @@ scalar-store 3 s:7
                 sum0Lanes0To7 += low;
                 sum0Lanes8To15 += high;
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
-                global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, i);
+                temp0Out.StoreUnsafe(ref temp0Ref, i);
             }
             sum0Lanes0To7.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes8To15.StoreUnsafe(ref lanesRef, 8);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1377,7 +1373,7 @@ scalar-store 3 s:7
                     sum0Lanes0To3 += low;
                     sum0Lanes4To7 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
@@ -1397,14 +1393,13 @@ scalar-store 3 s:7
                     sum0Lanes8To11 += low;
                     sum0Lanes12To15 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To3.StoreUnsafe(ref lanesRef, 0);
             sum0Lanes4To7.StoreUnsafe(ref lanesRef, 4);
             sum0Lanes8To11.StoreUnsafe(ref lanesRef, 8);
             sum0Lanes12To15.StoreUnsafe(ref lanesRef, 12);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 
@@ -1450,7 +1445,7 @@ scalar-store 3 s:7
                     sum0Lanes0To1 += low;
                     sum0Lanes2To3 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
@@ -1470,7 +1465,7 @@ scalar-store 3 s:7
                     sum0Lanes4To5 += low;
                     sum0Lanes6To7 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
@@ -1490,7 +1485,7 @@ scalar-store 3 s:7
                     sum0Lanes8To9 += low;
                     sum0Lanes10To11 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
@@ -1510,7 +1505,7 @@ scalar-store 3 s:7
                     sum0Lanes12To13 += low;
                     sum0Lanes14To15 += high;
                     global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, at, momentumK0, momentumK1, element + (long)at);
-                    global::Fused.Runtime.Kernels.KernelDispatch.StoreTemporary(temp0Out, ref temp0Ref, at);
+                    temp0Out.StoreUnsafe(ref temp0Ref, at);
                 }
             }
             sum0Lanes0To1.StoreUnsafe(ref lanesRef, 0);
@@ -1521,7 +1516,6 @@ scalar-store 3 s:7
             sum0Lanes10To11.StoreUnsafe(ref lanesRef, 10);
             sum0Lanes12To13.StoreUnsafe(ref lanesRef, 12);
             sum0Lanes14To15.StoreUnsafe(ref lanesRef, 14);
-            global::Fused.Runtime.Kernels.KernelDispatch.FenceTemporaries();
             return (int)i;
         }
 

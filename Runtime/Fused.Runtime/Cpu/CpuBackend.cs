@@ -46,7 +46,7 @@ namespace Fused.Runtime.Cpu
     /// or <see cref="KernelDispatch.BFloat16InKernel"/> off — go through <see cref="ILowPrecisionStates"/> in stack-sized chunks.
     /// Steady-state steps allocate nothing.
     /// </summary>
-    public sealed unsafe class CpuBackend : IScheduleBackend
+    public sealed unsafe class CpuBackend : IScheduleBackend, IDisposable
     {
         /// <summary>Elements per unit of work of a flat pass: whole reduction blocks.</summary>
         public const int UnitElements = 4 * Reduction.BlockSize;
@@ -81,7 +81,7 @@ namespace Fused.Runtime.Cpu
         private int[] _firstUnit = Array.Empty<int>();      // flat units: tensor t's are [_firstUnit[t], _firstUnit[t + 1])
         private int[] _firstRowUnit = Array.Empty<int>();   // row-wise units likewise
         private int[] _unitTensor = Array.Empty<int>(), _rowUnitTensor = Array.Empty<int>();
-        private float[][] _temps;                            // per temporary: the wave's pool
+        private AlignedBuffer<float>?[] _temps;              // per temporary: the wave's pool, each tensor's part on a line boundary
         private float[][] _operands;                         // per ColSum operand: the wave's groups × cols scratch
         private double[][] _accumulators;                    // per ColSum of a pass (index k): the wave's groups × cols
         private long[] _accumulatorOffset = Array.Empty<long>();
@@ -120,7 +120,7 @@ namespace Fused.Runtime.Cpu
             _tempOrdinals = temps.ToArray();
             _operandOrdinals = operands.ToArray();
             _columnOrdinals = columns.ToArray();
-            _temps = temps.Select(_ => Array.Empty<float>()).ToArray();
+            _temps = new AlignedBuffer<float>?[temps.Count];
             _operands = operands.Select(_ => Array.Empty<float>()).ToArray();
             _accumulators = new double[schedule.Passes.Max(p => (int?)p.ColumnSums.Count) ?? 0][];
             for (int k = 0; k < _accumulators.Length; k++) _accumulators[k] = Array.Empty<double>();
@@ -143,7 +143,7 @@ namespace Fused.Runtime.Cpu
 
         /// <summary>Scratch held between steps: the largest wave's temporaries and ColSum scratch, widened low-precision states.</summary>
         public long ScratchBytes =>
-            4L * _temps.Sum(a => (long)a.Length) + 4L * _operands.Sum(a => (long)a.Length) + 8L * _accumulators.Sum(a => (long)a.Length) + 4L * _wide.Sum(a => (long)a.Length);
+            4L * _temps.Sum(a => (long)(a?.Length ?? 0)) + 4L * _operands.Sum(a => (long)a.Length) + 8L * _accumulators.Sum(a => (long)a.Length) + 4L * _wide.Sum(a => (long)a.Length);
         /// <summary>The matrix passes (Newton–Schulz, Shampoo) this backend runs matrix steps with.</summary>
         public MatrixPasses Matrix => _matrix;
 
@@ -213,7 +213,7 @@ namespace Fused.Runtime.Cpu
             long elements = 0, operandFloats = 0, accumulatorDoubles = 0;
             for (int t = first; t < end; t++)
             {
-                elements += _shapes[t].Numel;
+                elements += LinePadded(_shapes[t].Numel);
                 if (_operandOrdinals.Length > 0 || _accumulators.Length > 0)
                 {
                     _accumulatorOffset[t] = accumulatorDoubles;
@@ -222,7 +222,11 @@ namespace Fused.Runtime.Cpu
             }
             operandFloats = accumulatorDoubles;
             for (int k = 0; k < _temps.Length; k++)
-                if (_temps[k].Length < elements) _temps[k] = GC.AllocateUninitializedArray<float>(checked((int)elements), pinned: true); // once per larger wave
+                if ((_temps[k]?.Length ?? 0) < elements)
+                {
+                    _temps[k]?.Dispose(); // once per larger wave
+                    _temps[k] = new AlignedBuffer<float>(elements);
+                }
             for (int k = 0; k < _operands.Length; k++)
                 if (_operands[k].Length < operandFloats) _operands[k] = GC.AllocateUninitializedArray<float>(checked((int)operandFloats), pinned: true);
             for (int k = 0; k < _accumulators.Length; k++)
@@ -230,12 +234,22 @@ namespace Fused.Runtime.Cpu
             long offset = 0;
             for (int t = first; t < end; t++)
             {
-                for (int k = 0; k < _tempOrdinals.Length; k++)
-                    fixed (float* p = _temps[k]) _table[t * K + _tempOrdinals[k]] = (nint)(p + offset);
+                for (int k = 0; k < _tempOrdinals.Length; k++) _table[t * K + _tempOrdinals[k]] = (nint)(_temps[k]!.Pointer + offset);
                 for (int k = 0; k < _operandOrdinals.Length; k++)
                     fixed (float* p = _operands[k]) _table[t * K + _operandOrdinals[k]] = (nint)(p + _accumulatorOffset[t]);
-                offset += _shapes[t].Numel;
+                offset += LinePadded(_shapes[t].Numel);
             }
+        }
+
+        /// <summary>Floats of a tensor's part of a temporary pool: its elements rounded up to whole cache lines, so every part starts on one (the kernels' non-temporal stores need it).</summary>
+        private static long LinePadded(long numel) => (numel + FloatsPerLine - 1) / FloatsPerLine * FloatsPerLine;
+
+        private const int FloatsPerLine = KernelDispatch.CacheLineBytes / sizeof(float);
+
+        /// <summary>Frees the temporaries' native memory (the backend must not run again).</summary>
+        public void Dispose()
+        {
+            for (int k = 0; k < _temps.Length; k++) { _temps[k]?.Dispose(); _temps[k] = null; }
         }
 
         /// <summary>Tensor t's float32 view of kernel buffer <paramref name="ordinal"/> (its memory, or a temporary of the current wave).</summary>

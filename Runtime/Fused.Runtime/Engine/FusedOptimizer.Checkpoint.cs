@@ -251,8 +251,8 @@ namespace Fused.Runtime.Engine
                         string name = $"{p.Name}.{stateNames[k]}";
                         switch (g.Precision)
                         {
-                            case StatePrecision.Float32: file[name].AsSpan<float>().CopyTo(g.Float32State(t, k)); break;
-                            case StatePrecision.BFloat16: file[name].AsSpan<ushort>().CopyTo(g.BFloat16State(t, k)); break;
+                            case StatePrecision.Float32: file[name].AsSpan<float>().CopyTo(g.Float32State(t, k).Span); break;
+                            case StatePrecision.BFloat16: file[name].AsSpan<ushort>().CopyTo(g.BFloat16State(t, k).Span); break;
                             default:
                                 file[name].AsSpan<byte>().CopyTo(g.Int8Codes(t, k));
                                 file[name + ".absmax"].AsSpan<float>().CopyTo(g.Int8Scales(t, k));

@@ -277,7 +277,7 @@ namespace Fused.Runtime.Engine
         }
 
         /// <summary>The float32 buffer of an element state (the engine's own memory, not a copy); for benchmarks.</summary>
-        internal float[] Float32StateBuffer(string parameter, string state)
+        internal Memory<float> Float32StateBuffer(string parameter, string state)
         {
             int p = IndexOf(parameter);
             var g = _groups[_groupOfParameter[p]];

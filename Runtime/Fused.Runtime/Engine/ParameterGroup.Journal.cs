@@ -86,10 +86,10 @@ namespace Fused.Runtime.Engine
                     {
                         case StatePrecision.Float32:
                             if (_device != null) _device.Download(t, _stateBufferIndex[k], ((float[])_savedStates![slot]).AsSpan());
-                            else _f32[slot].CopyTo((float[])_savedStates![slot], 0);
+                            else _f32[slot].Span.CopyTo((float[])_savedStates![slot]);
                             break;
                         case StatePrecision.BFloat16:
-                            _bf16[slot].CopyTo((ushort[])_savedStates![slot], 0);
+                            _bf16[slot].Span.CopyTo((ushort[])_savedStates![slot]);
                             break;
                         default:
                             _codes[slot].CopyTo((byte[])_savedStates![slot], 0);
@@ -131,10 +131,10 @@ namespace Fused.Runtime.Engine
                     {
                         case StatePrecision.Float32:
                             if (_device != null) _device.Upload(t, _stateBufferIndex[k], (float[])_savedStates![slot]);
-                            else ((float[])_savedStates![slot]).CopyTo(_f32[slot], 0);
+                            else ((float[])_savedStates![slot]).CopyTo(_f32[slot].Span);
                             break;
                         case StatePrecision.BFloat16:
-                            ((ushort[])_savedStates![slot]).CopyTo(_bf16[slot], 0);
+                            ((ushort[])_savedStates![slot]).CopyTo(_bf16[slot].Span);
                             break;
                         default:
                             ((byte[])_savedStates![slot]).CopyTo(_codes[slot], 0);

@@ -62,8 +62,8 @@ namespace Fused.Runtime.Engine
         private readonly int[] _parameterIndex;
         private readonly ShapeInfo[] _shapes;
         private readonly nint[] _pointers;          // t·K + ordinal: float32 memory (parameter, gradient, float32 states)
-        private readonly float[][] _f32;            // t·S + k
-        private readonly ushort[][] _bf16;
+        private readonly AlignedBuffer<float>[] _f32;   // t·S + k; native, at the parameter's offset within a line
+        private readonly AlignedBuffer<ushort>[] _bf16;
         private readonly byte[][] _codes;
         private readonly float[][] _scales;
         private readonly nint[] _statePointers;     // t·S + k: ushort* or byte* (low precision)
@@ -121,8 +121,8 @@ namespace Fused.Runtime.Engine
             _parameterIndex = Members.Select(m => m.Index).ToArray();
             _shapes = Members.Select(m => m.ShapeInfo).ToArray();
             _pointers = new nint[T * K];
-            _f32 = new float[T * _states][];
-            _bf16 = new ushort[T * _states][];
+            _f32 = new AlignedBuffer<float>[T * _states];
+            _bf16 = new AlignedBuffer<ushort>[T * _states];
             _codes = new byte[T * _states][];
             _scales = new float[T * _states][];
             _statePointers = new nint[Math.Max(1, T * _states)];
@@ -141,12 +141,12 @@ namespace Fused.Runtime.Engine
                     switch (Precision)
                     {
                         case StatePrecision.Float32:
-                            _f32[slot] = GC.AllocateArray<float>((int)n, pinned: true);
-                            fixed (float* f = _f32[slot]) _pointers[t * K + _stateOrdinal[k]] = (nint)f;
+                            _f32[slot] = new AlignedBuffer<float>(n, ParameterLineOffset(parameterPointers[p]));
+                            _pointers[t * K + _stateOrdinal[k]] = (nint)_f32[slot].Pointer;
                             break;
                         case StatePrecision.BFloat16:
-                            _bf16[slot] = GC.AllocateArray<ushort>((int)n, pinned: true);
-                            fixed (ushort* h = _bf16[slot]) _statePointers[slot] = (nint)h;
+                            _bf16[slot] = new AlignedBuffer<ushort>(n, ParameterLineOffset(parameterPointers[p]) / 2);
+                            _statePointers[slot] = (nint)_bf16[slot].Pointer;
                             break;
                         default:
                             _codes[slot] = GC.AllocateArray<byte>((int)n, pinned: true);
@@ -184,6 +184,16 @@ namespace Fused.Runtime.Engine
             for (int w = 0; w + 1 < waves.Count; w++) _backend.BeginWave(waves[w], waves[w + 1]);
         }
 
+        /// <summary>
+        /// Where a parameter starts within its cache line (bytes; 0 if not float-aligned): its states start there too (bf16
+        /// ones at half of it), so the kernels' one scalar head, which aligns the parameter's stores, aligns every stream.
+        /// </summary>
+        private static int ParameterLineOffset(nint parameter)
+        {
+            int offset = (int)(parameter & (KernelDispatch.CacheLineBytes - 1));
+            return offset % sizeof(float) == 0 ? offset : 0;
+        }
+
         public string Name { get; }
         public FusedRule Rule => _rule;
         public StatePrecision Precision { get; }
@@ -216,12 +226,12 @@ namespace Fused.Runtime.Engine
         public int LocalIndexOf(int parameterIndex) => Array.IndexOf(_parameterIndex, parameterIndex);
 
         // ---- state access (checkpoints, inspection) ----
-        public float[] Float32State(int t, int k)
+        public Memory<float> Float32State(int t, int k)
         {
             if (_hostStatesStale) DownloadStates();
-            return _f32[t * _states + k];
+            return _f32[t * _states + k].Memory;
         }
-        public ushort[] BFloat16State(int t, int k) => _bf16[t * _states + k];
+        public Memory<ushort> BFloat16State(int t, int k) => _bf16[t * _states + k].Memory;
         public byte[] Int8Codes(int t, int k) => _codes[t * _states + k];
         public float[] Int8Scales(int t, int k) => _scales[t * _states + k];
         public Span<float> Scalars(int t) => _executor.Scalars(t);
@@ -229,7 +239,7 @@ namespace Fused.Runtime.Engine
         /// <summary>Element state k of tensor t widened to float32.</summary>
         public void ReadState(int t, int k, Span<float> destination)
         {
-            if (Precision == StatePrecision.Float32) Float32State(t, k).CopyTo(destination);
+            if (Precision == StatePrecision.Float32) Float32State(t, k).Span.CopyTo(destination);
             else WidenState(t, k, 0, destination.Slice(0, checked((int)Members[t].Numel)));
         }
 
@@ -335,7 +345,7 @@ namespace Fused.Runtime.Engine
         {
             _hostStatesStale = false;
             for (int t = 0; t < _shapes.Length; t++)
-                for (int k = 0; k < _states; k++) _device!.Download(t, _stateBufferIndex[k], _f32[t * _states + k].AsSpan());
+                for (int k = 0; k < _states; k++) _device!.Download(t, _stateBufferIndex[k], _f32[t * _states + k].Span);
         }
 
         /// <summary>Device groups: parameters and element states to the host (before a checkpoint is written).</summary>
@@ -352,7 +362,7 @@ namespace Fused.Runtime.Engine
             if (_device == null) return;
             UploadParameters();
             for (int t = 0; t < _shapes.Length; t++)
-                for (int k = 0; k < _states; k++) _device.Upload(t, _stateBufferIndex[k], _f32[t * _states + k]);
+                for (int k = 0; k < _states; k++) _device.Upload(t, _stateBufferIndex[k], _f32[t * _states + k].Span);
             _hostStatesStale = false;
         }
 
@@ -386,6 +396,9 @@ namespace Fused.Runtime.Engine
         {
             _device?.Dispose();
             _deviceProgram?.Dispose();
+            _backend?.Dispose();
+            foreach (var b in _f32) b?.Dispose();
+            foreach (var b in _bf16) b?.Dispose();
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

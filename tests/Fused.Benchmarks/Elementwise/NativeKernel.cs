@@ -70,7 +70,7 @@ void copy_floats(float* restrict dst, const float* restrict src, size_t n, int t
             }
         }
 
-        public static void AdamW(float[] p, float[] g, float[] m, float[] v, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int threads)
+        public static void AdamW(Span<float> p, Span<float> g, Span<float> m, Span<float> v, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int threads)
         {
             fixed (float* pp = p, pg = g, pm = m, pv = v)
                 _adamw(pp, pg, pm, pv, (nuint)p.Length, lr, b1, b2, eps, wd, bc1, bc2, threads);

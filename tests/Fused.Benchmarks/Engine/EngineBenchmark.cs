@@ -113,18 +113,18 @@ namespace Fused.Benchmarks.Engine
             if (only != "low")
             {
                 long t = 0;
-                cases.Add(handAdamW = new Case("hand-written fused AdamW (Vector256, pool)", () => HandAdamW(pool, param, grad, m, v, ++t), 28, elements));
+                cases.Add(handAdamW = new Case("hand-written fused AdamW (Vector256, pool)", () => HandAdamW(pool, param, grad, m.Span, v.Span, ++t), 28, elements));
                 if (NativeKernel.TryLoad())
                 {
                     long tc = 0;
                     cases.Add(nativeAdamW = new Case("C OpenMP AdamW", () =>
                     {
                         tc++;
-                        NativeKernel.AdamW(param, grad, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1 - MathF.Pow(0.9f, tc), 1 - MathF.Pow(0.999f, tc), p);
+                        NativeKernel.AdamW(param, grad, m.Span, v.Span, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1 - MathF.Pow(0.9f, tc), 1 - MathF.Pow(0.999f, tc), p);
                     }, 28, elements));
                 }
                 else Console.WriteLine($"(C OpenMP skipped: {NativeKernel.Error})");
-                cases.Add(handLion = new Case("hand-written fused Lion (Vector256, pool)", () => HandLion(pool, param, grad, ml), 20, elements));
+                cases.Add(handLion = new Case("hand-written fused Lion (Vector256, pool)", () => HandLion(pool, param, grad, ml.Span), 20, elements));
             }
 
             Case engineAdamW, engineLion;
@@ -347,7 +347,7 @@ namespace Fused.Benchmarks.Engine
 
         // ---- hand-written fused AdamW ----
 
-        private static void HandAdamW(WorkerPool pool, float[] p, float[] g, float[] m, float[] v, long t)
+        private static void HandAdamW(WorkerPool pool, Span<float> p, Span<float> g, Span<float> m, Span<float> v, long t)
         {
             fixed (float* pp = p, pg = g, pm = m, pv = v)
             {
@@ -539,7 +539,7 @@ namespace Fused.Benchmarks.Engine
 
         // ---- hand-written fused Lion (the catalog's defaults: lr 1e-4, beta1 0.9, beta2 0.99, weight decay 0) ----
 
-        private static void HandLion(WorkerPool pool, float[] p, float[] g, float[] m)
+        private static void HandLion(WorkerPool pool, Span<float> p, Span<float> g, Span<float> m)
         {
             fixed (float* pp = p, pg = g, pm = m)
             {

@@ -60,6 +60,11 @@ namespace Fused.Benchmarks.UserArrays
                 Report($"fresh_step_{s}_jit_methods", JitInfo.GetCompiledMethodCount() - methodsBefore);
             }
 
+            // Transparent huge pages behind the caller's arrays and the engine's state (touched by now): kB of 2 MB pages.
+            ReportHugePages("param", Address(parameters[0]));
+            ReportHugePages("grad", Address(gradients[0]));
+            if (o.Precision == "fp32") ReportHugePages("state", Address(optimizer.Float32StateBuffer("t0", rule.Layout.StateBufferNames[0])));
+
             // Steady state: past the tiering thresholds (30 calls), then a pause for the background tier-1 compiles.
             for (int s = o.FreshSteps; s < 40; s++) optimizer.Step();
             Thread.Sleep(500);
@@ -120,9 +125,18 @@ namespace Fused.Benchmarks.UserArrays
             return 0;
         }
 
-        private static unsafe long OffsetInLine(float[] array)
+        private static long OffsetInLine(Memory<float> buffer) => (long)((nuint)Address(buffer) % KernelDispatch.CacheLineBytes);
+
+        private static unsafe nint Address(Memory<float> buffer)
         {
-            fixed (float* p = array) return (long)((nuint)p % KernelDispatch.CacheLineBytes);
+            fixed (float* p = buffer.Span) return (nint)p;
+        }
+
+        private static void ReportHugePages(string what, nint address)
+        {
+            if (HugePages.Of(address) is not { } m) return;
+            Report($"{what}_huge_kb", m.HugeKb);
+            Report($"{what}_mapping_kb", m.SizeKb);
         }
 
         private static void Report(string key, double value)

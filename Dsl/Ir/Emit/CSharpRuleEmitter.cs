@@ -35,7 +35,8 @@ namespace Fused.Ir.Emit
         public static readonly string[] LayoutMemberNames =
         {
             "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount", "StateBytesPerParameter", "ScalarStateNames", "RowStateNames",
-            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "BytesMovedPerParameterBFloat16State", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
+            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "BytesMovedPerParameterBFloat16State",
+            "BytesMovedPerParameterBFloat16Gradient", "BytesMovedPerParameterBFloat16StateAndGradient", "BFloat16ParameterCopyBytesPerParameter", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
         };
 
         /// <summary>Members of the generated <c>Hyperparameters</c> record besides one per hyperparameter.</summary>
@@ -190,6 +191,12 @@ namespace Fused.Ir.Emit
             Const("int", "BytesMovedPerParameter", plan.BytesPerParameter.ToString(CultureInfo.InvariantCulture), "Bytes read and written per parameter element per step over all passes (float32 state).");
             Const("int", "BytesMovedPerParameterBFloat16State", layout.BytesMovedPerParameterBFloat16State.ToString(CultureInfo.InvariantCulture),
                 "The same with the element states in bfloat16 (2 bytes per state element read or written).");
+            Const("int", "BytesMovedPerParameterBFloat16Gradient", layout.BytesMovedPerParameterBFloat16Gradient.ToString(CultureInfo.InvariantCulture),
+                "The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).");
+            Const("int", "BytesMovedPerParameterBFloat16StateAndGradient", layout.BytesMovedPerParameterBFloat16StateAndGradient.ToString(CultureInfo.InvariantCulture),
+                "The same with the element states and the gradient in bfloat16.");
+            Const("int", "BFloat16ParameterCopyBytesPerParameter", layout.BFloat16ParameterCopyBytesPerParameter.ToString(CultureInfo.InvariantCulture),
+                "Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).");
             Const("int", "TempBufferCount", plan.TempCount.ToString(CultureInfo.InvariantCulture), "Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).");
             Const("int", "MatrixPassCount", plan.MatrixStages.Count.ToString(CultureInfo.InvariantCulture), "Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.");
             Const("int", "UniformCount", plan.Uniforms.Count.ToString(CultureInfo.InvariantCulture), "Length of the uniform array the kernels take.");

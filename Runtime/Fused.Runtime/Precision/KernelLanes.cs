@@ -116,10 +116,6 @@ namespace Fused.Runtime.Precision
     /// </summary>
     public readonly struct BFloat16ParameterCopy : IParameterCopyLanes
     {
-        private const uint AbsMask = 0x7FFF_FFFF;
-        private const uint PositiveInfinity32 = 0x7F80_0000;
-        private const uint QuietBit = 0x0040;
-
         /// <inheritdoc/>
         public static bool Writes => true;
 
@@ -127,10 +123,7 @@ namespace Fused.Runtime.Precision
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void StoreVector512(Vector512<float> value, ref ushort destination, nuint i)
         {
-            var bits = value.AsUInt32();
-            var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
-            var isNaN = Vector512.GreaterThan((bits & Vector512.Create(AbsMask)).AsInt32(), Vector512.Create((int)PositiveInfinity32)).AsUInt32();
-            rounded = Vector512.ConditionalSelect(isNaN, (bits >> 16) | Vector512.Create(QuietBit), rounded);
+            var rounded = BFloat16.RoundNearestEven(value.AsUInt32());
             (Avx512F.IsSupported ? Avx512F.ConvertToVector256UInt16(rounded) : Vector512.Narrow(rounded, rounded).GetLower()).StoreUnsafe(ref destination, i);
         }
 
@@ -138,10 +131,7 @@ namespace Fused.Runtime.Precision
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void StoreVector256(Vector256<float> value, ref ushort destination, nuint i)
         {
-            var bits = value.AsUInt32();
-            var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
-            var isNaN = Vector256.GreaterThan((bits & Vector256.Create(AbsMask)).AsInt32(), Vector256.Create((int)PositiveInfinity32)).AsUInt32();
-            rounded = Vector256.ConditionalSelect(isNaN, (bits >> 16) | Vector256.Create(QuietBit), rounded);
+            var rounded = BFloat16.RoundNearestEven(value.AsUInt32());
             Vector256.Narrow(rounded, rounded).GetLower().StoreUnsafe(ref destination, i);
         }
 
@@ -149,10 +139,7 @@ namespace Fused.Runtime.Precision
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void StoreVector128(Vector128<float> value, ref ushort destination, nuint i)
         {
-            var bits = value.AsUInt32();
-            var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
-            var isNaN = Vector128.GreaterThan((bits & Vector128.Create(AbsMask)).AsInt32(), Vector128.Create((int)PositiveInfinity32)).AsUInt32();
-            rounded = Vector128.ConditionalSelect(isNaN, (bits >> 16) | Vector128.Create(QuietBit), rounded);
+            var rounded = BFloat16.RoundNearestEven(value.AsUInt32());
             ulong packed = Vector128.Narrow(rounded, rounded).AsUInt64().ToScalar();
             Unsafe.WriteUnaligned(ref Unsafe.As<ushort, byte>(ref Unsafe.Add(ref destination, i)), packed);
         }

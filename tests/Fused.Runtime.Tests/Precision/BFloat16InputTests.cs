@@ -216,6 +216,42 @@ namespace Fused.Runtime.Tests.Precision
         }
 
         [Fact]
+        public void Copies_follow_the_parameters_after_a_rolled_back_step_and_after_a_load()
+        {
+            // Muon's group steps h0 (its own wave, copy written) before h1's 3e38 gradients break Newton–Schulz: the
+            // rollback restores h0's parameter, and its copy must be the restored parameter's again.
+            var model = new EngineTestModel().Add("h0.weight", 32, 16).Add("bias", 32).Add("h1.weight", 24, 16);
+            var copies = model.Tensors.Select(t => new ushort[t.Param.Length]).ToArray();
+            var builder = model.Builder();
+            for (int t = 0; t < copies.Length; t++) builder.WriteBFloat16Copy(model.Tensors[t].Name, copies[t]);
+            using var optimizer = builder.Route("rest", p => p.Rank < 2, AdamW.Rule).Route("hidden", p => p.Rank == 2, Muon.Rule)
+                .WaveElements(1).Seed(7).Threads(2).Build();
+            void AssertCopies(string when)
+            {
+                for (int t = 0; t < copies.Length; t++)
+                    for (int i = 0; i < copies[t].Length; i++)
+                        Assert.True(NearestEven(model.Tensors[t].Param[i]) == copies[t][i], $"{when}: {model.Tensors[t].Name}[{i}]");
+            }
+            model.SetGradients(1);
+            optimizer.Step();
+            AssertCopies("after a step");
+            string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fused-bf16-copy-{Guid.NewGuid():N}.safetensors");
+            try
+            {
+                optimizer.Save(path);
+                model.SetGradients(2);
+                Array.Fill(model.Tensors[2].Grad, 3e38f);
+                Assert.Throws<OptimizerStepException>(() => optimizer.Step());
+                AssertCopies("after a rolled-back step");
+                model.SetGradients(2);
+                optimizer.Step();
+                optimizer.Load(path);
+                AssertCopies("after Load");
+            }
+            finally { System.IO.File.Delete(path); }
+        }
+
+        [Fact]
         public void What_cannot_run_over_bf16_gradients_or_copies_is_a_one_line_error_naming_it()
         {
             OptimizerBuilder One(bool copy = false)

@@ -323,6 +323,8 @@ namespace Fused.Ir.Emit
                 "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + ", " + copy + (reductions > 0 ? ", lanes" : "") + (half == null ? "" : ", rounding, " + element);
             string CopySlice(string range) => $"global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, {range})";
             string Call(string method) => $"Pass{pass.Index}{variant}{method}{TypeParameters}";
+            // A width's float32-gradient, no-copy entry: its plain signature, the generic kernel's first instantiation.
+            string Float32Call(string method) => $"Pass{pass.Index}{variant}{method}{Float32Arguments}(" + Args(b => names[b], "default", "element") + ")";
             string first = names[elementBuffers[0]];
 
             string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.ExtraOf(i.Buffer) != null ? "" : "'")));
@@ -406,12 +408,18 @@ namespace Fused.Ir.Emit
                     ? $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>"
                     : $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of {Reduction.Lanes}), accumulated into <paramref name=\"lanes\"/>.</summary>");
                 w.Line(FullOptimization);
+                w.Line("public static " + Signature($"Pass{pass.Index}{variant}{width}", "int", true, generic: false) + " => " + Float32Call(width) + ";");
+                w.Line();
+                w.Line(FullOptimization);
                 w.Open("public static " + Signature($"Pass{pass.Index}{variant}{width}", "int", true));
                 EmitBody(w, plan, pass, names, width, half);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
+            w.Line(FullOptimization);
+            w.Line("public static " + Signature($"Pass{pass.Index}{variant}Scalar", "void", true, generic: false) + " => " + Float32Call("Scalar") + ";");
+            w.Line();
             w.Line(FullOptimization);
             w.Open("public static " + Signature($"Pass{pass.Index}{variant}Scalar", "void", true));
             EmitBody(w, plan, pass, names, null, half);

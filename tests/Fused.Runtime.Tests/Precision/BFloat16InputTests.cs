@@ -252,6 +252,14 @@ namespace Fused.Runtime.Tests.Precision
         }
 
         [Fact]
+        public void The_memory_report_counts_two_bytes_per_bf16_gradient_element()
+        {
+            var b = new OptimizerBuilder().AddParameter("half", new[] { 1037 }, new float[1037], new ushort[1037]).AddParameter("full", new[] { 17 }, new float[17], new float[17]);
+            using var opt = b.Route(p => true, AdamW.Rule).Build();
+            Assert.Equal(2 * 1037 + 4 * 17, opt.MemoryReport(includeGradients: true).Groups.Single().GradientBytes);
+        }
+
+        [Fact]
         public void What_cannot_run_over_bf16_gradients_or_copies_is_a_one_line_error_naming_it()
         {
             OptimizerBuilder One(bool copy = false)

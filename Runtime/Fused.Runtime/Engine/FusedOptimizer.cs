@@ -299,6 +299,7 @@ namespace Fused.Runtime.Engine
         /// Adds the caller's current gradients into the accumulation buffers (see remarks on <see cref="FusedOptimizer"/>).
         /// The first call allocates the buffers.
         /// </summary>
+        /// <exception cref="InvalidOperationException">A parameter was registered with a bfloat16 gradient (not accumulated).</exception>
         public void AccumulateGradients()
         {
             ThrowIfDisposed();

@@ -18,7 +18,7 @@ namespace Fused.Runtime.Tests.Precision
     public class BFloat16InputTests
     {
         private static readonly int[][] Shapes = { new[] { 1 }, new[] { 3 }, new[] { 17 }, new[] { 1037 }, new[] { 33, 65 }, new[] { 20011 } };
-        private static readonly (int Bits, int Threads)[] Machines = { (512, 1), (512, 2), (256, 1), (256, 2), (128, 2), (0, 1) };
+        private static readonly (int Bits, int Threads)[] Machines = { (512, 1), (512, 2), (512, 4), (256, 1), (256, 2), (128, 2), (0, 1) };
 
         private sealed class Tensor
         {

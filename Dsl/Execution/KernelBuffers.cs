@@ -13,14 +13,17 @@ namespace Fused.Execution
         private readonly IntPtr* _pointers;
         private readonly long _offset;
         private readonly long _roundingBase;
+        private readonly IntPtr _parameterCopy;
 
         /// <param name="pointers">Base address of each buffer (float32); valid while the call runs.</param>
         /// <param name="count">Number of buffers.</param>
         /// <param name="offset">First element of the range, in every buffer.</param>
         /// <param name="length">Elements in the range.</param>
         /// <param name="roundingBase">See <see cref="RoundingBase"/>; 0 for a whole tensor.</param>
-        public KernelBuffers(IntPtr* pointers, int count, long offset, int length, long roundingBase = 0)
+        /// <param name="parameterCopy">Base of the parameter's bfloat16 copy (see <see cref="ParameterCopy"/>), or 0 for none.</param>
+        public KernelBuffers(IntPtr* pointers, int count, long offset, int length, long roundingBase = 0, IntPtr parameterCopy = default)
         {
+            _parameterCopy = parameterCopy;
             if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
             if (length < 0) throw new ArgumentOutOfRangeException(nameof(length));
             _pointers = pointers;
@@ -63,11 +66,24 @@ namespace Fused.Execution
             return new Span<ushort>((ushort*)_pointers[index] + _offset, Length);
         }
 
+        /// <summary>Buffer <paramref name="index"/> holding <typeparamref name="T"/> values (a float32 or bfloat16 gradient), sliced to the range.</summary>
+        public Span<T> Elements<T>(int index) where T : unmanaged
+        {
+            if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), index, $"the call has {Count} buffers");
+            return new Span<T>((T*)_pointers[index] + _offset, Length);
+        }
+
+        /// <summary>
+        /// The parameter's bfloat16 copy (16-bit values) sliced to the range, which the kernels write beside each parameter store
+        /// when asked to; empty when the call has none.
+        /// </summary>
+        public Span<ushort> ParameterCopy => _parameterCopy == IntPtr.Zero ? default : new Span<ushort>((ushort*)_parameterCopy + _offset, Length);
+
         /// <summary>The same buffers over [offset + start, offset + start + length).</summary>
         public KernelBuffers Slice(int start, int length)
         {
             if ((uint)start > (uint)Length || (uint)length > (uint)(Length - start)) throw new ArgumentOutOfRangeException(nameof(start));
-            return new KernelBuffers(_pointers, Count, _offset + start, length, _roundingBase);
+            return new KernelBuffers(_pointers, Count, _offset + start, length, _roundingBase, _parameterCopy);
         }
     }
 }

@@ -21,13 +21,22 @@ namespace Fused.Ir.Emit
 
         // Types and members the kernels name unqualified: a DSL name equal to one would shadow it.
         private static readonly string[] NamesUsedInKernels =
-            { "Vector512", "Vector256", "Vector128", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException", "Layout", "nameof", "Math" };
+            { "Vector512", "Vector256", "Vector128", "MemoryMarshal", "Span", "ReadOnlySpan", "ArgumentException", "Layout", "nameof", "Math",
+              "TGradientLanes", "TGradient", "TParameterCopy", "parameterCopy", "parameterCopyRef" };
+
+        // The generic kernels' type arguments: how the gradient is read (float32 or bf16 widened in registers) and whether
+        // the parameter's bf16 copy is written beside its store. Struct arguments, so the JIT compiles one copy per choice.
+        private const string TypeParameters = "<TGradientLanes, TGradient, TParameterCopy>";
+        private const string TypeConstraints = " where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged"
+            + " where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes";
+        private const string Float32Arguments = "<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>";
 
         /// <summary>Constants of the generated <c>Layout</c> class besides one per state; a state whose property name is one of these is a FUSED diagnostic.</summary>
         public static readonly string[] LayoutMemberNames =
         {
             "Layout", "StateBufferCount", "StateBufferNames", "ElementStateBufferCount", "StateBytesPerParameter", "ScalarStateNames", "RowStateNames",
-            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "BytesMovedPerParameterBFloat16State", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
+            "ColumnStateNames", "LevelCount", "PassCount", "BytesMovedPerParameter", "BytesMovedPerParameterBFloat16State",
+            "BytesMovedPerParameterBFloat16Gradient", "BytesMovedPerParameterBFloat16StateAndGradient", "BFloat16ParameterCopyBytesPerParameter", "TempBufferCount", "MatrixPassCount", "UniformCount", "BufferCount",
         };
 
         /// <summary>Members of the generated <c>Hyperparameters</c> record besides one per hyperparameter.</summary>
@@ -182,6 +191,12 @@ namespace Fused.Ir.Emit
             Const("int", "BytesMovedPerParameter", plan.BytesPerParameter.ToString(CultureInfo.InvariantCulture), "Bytes read and written per parameter element per step over all passes (float32 state).");
             Const("int", "BytesMovedPerParameterBFloat16State", layout.BytesMovedPerParameterBFloat16State.ToString(CultureInfo.InvariantCulture),
                 "The same with the element states in bfloat16 (2 bytes per state element read or written).");
+            Const("int", "BytesMovedPerParameterBFloat16Gradient", layout.BytesMovedPerParameterBFloat16Gradient.ToString(CultureInfo.InvariantCulture),
+                "The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).");
+            Const("int", "BytesMovedPerParameterBFloat16StateAndGradient", layout.BytesMovedPerParameterBFloat16StateAndGradient.ToString(CultureInfo.InvariantCulture),
+                "The same with the element states and the gradient in bfloat16.");
+            Const("int", "BFloat16ParameterCopyBytesPerParameter", layout.BFloat16ParameterCopyBytesPerParameter.ToString(CultureInfo.InvariantCulture),
+                "Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).");
             Const("int", "TempBufferCount", plan.TempCount.ToString(CultureInfo.InvariantCulture), "Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).");
             Const("int", "MatrixPassCount", plan.MatrixStages.Count.ToString(CultureInfo.InvariantCulture), "Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.");
             Const("int", "UniformCount", plan.Uniforms.Count.ToString(CultureInfo.InvariantCulture), "Length of the uniform array the kernels take.");
@@ -295,13 +310,21 @@ namespace Fused.Ir.Emit
             var names = BufferParameterNames(plan);
             int reductions = pass.Reductions.Count;
             string variant = half == null ? "" : "BFloat16";
-            string BufferParams() => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<" : "ReadOnlySpan<") + (half != null && half.Contains(b) ? "ushort> " : "float> ") + names[b]));
-            string Signature(string method, string returns, bool withLanes) =>
-                $"{returns} {method}(ReadOnlySpan<float> uniforms, {BufferParams()}" + (withLanes && reductions > 0 ? ", Span<double> lanes" : "")
-                + (half == null ? "" : withLanes ? ", in global::Fused.Runtime.Precision.StateRounding rounding, long element" : ", in global::Fused.Runtime.Precision.StateRounding rounding") + ")";
-            // element: the tensor element the kernel's range starts at (its stochastic-rounding counter), bf16 variant only.
-            string Args(Func<int, string> buffer, string element = "") =>
-                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + (reductions > 0 ? ", lanes" : "") + (half == null ? "" : ", rounding, " + element);
+            string ElementType(int b) => IsRole(plan, b, BufferRole.Grad) ? "TGradient" : half != null && half.Contains(b) ? "ushort" : "float";
+            string BufferParams(bool generic) => string.Join(", ", elementBuffers.Select(b => (written.Contains(b) ? "Span<" : "ReadOnlySpan<") + (generic ? ElementType(b) : ElementType(b) == "TGradient" ? "float" : ElementType(b)) + "> " + names[b]))
+                + (generic ? ", Span<ushort> parameterCopy" : "");
+            string Signature(string method, string returns, bool withLanes, bool generic = true) =>
+                $"{returns} {method}{(generic ? TypeParameters : "")}(ReadOnlySpan<float> uniforms, {BufferParams(generic)}" + (withLanes && reductions > 0 ? ", Span<double> lanes" : "")
+                + (half == null ? "" : withLanes ? ", in global::Fused.Runtime.Precision.StateRounding rounding, long element" : ", in global::Fused.Runtime.Precision.StateRounding rounding") + ")"
+                + (generic ? TypeConstraints : "");
+            // element: the tensor element the kernel's range starts at (its stochastic-rounding counter), bf16 variant only;
+            // copy: the parameter copy's slice (empty when TParameterCopy writes none).
+            string Args(Func<int, string> buffer, string copy, string element = "") =>
+                "uniforms, " + string.Join(", ", elementBuffers.Select(buffer)) + ", " + copy + (reductions > 0 ? ", lanes" : "") + (half == null ? "" : ", rounding, " + element);
+            string CopySlice(string range) => $"global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, {range})";
+            string Call(string method) => $"Pass{pass.Index}{variant}{method}{TypeParameters}";
+            // A width's float32-gradient, no-copy entry: its plain signature, the generic kernel's first instantiation.
+            string Float32Call(string method) => $"Pass{pass.Index}{variant}{method}{Float32Arguments}(" + Args(b => names[b], "default", "element") + ")";
             string first = names[elementBuffers[0]];
 
             string reads = string.Join(", ", pass.Inputs.Select(i => plan.BufferName(i.Buffer) + (i.Value.Op == Op.Load || plan.ExtraOf(i.Buffer) != null ? "" : "'")));
@@ -313,13 +336,26 @@ namespace Fused.Ir.Emit
                 w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
             w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +
                 (reductions > 0 ? $" Writes {reductions} partial(s) per block of {Reduction.BlockSize} elements (block-major) into <paramref name=\"partials\"/>; a range must start on a block boundary." : "") + "</summary>");
+            // The float32-gradient, no-copy entry keeps its plain signature: the generic dispatcher's first instantiation.
+            string Dispatcher(bool generic)
+            {
+                string signature = Signature($"Pass{pass.Index}{variant}", "void", false, generic);
+                if (reductions == 0) return signature;
+                return half == null ? signature.Replace(")" + (generic ? TypeConstraints : ""), ", Span<double> partials)" + (generic ? TypeConstraints : ""))
+                    : signature.Replace(", in global::", ", Span<double> partials, in global::");
+            }
             w.Line(FullOptimization);
-            string dispatcher = Signature($"Pass{pass.Index}{variant}", "void", false);
-            if (reductions > 0) dispatcher = half == null ? dispatcher.TrimEnd(')') + ", Span<double> partials)" : dispatcher.Replace(", in global::", ", Span<double> partials, in global::");
-            w.Open("public static " + dispatcher);
+            w.Open("public static " + Dispatcher(false));
+            w.Line($"Pass{pass.Index}{variant}{Float32Arguments}(uniforms, {string.Join(", ", elementBuffers.Select(b => names[b]))}, default{(reductions > 0 ? ", partials" : "")}{(half == null ? "" : ", rounding")});");
+            w.Close();
+            w.Line();
+            w.Line($"/// <summary>Pass {pass.Index} with the gradient read as <typeparamref name=\"TGradientLanes\"/> says and, when <typeparamref name=\"TParameterCopy\"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>");
+            w.Line(FullOptimization);
+            w.Open("public static " + Dispatcher(true));
             w.Line($"if (uniforms.Length < Layout.UniformCount) throw new ArgumentException(\"need \" + Layout.UniformCount + \" uniforms\", nameof(uniforms));");
             foreach (var b in elementBuffers.Skip(1))
                 w.Line($"if ({names[b]}.Length != {first}.Length) throw new ArgumentException(\"{names[b]} has \" + {names[b]}.Length + \" elements, {first} has \" + {first}.Length, nameof({names[b]}));");
+            w.Line($"if (TParameterCopy.Writes && parameterCopy.Length != {first}.Length) throw new ArgumentException(\"parameterCopy has \" + parameterCopy.Length + \" elements, {first} has \" + {first}.Length, nameof(parameterCopy));");
             if (reductions == 0)
             {
                 // A scalar head up to the first cache-line boundary of a stored buffer: the vector body's stores to it then
@@ -330,11 +366,11 @@ namespace Fused.Ir.Emit
                 if (half != null)
                     w.Line($"done = Math.Min({first}.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs");
                 string at = half == null ? "" : "rounding.Element + done";
-                w.Line($"if (done > 0) Pass{pass.Index}{variant}Scalar({Args(b => names[b] + ".Slice(0, done)", half == null ? "" : "rounding.Element")});");
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass{pass.Index}{variant}Vector512({Args(b => names[b] + ".Slice(done)", at)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass{pass.Index}{variant}Vector256({Args(b => names[b] + ".Slice(done)", at)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass{pass.Index}{variant}Vector128({Args(b => names[b] + ".Slice(done)", at)});");
-                w.Line($"if (done < {first}.Length) Pass{pass.Index}{variant}Scalar({Args(b => names[b] + ".Slice(done)", at)});");
+                w.Line($"if (done > 0) {Call("Scalar")}({Args(b => names[b] + ".Slice(0, done)", CopySlice("0, done"), half == null ? "" : "rounding.Element")});");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += {Call("Vector512")}({Args(b => names[b] + ".Slice(done)", CopySlice("done"), at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += {Call("Vector256")}({Args(b => names[b] + ".Slice(done)", CopySlice("done"), at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += {Call("Vector128")}({Args(b => names[b] + ".Slice(done)", CopySlice("done"), at)});");
+                w.Line($"if (done < {first}.Length) {Call("Scalar")}({Args(b => names[b] + ".Slice(done)", CopySlice("done"), at)});");
             }
             else
             {
@@ -351,10 +387,11 @@ namespace Fused.Ir.Emit
                 w.Line("int done = 0;");
                 Func<int, string> slice = b => $"{names[b]}.Slice(start, count)";
                 string at = half == null ? "" : "rounding.Element + start";
-                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass{pass.Index}{variant}Vector512({Args(slice, at)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass{pass.Index}{variant}Vector256({Args(slice, at)});");
-                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass{pass.Index}{variant}Vector128({Args(slice, at)});");
-                w.Line($"if (done < count) Pass{pass.Index}{variant}Scalar({Args(b => $"{names[b]}.Slice(start + done, count - done)", half == null ? "" : "rounding.Element + start + done")});");
+                string copy = CopySlice("start, count");
+                w.Line($"if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = {Call("Vector512")}({Args(slice, copy, at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = {Call("Vector256")}({Args(slice, copy, at)});");
+                w.Line($"else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = {Call("Vector128")}({Args(slice, copy, at)});");
+                w.Line($"if (done < count) {Call("Scalar")}({Args(b => $"{names[b]}.Slice(start + done, count - done)", CopySlice("start + done, count - done"), half == null ? "" : "rounding.Element + start + done")});");
                 for (int k = 0; k < reductions; k++)
                 {
                     bool max = pass.Reductions[k].Op == Op.ReduceMax;
@@ -371,12 +408,18 @@ namespace Fused.Ir.Emit
                     ? $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of the vector length).</summary>"
                     : $"/// <summary>Pass {pass.Index} with {width}; returns how many leading elements it processed (a multiple of {Reduction.Lanes}), accumulated into <paramref name=\"lanes\"/>.</summary>");
                 w.Line(FullOptimization);
+                w.Line("public static " + Signature($"Pass{pass.Index}{variant}{width}", "int", true, generic: false) + " => " + Float32Call(width) + ";");
+                w.Line();
+                w.Line(FullOptimization);
                 w.Open("public static " + Signature($"Pass{pass.Index}{variant}{width}", "int", true));
                 EmitBody(w, plan, pass, names, width, half);
                 w.Close();
             }
             w.Line();
             w.Line($"/// <summary>Pass {pass.Index}, one element at a time (the tail, and machines without SIMD).</summary>");
+            w.Line(FullOptimization);
+            w.Line("public static " + Signature($"Pass{pass.Index}{variant}Scalar", "void", true, generic: false) + " => " + Float32Call("Scalar") + ";");
+            w.Line();
             w.Line(FullOptimization);
             w.Open("public static " + Signature($"Pass{pass.Index}{variant}Scalar", "void", true));
             EmitBody(w, plan, pass, names, null, half);
@@ -386,7 +429,7 @@ namespace Fused.Ir.Emit
         /// <summary>Parameter names of the element buffers, by buffer index.</summary>
         private static Dictionary<int, string> BufferParameterNames(KernelPlan plan)
         {
-            var table = new NameTable(new[] { "uniforms", "done", "partials", "lanes", "blocks", "block", "start", "count", "rounding", "element" }.Concat(NamesUsedInKernels).ToArray());
+            var table = new NameTable(new[] { "uniforms", "done", "partials", "lanes", "blocks", "block", "start", "count", "rounding", "element", "copy" }.Concat(NamesUsedInKernels).ToArray());
             return plan.ElementBuffers.ToDictionary(b => b, b => table.Claim(plan.BufferName(b)));
         }
 
@@ -453,7 +496,8 @@ namespace Fused.Ir.Emit
             if (vector)
             {
                 foreach (var b in pass.Loads.Concat(pass.Stores.Select(s => s.Buffer)).Distinct().OrderBy(b => b))
-                    w.Line($"ref {(half != null && half.Contains(b) ? "ushort" : "float")} {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                    w.Line($"ref {(IsRole(plan, b, BufferRole.Grad) ? "TGradient" : half != null && half.Contains(b) ? "ushort" : "float")} {refNames[b]} = ref MemoryMarshal.GetReference({bufferNames[b]});");
+                if (StoresParameter(plan, pass)) w.Line("ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);");
                 if (reductions > 0)
                 {
                     lanesRef = names.Claim("lanesRef");
@@ -507,7 +551,7 @@ namespace Fused.Ir.Emit
                         w.Line(max ? $"{acc} = {width}.ConditionalSelect({width}.GreaterThan({acc}, {part}), {acc}, {part});" : $"{acc} += {part};");
                     }
                 }
-                EmitStores(w, pass, emitted.Stores, bufferNames, refNames, width, index, keys);
+                EmitStores(w, plan, pass, emitted.Stores, bufferNames, refNames, width, index, keys);
                 if (vectorsPerStep > 1) w.Close();
             }
             w.Close();
@@ -544,7 +588,9 @@ namespace Fused.Ir.Emit
                     ExtraKind.Column => $" // {NodePrinter.Print(input.Value, p, readable)}, one value per column",
                     _ => $" // {plan.BufferName(b)}' stored by an earlier pass",
                 };
-                string load = half != null && half.Contains(b)
+                string load = IsRole(plan, b, BufferRole.Grad)
+                    ? (vector ? $"var {name} = TGradientLanes.Load{width}(ref {refNames[b]}, {index});" : $"float {name} = TGradientLanes.Load({bufferNames[b]}[{index}]);")
+                    : half != null && half.Contains(b)
                     ? (vector ? $"var {name} = global::Fused.Runtime.Precision.BFloat16Lanes.Load{width}(ref {refNames[b]}, {index});" : $"float {name} = global::Fused.Runtime.Precision.BFloat16Lanes.Load({bufferNames[b]}[{index}]);")
                     : (vector ? $"var {name} = {width}.LoadUnsafe(ref {refNames[b]}, {index});" : $"float {name} = {bufferNames[b]}[{index}];");
                 w.Line(load + comment);
@@ -567,7 +613,7 @@ namespace Fused.Ir.Emit
         }
 
         /// <summary>The stores of one vector or element; a buffer with a rounding stream in <paramref name="keys"/> is a bf16 state.</summary>
-        private static void EmitStores(CodeWriter w, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, string? width,
+        private static void EmitStores(CodeWriter w, KernelPlan plan, ElementPass pass, string[] values, Dictionary<int, string> bufferNames, Dictionary<int, string> refNames, string? width,
             string index, Dictionary<int, string> keys)
         {
             bool vector = width != null;
@@ -582,8 +628,16 @@ namespace Fused.Ir.Emit
                         : $"{bufferNames[o.Buffer]}[{index}] = global::Fused.Runtime.Precision.BFloat16Lanes.Round({value}, {key}, element + {index});");
                 else
                     w.Line(vector ? $"{value}.StoreUnsafe(ref {refNames[o.Buffer]}, {index});" : $"{bufferNames[o.Buffer]}[{index}] = {value};");
+                if (IsRole(plan, o.Buffer, BufferRole.Param))
+                    w.Line(vector ? $"TParameterCopy.Store{width}({value}, ref parameterCopyRef, {index});" : $"TParameterCopy.Store({value}, parameterCopy, {index});");
             }
         }
+
+        /// <summary>Whether kernel buffer <paramref name="buffer"/> is the program's buffer of <paramref name="role"/> (temporaries have none).</summary>
+        private static bool IsRole(KernelPlan plan, int buffer, BufferRole role) => buffer < plan.Program.Buffers.Count && plan.Program.Buffers[buffer].Role == role;
+
+        /// <summary>Whether the pass stores the parameter (then it writes the parameter copy too, when asked).</summary>
+        private static bool StoresParameter(KernelPlan plan, ElementPass pass) => pass.Stores.Any(s => IsRole(plan, s.Buffer, BufferRole.Param));
 
         private static string UniformName(Node u, RuleProgram p, Dictionary<Node, string> preferred, int slot) => u.Op switch
         {
@@ -609,33 +663,60 @@ namespace Fused.Ir.Emit
             w.Line();
             w.Line($"protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);");
             w.Line();
-            w.Line(FullOptimization);
-            w.Open("public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)");
-            w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
-            w.Open("switch (pass)");
-            foreach (var pass in plan.Passes)
-                w.Line($"case {pass.Index}: Pass{pass.Index}(uniforms, {string.Join(", ", Enumerable.Range(0, elementBuffers).Select(b => $"buffers[{b}]"))}{(pass.Reductions.Count > 0 ? ", partials" : "")}); break;");
-            w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
-            w.Close();
-            w.Close();
             var half = BFloat16States.Of(plan);
+            var ordinals = plan.ElementBuffers.AsImmutableArray();
+            const string Keys = "ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys";
+            const string Buffers = "in global::Fused.Execution.KernelBuffers buffers";
+            w.Line(FullOptimization);
+            w.Line($"public override void RunPass(int pass, ReadOnlySpan<float> uniforms, {Buffers}, Span<double> partials) => Run{Float32Arguments}(pass, uniforms, buffers, false, default, partials);");
             if (half != null)
             {
                 w.Line();
                 w.Line("public override bool HasBFloat16StateKernels => true;");
                 w.Line();
                 w.Line(FullOptimization);
-                w.Open("public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)");
-                w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
+                w.Line($"public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, {Buffers}, {Keys}, Span<double> partials) => Run{Float32Arguments}(pass, uniforms, buffers, true, keys, partials);");
+            }
+            w.Line();
+            w.Line("public override bool HasMixedPrecisionKernels => true;");
+            w.Line();
+            w.Line(FullOptimization);
+            w.Open($"public override void RunPass(int pass, ReadOnlySpan<float> uniforms, {Buffers}, global::Fused.Runtime.Kernels.PassPrecision precision, {Keys}, Span<double> partials)");
+            w.Line("bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;");
+            w.Line("bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;");
+            w.Line("bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;");
+            const string P = "global::Fused.Runtime.Precision.";
+            w.Line($"if (!bfloat16Gradient && !copy) Run{Float32Arguments}(pass, uniforms, buffers, bfloat16State, keys, partials);");
+            w.Line($"else if (!bfloat16Gradient) Run<{P}Float32Gradients, float, {P}BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);");
+            w.Line($"else if (!copy) Run<{P}BFloat16Gradients, ushort, {P}NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);");
+            w.Line($"else Run<{P}BFloat16Gradients, ushort, {P}BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);");
+            w.Close();
+            w.Line();
+            w.Line(FullOptimization);
+            w.Open($"private static void Run{TypeParameters}(int pass, ReadOnlySpan<float> uniforms, {Buffers}, bool bfloat16State, {Keys}, Span<double> partials){TypeConstraints}");
+            w.Line($"if (buffers.Count != {elementBuffers}) throw new ArgumentException(\"{Xml(p.Name)} takes {elementBuffers} element buffers, got \" + buffers.Count, nameof(buffers));");
+            string Arguments(ElementPass pass, bool bf16) => string.Join(", ", Enumerable.Range(0, elementBuffers).Select(b =>
+                IsRole(plan, ordinals[b], BufferRole.Grad) ? $"buffers.Elements<TGradient>({b})" : bf16 && half!.Contains(ordinals[b]) ? $"buffers.UInt16({b})" : $"buffers[{b}]"))
+                + ", buffers.ParameterCopy" + (pass.Reductions.Count > 0 ? ", partials" : "") + (bf16 ? ", rounding" : "");
+            w.Open("if (bfloat16State)");
+            if (half == null)
+                w.Line($"throw new NotSupportedException(\"{Xml(p.Name)} has no element states to keep in bfloat16\");");
+            else
+            {
                 w.Line("var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);");
                 w.Open("switch (pass)");
-                var ordinals = plan.ElementBuffers.AsImmutableArray();
                 foreach (var pass in plan.Passes)
-                    w.Line($"case {pass.Index}: Pass{pass.Index}BFloat16(uniforms, {string.Join(", ", Enumerable.Range(0, elementBuffers).Select(b => half.Contains(ordinals[b]) ? $"buffers.UInt16({b})" : $"buffers[{b}]"))}{(pass.Reductions.Count > 0 ? ", partials" : "")}, rounding); break;");
+                    w.Line($"case {pass.Index}: Pass{pass.Index}BFloat16{TypeParameters}(uniforms, {Arguments(pass, true)}); break;");
                 w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
                 w.Close();
-                w.Close();
             }
+            w.Close();
+            w.Open("else switch (pass)");
+            foreach (var pass in plan.Passes)
+                w.Line($"case {pass.Index}: Pass{pass.Index}{TypeParameters}(uniforms, {Arguments(pass, false)}); break;");
+            w.Line($"default: throw new ArgumentOutOfRangeException(nameof(pass), pass, \"{Xml(p.Name)} has {plan.PassCount} pass(es)\");");
+            w.Close();
+            w.Close();
             w.Close();
         }
 

@@ -47,20 +47,35 @@ namespace Fused.Ir
         public int BytesMovedPerParameter => _schedule.BytesPerParameter;
 
         /// <summary>The same with the element states in bfloat16: 2 bytes less per element state a pass reads and per one it writes.</summary>
-        public int BytesMovedPerParameterBFloat16State
+        public int BytesMovedPerParameterBFloat16State => BytesMovedPerParameterFor(bfloat16State: true, bfloat16Gradient: false, parameterCopy: false);
+
+        /// <summary>The same as <see cref="BytesMovedPerParameter"/> with the gradient in bfloat16: 2 bytes less per pass that reads it.</summary>
+        public int BytesMovedPerParameterBFloat16Gradient => BytesMovedPerParameterFor(bfloat16State: false, bfloat16Gradient: true, parameterCopy: false);
+
+        /// <summary>Element states and the gradient in bfloat16.</summary>
+        public int BytesMovedPerParameterBFloat16StateAndGradient => BytesMovedPerParameterFor(bfloat16State: true, bfloat16Gradient: true, parameterCopy: false);
+
+        /// <summary>What writing the parameters' bfloat16 copy adds: 2 bytes per pass that stores the parameter.</summary>
+        public int BFloat16ParameterCopyBytesPerParameter => BytesMovedPerParameterFor(false, false, parameterCopy: true) - BytesMovedPerParameter;
+
+        /// <summary>
+        /// Bytes read and written per parameter element per step in one configuration: 4 per tensor-sized buffer a pass reads
+        /// and per one it writes, 2 for those in bfloat16, and 2 per parameter store for the bfloat16 copy written beside it.
+        /// </summary>
+        public int BytesMovedPerParameterFor(bool bfloat16State, bool bfloat16Gradient, bool parameterCopy)
         {
-            get
+            int bytes = _schedule.BytesPerParameter;
+            for (int b = 0; b < _schedule.Buffers.Count; b++)
             {
-                int bytes = _schedule.BytesPerParameter;
-                for (int b = 0; b < _schedule.Buffers.Count; b++)
+                var buffer = _schedule.Buffers[b];
+                bool half = bfloat16State && buffer.Kind == BufferKind.State && buffer.Shape == StateShape.Element || bfloat16Gradient && buffer.Kind == BufferKind.Grad;
+                foreach (var pass in _schedule.Passes)
                 {
-                    var buffer = _schedule.Buffers[b];
-                    if (buffer.Kind != BufferKind.State || buffer.Shape != StateShape.Element) continue;
-                    foreach (var pass in _schedule.Passes)
-                        bytes -= 2 * ((pass.LoadsBuffer(b) ? 1 : 0) + (pass.StoresBuffer(b) ? 1 : 0));
+                    if (half) bytes -= 2 * ((pass.LoadsBuffer(b) ? 1 : 0) + (pass.StoresBuffer(b) ? 1 : 0));
+                    if (parameterCopy && buffer.Kind == BufferKind.Param && pass.StoresBuffer(b)) bytes += 2;
                 }
-                return bytes;
             }
+            return bytes;
         }
 
         /// <summary>Tensor-sized float32 temporaries the runtime provides.</summary>

@@ -73,6 +73,8 @@ namespace Fused.Runtime.Cpu
         private readonly bool[][] _loads, _stores;    // [pass][ordinal]
         private readonly FusedRule? _bf16Kernels;     // the rule, when its kernels take bf16 states and the states are bf16
         private Precision.CounterRngKey[] _keys = Array.Empty<Precision.CounterRngKey>(); // t·S + k: this pass's rounding streams
+        private PassPrecision[]? _inputs;             // per tensor: bf16 gradient, bf16 parameter copy (SetInputs), or null
+        private nint[] _copies = Array.Empty<nint>(); // per tensor: its parameter copy's base, or 0
 
         private ShapeInfo[] _shapes = Array.Empty<ShapeInfo>();
         private nint[] _table = Array.Empty<nint>();  // t·K + ordinal; pinned
@@ -204,6 +206,20 @@ namespace Fused.Runtime.Cpu
             if (!parameterMemory.IsEmpty) parameterMemory.CopyTo(_parameterMemory);
         }
 
+        /// <summary>
+        /// Per tensor of <see cref="SetTensors"/>: whether its gradient (kernel buffer 1) holds bfloat16 values and whether the
+        /// kernels write its parameter's bfloat16 copy at <paramref name="copies"/>[t]. Flat passes of generated rules only
+        /// (<see cref="FusedRule.HasMixedPrecisionKernels"/>); the engine refuses the rest when it builds.
+        /// </summary>
+        public void SetInputs(PassPrecision[] inputs, nint[] copies)
+        {
+            if (inputs.Length != _shapes.Length || copies.Length != _shapes.Length) throw new ArgumentException($"{_schedule.Name}: expected {_shapes.Length} tensors' inputs");
+            if (_kernels is not FusedRule { HasMixedPrecisionKernels: true } || _schedule.Passes.Any(p => p.RowWise))
+                throw new NotSupportedException($"{_schedule.Name}: bfloat16 gradients and parameter copies need generated kernels and no row-wise passes");
+            _inputs = inputs;
+            _copies = copies;
+        }
+
         /// <summary>Points tensor t's kernel buffer <paramref name="ordinal"/> at <paramref name="pointer"/> (e.g. a new gradient).</summary>
         public void SetPointer(int t, int ordinal, nint pointer) => _table[t * K + ordinal] = pointer;
 
@@ -278,7 +294,8 @@ namespace Fused.Runtime.Cpu
                 var context = new PassContext(this, pass, args, uniforms, partials, partialOffset);
                 if (!pass.RowWise)
                 {
-                    bool bf16 = _bf16Kernels != null && KernelDispatch.BFloat16InKernel;
+                    // With bf16 gradients or copies the kernels must convert the states too: the scratch path reads float32 gradients.
+                    bool bf16 = _bf16Kernels != null && (KernelDispatch.BFloat16InKernel || _inputs != null);
                     if (bf16)
                         for (int t = first; t < end; t++)
                             for (int k = 0; k < ElementStateCount; k++) _keys[t * ElementStateCount + k] = _lowPrecision!.RoundingKey(t, k, args.Step);
@@ -412,7 +429,7 @@ namespace Fused.Runtime.Cpu
                 int first = _firstUnit + (int)(start / WorkerPool.ChunkAlignment);
                 int last = _firstUnit + (int)((end + WorkerPool.ChunkAlignment - 1) / WorkerPool.ChunkAlignment);
                 if (_rowWise) _context.Backend.ExecuteRowUnits(_context, first, last);
-                else if (_context.Backend._lowPrecision == null || _bf16) _context.Backend.ExecuteUnits(_context, first, last, _bf16);
+                else if (_context.Backend._lowPrecision == null || _bf16 || _context.Backend._inputs != null) _context.Backend.ExecuteUnits(_context, first, last, _bf16);
                 else _context.Backend.ExecuteUnitsLowPrecision(_context, first, last);
             }
         }
@@ -435,7 +452,10 @@ namespace Fused.Runtime.Cpu
                     int count = (int)Math.Min((long)(last - u) * UnitElements, _shapes[t].Numel - start);
                     var partials = R == 0 ? default : new Span<double>(c.Partials + c.PartialOffset[t] + start / Reduction.BlockSize * R, (int)Reduction.BlockCount(count) * R);
                     var uniforms = new ReadOnlySpan<float>(c.Uniforms + t * U, U);
-                    if (bf16) _bf16Kernels!.RunPassBFloat16(index, uniforms, new KernelBuffers(table + t * K, K, start, count, _lowPrecision!.RoundingBase(t)), new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S), partials);
+                    if (_inputs != null)
+                        ((FusedRule)_kernels).RunPass(index, uniforms, new KernelBuffers(table + t * K, K, start, count, bf16 ? _lowPrecision!.RoundingBase(t) : 0, _copies[t]),
+                            _inputs[t] | (bf16 ? PassPrecision.BFloat16State : 0), bf16 ? new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S) : default, partials);
+                    else if (bf16) _bf16Kernels!.RunPassBFloat16(index, uniforms, new KernelBuffers(table + t * K, K, start, count, _lowPrecision!.RoundingBase(t)), new ReadOnlySpan<Precision.CounterRngKey>(_keys, t * S, S), partials);
                     else _kernels.RunPass(index, uniforms, new KernelBuffers(table + t * K, K, start, count), partials);
                     u = last;
                 }

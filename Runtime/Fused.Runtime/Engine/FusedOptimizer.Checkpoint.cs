@@ -267,6 +267,7 @@ namespace Fused.Runtime.Engine
                 }
             }
             foreach (var g in _groups) g.SyncToDevice(); // engines on a device: the loaded values go up
+            RewriteCopies(); // the bf16 copies follow the loaded parameters (a checkpoint holds only the float32 masters)
             StepCount = step;
             SkippedSteps = skipped;
             Seed = seed;

@@ -6,6 +6,7 @@ using System.Runtime.Intrinsics;
 using Fused.Ir;
 using Fused.Runtime.Execution;
 using Fused.Runtime.Kernels;
+using Fused.Runtime.Precision;
 
 namespace Fused.Runtime.Engine
 {
@@ -39,6 +40,8 @@ namespace Fused.Runtime.Engine
         private readonly ParameterInfo[] _parameters;
         private readonly Memory<float>[] _parameterMemory;
         private readonly Memory<float>[] _gradientMemory;
+        private readonly bool[] _gradientIsBFloat16;         // per parameter: the caller's gradient holds bfloat16 bits
+        private readonly nint[] _copyPointers;               // per parameter: its bfloat16 copy, or 0
         private readonly MemoryHandle[] _handles;
         private readonly nint[] _parameterPointers;
         private readonly nint[] _gradientPointers;
@@ -121,16 +124,21 @@ namespace Fused.Runtime.Engine
             _parameterMemory = parameters.Select(p => p.Parameter).ToArray();
             _gradientMemory = parameters.Select(p => p.Gradient).ToArray();
             _indexByName = _parameters.ToDictionary(p => p.Name, p => p.Index, StringComparer.Ordinal);
-            _handles = new MemoryHandle[2 * P];
+            _handles = new MemoryHandle[3 * P];
             _parameterPointers = new nint[P];
             _gradientPointers = new nint[P];
             _effectiveGradients = new nint[P];
+            _gradientIsBFloat16 = parameters.Select(p => p.GradientIsBFloat16).ToArray();
+            _copyPointers = new nint[P];
+            var inputs = parameters.Select(p => p.Inputs).ToArray();
             for (int p = 0; p < P; p++)
             {
-                _handles[2 * p] = _parameterMemory[p].Pin();
-                _handles[2 * p + 1] = _gradientMemory[p].Pin();
-                _parameterPointers[p] = (nint)_handles[2 * p].Pointer;
-                _gradientPointers[p] = (nint)_handles[2 * p + 1].Pointer;
+                _handles[3 * p] = _parameterMemory[p].Pin();
+                _handles[3 * p + 1] = _gradientIsBFloat16[p] ? parameters[p].BFloat16Gradient.Pin() : _gradientMemory[p].Pin();
+                if (parameters[p].WritesCopy) _handles[3 * p + 2] = parameters[p].BFloat16Copy.Pin();
+                _parameterPointers[p] = (nint)_handles[3 * p].Pointer;
+                _gradientPointers[p] = (nint)_handles[3 * p + 1].Pointer;
+                _copyPointers[p] = (nint)_handles[3 * p + 2].Pointer;
             }
             _clipNorm = clipNorm;
             _skipNonFinite = skipNonFinite;
@@ -160,7 +168,7 @@ namespace Fused.Runtime.Engine
                 _groups[g] = new ParameterGroup(routes[g].Name, routes[g].Rule, routes[g].Options,
                     infos, _parameterPointers, _gradientPointers, _pool, scratchElements, waveElements, deviceGroup,
                     journal == StepJournal.AllGroups, wrapBackend == null ? null : (Func<Fused.Execution.IScheduleBackend, Fused.Execution.IScheduleBackend>)(b => wrapBackend(groupName, b)),
-                    reductionExchange?.Invoke(groupName, infos));
+                    reductionExchange?.Invoke(groupName, infos), inputs, _copyPointers);
                 foreach (var m in members[g]) _groupOfParameter[m.Info.Index] = g;
             }
 
@@ -291,9 +299,13 @@ namespace Fused.Runtime.Engine
         /// Adds the caller's current gradients into the accumulation buffers (see remarks on <see cref="FusedOptimizer"/>).
         /// The first call allocates the buffers.
         /// </summary>
+        /// <exception cref="InvalidOperationException">A parameter was registered with a bfloat16 gradient (not accumulated).</exception>
         public void AccumulateGradients()
         {
             ThrowIfDisposed();
+            int bf16 = Array.IndexOf(_gradientIsBFloat16, true);
+            if (bf16 >= 0)
+                throw new InvalidOperationException($"AccumulateGradients: parameter '{_parameters[bf16].Name}' has a bfloat16 gradient, which is not accumulated; accumulate in your training loop or pass float32 gradients");
             if (_accumulators == null)
             {
                 _accumulators = _parameters.Select(p => GC.AllocateArray<float>((int)p.Numel, pinned: true)).ToArray();
@@ -371,6 +383,7 @@ namespace Fused.Runtime.Engine
             {
                 // All or nothing: fallible groups step first and journal, so this restores everything written.
                 for (int i = 0; i <= started && i < _stepOrder.Length; i++) _groups[_stepOrder[i]].RollbackJournal();
+                RewriteCopies();
                 throw;
             }
             if (_holdSteps) _held = true;
@@ -469,6 +482,14 @@ namespace Fused.Runtime.Engine
             if (_ownsPool) _pool.Dispose();
         }
 
+        /// <summary>After a rollback: every bfloat16 copy from its restored parameter (round to nearest even, as the kernels write it).</summary>
+        private void RewriteCopies()
+        {
+            for (int p = 0; p < _parameters.Length; p++)
+                if (_copyPointers[p] != 0)
+                    BFloat16.NarrowToNearestEven(_parameterMemory[p].Span, new Span<ushort>((void*)_copyPointers[p], _parameterMemory[p].Length));
+        }
+
         // ---- gradient passes ----
 
         private enum GradientOp { Copy, Add, Divide, Scale, SumSquares }
@@ -488,6 +509,17 @@ namespace Fused.Runtime.Engine
                 int p = _unitParameter[u];
                 long start = _unitStart[u];
                 int count = _unitCount[u];
+                if (_gradientIsBFloat16[p])
+                {
+                    // Only the norm reads bfloat16 gradients (accumulation and clipping are refused): widened exactly, summed as float32 ones are.
+                    var h = new ReadOnlySpan<ushort>((ushort*)gradients[p] + start, count);
+                    for (int b = 0; b * Reduction.BlockSize < count; b++)
+                    {
+                        int from = b * Reduction.BlockSize;
+                        _normPartials[_unitBlock[u] + b] = SumOfSquares(h.Slice(from, Math.Min(Reduction.BlockSize, count - from)));
+                    }
+                    continue;
+                }
                 var g = new Span<float>((float*)gradients[p] + start, count);
                 switch (op)
                 {
@@ -535,6 +567,15 @@ namespace Fused.Runtime.Engine
             double sum = (a[0] + a[2]) + (a[1] + a[3]);
             for (; i < values.Length; i++) sum += (double)values[i] * values[i];
             return sum;
+        }
+
+        /// <summary><see cref="SumOfSquares(ReadOnlySpan{float})"/> of bfloat16 values, widened exactly, in the same order.</summary>
+        internal static double SumOfSquares(ReadOnlySpan<ushort> values)
+        {
+            Span<float> wide = stackalloc float[Reduction.BlockSize];
+            wide = wide.Slice(0, values.Length);
+            BFloat16.Widen(values, wide);
+            return SumOfSquares(wide);
         }
 
         private readonly struct GradientWork : IRangeWork

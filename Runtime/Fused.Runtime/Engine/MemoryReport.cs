@@ -163,7 +163,7 @@ namespace Fused.Runtime.Engine
                 for (int t = 0; t < g.Members.Length; t++)
                     for (int v = 0; v < g.VectorStateCount; v++) state += 4L * g.VectorState(t, v).Length;
                 rows.Add(new GroupMemory(g.Name, g.Rule.Name, g.Precision, g.Members.Length, elements, state, 4 * elements,
-                    includeGradients ? 4 * elements : 0, _accumulators != null ? 4 * elements : 0, g.ScratchBytes, g.JournalBytes));
+                    includeGradients ? g.Members.Sum(m => (_gradientIsBFloat16[m.Index] ? 2 : 4) * m.Numel) : 0, _accumulators != null ? 4 * elements : 0, g.ScratchBytes, g.JournalBytes));
             }
             return new ModelMemoryReport(rows);
         }

@@ -19,7 +19,19 @@ namespace Fused.Runtime.Engine
     /// </remarks>
     public sealed class OptimizerBuilder
     {
-        internal sealed record Registration(ParameterInfo Info, Memory<float> Parameter, Memory<float> Gradient);
+        internal sealed record Registration(ParameterInfo Info, Memory<float> Parameter, Memory<float> Gradient)
+        {
+            /// <summary>The caller's bfloat16 gradient (when <see cref="GradientIsBFloat16"/>; <see cref="Gradient"/> is then empty).</summary>
+            public Memory<ushort> BFloat16Gradient { get; init; }
+            public bool GradientIsBFloat16 { get; init; }
+            /// <summary>The caller's buffer for the parameter's bfloat16 copy, written by every step (when <see cref="WritesCopy"/>).</summary>
+            public Memory<ushort> BFloat16Copy { get; init; }
+            public bool WritesCopy { get; init; }
+
+            /// <summary>The formats the kernels read and write for this parameter besides its rule's state precision.</summary>
+            public Kernels.PassPrecision Inputs =>
+                (GradientIsBFloat16 ? Kernels.PassPrecision.BFloat16Gradient : 0) | (WritesCopy ? Kernels.PassPrecision.BFloat16ParameterCopy : 0);
+        }
 
         internal sealed record RouteSpec(string Name, Func<ParameterInfo, bool> Predicate, FusedRule Rule, GroupOptions Options);
 
@@ -56,6 +68,58 @@ namespace Fused.Runtime.Engine
         /// </summary>
         internal OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<float> gradient, int randomStream, long randomOffset = 0)
         {
+            var info = CheckParameter(name, shape, parameter.Length, gradient.Length, randomStream, randomOffset);
+            _names.Add(name, info.Index);
+            _parameters.Add(new Registration(info, parameter, gradient));
+            return this;
+        }
+
+        /// <summary>
+        /// Registers a parameter (float32, the master weights) with a <b>bfloat16</b> gradient, as a backward pass in bf16
+        /// produces it (the bits of each value as <see cref="ushort"/>, see <see cref="Precision.BFloat16"/>). The kernels widen
+        /// the gradient in registers (exact); no float32 copy of it is made, so a step moves 2 bytes less per element
+        /// (<c>Layout.BytesMovedPerParameterBFloat16Gradient</c>). Runs on the CPU with generated rules whose passes are not
+        /// row-wise; the non-finite check and the gradient norm read bf16 gradients. Refused at <see cref="Build"/> with a
+        /// one-line message: <see cref="ClipGlobalNorm"/> (clipping would rewrite the gradient), a device backend, 8-bit state,
+        /// rules built at run time or with row-wise passes. <see cref="FusedOptimizer.AccumulateGradients"/> refuses too.
+        /// </summary>
+        /// <exception cref="OptimizerConfigurationException">As the float32 overload.</exception>
+        public OptimizerBuilder AddParameter(string name, int[] shape, Memory<float> parameter, Memory<ushort> bfloat16Gradient)
+        {
+            var info = CheckParameter(name, shape, parameter.Length, bfloat16Gradient.Length, randomStream: -1, randomOffset: 0);
+            _names.Add(name, info.Index);
+            _parameters.Add(new Registration(info, parameter, Memory<float>.Empty) { BFloat16Gradient = bfloat16Gradient, GradientIsBFloat16 = true });
+            return this;
+        }
+
+        /// <summary>Convenience overload for arrays: a float32 parameter and its bfloat16 gradient bits.</summary>
+        public OptimizerBuilder AddParameter(string name, int[] shape, float[] parameter, ushort[] bfloat16Gradient)
+            => AddParameter(name, shape, parameter.AsMemory(), bfloat16Gradient.AsMemory());
+
+        /// <summary>
+        /// After every step, <paramref name="copy"/> holds parameter <paramref name="parameterName"/> in bfloat16, rounded to
+        /// nearest even (as PyTorch's <c>.to(torch.bfloat16)</c>): the model weights of the next forward pass beside float32
+        /// master weights. The kernels write it in the same loop as the parameter (2 bytes per element, no second pass). The
+        /// caller's memory, pinned like the parameter; a step that is skipped or fails leaves it as it was. Same limits as
+        /// bfloat16 gradients (see <see cref="AddParameter(string, int[], Memory{float}, Memory{ushort})"/>), except clipping,
+        /// which works with float32 gradients.
+        /// </summary>
+        /// <exception cref="OptimizerConfigurationException">Unknown parameter, a copy already set, or a length that is not the parameter's.</exception>
+        public OptimizerBuilder WriteBFloat16Copy(string parameterName, Memory<ushort> copy)
+        {
+            if (parameterName is null || !_names.TryGetValue(parameterName, out int index))
+                throw new OptimizerConfigurationException($"WriteBFloat16Copy: no parameter '{parameterName}' is registered (register it with AddParameter first)");
+            var p = _parameters[index];
+            if (p.WritesCopy) throw new OptimizerConfigurationException($"WriteBFloat16Copy: parameter '{parameterName}' already has a bfloat16 copy");
+            if (copy.Length != p.Info.Numel)
+                throw new OptimizerConfigurationException($"WriteBFloat16Copy: the copy of '{parameterName}' holds {copy.Length} elements but the parameter has {p.Info.Numel}");
+            _parameters[index] = p with { BFloat16Copy = copy, WritesCopy = true };
+            return this;
+        }
+
+        /// <summary>The checks every registration makes; the new parameter's description.</summary>
+        private ParameterInfo CheckParameter(string name, int[] shape, int parameterLength, int gradientLength, int randomStream, long randomOffset)
+        {
             if (string.IsNullOrWhiteSpace(name)) throw new OptimizerConfigurationException("parameter name must be non-empty");
             CheckName(name, "parameter");
             ArgumentNullException.ThrowIfNull(shape);
@@ -73,14 +137,11 @@ namespace Fused.Runtime.Engine
                     throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText}: more than {Array.MaxLength} elements, the most one tensor can hold");
                 numel *= d;
             }
-            if (parameter.Length != numel)
-                throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameter.Length}");
-            if (gradient.Length != numel)
-                throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradient.Length} elements but the parameter's shape {shapeText} has {numel}");
-            var info = new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream, randomOffset);
-            _names.Add(name, info.Index);
-            _parameters.Add(new Registration(info, parameter, gradient));
-            return this;
+            if (parameterLength != numel)
+                throw new OptimizerConfigurationException($"parameter '{name}' has shape {shapeText} ({numel} elements) but its memory holds {parameterLength}");
+            if (gradientLength != numel)
+                throw new OptimizerConfigurationException($"gradient of '{name}' holds {gradientLength} elements but the parameter's shape {shapeText} has {numel}");
+            return new ParameterInfo(name, (int[])shape.Clone(), _parameters.Count, randomStream, randomOffset);
         }
 
         /// <summary>
@@ -143,13 +204,18 @@ namespace Fused.Runtime.Engine
                 var ranges = new List<(nuint Start, nuint End, string What)>(2 * _parameters.Count);
                 foreach (var p in _parameters)
                 {
-                    foreach (var (memory, what) in new[] { (p.Parameter, $"parameter '{p.Info.Name}'"), (p.Gradient, $"the gradient of '{p.Info.Name}'") })
+                    void Add<T>(Memory<T> memory, string what) where T : unmanaged
                     {
+                        if (memory.IsEmpty) return;
                         var handle = memory.Pin();
                         handles.Add(handle);
                         nuint start = (nuint)handle.Pointer;
-                        ranges.Add((start, start + (nuint)memory.Length * sizeof(float), what));
+                        ranges.Add((start, start + (nuint)memory.Length * (nuint)sizeof(T), what));
                     }
+                    Add(p.Parameter, $"parameter '{p.Info.Name}'");
+                    Add(p.Gradient, $"the gradient of '{p.Info.Name}'");
+                    Add(p.BFloat16Gradient, $"the gradient of '{p.Info.Name}'");
+                    Add(p.BFloat16Copy, $"the bfloat16 copy of '{p.Info.Name}'");
                 }
                 ranges.Sort((a, b) => a.Start.CompareTo(b.Start));
                 var overlaps = new List<string>();
@@ -165,6 +231,30 @@ namespace Fused.Runtime.Engine
             finally
             {
                 foreach (var h in handles) h.Dispose();
+            }
+        }
+
+        /// <summary>bfloat16 gradients and parameter copies run only where the generated kernels read and write them: everything else is refused here.</summary>
+        private void CheckBFloat16Inputs(List<Registration>[] members)
+        {
+            for (int r = 0; r < _routes.Count; r++)
+            {
+                var route = _routes[r];
+                foreach (var m in members[r])
+                {
+                    if (m.Inputs == 0) continue;
+                    string what = m.GradientIsBFloat16 ? $"parameter '{m.Info.Name}' has a bfloat16 gradient" : $"parameter '{m.Info.Name}' writes a bfloat16 copy";
+                    if (m.GradientIsBFloat16 && double.IsFinite(_clipNorm))
+                        throw new OptimizerConfigurationException($"{what}: ClipGlobalNorm would rewrite it and is not supported with bfloat16 gradients; clip in your training loop or pass float32 gradients");
+                    if (_device != null)
+                        throw new OptimizerConfigurationException($"{what}: only the CPU reads bfloat16 gradients and writes bfloat16 copies, not {(_device.Factory != null ? _device.Name : "OpenCL")}");
+                    if (!route.Rule.HasMixedPrecisionKernels)
+                        throw new OptimizerConfigurationException($"{what}: route '{route.Name}' runs {route.Rule.Name}, which has no generated kernels for it (built at run time, or generated by an older Fused)");
+                    if (route.Rule.Schedule.Passes.Any(p => p.RowWise))
+                        throw new OptimizerConfigurationException($"{what}: route '{route.Name}' runs {route.Rule.Name}, whose row-wise passes do not read bfloat16 gradients or write copies yet");
+                    if (route.Options.Precision == StatePrecision.Int8Blockwise)
+                        throw new OptimizerConfigurationException($"{what}: route '{route.Name}' keeps 8-bit state, which does not combine with it; use State(StatePrecision.BFloat16) or Float32");
+                }
             }
         }
 
@@ -379,6 +469,7 @@ namespace Fused.Runtime.Engine
                     throw new OptimizerConfigurationException($"{(_device.Factory != null ? _device.Name : "OpenCL")} groups keep float32 state; route(s) {string.Join(", ", lowPrecision)} ask for another precision: use State(StatePrecision.Float32) or the CPU");
             }
             CheckCheckpointNames(members);
+            CheckBFloat16Inputs(members);
             CheckDisjointMemory();
             return new FusedOptimizer(_parameters, _routes, members, _clipNorm, _skipNonFinite, _seed, _pool, _threads, _scratchElements, _waveElements, _device, _journal, _wrapBackend, _squaresTotal, _reductionExchange, _holdSteps);
         }

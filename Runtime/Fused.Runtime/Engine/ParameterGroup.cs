@@ -84,7 +84,8 @@ namespace Fused.Runtime.Engine
 
         public ParameterGroup(string name, FusedRule rule, GroupOptions options, IReadOnlyList<ParameterInfo> members, nint[] parameterPointers, nint[] gradientPointers,
             WorkerPool pool, int scratchElements = 0, long waveElements = 0, Device? device = null, bool journalAlways = false,
-            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null, IReductionExchange? reductionExchange = null)
+            Func<IScheduleBackend, IScheduleBackend>? wrapBackend = null, IReductionExchange? reductionExchange = null,
+            PassPrecision[]? inputs = null, nint[]? copyPointers = null)
         {
             _journalAlways = journalAlways;
             Name = name;
@@ -179,6 +180,8 @@ namespace Fused.Runtime.Engine
             _executor = new ScheduleExecutor(_schedule, wrapBackend?.Invoke(_backend) ?? _backend, reductionExchange);
             _executor.SetShapes(_shapes);
             _backend.SetTensors(_shapes, _pointers, _parameterIndex.Select(i => (long)i).ToArray());
+            if (inputs != null && _parameterIndex.Any(i => inputs[i] != PassPrecision.Float32)) // bf16 gradients, parameter copies (OptimizerBuilder checked the rule)
+                _backend.SetInputs(_parameterIndex.Select(i => inputs[i]).ToArray(), _parameterIndex.Select(i => copyPointers![i]).ToArray());
             // Scratch for the largest wave now, so the memory report counts it before the first step.
             var waves = _executor.WaveStarts;
             for (int w = 0; w + 1 < waves.Count; w++) _backend.BeginWave(waves[w], waves[w + 1]);

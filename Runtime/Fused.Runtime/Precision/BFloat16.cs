@@ -328,7 +328,7 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<uint> RoundNearestEven(Vector256<uint> bits)
+        internal static Vector256<uint> RoundNearestEven(Vector256<uint> bits)
         {
             var rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
             return SelectNaN(bits, rounded);
@@ -494,7 +494,7 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<uint> RoundNearestEven(Vector512<uint> bits)
+        internal static Vector512<uint> RoundNearestEven(Vector512<uint> bits)
         {
             var rounded = (bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One)) >> 16;
             return SelectNaN(bits, rounded);
@@ -662,7 +662,7 @@ namespace Fused.Runtime.Precision
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector128<uint> RoundNearestEven(Vector128<uint> bits)
+        internal static Vector128<uint> RoundNearestEven(Vector128<uint> bits)
         {
             var rounded = (bits + Vector128.Create(0x7FFFu) + ((bits >> 16) & Vector128<uint>.One)) >> 16;
             return SelectNaN(bits, rounded);

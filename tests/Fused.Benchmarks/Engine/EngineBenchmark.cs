@@ -150,6 +150,7 @@ namespace Fused.Benchmarks.Engine
                 cases.Add(handLionBf16 = new Case("hand-written fused Lion, bf16 state in the loop", () => HandLionBf16(pool, param, grad, l16, ++tl16), 16, elements));
             }
             Case? adamBf16 = null, adamInt8 = null, lionBf16 = null, lionInt8 = null, adamBf16Scratch = null, lionBf16Scratch = null;
+            Case? adamBf16Grads = null, adamBf16GradsCopy = null, lionBf16Grads = null;
             if (only != "fp32")
             {
                 var a16 = Engine(AdamW.Rule, StatePrecision.BFloat16);
@@ -168,6 +169,26 @@ namespace Fused.Benchmarks.Engine
                 }
                 cases.Add(adamBf16Scratch = new Case("engine AdamW bf16 state through scratch", () => Scratch(a16), 20, elements));
                 cases.Add(lionBf16Scratch = new Case("engine Lion bf16 state through scratch", () => Scratch(l16), 16, elements));
+                // bf16 gradients as the input (as a bf16 backward pass hands them over) and the bf16 copy of the parameters
+                // written by the same pass; bytes from the rule's layout.
+                var grad16 = new ushort[elements];
+                Fused.Runtime.Precision.BFloat16.NarrowToNearestEven(grad, grad16);
+                var copy16 = new ushort[elements];
+                Case Bf16Inputs(Fused.Runtime.Kernels.FusedRule rule, string name, bool copy)
+                {
+                    var b = new OptimizerBuilder().AddParameter("w", new[] { elements }, param, grad16);
+                    if (copy) b.WriteBFloat16Copy("w", copy16);
+                    var opt = b.Route(x => true, rule, g => g.State(StatePrecision.BFloat16)).SkipNonFiniteSteps(false).Pool(pool).Build();
+                    disposables.Add(opt);
+                    var layout = rule.Layout;
+                    var c = new Case($"engine {name} bf16 state + bf16 gradients{(copy ? " + bf16 copy" : "")}", () => opt.Step(),
+                        layout.BytesMovedPerParameterFor(bfloat16State: true, bfloat16Gradient: true, parameterCopy: copy), elements);
+                    cases.Add(c);
+                    return c;
+                }
+                adamBf16Grads = Bf16Inputs(AdamW.Rule, "AdamW", copy: false);
+                adamBf16GradsCopy = Bf16Inputs(AdamW.Rule, "AdamW", copy: true);
+                lionBf16Grads = Bf16Inputs(Lion.Rule, "Lion", copy: false);
             }
 
             Measure(cases, rounds, steps);
@@ -201,6 +222,10 @@ namespace Fused.Benchmarks.Engine
             Ratio("Lion bf16 state vs fp32 state", lionBf16, engineLion, " (issue target >= 1.2; byte bound 20/16 = 1.25)");
             Ratio("Lion bf16 state through scratch vs fp32 state", lionBf16Scratch, engineLion);
             Ratio("Lion bf16 state in the kernel vs through scratch", lionBf16, lionBf16Scratch);
+            string Bound(Case? low, Case fp32) => low == null ? "" : $" (byte bound {Harness.F(fp32.BytesPerParameter, 0)}/{Harness.F(low.BytesPerParameter, 0)} = {Harness.F(fp32.BytesPerParameter / low.BytesPerParameter, 2)})";
+            Ratio("AdamW bf16 state and gradients vs fp32", adamBf16Grads, engineAdamW, " (issue target >= 1.4)" + Bound(adamBf16Grads, engineAdamW));
+            Ratio("AdamW bf16 state and gradients + bf16 parameter copy vs fp32", adamBf16GradsCopy, engineAdamW, Bound(adamBf16GradsCopy, engineAdamW));
+            Ratio("Lion bf16 state and gradients vs fp32", lionBf16Grads, engineLion, " (issue target >= 1.4)" + Bound(lionBf16Grads, engineLion));
             Ratio("AdamW 8-bit state vs fp32 state", adamInt8, engineAdamW, $" (byte bound 28/{Harness.F(Int8Bytes(2), 2)} = {Harness.F(28 / Int8Bytes(2), 2)})");
             Ratio("Lion 8-bit state vs fp32 state", lionInt8, engineLion, $" (byte bound 20/{Harness.F(Int8Bytes(1), 2)} = {Harness.F(20 / Int8Bytes(1), 2)})");
             Console.WriteLine();

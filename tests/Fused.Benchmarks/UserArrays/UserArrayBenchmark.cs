@@ -20,7 +20,8 @@ namespace Fused.Benchmarks.UserArrays
     /// arrays, and (with <c>--peer</c>) to PyTorch's <c>fused=True</c> optimizers run right after, in the same repeat.
     /// </summary>
     /// <remarks>
-    /// Args: [--cases 16M,64M,64x1M] [--rules adamw,lion,sgdm,cadamw] [--states fp32,bf16] (also bf16-scratch: the scratch path) [--widths 512,256] (default:
+    /// Args: [--cases 16M,64M,64x1M] [--rules adamw,lion,sgdm,cadamw] [--states fp32,bf16] (also bf16-scratch: the scratch path; bf16-grads: bf16 state and
+    /// bf16 gradients; any of them with "+copy": the engine writes the parameters' bf16 copy too) [--widths 512,256] (default:
     /// both where the CPU has AVX-512F) [--threads P] [--repeats R] (fresh processes per configuration, default 3)
     /// [--rounds N] [--steady-steps S] [--check-finite] (the engine's non-finite-gradient skip, off by default: PyTorch's
     /// optimizers do not check) [--peer path/to/run.sh] (the PyTorch harness of ../shared/peers).
@@ -125,16 +126,24 @@ namespace Fused.Benchmarks.UserArrays
             _ => throw new ArgumentException($"rule '{name}': expected adamw, lion, sgdm or cadamw"),
         };
 
-        public static StatePrecision PrecisionOf(string name) => name switch
+        public static StatePrecision PrecisionOf(string name) => StripCopy(name) switch
         {
             "fp32" => StatePrecision.Float32,
-            "bf16" or "bf16-scratch" => StatePrecision.BFloat16,
-            _ => throw new ArgumentException($"state '{name}': expected fp32, bf16 or bf16-scratch (bf16 widened into scratch around the fp32 kernels, as before the in-kernel conversion)"),
+            "bf16" or "bf16-scratch" or "bf16-grads" => StatePrecision.BFloat16,
+            _ => throw new ArgumentException($"state '{name}': expected fp32, bf16, bf16-scratch (bf16 widened into scratch around the fp32 kernels, as before the in-kernel conversion) or bf16-grads (bf16 state and gradients), each optionally with +copy"),
         };
 
-        /// <summary>Bytes a step moves per parameter: the generated layout's count for the state's precision.</summary>
+        /// <summary>Whether the configuration hands the engine bf16 gradients.</summary>
+        public static bool BFloat16Gradients(string state) => StripCopy(state) == "bf16-grads";
+
+        /// <summary>Whether the configuration has the engine write the parameters' bf16 copy ("...+copy").</summary>
+        public static bool WritesCopy(string state) => state.EndsWith("+copy", StringComparison.Ordinal);
+
+        private static string StripCopy(string state) => WritesCopy(state) ? state[..^"+copy".Length] : state;
+
+        /// <summary>Bytes a step moves per parameter: the rule's layout count for the configuration.</summary>
         public static double BytesPerParameter(FusedRule rule, string state)
-            => state == "fp32" ? rule.Layout.BytesMovedPerParameter : rule.Layout.BytesMovedPerParameterBFloat16State;
+            => rule.Layout.BytesMovedPerParameterFor(bfloat16State: PrecisionOf(state) == StatePrecision.BFloat16, bfloat16Gradient: BFloat16Gradients(state), parameterCopy: WritesCopy(state));
 
         /// <summary>What a PyTorch user picks for the rule: the fused optimizer where PyTorch has one (Lion: foreach).</summary>
         private static string? PeerVariant(string rule) => rule switch
@@ -285,6 +294,10 @@ namespace Fused.Benchmarks.UserArrays
                         if (states.Contains("bf16") && states.Contains("fp32"))
                             SpeedRatio($"{c} Vector{bits} {rule}: bf16 state speed / fp32 state speed (target >= 1.2, byte bound {Harness.F(BytesPerParameter(RuleOf(rule), "fp32") / BytesPerParameter(RuleOf(rule), "bf16"), 2)})",
                                 main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList());
+                    foreach (var rule in rules)
+                        if (states.Contains("bf16-grads") && states.Contains("fp32"))
+                            SpeedRatio($"{c} Vector{bits} {rule}: bf16 state and gradients speed / fp32 speed (target >= 1.4, byte bound {Harness.F(BytesPerParameter(RuleOf(rule), "fp32") / BytesPerParameter(RuleOf(rule), "bf16-grads"), 2)})",
+                                main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList(), "bf16-grads");
                     foreach (var rule in rules)
                         if (states.Contains("bf16-scratch") && states.Contains("fp32"))
                             SpeedRatio($"{c} Vector{bits} {rule}: bf16 state through scratch speed / fp32 state speed", main.Where(r => r.Case == c && r.Bits == bits && r.Rule == rule).ToList(), "bf16-scratch");

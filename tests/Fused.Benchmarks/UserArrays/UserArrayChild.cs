@@ -39,7 +39,14 @@ namespace Fused.Benchmarks.UserArrays
             using var pool = new WorkerPool(o.Threads);
             long buildStart = Stopwatch.GetTimestamp();
             var builder = new OptimizerBuilder();
-            for (int i = 0; i < shapes.Length; i++) builder.AddParameter($"t{i}", new[] { shapes[i] }, parameters[i], gradients[i]);
+            // bf16 gradients: the caller's backward pass produced them in bf16 (here: the same values rounded once, before timing).
+            var halfGradients = UserArrayBenchmark.BFloat16Gradients(o.Precision) ? gradients.Select(g => NearestEven(g)).ToArray() : null;
+            for (int i = 0; i < shapes.Length; i++)
+            {
+                if (halfGradients != null) builder.AddParameter($"t{i}", new[] { shapes[i] }, parameters[i], halfGradients[i]);
+                else builder.AddParameter($"t{i}", new[] { shapes[i] }, parameters[i], gradients[i]);
+                if (UserArrayBenchmark.WritesCopy(o.Precision)) builder.WriteBFloat16Copy($"t{i}", new ushort[shapes[i]]);
+            }
             using var optimizer = builder.Route(_ => true, rule, g => g.State(precision)).SkipNonFiniteSteps(o.CheckFinite).Pool(pool).Build();
             Report("build_ms", Stopwatch.GetElapsedTime(buildStart).TotalMilliseconds);
             // Where the caller's arrays and the engine's states start within a cache line (bytes): the store-aligning
@@ -123,6 +130,13 @@ namespace Fused.Benchmarks.UserArrays
             }
             Report("elements", total);
             return 0;
+        }
+
+        private static ushort[] NearestEven(float[] values)
+        {
+            var half = new ushort[values.Length];
+            Fused.Runtime.Precision.BFloat16.NarrowToNearestEven(values, half);
+            return half;
         }
 
         private static long OffsetInLine(Memory<float> buffer) => (long)((nuint)Address(buffer) % KernelDispatch.CacheLineBytes);

@@ -97,6 +97,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 24;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 24;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 18;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 18;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -573,10 +579,18 @@ vector-store 3 v:5
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (colMeansNew.Length != param.Length) throw new ArgumentException("colMeansNew has " + colMeansNew.Length + " elements, param has " + param.Length, nameof(colMeansNew));
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -588,10 +602,10 @@ vector-store 3 v:5
                 lanes.Slice(0, 16).Fill(0.0);
                 lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
                 partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // RowSum(g2)
             }
@@ -599,11 +613,14 @@ vector-store 3 v:5
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var eps1 = Vector512.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -615,7 +632,7 @@ vector-store 3 v:5
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 // var g2 = grad * grad + eps1;
                 var tmp = gradIn * gradIn;
                 var g2 = eps1 + tmp;
@@ -638,11 +655,14 @@ vector-store 3 v:5
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var eps1 = Vector256.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -661,7 +681,7 @@ vector-store 3 v:5
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -679,7 +699,7 @@ vector-store 3 v:5
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -707,11 +727,14 @@ vector-store 3 v:5
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var eps1 = Vector128.Create(uniforms[0]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colSumOperand0Ref = ref MemoryMarshal.GetReference(colSumOperand0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -738,7 +761,7 @@ vector-store 3 v:5
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -756,7 +779,7 @@ vector-store 3 v:5
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -774,7 +797,7 @@ vector-store 3 v:5
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -792,7 +815,7 @@ vector-store 3 v:5
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     // var g2 = grad * grad + eps1;
                     var tmp = gradIn * gradIn;
                     var g2 = eps1 + tmp;
@@ -828,13 +851,16 @@ vector-store 3 v:5
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, Span<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float eps1 = uniforms[0];
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 // var g2 = grad * grad + eps1;
                 float tmp = gradIn * gradIn;
                 float g2 = eps1 + tmp;
@@ -852,10 +878,18 @@ vector-store 3 v:5
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> partials)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, partials);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (colMeansNew.Length != param.Length) throw new ArgumentException("colMeansNew has " + colMeansNew.Length + " elements, param has " + param.Length, nameof(colMeansNew));
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -866,20 +900,23 @@ vector-store 3 v:5
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), lanes);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), colMeansNew.Slice(start, count), colSumOperand0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), colMeansNew.Slice(start + done, count - done), colSumOperand0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(u * u)
             }
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u27 = Vector512.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -888,7 +925,7 @@ vector-store 3 v:5
             nuint i = 0;
             for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var colMeansNew2 = Vector512.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 var tmp = colMeansNew2 * u27;
@@ -907,10 +944,13 @@ vector-store 3 v:5
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u27 = Vector256.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -924,7 +964,7 @@ vector-store 3 v:5
                 // elements i + 0 .. i + 7: lanes 0..7
                 {
                     nuint at = i;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -939,7 +979,7 @@ vector-store 3 v:5
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -961,10 +1001,13 @@ vector-store 3 v:5
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u27 = Vector128.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -982,7 +1025,7 @@ vector-store 3 v:5
                 // elements i + 0 .. i + 3: lanes 0..3
                 {
                     nuint at = i;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -997,7 +1040,7 @@ vector-store 3 v:5
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
                     nuint at = i + 4;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -1012,7 +1055,7 @@ vector-store 3 v:5
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -1027,7 +1070,7 @@ vector-store 3 v:5
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
                     nuint at = i + 12;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, at); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                     // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                     var tmp = colMeansNew2 * u27;
@@ -1053,12 +1096,15 @@ vector-store 3 v:5
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<double> lanes) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u27 = uniforms[27]; // rowMeans' / (Sum(rowMeans') / Numel)
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float colMeansNew2 = colMeansNew[i]; // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 float tmp = colMeansNew2 * u27;
@@ -1076,35 +1122,47 @@ vector-store 3 v:5
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
         {
+            Pass2<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default);
+        }
+
+        /// <summary>Pass 2 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (colMeansNew.Length != param.Length) throw new ArgumentException("colMeansNew has " + colMeansNew.Length + " elements, param has " + param.Length, nameof(colMeansNew));
             if (colSumOperand0.Length != param.Length) throw new ArgumentException("colSumOperand0 has " + colSumOperand0.Length + " elements, param has " + param.Length, nameof(colSumOperand0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass2Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), colMeansNew.Slice(0, done), colSumOperand0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2Vector512(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2Vector256(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2Vector128(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
-            if (done < param.Length) Pass2Scalar(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done));
+            if (done > 0) Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), colMeansNew.Slice(0, done), colSumOperand0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), colMeansNew.Slice(done), colSumOperand0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
+        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0) => Pass2Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var weightDecay = Vector512.Create(uniforms[5]);
             var alpha = Vector512.Create(uniforms[14]); // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
             var u26 = Vector512.Create(uniforms[26]); // Max(1f, Sqrt(Sum(u * u) / Numel) / clipThreshold)
             var u27 = Vector512.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var colMeansNew2 = Vector512.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 var tmp = colMeansNew2 * u27;
@@ -1118,27 +1176,32 @@ vector-store 3 v:5
                 var tmp5 = alpha * tmp4;
                 var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
+        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0) => Pass2Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var weightDecay = Vector256.Create(uniforms[5]);
             var alpha = Vector256.Create(uniforms[14]); // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
             var u26 = Vector256.Create(uniforms[26]); // Max(1f, Sqrt(Sum(u * u) / Numel) / clipThreshold)
             var u27 = Vector256.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector256(ref gradRef, i);
                 var colMeansNew2 = Vector256.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 var tmp = colMeansNew2 * u27;
@@ -1152,27 +1215,32 @@ vector-store 3 v:5
                 var tmp5 = alpha * tmp4;
                 var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
+        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0) => Pass2Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var weightDecay = Vector128.Create(uniforms[5]);
             var alpha = Vector128.Create(uniforms[14]); // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
             var u26 = Vector128.Create(uniforms[26]); // Max(1f, Sqrt(Sum(u * u) / Numel) / clipThreshold)
             var u27 = Vector128.Create(uniforms[27]); // rowMeans' / (Sum(rowMeans') / Numel)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float colMeansNewRef = ref MemoryMarshal.GetReference(colMeansNew);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector128(ref gradRef, i);
                 var colMeansNew2 = Vector128.LoadUnsafe(ref colMeansNewRef, i); // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 var tmp = colMeansNew2 * u27;
@@ -1186,13 +1254,17 @@ vector-store 3 v:5
                 var tmp5 = alpha * tmp4;
                 var paramNew = paramIn - tmp5;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0)
+        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0) => Pass2Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, colMeansNew, colSumOperand0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> colMeansNew, ReadOnlySpan<float> colSumOperand0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float weightDecay = uniforms[5];
             float alpha = uniforms[14]; // Min(maxStep, Rsqrt(t)) * Max(eps2, Sqrt(Sum(param * param) / Numel))
@@ -1201,7 +1273,7 @@ vector-store 3 v:5
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float colMeansNew2 = colMeansNew[i]; // colMeans * beta2 + (1f - beta2) * (ColSum(g2) / Rows), one value per column
                 // var u = grad * Rsqrt(rowMeans / Mean(rowMeans) * colMeans);
                 float tmp = colMeansNew2 * u27;
@@ -1215,6 +1287,7 @@ vector-store 3 v:5
                 float tmp5 = alpha * tmp4;
                 float paramNew = paramIn - tmp5;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1230,14 +1303,35 @@ vector-store 3 v:5
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 4) throw new ArgumentException("Adafactor takes 4 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
-                    case 2: Pass2(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
+                    throw new NotSupportedException("Adafactor has no element states to keep in bfloat16");
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy, partials); break;
+                    case 2: Pass2<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Adafactor has 3 pass(es)");
                 }
             }

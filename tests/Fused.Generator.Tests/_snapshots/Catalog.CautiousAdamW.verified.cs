@@ -92,6 +92,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 36;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 28;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 34;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 26;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -470,11 +476,19 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -485,17 +499,20 @@ step Pass 1
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -504,7 +521,7 @@ step Pass 1
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -515,7 +532,7 @@ step Pass 1
             nuint i = 0;
             for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = Vector512.LoadUnsafe(ref mRef, i);
                 var vIn = Vector512.LoadUnsafe(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -553,7 +570,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -562,7 +582,7 @@ step Pass 1
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -578,7 +598,7 @@ step Pass 1
                 // elements i + 0 .. i + 7: lanes 0..7
                 {
                     nuint at = i;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -612,7 +632,7 @@ step Pass 1
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -653,7 +673,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -662,7 +685,7 @@ step Pass 1
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -682,7 +705,7 @@ step Pass 1
                 // elements i + 0 .. i + 3: lanes 0..3
                 {
                     nuint at = i;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -716,7 +739,7 @@ step Pass 1
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
                     nuint at = i + 4;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -750,7 +773,7 @@ step Pass 1
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -784,7 +807,7 @@ step Pass 1
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
                     nuint at = i + 12;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -829,7 +852,10 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -840,7 +866,7 @@ step Pass 1
             float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = m[i];
                 float vIn = v[i];
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -876,28 +902,40 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass1Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass1Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[4]);
             var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -912,19 +950,24 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[4]);
             var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -939,19 +982,24 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[4]);
             var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -966,13 +1014,17 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float lr = uniforms[0];
             float weightDecay = uniforms[4];
@@ -989,6 +1041,7 @@ step Pass 1
                 float tmp3 = lr * tmp2;
                 float paramNew = paramIn - tmp3;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -997,11 +1050,19 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1012,17 +1073,20 @@ step Pass 1
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
@@ -1034,7 +1098,7 @@ step Pass 1
             var u8 = Vector512.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1045,7 +1109,7 @@ step Pass 1
             nuint i = 0;
             for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref mRef, i);
                 var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -1083,7 +1147,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
@@ -1095,7 +1162,7 @@ step Pass 1
             var u8 = Vector256.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1111,7 +1178,7 @@ step Pass 1
                 // elements i + 0 .. i + 7: lanes 0..7
                 {
                     nuint at = i;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1145,7 +1212,7 @@ step Pass 1
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1186,7 +1253,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
@@ -1198,7 +1268,7 @@ step Pass 1
             var u8 = Vector128.Create(uniforms[8]); // 1f - Pow(beta1, t)
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1218,7 +1288,7 @@ step Pass 1
                 // elements i + 0 .. i + 3: lanes 0..3
                 {
                     nuint at = i;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1252,7 +1322,7 @@ step Pass 1
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
                     nuint at = i + 4;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1286,7 +1356,7 @@ step Pass 1
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1320,7 +1390,7 @@ step Pass 1
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
                     nuint at = i + 12;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1365,7 +1435,10 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var mKey = rounding.Key(0);
             var vKey = rounding.Key(1);
@@ -1378,7 +1451,7 @@ step Pass 1
             float u11 = uniforms[11]; // 1f - Pow(beta2, t)
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(m[i]);
                 float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -1414,23 +1487,34 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector512.Create(uniforms[0]);
@@ -1438,6 +1522,7 @@ step Pass 1
             var u15 = Vector512.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -1452,13 +1537,17 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector256.Create(uniforms[0]);
@@ -1466,6 +1555,7 @@ step Pass 1
             var u15 = Vector256.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -1480,13 +1570,17 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector128.Create(uniforms[0]);
@@ -1494,6 +1588,7 @@ step Pass 1
             var u15 = Vector128.Create(uniforms[15]); // Max(Sum(mask) / Numel, 0.001f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -1508,13 +1603,17 @@ step Pass 1
                 var tmp3 = lr * tmp2;
                 var paramNew = paramIn - tmp3;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float lr = uniforms[0];
             float weightDecay = uniforms[4];
@@ -1531,6 +1630,7 @@ step Pass 1
                 float tmp3 = lr * tmp2;
                 float paramNew = paramIn - tmp3;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1546,28 +1646,45 @@ step Pass 1
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 5) throw new ArgumentException("C-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-AdamW has 2 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 5) throw new ArgumentException("C-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, partials, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-AdamW has 2 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-AdamW has 2 pass(es)");
                 }
             }

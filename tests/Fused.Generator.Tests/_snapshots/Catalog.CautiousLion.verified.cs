@@ -87,6 +87,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 28;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 22;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 24;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 18;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 0;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -431,9 +437,17 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -444,21 +458,24 @@ step Pass 1
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -467,7 +484,7 @@ step Pass 1
             nuint i = 0;
             for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -489,11 +506,14 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -507,7 +527,7 @@ step Pass 1
                 // elements i + 0 .. i + 7: lanes 0..7
                 {
                     nuint at = i;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -525,7 +545,7 @@ step Pass 1
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -550,11 +570,14 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -572,7 +595,7 @@ step Pass 1
                 // elements i + 0 .. i + 3: lanes 0..3
                 {
                     nuint at = i;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -590,7 +613,7 @@ step Pass 1
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
                     nuint at = i + 4;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -608,7 +631,7 @@ step Pass 1
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -626,7 +649,7 @@ step Pass 1
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
                     nuint at = i + 12;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -655,13 +678,16 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta1 = uniforms[1];
             float u5 = uniforms[5]; // 1f - beta1
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = momentum[i];
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 float tmp = beta1 * momentumIn;
@@ -681,20 +707,31 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass1Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done));
-            if (done < param.Length) Pass1Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done));
+            if (done > 0) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector512.Create(uniforms[0]);
             var beta1 = Vector512.Create(uniforms[1]);
@@ -704,14 +741,15 @@ step Pass 1
             var u9 = Vector512.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector512.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -735,6 +773,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
             return (int)i;
@@ -742,7 +781,10 @@ step Pass 1
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector256.Create(uniforms[0]);
             var beta1 = Vector256.Create(uniforms[1]);
@@ -752,14 +794,15 @@ step Pass 1
             var u9 = Vector256.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector256.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector256(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -783,6 +826,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
             return (int)i;
@@ -790,7 +834,10 @@ step Pass 1
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector128.Create(uniforms[0]);
             var beta1 = Vector128.Create(uniforms[1]);
@@ -800,14 +847,15 @@ step Pass 1
             var u9 = Vector128.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector128.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector128(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -831,6 +879,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
                 momentumNew.StoreUnsafe(ref momentumRef, i);
             }
             return (int)i;
@@ -838,7 +887,10 @@ step Pass 1
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<float> momentum) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float lr = uniforms[0];
             float beta1 = uniforms[1];
@@ -850,7 +902,7 @@ step Pass 1
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = momentum[i];
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 float tmp = beta1 * momentumIn;
@@ -874,6 +926,7 @@ step Pass 1
                 float tmp11 = gradIn * u10;
                 float momentumNew = tmp10 + tmp11;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
                 momentum[i] = momentumNew;
             }
         }
@@ -883,9 +936,17 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, partials, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -896,22 +957,25 @@ step Pass 1
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(mask)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var beta1 = Vector512.Create(uniforms[1]);
             var u5 = Vector512.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To7 = Vector512.LoadUnsafe(ref lanesRef, 0);
@@ -920,7 +984,7 @@ step Pass 1
             nuint i = 0;
             for (; i + 16 <= length; i += 16)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -942,12 +1006,15 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var beta1 = Vector256.Create(uniforms[1]);
             var u5 = Vector256.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To3 = Vector256.LoadUnsafe(ref lanesRef, 0);
@@ -961,7 +1028,7 @@ step Pass 1
                 // elements i + 0 .. i + 7: lanes 0..7
                 {
                     nuint at = i;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -979,7 +1046,7 @@ step Pass 1
                 // elements i + 8 .. i + 15: lanes 8..15
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -1004,12 +1071,15 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var beta1 = Vector128.Create(uniforms[1]);
             var u5 = Vector128.Create(uniforms[5]); // 1f - beta1
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
             var sum0Lanes0To1 = Vector128.LoadUnsafe(ref lanesRef, 0);
@@ -1027,7 +1097,7 @@ step Pass 1
                 // elements i + 0 .. i + 3: lanes 0..3
                 {
                     nuint at = i;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -1045,7 +1115,7 @@ step Pass 1
                 // elements i + 4 .. i + 7: lanes 4..7
                 {
                     nuint at = i + 4;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -1063,7 +1133,7 @@ step Pass 1
                 // elements i + 8 .. i + 11: lanes 8..11
                 {
                     nuint at = i + 8;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -1081,7 +1151,7 @@ step Pass 1
                 // elements i + 12 .. i + 15: lanes 12..15
                 {
                     nuint at = i + 12;
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                     var tmp = beta1 * momentumIn;
@@ -1110,13 +1180,16 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta1 = uniforms[1];
             float u5 = uniforms[5]; // 1f - beta1
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 float tmp = beta1 * momentumIn;
@@ -1136,21 +1209,32 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
@@ -1162,14 +1246,15 @@ step Pass 1
             var u9 = Vector512.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector512.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -1193,6 +1278,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector512(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
             }
             return (int)i;
@@ -1200,7 +1286,10 @@ step Pass 1
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
@@ -1212,14 +1301,15 @@ step Pass 1
             var u9 = Vector256.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector256.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
                 var paramIn = Vector256.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector256(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -1243,6 +1333,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector256(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
             }
             return (int)i;
@@ -1250,7 +1341,10 @@ step Pass 1
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
@@ -1262,14 +1356,15 @@ step Pass 1
             var u9 = Vector128.Create(uniforms[9]); // Max(Sum(mask) / Numel, 0.001f)
             var u10 = Vector128.Create(uniforms[10]); // 1f - beta2
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
                 var paramIn = Vector128.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector128(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 var tmp = beta1 * momentumIn;
@@ -1293,6 +1388,7 @@ step Pass 1
                 var tmp11 = gradIn * u10;
                 var momentumNew = tmp10 + tmp11;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
                 global::Fused.Runtime.Precision.BFloat16Lanes.StoreVector128(momentumNew, ref momentumRef, i, momentumK0, momentumK1, element + (long)i);
             }
             return (int)i;
@@ -1300,7 +1396,10 @@ step Pass 1
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var momentumKey = rounding.Key(0);
             float lr = uniforms[0];
@@ -1313,7 +1412,7 @@ step Pass 1
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
                 // var u = Sign(beta1 * momentum + (1 - beta1) * grad);
                 float tmp = beta1 * momentumIn;
@@ -1337,6 +1436,7 @@ step Pass 1
                 float tmp11 = gradIn * u10;
                 float momentumNew = tmp10 + tmp11;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
                 momentum[i] = global::Fused.Runtime.Precision.BFloat16Lanes.Round(momentumNew, momentumKey, element + i);
             }
         }
@@ -1353,28 +1453,45 @@ step Pass 1
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 3) throw new ArgumentException("C-Lion takes 3 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-Lion has 2 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 3) throw new ArgumentException("C-Lion takes 3 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), partials, rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.ParameterCopy, partials, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-Lion has 2 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "C-Lion has 2 pass(es)");
                 }
             }

@@ -87,6 +87,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 48;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 40;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 46;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 38;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -546,11 +552,19 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -562,10 +576,10 @@ scalar-store 4 s:9
                 lanes.Slice(0, 16).Fill(0.0);
                 lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
                 partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // Sum(u * u)
             }
@@ -573,7 +587,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -583,7 +600,7 @@ scalar-store 4 s:9
             var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -597,7 +614,7 @@ scalar-store 4 s:9
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = Vector512.LoadUnsafe(ref mRef, i);
                 var vIn = Vector512.LoadUnsafe(ref vRef, i);
                 // radius = t == 1 ? Norm(param) : radius;
@@ -638,7 +655,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -648,7 +668,7 @@ scalar-store 4 s:9
             var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -669,7 +689,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -705,7 +725,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -751,7 +771,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -761,7 +784,7 @@ scalar-store 4 s:9
             var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -790,7 +813,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -826,7 +849,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -862,7 +885,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -898,7 +921,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -952,7 +975,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -964,7 +990,7 @@ scalar-store 4 s:9
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = m[i];
                 float vIn = v[i];
                 // radius = t == 1 ? Norm(param) : radius;
@@ -999,11 +1025,19 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> partials)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1014,17 +1048,20 @@ scalar-store 4 s:9
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
             var u19 = Vector512.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -1056,7 +1093,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
             var u19 = Vector256.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -1111,7 +1151,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
             var u19 = Vector128.Create(uniforms[19]); // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -1204,7 +1247,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u10 = uniforms[10]; // lr * radius'
             float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -1227,22 +1273,33 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
         {
+            Pass2<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+        }
+
+        /// <summary>Pass 2 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass2Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass2Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass2Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector512.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
@@ -1250,6 +1307,7 @@ scalar-store 4 s:9
             var u22 = Vector512.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -1264,13 +1322,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass2Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector256.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
@@ -1278,6 +1340,7 @@ scalar-store 4 s:9
             var u22 = Vector256.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -1292,13 +1355,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass2Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector128.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
@@ -1306,6 +1373,7 @@ scalar-store 4 s:9
             var u22 = Vector128.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -1320,13 +1388,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass2Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float radiusNew = uniforms[9]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u10 = uniforms[10]; // lr * radius'
@@ -1344,6 +1416,7 @@ scalar-store 4 s:9
                 float tmp3 = radiusNew * moved;
                 float paramNew = tmp3 / u22;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1352,11 +1425,19 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1368,10 +1449,10 @@ scalar-store 4 s:9
                 lanes.Slice(0, 16).Fill(0.0);
                 lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
                 partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // Sum(u * u)
             }
@@ -1379,7 +1460,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
@@ -1392,7 +1476,7 @@ scalar-store 4 s:9
             var u14 = Vector512.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector512.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1406,7 +1490,7 @@ scalar-store 4 s:9
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref mRef, i);
                 var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
                 // radius = t == 1 ? Norm(param) : radius;
@@ -1447,7 +1531,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
@@ -1460,7 +1547,7 @@ scalar-store 4 s:9
             var u14 = Vector256.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector256.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1481,7 +1568,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1517,7 +1604,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1563,7 +1650,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
@@ -1576,7 +1666,7 @@ scalar-store 4 s:9
             var u14 = Vector128.Create(uniforms[14]); // 1f - beta2
             var u16 = Vector128.Create(uniforms[16]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1605,7 +1695,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1641,7 +1731,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1677,7 +1767,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1713,7 +1803,7 @@ scalar-store 4 s:9
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
@@ -1767,7 +1857,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var mKey = rounding.Key(0);
             var vKey = rounding.Key(1);
@@ -1781,7 +1874,7 @@ scalar-store 4 s:9
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(m[i]);
                 float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
                 // radius = t == 1 ? Norm(param) : radius;
@@ -1816,11 +1909,19 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1831,17 +1932,20 @@ scalar-store 4 s:9
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass1BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u10 = Vector512.Create(uniforms[10]); // lr * radius'
@@ -1874,7 +1978,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u10 = Vector256.Create(uniforms[10]); // lr * radius'
@@ -1930,7 +2037,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u10 = Vector128.Create(uniforms[10]); // lr * radius'
@@ -2024,7 +2134,10 @@ scalar-store 4 s:9
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u10 = uniforms[10]; // lr * radius'
             float u19 = uniforms[19]; // Max(Sqrt(Sum(u * u)), 1E-12f)
@@ -2047,23 +2160,34 @@ scalar-store 4 s:9
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass2BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 2 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass2BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass2BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass2BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass2BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass2BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass2BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass2BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector512.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -2072,6 +2196,7 @@ scalar-store 4 s:9
             var u22 = Vector512.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -2086,13 +2211,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector256.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -2101,6 +2230,7 @@ scalar-store 4 s:9
             var u22 = Vector256.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -2115,13 +2245,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector128.Create(uniforms[9]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -2130,6 +2264,7 @@ scalar-store 4 s:9
             var u22 = Vector128.Create(uniforms[22]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -2144,13 +2279,17 @@ scalar-store 4 s:9
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u22;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass2BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass2BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float radiusNew = uniforms[9]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u10 = uniforms[10]; // lr * radius'
@@ -2168,6 +2307,7 @@ scalar-store 4 s:9
                 float tmp3 = radiusNew * moved;
                 float paramNew = tmp3 / u22;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -2183,30 +2323,47 @@ scalar-store 4 s:9
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 5) throw new ArgumentException("HyperBall-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], partials); break;
-                    case 2: Pass2(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "HyperBall-AdamW has 3 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 5) throw new ArgumentException("HyperBall-AdamW takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;
-                    case 2: Pass2BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, partials, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, partials, rounding); break;
+                        case 2: Pass2BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "HyperBall-AdamW has 3 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy, partials); break;
+                    case 2: Pass2<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "HyperBall-AdamW has 3 pass(es)");
                 }
             }

@@ -92,6 +92,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 40;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 32;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 38;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 30;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -480,11 +486,19 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -496,10 +510,10 @@ step Pass 1
                 lanes.Slice(0, 16).Fill(0.0);
                 lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
                 partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // Sum(r * r)
             }
@@ -507,7 +521,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector512.Create(uniforms[1]);
             var beta2 = Vector512.Create(uniforms[2]);
@@ -518,7 +535,7 @@ step Pass 1
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -532,7 +549,7 @@ step Pass 1
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = Vector512.LoadUnsafe(ref mRef, i);
                 var vIn = Vector512.LoadUnsafe(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -575,7 +592,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector256.Create(uniforms[1]);
             var beta2 = Vector256.Create(uniforms[2]);
@@ -586,7 +606,7 @@ step Pass 1
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -607,7 +627,7 @@ step Pass 1
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -645,7 +665,7 @@ step Pass 1
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = Vector256.LoadUnsafe(ref mRef, at);
                     var vIn = Vector256.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -693,7 +713,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta1 = Vector128.Create(uniforms[1]);
             var beta2 = Vector128.Create(uniforms[2]);
@@ -704,7 +727,7 @@ step Pass 1
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float mRef = ref MemoryMarshal.GetReference(m);
             ref float vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -733,7 +756,7 @@ step Pass 1
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -771,7 +794,7 @@ step Pass 1
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -809,7 +832,7 @@ step Pass 1
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -847,7 +870,7 @@ step Pass 1
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = Vector128.LoadUnsafe(ref mRef, at);
                     var vIn = Vector128.LoadUnsafe(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -903,7 +926,10 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> m, Span<float> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta1 = uniforms[1];
             float beta2 = uniforms[2];
@@ -916,7 +942,7 @@ step Pass 1
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = m[i];
                 float vIn = v[i];
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -953,26 +979,38 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass1Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass1Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u21 = Vector512.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -983,17 +1021,22 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u21 = Vector256.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -1004,17 +1047,22 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u21 = Vector128.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -1025,13 +1073,17 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> m, ReadOnlySpan<float> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u21 = uniforms[21]; // lr * trust
             for (int i = 0; i < param.Length; i++)
@@ -1042,6 +1094,7 @@ step Pass 1
                 float tmp = r * u21;
                 float paramNew = paramIn - tmp;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1050,11 +1103,19 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 2) throw new ArgumentException("need " + (blocks * 2) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1066,10 +1127,10 @@ step Pass 1
                 lanes.Slice(0, 16).Fill(0.0);
                 lanes.Slice(16, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), m.Slice(start, count), v.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), m.Slice(start + done, count - done), v.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 2 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
                 partials[block * 2 + 1] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(16, 16), max: false); // Sum(r * r)
             }
@@ -1077,7 +1138,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
@@ -1091,7 +1155,7 @@ step Pass 1
             var u9 = Vector512.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector512.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1105,7 +1169,7 @@ step Pass 1
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref mRef, i);
                 var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref vRef, i);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -1148,7 +1212,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
@@ -1162,7 +1229,7 @@ step Pass 1
             var u9 = Vector256.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector256.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1183,7 +1250,7 @@ step Pass 1
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1221,7 +1288,7 @@ step Pass 1
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1269,7 +1336,10 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (mK0, mK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
@@ -1283,7 +1353,7 @@ step Pass 1
             var u9 = Vector128.Create(uniforms[9]); // 1f - beta2
             var u11 = Vector128.Create(uniforms[11]); // 1f - Pow(beta2, t)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort mRef = ref MemoryMarshal.GetReference(m);
             ref ushort vRef = ref MemoryMarshal.GetReference(v);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1312,7 +1382,7 @@ step Pass 1
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1350,7 +1420,7 @@ step Pass 1
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1388,7 +1458,7 @@ step Pass 1
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1426,7 +1496,7 @@ step Pass 1
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var mIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref mRef, at);
                     var vIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref vRef, at);
                     // m = beta1 * m + (1 - beta1) * grad;
@@ -1482,7 +1552,10 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> m, Span<ushort> v, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var mKey = rounding.Key(0);
             var vKey = rounding.Key(1);
@@ -1497,7 +1570,7 @@ step Pass 1
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float mIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(m[i]);
                 float vIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(v[i]);
                 // m = beta1 * m + (1 - beta1) * grad;
@@ -1534,28 +1607,40 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (m.Length != param.Length) throw new ArgumentException("m has " + m.Length + " elements, param has " + param.Length, nameof(m));
             if (v.Length != param.Length) throw new ArgumentException("v has " + v.Length + " elements, param has " + param.Length, nameof(v));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), m.Slice(0, done), v.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), m.Slice(done), v.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u21 = Vector512.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -1566,18 +1651,23 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u21 = Vector256.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -1588,18 +1678,23 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u21 = Vector128.Create(uniforms[21]); // lr * trust
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -1610,13 +1705,17 @@ step Pass 1
                 var tmp = r * u21;
                 var paramNew = paramIn - tmp;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, m, v, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> m, ReadOnlySpan<ushort> v, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u21 = uniforms[21]; // lr * trust
             for (int i = 0; i < param.Length; i++)
@@ -1627,6 +1726,7 @@ step Pass 1
                 float tmp = r * u21;
                 float paramNew = paramIn - tmp;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1642,28 +1742,45 @@ step Pass 1
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 5) throw new ArgumentException("LAMB takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], buffers[4]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "LAMB has 2 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 5) throw new ArgumentException("LAMB takes 5 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], partials, rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers.UInt16(3), buffers[4], rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, partials, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers.UInt16(3), buffers[4], buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "LAMB has 2 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers[4], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "LAMB has 2 pass(es)");
                 }
             }

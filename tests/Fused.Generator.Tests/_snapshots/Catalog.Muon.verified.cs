@@ -92,6 +92,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 28;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 24;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 26;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 22;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -396,32 +402,43 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(momentum); // scalar head: the vector body's stores to momentum start on a 64-byte line
-            if (done > 0) Pass0Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass0Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector512.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -438,18 +455,21 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector256.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector256(ref gradRef, i);
                 var momentumIn = Vector256.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -466,18 +486,21 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector128.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector128(ref gradRef, i);
                 var momentumIn = Vector128.LoadUnsafe(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -494,13 +517,16 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta = uniforms[1];
             bool u16 = uniforms[16] != 0f; // nesterov > 0f
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = momentum[i];
                 // momentum = beta * momentum + grad;
                 float tmp = beta * momentumIn;
@@ -519,27 +545,39 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass1Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass1Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector512.Create(uniforms[0]);
             var weightDecay = Vector512.Create(uniforms[2]);
             var scale = Vector512.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -553,19 +591,24 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector256.Create(uniforms[0]);
             var weightDecay = Vector256.Create(uniforms[2]);
             var scale = Vector256.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -579,19 +622,24 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var lr = Vector128.Create(uniforms[0]);
             var weightDecay = Vector128.Create(uniforms[2]);
             var scale = Vector128.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -605,13 +653,17 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float lr = uniforms[0];
             float weightDecay = uniforms[2];
@@ -627,6 +679,7 @@ step Pass 1
                 float tmp4 = lr * tmp3;
                 float paramNew = paramIn - tmp4;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -635,35 +688,46 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(temp0); // scalar head: the vector body's stores to temp0 start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass0BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass0BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             var beta = Vector512.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector512<float>.AllBitsSet : Vector512<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
             {
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -680,20 +744,23 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             var beta = Vector256.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector256<float>.AllBitsSet : Vector256<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
             {
-                var gradIn = Vector256.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector256(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -710,20 +777,23 @@ step Pass 1
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             var beta = Vector128.Create(uniforms[1]);
             var u16 = uniforms[16] != 0f ? Vector128<float>.AllBitsSet : Vector128<float>.Zero; // nesterov > 0f
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
             {
-                var gradIn = Vector128.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector128(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, i);
                 // momentum = beta * momentum + grad;
                 var tmp = beta * momentumIn;
@@ -740,14 +810,17 @@ step Pass 1
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var momentumKey = rounding.Key(0);
             float beta = uniforms[1];
             bool u16 = uniforms[16] != 0f; // nesterov > 0f
             for (int i = 0; i < param.Length; i++)
             {
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
                 // momentum = beta * momentum + grad;
                 float tmp = beta * momentumIn;
@@ -766,22 +839,33 @@ step Pass 1
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass1BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass1BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector512.Create(uniforms[0]);
@@ -789,6 +873,7 @@ step Pass 1
             var scale = Vector512.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -802,13 +887,17 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector256.Create(uniforms[0]);
@@ -816,6 +905,7 @@ step Pass 1
             var scale = Vector256.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -829,13 +919,17 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var lr = Vector128.Create(uniforms[0]);
@@ -843,6 +937,7 @@ step Pass 1
             var scale = Vector128.Create(uniforms[15]); // Where(moonshotScale > 0f, 0.2f * Sqrt(Max(Rows, Cols)), Sqrt(Max(1f, Rows / Cols)))
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -856,13 +951,17 @@ step Pass 1
                 var tmp4 = lr * tmp3;
                 var paramNew = paramIn - tmp4;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float lr = uniforms[0];
             float weightDecay = uniforms[2];
@@ -878,6 +977,7 @@ step Pass 1
                 float tmp4 = lr * tmp3;
                 float paramNew = paramIn - tmp4;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -893,28 +993,45 @@ step Pass 1
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 4) throw new ArgumentException("Muon takes 4 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Muon has 2 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 4) throw new ArgumentException("Muon takes 4 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Muon has 2 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "Muon has 2 pass(es)");
                 }
             }

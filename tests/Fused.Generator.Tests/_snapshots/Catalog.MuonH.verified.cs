@@ -77,6 +77,12 @@ namespace Fused.Catalog
             public const int BytesMovedPerParameter = 44;
             /// <summary>The same with the element states in bfloat16 (2 bytes per state element read or written).</summary>
             public const int BytesMovedPerParameterBFloat16State = 40;
+            /// <summary>The same as BytesMovedPerParameter with the gradient in bfloat16 (2 bytes per gradient element read).</summary>
+            public const int BytesMovedPerParameterBFloat16Gradient = 42;
+            /// <summary>The same with the element states and the gradient in bfloat16.</summary>
+            public const int BytesMovedPerParameterBFloat16StateAndGradient = 38;
+            /// <summary>Bytes the parameters' bfloat16 copy adds to any of the above when the step writes it (2 per parameter store).</summary>
+            public const int BFloat16ParameterCopyBytesPerParameter = 2;
             /// <summary>Temporaries of one tensor's size the runtime provides (matrix-pass sources, values a pass stores for a later one).</summary>
             public const int TempBufferCount = 1;
             /// <summary>Matrix passes (Newton-Schulz, ...) per step, run by the runtime between element passes.</summary>
@@ -477,10 +483,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> partials)
         {
+            Pass0<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -491,21 +505,24 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass0Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes) => Pass0Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector512.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -516,7 +533,7 @@ scalar-store 3 s:7
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = Vector512.LoadUnsafe(ref momentumRef, i);
                 // radius = t == 1 ? Norm(param) : radius;
                 var tmp = paramIn * paramIn;
@@ -539,11 +556,14 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes) => Pass0Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector256.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -559,7 +579,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -579,7 +599,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = Vector256.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -605,11 +625,14 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
+        public static int Pass0Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes) => Pass0Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var beta = Vector128.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref float momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -629,7 +652,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -649,7 +672,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -669,7 +692,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -689,7 +712,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = Vector128.LoadUnsafe(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -719,13 +742,16 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes)
+        public static void Pass0Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<float> momentum, Span<float> temp0, Span<double> lanes) => Pass0Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<float> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float beta = uniforms[1];
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = momentum[i];
                 // radius = t == 1 ? Norm(param) : radius;
                 float tmp = paramIn * paramIn;
@@ -746,10 +772,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> partials)
         {
+            Pass1<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -760,17 +794,20 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass1Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(orthogonal * orthogonal)
             }
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -794,7 +831,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -836,7 +876,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass1Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -906,7 +949,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static void Pass1Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass1Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             for (int i = 0; i < param.Length; i++)
             {
@@ -922,10 +968,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> partials)
         {
+            Pass2<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials);
+        }
+
+        /// <summary>Pass 2 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -936,17 +990,20 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes);
-                if (done < count) Pass2Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes);
+                if (done < count) Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass2Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass2Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
             var u11 = Vector512.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -978,7 +1035,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass2Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass2Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
             var u11 = Vector256.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -1033,7 +1093,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static int Pass2Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass2Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
             var u11 = Vector128.Create(uniforms[11]); // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -1126,7 +1189,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes)
+        public static void Pass2Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<double> lanes) => Pass2Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u8 = uniforms[8]; // lr * radius'
             float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -1149,21 +1215,32 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass3(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
         {
+            Pass3<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+        }
+
+        /// <summary>Pass 3 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
-            if (done > 0) Pass3Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done));
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass3Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass3Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass3Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
-            if (done < param.Length) Pass3Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done));
+            if (done > 0) Pass3Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done));
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass3Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass3Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass3Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
+            if (done < param.Length) Pass3Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done));
         }
 
         /// <summary>Pass 3 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass3Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass3Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector512.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
@@ -1171,6 +1248,7 @@ scalar-store 3 s:7
             var u14 = Vector512.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -1185,13 +1263,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass3Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass3Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector256.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
@@ -1199,6 +1281,7 @@ scalar-store 3 s:7
             var u14 = Vector256.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -1213,13 +1296,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static int Pass3Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass3Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var radiusNew = Vector128.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
@@ -1227,6 +1314,7 @@ scalar-store 3 s:7
             var u14 = Vector128.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -1241,13 +1329,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass3Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0)
+        public static void Pass3Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0) => Pass3Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<float> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float radiusNew = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u8 = uniforms[8]; // lr * radius'
@@ -1265,6 +1357,7 @@ scalar-store 3 s:7
                 float tmp3 = radiusNew * moved;
                 float paramNew = tmp3 / u14;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -1273,10 +1366,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass0BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass0BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 0 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1287,23 +1388,26 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass0BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(param * param)
             }
         }
 
         /// <summary>Pass 0 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector512(rounding.Key(0), element);
             var beta = Vector512.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1314,7 +1418,7 @@ scalar-store 3 s:7
             for (; i + 16 <= length; i += 16)
             {
                 var paramIn = Vector512.LoadUnsafe(ref paramRef, i);
-                var gradIn = Vector512.LoadUnsafe(ref gradRef, i);
+                var gradIn = TGradientLanes.LoadVector512(ref gradRef, i);
                 var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector512(ref momentumRef, i);
                 // radius = t == 1 ? Norm(param) : radius;
                 var tmp = paramIn * paramIn;
@@ -1337,13 +1441,16 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector256(rounding.Key(0), element);
             var beta = Vector256.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1359,7 +1466,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1379,7 +1486,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 8;
                     var paramIn = Vector256.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector256.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector256(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector256(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1405,13 +1512,16 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass0BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass0BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var (momentumK0, momentumK1) = global::Fused.Runtime.Precision.BFloat16Lanes.KeysVector128(rounding.Key(0), element);
             var beta = Vector128.Create(uniforms[1]);
             ref float paramRef = ref MemoryMarshal.GetReference(param);
-            ref float gradRef = ref MemoryMarshal.GetReference(grad);
+            ref TGradient gradRef = ref MemoryMarshal.GetReference(grad);
             ref ushort momentumRef = ref MemoryMarshal.GetReference(momentum);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
             ref double lanesRef = ref MemoryMarshal.GetReference(lanes);
@@ -1431,7 +1541,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1451,7 +1561,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 4;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1471,7 +1581,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 8;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1491,7 +1601,7 @@ scalar-store 3 s:7
                 {
                     nuint at = i + 12;
                     var paramIn = Vector128.LoadUnsafe(ref paramRef, at);
-                    var gradIn = Vector128.LoadUnsafe(ref gradRef, at);
+                    var gradIn = TGradientLanes.LoadVector128(ref gradRef, at);
                     var momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.LoadVector128(ref momentumRef, at);
                     // radius = t == 1 ? Norm(param) : radius;
                     var tmp = paramIn * paramIn;
@@ -1521,14 +1631,17 @@ scalar-store 3 s:7
 
         /// <summary>Pass 0, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass0BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, Span<ushort> momentum, Span<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass0BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass0BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, Span<ushort> momentum, Span<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             var momentumKey = rounding.Key(0);
             float beta = uniforms[1];
             for (int i = 0; i < param.Length; i++)
             {
                 float paramIn = param[i];
-                float gradIn = grad[i];
+                float gradIn = TGradientLanes.Load(grad[i]);
                 float momentumIn = global::Fused.Runtime.Precision.BFloat16Lanes.Load(momentum[i]);
                 // radius = t == 1 ? Norm(param) : radius;
                 float tmp = paramIn * paramIn;
@@ -1549,10 +1662,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass1BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass1BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 1 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1563,17 +1684,20 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass1BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(orthogonal * orthogonal)
             }
         }
 
         /// <summary>Pass 1 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1598,7 +1722,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1641,7 +1768,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass1BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass1BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
@@ -1712,7 +1842,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 1, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass1BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass1BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass1BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             for (int i = 0; i < param.Length; i++)
             {
@@ -1728,10 +1861,18 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass2BFloat16(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass2BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, partials, rounding);
+        }
+
+        /// <summary>Pass 2 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> partials, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int blocks = (param.Length + 1023) / 1024;
             if (partials.Length < blocks * 1) throw new ArgumentException("need " + (blocks * 1) + " partials", nameof(partials));
             // Lane j of 16 accumulates a block's elements j, j+16, ... in float64, in order, in every path,
@@ -1742,17 +1883,20 @@ scalar-store 3 s:7
                 int start = block * 1024, count = Math.Min(1024, param.Length - start);
                 lanes.Slice(0, 16).Fill(0.0);
                 int done = 0;
-                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2BFloat16Vector512(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2BFloat16Vector256(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2BFloat16Vector128(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), lanes, rounding, rounding.Element + start);
-                if (done < count) Pass2BFloat16Scalar(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), lanes, rounding, rounding.Element + start + done);
+                if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done = Pass2BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done = Pass2BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done = Pass2BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start, count), grad.Slice(start, count), momentum.Slice(start, count), temp0.Slice(start, count), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start, count), lanes, rounding, rounding.Element + start);
+                if (done < count) Pass2BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(start + done, count - done), grad.Slice(start + done, count - done), momentum.Slice(start + done, count - done), temp0.Slice(start + done, count - done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, start + done, count - done), lanes, rounding, rounding.Element + start + done);
                 partials[block * 1 + 0] = global::Fused.Ir.Reduction.FoldLanes(lanes.Slice(0, 16), max: false); // Sum(moved * moved)
             }
         }
 
         /// <summary>Pass 2 with Vector512; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector512(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u8 = Vector512.Create(uniforms[8]); // lr * radius'
@@ -1785,7 +1929,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2 with Vector256; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector256(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u8 = Vector256.Create(uniforms[8]); // lr * radius'
@@ -1841,7 +1988,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2 with Vector128; returns how many leading elements it processed (a multiple of 16), accumulated into <paramref name="lanes"/>.</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass2BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass2BFloat16Vector128(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass2BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var u8 = Vector128.Create(uniforms[8]); // lr * radius'
@@ -1935,7 +2085,10 @@ scalar-store 3 s:7
 
         /// <summary>Pass 2, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass2BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass2BFloat16Scalar(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass2BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, lanes, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass2BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, ReadOnlySpan<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, Span<double> lanes, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float u8 = uniforms[8]; // lr * radius'
             float u11 = uniforms[11]; // Max(Sqrt(Sum(orthogonal * orthogonal)), 1E-12f)
@@ -1958,22 +2111,33 @@ scalar-store 3 s:7
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public static void Pass3BFloat16(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding)
         {
+            Pass3BFloat16<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding);
+        }
+
+        /// <summary>Pass 3 with the gradient read as <typeparamref name="TGradientLanes"/> says and, when <typeparamref name="TParameterCopy"/> writes one, the parameter's bfloat16 copy (as long as the parameter, or empty) written beside each parameter store.</summary>
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3BFloat16<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
+        {
             if (uniforms.Length < Layout.UniformCount) throw new ArgumentException("need " + Layout.UniformCount + " uniforms", nameof(uniforms));
             if (grad.Length != param.Length) throw new ArgumentException("grad has " + grad.Length + " elements, param has " + param.Length, nameof(grad));
             if (momentum.Length != param.Length) throw new ArgumentException("momentum has " + momentum.Length + " elements, param has " + param.Length, nameof(momentum));
             if (temp0.Length != param.Length) throw new ArgumentException("temp0 has " + temp0.Length + " elements, param has " + param.Length, nameof(temp0));
+            if (TParameterCopy.Writes && parameterCopy.Length != param.Length) throw new ArgumentException("parameterCopy has " + parameterCopy.Length + " elements, param has " + param.Length, nameof(parameterCopy));
             int done = global::Fused.Runtime.Kernels.KernelDispatch.HeadToCacheLine(param); // scalar head: the vector body's stores to param start on a 64-byte line
             done = Math.Min(param.Length, done + (int)((rounding.Element + done) & 1)); // and on an even element: the vector bodies draw rounding bits in pairs
-            if (done > 0) Pass3BFloat16Scalar(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), rounding, rounding.Element);
-            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass3BFloat16Vector512(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass3BFloat16Vector256(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass3BFloat16Vector128(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
-            if (done < param.Length) Pass3BFloat16Scalar(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), rounding, rounding.Element + done);
+            if (done > 0) Pass3BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(0, done), grad.Slice(0, done), momentum.Slice(0, done), temp0.Slice(0, done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, 0, done), rounding, rounding.Element);
+            if (global::Fused.Runtime.Kernels.KernelDispatch.Use512) done += Pass3BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use256) done += Pass3BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            else if (global::Fused.Runtime.Kernels.KernelDispatch.Use128) done += Pass3BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
+            if (done < param.Length) Pass3BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(uniforms, param.Slice(done), grad.Slice(done), momentum.Slice(done), temp0.Slice(done), global::Fused.Runtime.Precision.ParameterCopies.Slice<TParameterCopy>(parameterCopy, done), rounding, rounding.Element + done);
         }
 
         /// <summary>Pass 3 with Vector512; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass3BFloat16Vector512(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass3BFloat16Vector512<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector512<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector512.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -1982,6 +2146,7 @@ scalar-store 3 s:7
             var u14 = Vector512.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector512<float>.Count <= length; i += (nuint)Vector512<float>.Count)
@@ -1996,13 +2161,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector512(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3 with Vector256; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass3BFloat16Vector256(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass3BFloat16Vector256<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector256<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector256.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -2011,6 +2180,7 @@ scalar-store 3 s:7
             var u14 = Vector256.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector256<float>.Count <= length; i += (nuint)Vector256<float>.Count)
@@ -2025,13 +2195,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector256(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3 with Vector128; returns how many leading elements it processed (a multiple of the vector length).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static int Pass3BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static int Pass3BFloat16Vector128(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass3BFloat16Vector128<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static int Pass3BFloat16Vector128<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             if ((element & 1) != 0 || !global::Fused.Runtime.Precision.BFloat16Lanes.OneCounterHigh(element, param.Length)) return 0; // rounding bits come in pairs from one counter range: else scalar
             var radiusNew = Vector128.Create(uniforms[7]); // Where(1f == t, Sqrt(Sum(param * param)), radius)
@@ -2040,6 +2214,7 @@ scalar-store 3 s:7
             var u14 = Vector128.Create(uniforms[14]); // Max(Sqrt(Sum(moved * moved)), 1E-12f)
             ref float paramRef = ref MemoryMarshal.GetReference(param);
             ref float temp0Ref = ref MemoryMarshal.GetReference(temp0);
+            ref ushort parameterCopyRef = ref MemoryMarshal.GetReference(parameterCopy);
             nuint length = (nuint)param.Length;
             nuint i = 0;
             for (; i + (nuint)Vector128<float>.Count <= length; i += (nuint)Vector128<float>.Count)
@@ -2054,13 +2229,17 @@ scalar-store 3 s:7
                 var tmp3 = radiusNew * moved;
                 var paramNew = tmp3 / u14;
                 paramNew.StoreUnsafe(ref paramRef, i);
+                TParameterCopy.StoreVector128(paramNew, ref parameterCopyRef, i);
             }
             return (int)i;
         }
 
         /// <summary>Pass 3, one element at a time (the tail, and machines without SIMD).</summary>
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public static void Pass3BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element)
+        public static void Pass3BFloat16Scalar(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<float> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, in global::Fused.Runtime.Precision.StateRounding rounding, long element) => Pass3BFloat16Scalar<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(uniforms, param, grad, momentum, temp0, default, rounding, element);
+
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public static void Pass3BFloat16Scalar<TGradientLanes, TGradient, TParameterCopy>(ReadOnlySpan<float> uniforms, Span<float> param, ReadOnlySpan<TGradient> grad, ReadOnlySpan<ushort> momentum, ReadOnlySpan<float> temp0, Span<ushort> parameterCopy, in global::Fused.Runtime.Precision.StateRounding rounding, long element) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
         {
             float radiusNew = uniforms[7]; // Where(1f == t, Sqrt(Sum(param * param)), radius)
             float u8 = uniforms[8]; // lr * radius'
@@ -2078,6 +2257,7 @@ scalar-store 3 s:7
                 float tmp3 = radiusNew * moved;
                 float paramNew = tmp3 / u14;
                 param[i] = paramNew;
+                TParameterCopy.Store(paramNew, parameterCopy, i);
             }
         }
 
@@ -2093,32 +2273,49 @@ scalar-store 3 s:7
             protected override global::Fused.Ir.KernelSchedule LoadSchedule() => global::Fused.Ir.ScheduleText.Parse(KernelScheduleText, KernelScheduleHash);
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials)
-            {
-                if (buffers.Count != 4) throw new ArgumentException("MuonH takes 4 element buffers, got " + buffers.Count, nameof(buffers));
-                switch (pass)
-                {
-                    case 0: Pass0(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
-                    case 1: Pass1(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
-                    case 2: Pass2(uniforms, buffers[0], buffers[1], buffers[2], buffers[3], partials); break;
-                    case 3: Pass3(uniforms, buffers[0], buffers[1], buffers[2], buffers[3]); break;
-                    default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "MuonH has 4 pass(es)");
-                }
-            }
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, false, default, partials);
 
             public override bool HasBFloat16StateKernels => true;
 
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            public override void RunPassBFloat16(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) => Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, true, keys, partials);
+
+            public override bool HasMixedPrecisionKernels => true;
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            public override void RunPass(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, global::Fused.Runtime.Kernels.PassPrecision precision, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials)
+            {
+                bool bfloat16State = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16State) != 0;
+                bool bfloat16Gradient = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16Gradient) != 0;
+                bool copy = (precision & global::Fused.Runtime.Kernels.PassPrecision.BFloat16ParameterCopy) != 0;
+                if (!bfloat16Gradient && !copy) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!bfloat16Gradient) Run<global::Fused.Runtime.Precision.Float32Gradients, float, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else if (!copy) Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.NoParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+                else Run<global::Fused.Runtime.Precision.BFloat16Gradients, ushort, global::Fused.Runtime.Precision.BFloat16ParameterCopy>(pass, uniforms, buffers, bfloat16State, keys, partials);
+            }
+
+            [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+            private static void Run<TGradientLanes, TGradient, TParameterCopy>(int pass, ReadOnlySpan<float> uniforms, in global::Fused.Execution.KernelBuffers buffers, bool bfloat16State, ReadOnlySpan<global::Fused.Runtime.Precision.CounterRngKey> keys, Span<double> partials) where TGradientLanes : struct, global::Fused.Runtime.Precision.IGradientLanes<TGradient> where TGradient : unmanaged where TParameterCopy : struct, global::Fused.Runtime.Precision.IParameterCopyLanes
             {
                 if (buffers.Count != 4) throw new ArgumentException("MuonH takes 4 element buffers, got " + buffers.Count, nameof(buffers));
-                var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
-                switch (pass)
+                if (bfloat16State)
                 {
-                    case 0: Pass0BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
-                    case 1: Pass1BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
-                    case 2: Pass2BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], partials, rounding); break;
-                    case 3: Pass3BFloat16(uniforms, buffers[0], buffers[1], buffers.UInt16(2), buffers[3], rounding); break;
+                    var rounding = new global::Fused.Runtime.Precision.StateRounding(keys, buffers.RoundingBase + buffers.Offset);
+                    switch (pass)
+                    {
+                        case 0: Pass0BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, partials, rounding); break;
+                        case 1: Pass1BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, partials, rounding); break;
+                        case 2: Pass2BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, partials, rounding); break;
+                        case 3: Pass3BFloat16<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers.UInt16(2), buffers[3], buffers.ParameterCopy, rounding); break;
+                        default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "MuonH has 4 pass(es)");
+                    }
+                }
+                else switch (pass)
+                {
+                    case 0: Pass0<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy, partials); break;
+                    case 1: Pass1<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy, partials); break;
+                    case 2: Pass2<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy, partials); break;
+                    case 3: Pass3<TGradientLanes, TGradient, TParameterCopy>(uniforms, buffers[0], buffers.Elements<TGradient>(1), buffers[2], buffers[3], buffers.ParameterCopy); break;
                     default: throw new ArgumentOutOfRangeException(nameof(pass), pass, "MuonH has 4 pass(es)");
                 }
             }

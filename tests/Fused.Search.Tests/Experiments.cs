@@ -216,11 +216,18 @@ namespace Fused.Search.Tests
                 ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
 
+            if (which.StartsWith('#'))
+            {
+                // Any stored program by id (e.g. a lineage step: is the winner more than its first hyperparameter change?).
+                long id = long.Parse(which.Substring(1), CultureInfo.InvariantCulture);
+                var chosen = session.Database.GetProgram(id) ?? throw new ArgumentException($"{db} has no program #{id}");
+                best = chosen;
+            }
             var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
             // A fair-start search read its programs' β2 and wd relative to tuned AdamW; the held-out tasks read them the same way.
             bool fair = session.Database.GetMeta("fair_start") == "1";
             bool Descends(string name) => fair && (name == found.Item1 || name == "best random AdamW mutant");
-            if (which == "quick")
+            if (which == "quick" || which.StartsWith('#'))
             {
                 // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
                 var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };

@@ -10,7 +10,7 @@ namespace Fused.Runtime.Cpu
     /// starting <see cref="LineOffset"/> bytes past a 64-byte cache-line boundary, and on Linux, from
     /// <see cref="HugePageBytes"/> up, on 2 MB boundaries with <c>madvise(MADV_HUGEPAGE)</c> before the first touch —
     /// the GC's heaps are not madvised, so under THP=madvise a 256 MB state array otherwise sits on 65,536 4 KB pages.
-    /// Freed by <see cref="Dispose"/> (or, if its owner forgets, by the finalizer); never moved.
+    /// Freed by <see cref="Dispose()"/> (or, if its owner forgets, by the finalizer); never moved.
     /// </summary>
     /// <remarks>
     /// <see cref="LineOffset"/> lets a state share its parameter's place within a line: the kernels peel a scalar head to

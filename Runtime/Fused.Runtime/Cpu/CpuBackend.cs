@@ -257,7 +257,7 @@ namespace Fused.Runtime.Cpu
             }
         }
 
-        /// <summary>Floats of a tensor's part of a temporary pool: its elements rounded up to whole cache lines, so every part starts on one (the kernels' non-temporal stores need it).</summary>
+        /// <summary>Floats of a tensor's part of a temporary pool: its elements rounded up to whole cache lines, so every part starts on a line like its parameter's states do.</summary>
         private static long LinePadded(long numel) => (numel + FloatsPerLine - 1) / FloatsPerLine * FloatsPerLine;
 
         private const int FloatsPerLine = KernelDispatch.CacheLineBytes / sizeof(float);

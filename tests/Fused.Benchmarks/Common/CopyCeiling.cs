@@ -12,11 +12,17 @@ namespace Fused.Benchmarks
     {
         public static void Copy(WorkerPool pool, float[] destination, float[] source)
         {
-            fixed (float* d = destination, s = source)
-            {
-                var work = new CopyWork { Destination = d, Source = s };
-                pool.Run(ref work, source.Length, 64 * 1024);
-            }
+            fixed (float* d = destination, s = source) Copy(pool, d, s, source.Length);
+        }
+
+        /// <summary>The same copy over the engine's kind of memory (<see cref="Fused.Runtime.Cpu.AlignedBuffer{T}"/>: line-aligned, huge pages on Linux).</summary>
+        public static void Copy(WorkerPool pool, Fused.Runtime.Cpu.AlignedBuffer<float> destination, Fused.Runtime.Cpu.AlignedBuffer<float> source) =>
+            Copy(pool, destination.Pointer, source.Pointer, source.Length);
+
+        private static void Copy(WorkerPool pool, float* destination, float* source, long length)
+        {
+            var work = new CopyWork { Destination = destination, Source = source };
+            pool.Run(ref work, length, 64 * 1024);
         }
 
         private struct CopyWork : IRangeWork

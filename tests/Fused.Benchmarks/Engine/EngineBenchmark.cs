@@ -101,6 +101,13 @@ namespace Fused.Benchmarks.Engine
             var destination = new float[elements];
             cases.Add(new Case("copy (Vector256, pool)", () => CopyCeiling.Copy(pool, destination, param), 8, elements));
             if (NativeKernel.TryLoad()) cases.Add(new Case("copy (C OpenMP)", () => NativeKernel.Copy(destination, param, p), 8, elements));
+            // The engine's states live in AlignedBuffer (huge pages on Linux), the arrays above do not: the same copy there.
+            var hugeSource = new Fused.Runtime.Cpu.AlignedBuffer<float>(elements);
+            var hugeDestination = new Fused.Runtime.Cpu.AlignedBuffer<float>(elements);
+            disposables.Add(hugeSource);
+            disposables.Add(hugeDestination);
+            hugeSource.Span.Fill(0.5f);
+            cases.Add(new Case("copy (Vector256, pool, engine memory: huge pages)", () => CopyCeiling.Copy(pool, hugeDestination, hugeSource), 8, elements));
             // The baselines run on the engine's own state buffers (same memory on both sides of each ratio: the same
             // loop on two freshly allocated buffer sets differs by up to 9% on this machine). They take turns with the
             // engine on those buffers, which only moves the moments along a little faster.

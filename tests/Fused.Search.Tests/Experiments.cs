@@ -208,14 +208,6 @@ namespace Fused.Search.Tests
             var bestRecord = session.Database.Best();
             var best = bestRecord != null && bestRecord.FunctionalHash == bestEvaluation.FunctionalHash ? bestRecord
                 : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
-            var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
-            output.WriteLine($"== meta-validation ({scale}) of {db}: best #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
-            if (session.Promotion is { Gates: true })
-                output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(session.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash))));
-            output.WriteLine(lionForms.Count == 0
-                ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
-                : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
-
             if (which.StartsWith('#'))
             {
                 // Any stored program by id (e.g. a lineage step: is the winner more than its first hyperparameter change?).
@@ -223,6 +215,14 @@ namespace Fused.Search.Tests
                 var chosen = session.Database.GetProgram(id) ?? throw new ArgumentException($"{db} has no program #{id}");
                 best = chosen;
             }
+            var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
+            output.WriteLine($"== meta-validation ({scale}) of {db}: {(which.StartsWith('#') ? "program" : "best")} #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
+            if (session.Promotion is { Gates: true })
+                output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(session.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash))));
+            output.WriteLine(lionForms.Count == 0
+                ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
+                : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
+
             var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
             // A fair-start search read its programs' β2 and wd relative to tuned AdamW; the held-out tasks read them the same way.
             bool fair = session.Database.GetMeta("fair_start") == "1";

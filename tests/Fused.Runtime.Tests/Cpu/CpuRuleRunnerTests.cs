@@ -14,6 +14,7 @@ namespace Fused.Runtime.Tests.Cpu
     /// The CPU runner against the IR interpreter: same bits for every catalog rule (one- and
     /// multi-pass), at 1, 2 and 4 threads and every SIMD width, including reductions.
     /// </summary>
+    [Collection(nameof(KernelDispatchSettingsCollection))]
     public class CpuRuleRunnerTests
     {
         public static IEnumerable<object[]> Rules() => CatalogRules.All.Select(r => new object[] { r.Name });

@@ -14,6 +14,7 @@ namespace Fused.Runtime.Tests.Cpu
     /// stores its update in the backend's line-aligned temporaries, gives a float64 reference's values over misaligned user
     /// arrays at odd lengths with every tensor of a wave sharing one padded temporary pool, at both widths.
     /// </summary>
+    [Collection(nameof(KernelDispatchSettingsCollection))]
     public sealed unsafe class EngineBufferTests
     {
         private static long LineOffset(Memory<float> m)

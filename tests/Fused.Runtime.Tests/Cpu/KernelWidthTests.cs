@@ -8,7 +8,7 @@ using Xunit;
 namespace Fused.Runtime.Tests.Cpu
 {
     /// <summary>The kernel width a process starts with: FUSED_VECTOR_WIDTH, the start-up measurement, the rule.</summary>
-    [Collection(nameof(BFloat16KernelCollection))]
+    [Collection(nameof(KernelDispatchSettingsCollection))]
     public class KernelWidthTests
     {
         private static (int Bits, string Reason, string Error) DefaultWith(string? setting)

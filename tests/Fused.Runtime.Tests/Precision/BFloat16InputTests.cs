@@ -14,7 +14,7 @@ namespace Fused.Runtime.Tests.Precision
     /// references written here from the rules' formulas, fed the gradients widened here; the copy against round-to-nearest-even
     /// computed here; on fresh random inputs, odd lengths and tails, at every SIMD width and thread count the bf16 state tests use.
     /// </summary>
-    [Collection(nameof(BFloat16KernelCollection))]
+    [Collection(nameof(KernelDispatchSettingsCollection))]
     public class BFloat16InputTests
     {
         private static readonly int[][] Shapes = { new[] { 1 }, new[] { 3 }, new[] { 17 }, new[] { 1037 }, new[] { 33, 65 }, new[] { 20011 } };

@@ -9,16 +9,12 @@ using Xunit;
 
 namespace Fused.Runtime.Tests.Precision
 {
-    /// <summary>Serialises the tests that flip <see cref="KernelDispatch"/>'s process-wide switches.</summary>
-    [CollectionDefinition(nameof(BFloat16KernelCollection), DisableParallelization = true)]
-    public sealed class BFloat16KernelCollection { }
-
     /// <summary>
     /// bfloat16 element state converted inside the generated kernels: the same bits as the scratch path (widen, compute,
     /// narrow), and against references written here from AdamW's formulas in float64 and from the documented
     /// stochastic-rounding contract (lowbias32 counter hash, SplitMix64 keys), on odd lengths over several steps.
     /// </summary>
-    [Collection(nameof(BFloat16KernelCollection))]
+    [Collection(nameof(KernelDispatchSettingsCollection))]
     public class BFloat16KernelTests
     {
         private static readonly int[][] Shapes = { new[] { 1 }, new[] { 3 }, new[] { 17 }, new[] { 1037 }, new[] { 33, 65 }, new[] { 20011 }, new[] { 300, 250 } };

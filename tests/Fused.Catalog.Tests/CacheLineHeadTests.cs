@@ -12,6 +12,7 @@ namespace Fused.Catalog.Tests
     /// then the scalar tail. Against the scalar path alone it must agree bit for bit at every head length, every width,
     /// with the head on and off, and touch nothing outside its range.
     /// </summary>
+    [Collection(nameof(DispatchCollection))] // it switches KernelDispatch.AlignStores, a process-wide switch
     public sealed class CacheLineHeadTests
     {
         private static readonly int[] Lengths = { 0, 1, 2, 5, 15, 16, 17, 31, 33, 70, 1001 };

@@ -5,8 +5,8 @@ namespace Fused.Ir.Emit
 {
     /// <summary>
     /// The element states of a plan as the bfloat16 kernel variant sees them: which kernel buffers are ushort spans, each
-    /// one's index among the element states (kernel order, the index of its rounding stream), and the bytes a pass
-    /// saves with them (2 per element read or written of a state; the rule's total is RuleLayout's).
+    /// one's index among the element states (kernel order, the index of its rounding stream). The bytes they save are
+    /// RuleLayout's.
     /// </summary>
     internal sealed class BFloat16States
     {
@@ -24,9 +24,5 @@ namespace Fused.Ir.Emit
         public bool Contains(int buffer) => _stateIndex.ContainsKey(buffer);
 
         public int StateIndex(int buffer) => _stateIndex[buffer];
-
-        /// <summary>Bytes per element one pass saves with bf16 states (the planner counts 4 per tensor-sized buffer read and per store).</summary>
-        public int SavedBytes(ElementPass pass) =>
-            2 * (pass.Inputs.Select(i => i.Buffer).Distinct().Count(Contains) + pass.Stores.Count(s => Contains(s.Buffer)));
     }
 }

@@ -78,7 +78,8 @@ namespace Fused.Ir.Emit
             var lowered = ScheduleLowering.Lower(plan);
             EmitHyperparameters(w, p);
             w.Line();
-            EmitLayout(w, plan, new RuleLayout(lowered));
+            var layout = new RuleLayout(lowered);
+            EmitLayout(w, plan, layout);
             w.Line();
             w.Line("/// <summary>The rule in Fused IR text form (for the runtime, the interpreter and search warm starts).</summary>");
             w.Line($"public const string IrText = {CSharpLiteral.Verbatim(IrText.Write(p))};");
@@ -98,14 +99,14 @@ namespace Fused.Ir.Emit
             foreach (var pass in plan.Passes)
             {
                 w.Line();
-                EmitPass(w, plan, pass, null);
+                EmitPass(w, plan, layout, pass, null);
             }
             var halfStates = BFloat16States.Of(plan);
             if (halfStates != null)
                 foreach (var pass in plan.Passes)
                 {
                     w.Line();
-                    EmitPass(w, plan, pass, halfStates);
+                    EmitPass(w, plan, layout, pass, halfStates);
                 }
             w.Line();
             EmitDescriptor(w, plan, info);
@@ -302,7 +303,7 @@ namespace Fused.Ir.Emit
         /// element states (<c>PassNBFloat16</c>, ...): the states are ushort spans widened in registers and narrowed by
         /// stochastic rounding in the same loop, and every kernel takes the rounding streams and the tensor element its range starts at.
         /// </summary>
-        private static void EmitPass(CodeWriter w, KernelPlan plan, ElementPass pass, BFloat16States? half)
+        private static void EmitPass(CodeWriter w, KernelPlan plan, RuleLayout layout, ElementPass pass, BFloat16States? half)
         {
             var p = plan.Program;
             var elementBuffers = plan.ElementBuffers.AsImmutableArray();
@@ -331,7 +332,7 @@ namespace Fused.Ir.Emit
             string writes = pass.Stores.Count == 0 ? "nothing" : string.Join(", ", pass.Stores.Select(s => plan.BufferName(s.Buffer)));
             string reduces = reductions == 0 ? "" : "; reduces " + string.Join(", ", pass.Reductions.Select(r => NodePrinter.Print(r, p, PassSchedule.StatementNames(p))));
             w.Line($"/// <summary>Pass {pass.Index} of {plan.PassCount} (level {pass.Level}): reads {Xml(reads)}; writes {Xml(writes)}{Xml(reduces)}; {pass.BytesPerElement} bytes per element" +
-                (half == null ? "." : $" with float32 state, {pass.BytesPerElement - half.SavedBytes(pass)} with the element states in bfloat16 (stochastic rounding, the streams of <paramref name=\"rounding\"/>)."));
+                (half == null ? "." : $" with float32 state, {pass.BytesPerElement + layout.PassBytesChange(pass.Index, bfloat16State: true, bfloat16Gradient: false, parameterCopy: false)} with the element states in bfloat16 (stochastic rounding, the streams of <paramref name=\"rounding\"/>)."));
             if (pass.RowWise)
                 w.Line("/// Row-wise: call it for one row at a time (or a range of one row starting on a block boundary), with the row's values in the per-row uniform slots and the column buffers sliced to the same columns.");
             w.Line("/// Buffers must all have the same length; the widest SIMD path the machine has runs, then the scalar tail." +

@@ -299,6 +299,9 @@ namespace Fused.Runtime.Engine
                 if (_device == null)
                 {
                     _executor.Step(Hypers, step);
+                    // The kernels ran over raw pointers into this group's native state buffers: the group (and so their
+                    // finalizers) must outlive the step even when the caller holds the optimizer no longer.
+                    GC.KeepAlive(this);
                     return;
                 }
                 for (int t = 0; t < _shapes.Length; t++)

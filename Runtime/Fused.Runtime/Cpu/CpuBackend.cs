@@ -89,7 +89,7 @@ namespace Fused.Runtime.Cpu
         private long[] _accumulatorOffset = Array.Empty<long>();
         private double[] _foldScratch = new double[Reduction.MaxRowGroups];
         private float[][] _wide;                             // low precision row-wise: per element state, one tensor
-        private GCHandle[] _columnHandles;
+        private GCHandle[] _columnHandles = Array.Empty<GCHandle>(); // t·C + c: tensor t's column values, pinned while a row-wise pass runs
 
         /// <summary>The CPU backend of one parameter group: runs <paramref name="schedule"/>'s passes with <paramref name="kernels"/> over <paramref name="pool"/>'s pinned workers and its matrix steps with <paramref name="matrix"/>.</summary>
         public CpuBackend(KernelSchedule schedule, IPassKernels kernels, WorkerPool pool, MatrixPasses matrix,
@@ -128,7 +128,6 @@ namespace Fused.Runtime.Cpu
             for (int k = 0; k < _accumulators.Length; k++) _accumulators[k] = Array.Empty<double>();
             _wide = new float[lowPrecision == null || !schedule.Passes.Any(p => p.RowWise) ? 0 : states][]; // row-wise passes widen whole tensors
             for (int k = 0; k < _wide.Length; k++) _wide[k] = Array.Empty<float>();
-            _columnHandles = new GCHandle[columns.Count];
             _loads = schedule.Passes.Select(p => ordinals.Select(b => p.LoadsBuffer(b)).ToArray()).ToArray();
             _stores = schedule.Passes.Select(p => ordinals.Select(b => p.StoresBuffer(b)).ToArray()).ToArray();
             if (lowPrecision is { AreBFloat16: true } && kernels is FusedRule { HasBFloat16StateKernels: true } rule) _bf16Kernels = rule;
@@ -187,6 +186,7 @@ namespace Fused.Runtime.Cpu
                 _unitTensor = unitTensor.ToArray();
                 _rowUnitTensor = rowUnitTensor.ToArray();
                 _accumulatorOffset = new long[T];
+                _columnHandles = new GCHandle[T * _columnOrdinals.Length];
                 _keys = new Precision.CounterRngKey[T * ElementStateCount];
                 long largest = T == 0 ? 0 : _shapes.Max(s => s.Numel);
                 for (int k = 0; k < _wide.Length; k++)
@@ -321,7 +321,7 @@ namespace Fused.Runtime.Cpu
             {
                 for (int t = first; t < end; t++)
                 {
-                    PinColumns(t, context.Args.Vectors[t]!);
+                    PinColumns(t, context.Args.Vectors[t]!); // every tensor's until the pass ends: the kernels write through raw pointers
                     for (int k = 0; k < sums; k++) new Span<double>(_accumulators[k], (int)_accumulatorOffset[t], (int)RowWiseUnits.AccumulatorLength(_shapes[t])).Clear();
                 }
                 var work = new UnitWork(context, _firstRowUnit[first], rowWise: true, bf16: false);
@@ -329,7 +329,7 @@ namespace Fused.Runtime.Cpu
                 if (inline) work.Execute(0, units * WorkerPool.ChunkAlignment);
                 else _pool.Run(ref work, units * WorkerPool.ChunkAlignment, grain: WorkerPool.ChunkAlignment);
             }
-            finally { UnpinColumns(); }
+            finally { UnpinColumns(first, end); }
             for (int t = first; t < end; t++) FoldColumnSums(pass, t, context.Args.Vectors[t]!);
         }
 
@@ -358,18 +358,20 @@ namespace Fused.Runtime.Cpu
 
         private void PinColumns(int t, VectorValues vectors)
         {
-            for (int c = 0; c < _columnOrdinals.Length; c++)
+            int C = _columnOrdinals.Length;
+            for (int c = 0; c < C; c++)
             {
                 int ordinal = _columnOrdinals[c];
-                if (_columnHandles[c].IsAllocated) _columnHandles[c].Free();
-                _columnHandles[c] = GCHandle.Alloc(vectors.Array(_schedule.Buffers[_schedule.KernelBuffers[ordinal]].Vector), GCHandleType.Pinned);
-                _table[t * K + ordinal] = _columnHandles[c].AddrOfPinnedObject();
+                ref var handle = ref _columnHandles[t * C + c];
+                if (!handle.IsAllocated) handle = GCHandle.Alloc(vectors.Array(_schedule.Buffers[_schedule.KernelBuffers[ordinal]].Vector), GCHandleType.Pinned);
+                _table[t * K + ordinal] = handle.AddrOfPinnedObject();
             }
         }
 
-        private void UnpinColumns()
+        private void UnpinColumns(int first, int end)
         {
-            for (int c = 0; c < _columnHandles.Length; c++) if (_columnHandles[c].IsAllocated) _columnHandles[c].Free();
+            for (int i = first * _columnOrdinals.Length; i < end * _columnOrdinals.Length; i++)
+                if (_columnHandles[i].IsAllocated) _columnHandles[i].Free();
         }
 
         private void FoldColumnSums(PassProgram pass, int t, VectorValues vectors)

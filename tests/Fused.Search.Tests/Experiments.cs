@@ -70,7 +70,7 @@ namespace Fused.Search.Tests
             string db = args.Length > 2 ? args[2] : Path.Combine(Path.GetTempPath(), "fused-ranked.db");
             ulong seed = args.Length > 3 ? ulong.Parse(args[3], CultureInfo.InvariantCulture) : 1;
             int threads = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
-            var proxies = args.Length > 5 ? Enum.Parse<ProxySuiteKind>(args[5], ignoreCase: true) : ProxySuiteKind.RankedValidated;
+            var proxies = args.Length > 5 ? Enum.Parse<ProxySuiteKind>(args[5], ignoreCase: true) : ProxySuiteKind.RankedWideValidation;
             output.WriteLine($"== ranked search: {minutes} min, seed {seed}, {threads} threads, proxies {proxies}, db {db}, load average {LoadAverage()}, {Environment.ProcessorCount} logical CPUs; " +
                 $"racing top {promotion.RaceTop} +{promotion.RaceSeeds} seeds up to {promotion.MaxSeeds}, validation gate {(promotion.ValidationGate is { } g ? g.ToString("G3", CultureInfo.InvariantCulture) : "off")}");
             var options = new SearchOptions

@@ -12,7 +12,7 @@ using Xunit;
 
 namespace Fused.Search.Tests
 {
-    /// <summary>Racing into the top k on fresh seeds, the validation gate, and the run-7 ranking tasks.</summary>
+    /// <summary>Racing into the top k on fresh seeds, the validation gate, and the run-7 and run-8 ranking and validation tasks.</summary>
     public class PromotionTests
     {
         /// <summary>
@@ -59,8 +59,10 @@ namespace Fused.Search.Tests
             }
         }
 
-        private static SpeedupScorer Scorer(RankingTask task, IReadOnlyList<ulong> seeds, Dictionary<string, string> cache) =>
-            new SpeedupScorer(new[] { task }, WarmStarts.AdamW(), seeds, k => { lock (cache) return cache.TryGetValue(k, out var v) ? v : null; },
+        private static SpeedupScorer Scorer(RankingTask task, IReadOnlyList<ulong> seeds, Dictionary<string, string> cache) => Scorer(new[] { task }, seeds, cache);
+
+        private static SpeedupScorer Scorer(RankingTask[] tasks, IReadOnlyList<ulong> seeds, Dictionary<string, string> cache) =>
+            new SpeedupScorer(tasks, WarmStarts.AdamW(), seeds, k => { lock (cache) return cache.TryGetValue(k, out var v) ? v : null; },
                 (k, v) => { lock (cache) cache[k] = v; }, coordinateTuning: true, fairStart: true);
 
         private static RuleProgram WithWeightDecay(double value)
@@ -103,6 +105,28 @@ namespace Fused.Search.Tests
             var below = promotion.Decide(decaying, score, Array.Empty<ulong>(), double.NegativeInfinity, incumbent: score.Fitness + 1, CancellationToken.None);
             Assert.Null(below.Validation);
             Assert.Equal(score.Fitness, below.Fitness);
+        }
+
+        [Fact]
+        public void The_gate_refuses_a_would_be_best_that_loses_more_than_the_floor_on_one_validation_task_whatever_the_mean()
+        {
+            // Validation on two tasks: one where decay helps (c = 0), one where it hurts (c = 3). The gate on the mean is set so
+            // low that it passes anything; the one losing task alone must refuse the candidate.
+            var cache = new Dictionary<string, string>();
+            var selection = Scorer(new CentredQuadratic(0), new ulong[] { 1, 2, 3 }, cache);
+            var validation = Scorer(new RankingTask[] { new CentredQuadratic(0), new CentredQuadratic(3) }, ProxySuite.ValidationSeeds, cache);
+            var promotion = new Promotion(selection, validation, PromotionSettings.Default with { RaceTop = 1, MaxSeeds = 3, ValidationGate = -10 });
+            var decaying = WithWeightDecay(10);
+            var score = selection.Score(new InterpretedRule(decaying), null, CancellationToken.None);
+
+            var outcome = promotion.Decide(decaying, score, Array.Empty<ulong>(), double.NegativeInfinity, incumbent: 0, CancellationToken.None);
+            var perTask = outcome.Validation!.Tasks.ToDictionary(t => t.Task, t => t.Speedups.Average());
+            Assert.True(perTask["centred-quadratic(c3)"] < MetaResult.TaskFloor, $"the fixture's second task should punish decay: {perTask["centred-quadratic(c3)"]:F3}");
+            Assert.True(perTask["centred-quadratic(c0)"] > 0, $"and its first reward it: {perTask["centred-quadratic(c0)"]:F3}");
+            Assert.True(outcome.Validation.Fitness >= -10);
+            Assert.True(outcome.Refused);
+            Assert.True(outcome.Fitness <= perTask.Values.Min(), "a refused candidate is stored at or below its worst validation task");
+            Assert.True(outcome.Fitness < 0, "so it cannot outrank the incumbent");
         }
 
         [Fact]
@@ -195,26 +219,28 @@ namespace Fused.Search.Tests
             Assert.Equal(2, Experiments.Ranked(new[] { "ranked", "1", "x.db", "--racetop", "3" }, new StringWriter()));
         }
 
-        [Fact]
-        public void Run_7_ranking_and_validation_tasks_repeat_for_a_seed_and_resample_per_seed()
+        [Theory]
+        [InlineData(ProxySuiteKind.RankedValidated, 2)]
+        [InlineData(ProxySuiteKind.RankedWideValidation, 4)]
+        public void Run_7_and_8_ranking_and_validation_tasks_repeat_for_a_seed_and_resample_per_seed(ProxySuiteKind kind, int validationTasks)
         {
             if (!FashionMnist.Available(FashionMnist.DefaultDirectory, true))
             {
                 Assert.False(Environment.GetEnvironmentVariable("CI") == "true", "Fashion-MNIST must be installed on CI (dataset-fashion-mnist)");
                 return;
             }
-            var suite = ProxySuite.Create(ProxySuiteKind.RankedValidated);
+            var suite = ProxySuite.Create(kind);
             Assert.Equal(3, suite.Ranking.Count);
-            Assert.Equal(2, suite.Validation.Count);
+            Assert.Equal(validationTasks, suite.Validation.Count);
             // None of them is a frozen meta-validation task, and the two sets do not overlap.
-            var frozen = new[] { MetaValidationScale.Smoke, MetaValidationScale.Reduced }.SelectMany(s => new MetaValidation(s).Tasks.Select(t => t.Name)).ToHashSet();
+            var frozen = Enum.GetValues<MetaValidationScale>().SelectMany(s => new MetaValidation(s).Tasks.Select(t => t.Name)).ToHashSet();
             foreach (var t in suite.Ranking.Concat(suite.Validation)) Assert.DoesNotContain(t.Name, frozen);
             Assert.Empty(suite.Ranking.Select(t => t.Name).Intersect(suite.Validation.Select(t => t.Name)));
             Assert.Empty(suite.SelectionSeeds.Intersect(ProxySuite.ValidationSeeds).Concat(SearchSession.ConfirmationPool.Intersect(ProxySuite.ValidationSeeds)));
 
             var rule = new InterpretedRule(ProgramNormalizer.Run(WarmStarts.AdamW()));
             var hypers = rule.DefaultHyperparameters();
-            var fresh = ProxySuite.Create(ProxySuiteKind.RankedValidated); // other task objects: no shared instance cache
+            var fresh = ProxySuite.Create(kind); // other task objects: no shared instance cache
             foreach (var (task, again) in suite.Ranking.Concat(suite.Validation).Zip(fresh.Ranking.Concat(fresh.Validation)))
             {
                 // 0 steps: the loss of the initialisation on the scoring sample; 12 steps: training data and shuffling too.

@@ -43,7 +43,9 @@ namespace Fused.Search.Tests
             var fresh = programs.Where(p => !p.Equivalent).GroupBy(p => p.FunctionalHash).ToList();
             Assert.All(fresh, g => Assert.Single(g));
             Assert.Equal(evaluations.Count, fresh.Count);
-            Assert.Equal(populationSize, d.Population().Count);
+            var members = d.Population();
+            Assert.Equal(populationSize, members.Count);
+            Assert.Equal(members.Count, members.Select(m => m.FunctionalHash).Distinct().Count()); // one member per functional hash
             // The warm start is #1; every other program (but an island's immigrants) replays from its parent and stored mutation seed.
             var warm = d.GetProgram(SteadyStateEvolution.WarmStartId)!;
             Assert.Null(warm.Parent);

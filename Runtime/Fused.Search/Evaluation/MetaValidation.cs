@@ -30,8 +30,14 @@ namespace Fused.Search.Evaluation
     /// <summary>One program's meta-validation, and whether it meets the success criterion.</summary>
     public sealed record MetaResult(string Program, IReadOnlyList<MetaTaskResult> Tasks)
     {
+        /// <summary>The bar for a win on one task: a mean log2 speedup of at least this (with the interval above 0).</summary>
+        public const double WinMean = 0.1;
+
+        /// <summary>No task's mean log2 speedup may be below this (the validation gate holds its tasks to it too).</summary>
+        public const double TaskFloor = -0.1;
+
         /// <summary>Mean ≥ 0.1 with the one-sided 95 % interval above 0 on at least 2 of the 3 tasks, and no task mean below −0.1.</summary>
-        public bool Succeeds => Tasks.Count(t => t.Mean >= 0.1 && t.LowerBound95 > 0) >= 2 && Tasks.All(t => t.Mean >= -0.1);
+        public bool Succeeds => Tasks.Count(t => t.Mean >= WinMean && t.LowerBound95 > 0) >= 2 && Tasks.All(t => t.Mean >= TaskFloor);
     }
 
     /// <summary>

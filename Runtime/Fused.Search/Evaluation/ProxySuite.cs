@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace Fused.Search.Evaluation
 {
@@ -28,6 +29,12 @@ namespace Fused.Search.Evaluation
         /// and a wider, shorter-vocabulary token model) on their own seeds, which a would-be best must not lose on.
         /// </summary>
         RankedValidated,
+        /// <summary>
+        /// Run 8: <see cref="RankedValidated"/>'s ranking tasks, and a validation gate over four shapes — its two plus a
+        /// larger-vocabulary token model (V1024, where run 7's winner had not been tested and the held-out V512 one then lost)
+        /// and a narrower autoencoder — that also refuses a would-be best losing more than meta-validation's floor on any one task.
+        /// </summary>
+        RankedWideValidation,
     }
 
     /// <summary>
@@ -83,22 +90,36 @@ namespace Fused.Search.Evaluation
                 new FashionMlpRanking(new[] { 32 }, batch: 64, horizon: 200, train: 4096, eval: 1024, directory: fashionDirectory),
                 new TokenRanking(vocabulary: 256, dimension: 16, batch: 64, horizon: 200),
             }),
-            ProxySuiteKind.RankedValidated => new ProxySuite(kind, new[] { CheapStage() }, Array.Empty<ProxyTask>(), new RankingTask[]
-            {
-                new FashionMlpRanking(new[] { 32 }, batch: 64, horizon: 200, train: 4096, eval: 1024, directory: fashionDirectory),
-                new TokenRanking(vocabulary: 256, dimension: 16, batch: 64, horizon: 200),
-                // Dense regression, no softmax: the task shape run 6's winner lost 0.86 octaves on in meta-validation. Not the frozen
-                // meta-validation autoencoders (196-8/16/64-196): another width, batch and horizon, scored within the train split.
-                new AutoencoderRanking(hidden: 32, batch: 32, horizon: 150, train: 2048, eval: 512, directory: fashionDirectory, scoreOnTestSplit: false),
-            }, validation: new RankingTask[]
-            {
-                new FashionMlpRanking(new[] { 24, 12 }, batch: 32, horizon: 150, train: 2048, eval: 1024, directory: fashionDirectory),
-                new TokenRanking(vocabulary: 128, dimension: 32, batch: 32, horizon: 150),
-            }),
+            ProxySuiteKind.RankedValidated => new ProxySuite(kind, new[] { CheapStage() }, Array.Empty<ProxyTask>(), ThreeRankingTasks(fashionDirectory),
+                validation: TwoValidationTasks(fashionDirectory)),
+            ProxySuiteKind.RankedWideValidation => new ProxySuite(kind, new[] { CheapStage() }, Array.Empty<ProxyTask>(), ThreeRankingTasks(fashionDirectory),
+                validation: TwoValidationTasks(fashionDirectory).Concat(new RankingTask[]
+                {
+                    // Neither the ranking tasks' nor the frozen meta-validation's sizes (token V512 d16, autoencoders 196-8/16/64-196).
+                    new TokenRanking(vocabulary: 1024, dimension: 16, batch: 32, horizon: 150),
+                    new AutoencoderRanking(hidden: 24, batch: 16, horizon: 120, train: 1024, eval: 512, directory: fashionDirectory, scoreOnTestSplit: false),
+                }).ToArray()),
             ProxySuiteKind.TinyRanked => new ProxySuite(kind, new[] { new FunnelStage("tiny", new ProxyTask[] { new QuadraticTask(dim: 8, condition: 100, steps: 40) }, -3) },
                 Array.Empty<ProxyTask>(), new RankingTask[] { new TokenRanking(vocabulary: 32, dimension: 4, batch: 16, horizon: 40) },
                 validation: new RankingTask[] { new TokenRanking(vocabulary: 24, dimension: 6, batch: 8, horizon: 30) }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+
+        /// <summary>Run 7's ranking tasks.</summary>
+        private static RankingTask[] ThreeRankingTasks(string? fashionDirectory) => new RankingTask[]
+        {
+            new FashionMlpRanking(new[] { 32 }, batch: 64, horizon: 200, train: 4096, eval: 1024, directory: fashionDirectory),
+            new TokenRanking(vocabulary: 256, dimension: 16, batch: 64, horizon: 200),
+            // Dense regression, no softmax: the task shape run 6's winner lost 0.86 octaves on in meta-validation. Not the frozen
+            // meta-validation autoencoders (196-8/16/64-196): another width, batch and horizon, scored within the train split.
+            new AutoencoderRanking(hidden: 32, batch: 32, horizon: 150, train: 2048, eval: 512, directory: fashionDirectory, scoreOnTestSplit: false),
+        };
+
+        /// <summary>Run 7's validation tasks: two other shapes than the ranking tasks, never ranked on.</summary>
+        private static RankingTask[] TwoValidationTasks(string? fashionDirectory) => new RankingTask[]
+        {
+            new FashionMlpRanking(new[] { 24, 12 }, batch: 32, horizon: 150, train: 2048, eval: 1024, directory: fashionDirectory),
+            new TokenRanking(vocabulary: 128, dimension: 32, batch: 32, horizon: 150),
         };
 
         private static FunnelStage CheapStage() =>

@@ -83,8 +83,11 @@ namespace Fused.Search
             }
             if (score.Fitness <= incumbent || !Gates) return new PromotionOutcome(score.Fitness, score, null, false);
             var validation = ValidationScore(rule, score, ct);
-            bool refused = validation.Fitness < Settings.ValidationGate!.Value;
-            return new PromotionOutcome(refused ? Math.Min(score.Fitness, validation.Fitness) : score.Fitness, score, validation, refused);
+            // The mean over tasks must pass, and no one task may fall below meta-validation's floor: run 7's winner passed on
+            // the mean (+0.25) and then lost every seed of the larger-vocabulary held-out token model.
+            double worstTask = validation.Tasks.Min(t => t.Speedups.Average());
+            bool refused = validation.Fitness < Settings.ValidationGate!.Value || worstTask < MetaResult.TaskFloor;
+            return new PromotionOutcome(refused ? Math.Min(score.Fitness, Math.Min(validation.Fitness, worstTask)) : score.Fitness, score, validation, refused);
         }
 
         /// <summary>The candidate on the validation tasks and seeds, its lr tuned there around AdamW's × its ranking factors' geometric mean.</summary>

@@ -400,7 +400,9 @@ ON CONFLICT(fhash) DO UPDATE SET id = excluded.id, parent = excluded.parent, mut
             long count = long.Parse(ReadMeta(tx, "children") ?? "0", CultureInfo.InvariantCulture);
             long generation = count / Math.Max(1, populationSize); // nominal: one generation per population's worth of children
             var record = new ProgramRecord(child.Id, generation, child.Parent, child.Mutation, child.FunctionalHash, child.StructuralHash, child.Ir, fitness, equivalent);
-            InsertProgram(tx, record, AppendPosition(tx));
+            // One member per functional hash: an equivalent copy of a member would take a slot, win tournaments twice and set
+            // the racing bar (run 7's top 5 were five copies of one program). It is kept in the history, not in the population.
+            InsertProgram(tx, record, InPopulation(tx, child.FunctionalHash) ? null : AppendPosition(tx));
             using (var cmd = Command("INSERT INTO origins(program, seed, worker) VALUES($p, $s, $w)", ("$p", child.Id), ("$s", child.Seed), ("$w", child.Owner)))
             { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
             using (var cmd = Command("DELETE FROM population WHERE position IN (SELECT position FROM population ORDER BY position LIMIT MAX(0, (SELECT COUNT(*) FROM population) - $n))", ("$n", populationSize)))
@@ -516,16 +518,24 @@ VALUES($f, $s, $fit, $st, $ss, $tl, $sec, $g, $ir)",
             return (long)cmd.ExecuteScalar()!;
         }
 
-        /// <summary>Adds a program to the history and, at <paramref name="position"/>, to the population.</summary>
-        private void InsertProgram(SqliteTransaction tx, ProgramRecord p, long position)
+        private bool InPopulation(SqliteTransaction tx, string functionalHash)
+        {
+            using var cmd = Command("SELECT EXISTS(SELECT 1 FROM population q JOIN programs p ON p.id = q.program WHERE p.fhash = $h)", ("$h", functionalHash));
+            cmd.Transaction = tx;
+            return (long)cmd.ExecuteScalar()! != 0;
+        }
+
+        /// <summary>Adds a program to the history and, at <paramref name="position"/> (unless null), to the population.</summary>
+        private void InsertProgram(SqliteTransaction tx, ProgramRecord p, long? position)
         {
             using (var cmd = Command(@"INSERT INTO programs(id, generation, parent, mutation, fhash, shash, ir, fitness, equivalent)
 VALUES($id, $g, $p, $m, $f, $s, $ir, $fit, $eq)",
                 ("$id", p.Id), ("$g", p.Generation), ("$p", (object?)p.Parent ?? DBNull.Value), ("$m", p.Mutation),
                 ("$f", p.FunctionalHash), ("$s", p.StructuralHash), ("$ir", p.Ir), ("$fit", p.Fitness), ("$eq", p.Equivalent ? 1 : 0)))
             { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
-            using (var cmd = Command("INSERT INTO population(position, program) VALUES($pos, $id)", ("$pos", position), ("$id", p.Id)))
-            { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
+            if (position is { } at)
+                using (var cmd = Command("INSERT INTO population(position, program) VALUES($pos, $id)", ("$pos", at), ("$id", p.Id)))
+                { cmd.Transaction = tx; cmd.ExecuteNonQuery(); }
         }
 
         /// <summary>The population, oldest first.</summary>

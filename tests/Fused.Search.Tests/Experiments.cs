@@ -174,9 +174,11 @@ namespace Fused.Search.Tests
         }
 
         /// <summary>
-        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
+        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all|quick|#ID|@FILE.ir]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
         /// search's best program beside the controls (AdamW itself, Lion, AdamW with twice the tuning trials, the best
         /// of MUTANTS random single mutations of AdamW by selection fitness), and whether a Lion-form program was reached.
+        /// <c>quick</c>, <c>#ID</c> (a stored program) and <c>@FILE.ir</c> (a program as IR text, read relative to tuned AdamW like the
+        /// search's own): that program beside AdamW and Lion only.
         /// </summary>
         public static int MetaValidate(string[] args, TextWriter output)
         {
@@ -215,6 +217,14 @@ namespace Fused.Search.Tests
                 var chosen = session.Database.GetProgram(id) ?? throw new ArgumentException($"{db} has no program #{id}");
                 best = chosen;
             }
+            if (which.StartsWith('@'))
+            {
+                // A program written out as IR text (an ablation: the winner with one edit undone, AdamW with the winner's one edit).
+                string path = which.Substring(1);
+                var program = IrText.Parse(File.ReadAllText(path));
+                var (fhash, shash) = SearchSession.Hashes(program);
+                best = new ProgramRecord(0, 0, null, Path.GetFileNameWithoutExtension(path), fhash, shash, IrText.Write(program), double.NaN, false);
+            }
             var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
             output.WriteLine($"== meta-validation ({scale}) of {db}: {(which.StartsWith('#') ? "program" : "best")} #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
             if (session.Promotion is { Gates: true })
@@ -223,11 +233,11 @@ namespace Fused.Search.Tests
                 ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
                 : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
 
-            var found = ($"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
+            var found = (which.StartsWith('@') ? best.Mutation : $"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
             // A fair-start search read its programs' β2 and wd relative to tuned AdamW; the held-out tasks read them the same way.
             bool fair = session.Database.GetMeta("fair_start") == "1";
             bool Descends(string name) => fair && (name == found.Item1 || name == "best random AdamW mutant");
-            if (which == "quick" || which.StartsWith('#'))
+            if (which == "quick" || which.StartsWith('#') || which.StartsWith('@'))
             {
                 // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
                 var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };

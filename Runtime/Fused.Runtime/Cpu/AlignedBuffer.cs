@@ -86,7 +86,14 @@ namespace Fused.Runtime.Cpu
         }
 
         /// <summary>Frees the memory of a buffer its owner never disposed.</summary>
+        /// <remarks>
+        /// CA2015 warns that a span over this memory may outlive the buffer's last reference. The engine's spans live inside
+        /// a step that keeps its group (the owner) alive (<c>GC.KeepAlive</c>); a caller who drops the optimizer while still
+        /// using a span of its state is the one case left. Without the finalizer a forgotten Dispose would leak gigabytes.
+        /// </remarks>
+#pragma warning disable CA2015
         ~AlignedBuffer() => Dispose(false);
+#pragma warning restore CA2015
     }
 
     internal static unsafe class HugePageAdvice

@@ -174,7 +174,7 @@ namespace Fused.Search.Tests
         }
 
         /// <summary>
-        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all|quick|#ID|@FILE.ir]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
+        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all|quick|#ID|@FILE.ir|tune:I,J]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
         /// search's best program beside the controls (AdamW itself, Lion, AdamW with twice the tuning trials, the best
         /// of MUTANTS random single mutations of AdamW by selection fitness), and whether a Lion-form program was reached.
         /// <c>quick</c>, <c>#ID</c> (a stored program) and <c>@FILE.ir</c> (a program as IR text, read relative to tuned AdamW like the
@@ -191,6 +191,19 @@ namespace Fused.Search.Tests
             var meta = new MetaValidation(scale, load: FileCache(db + $".meta-{scale}.cache").load, store: FileCache(db + $".meta-{scale}.cache").store);
             output.WriteLine("tasks (frozen): " + string.Join("; ", meta.Tasks.Select(t => t.Name)) + $"; seeds {string.Join(",", MetaValidation.Seeds)}");
             var adam = ProgramNormalizer.Run(WarmStarts.AdamW());
+            if (which.StartsWith("tune:", StringComparison.Ordinal))
+            {
+                // AdamW's tuning and curves on the listed tasks (0-based, in this order) into the shared cache file: a second
+                // process started beside a meta-validation fills the tasks it reaches last, and it loads them from the file.
+                foreach (var index in which.Substring(5).Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+                {
+                    var task = meta.Tasks[index];
+                    var tuned = meta.Scorer.Tuned(task, CancellationToken.None);
+                    Parallel.ForEach(MetaValidation.Seeds, new ParallelOptions { MaxDegreeOfParallelism = threads }, seed => meta.Scorer.Curve(task, seed, CancellationToken.None));
+                    output.WriteLine($"{task.Name}: AdamW tuned {tuned.ToText()}, curves cached ({clock.Elapsed.TotalMinutes:F1} min)");
+                }
+                return 0;
+            }
             if (which == "controls")
             {
                 // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.

@@ -52,6 +52,9 @@ namespace Fused.Demo.Tests
         [InlineData("search", "--race-top", "0")]
         [InlineData("search", "--max-seeds", "99")]
         [InlineData("search", "--validation-gate", "abc")]
+        [InlineData("search", "validate", "--scale", "Huge")]
+        [InlineData("search", "validate", "--threads", "0")]
+        [InlineData("search", "validate", "--mutants", "0")]
         [InlineData("memory", "--state", "fp8")]
         [InlineData("landscape", "--out")]
         [InlineData("nosuch")]
@@ -83,6 +86,35 @@ namespace Fused.Demo.Tests
                 Assert.Contains(db, error);
             }
             Assert.Equal("hello", File.ReadAllText(text));
+        }
+
+        [Fact]
+        public void Validate_refuses_a_bad_database_or_program_in_one_line_and_changes_nothing()
+        {
+            string db = Path.Combine(_dir, "tiny.db");
+            Assert.Equal(0, Run("search", "--db", db, "--minutes", "0.01", "--population", "4", "--threads", "1", "--proxies", "Tiny").Code);
+            string text = Path.Combine(_dir, "notes.txt");
+            File.WriteAllText(text, "hello");
+            string garbage = Path.Combine(_dir, "garbage.ir");
+            File.WriteAllText(garbage, "rule x\n%0 = Frobnicate 3\n");
+            byte[] before = File.ReadAllBytes(db);
+            var cases = new[]
+            {
+                (new[] { "--db", Path.Combine(_dir, "missing.db") }, "missing.db"),
+                (new[] { "--db", text }, text),
+                (new[] { "--db", db, "--program", "#99999" }, "#99999"),
+                (new[] { "--db", db, "--program", Path.Combine(_dir, "nosuch.ir") }, "nosuch.ir"),
+                (new[] { "--db", db, "--program", garbage }, garbage),
+            };
+            foreach (var (args, named) in cases)
+            {
+                var (code, error) = Run(new[] { "search", "validate", "--scale", "Smoke", "--threads", "1" }.Concat(args).ToArray());
+                Assert.Equal(Program.RuntimeFailure, code);
+                Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+                Assert.Contains(named, error);
+            }
+            Assert.Equal("hello", File.ReadAllText(text));
+            Assert.Equal(before, File.ReadAllBytes(db));
         }
 
         [Fact]

@@ -178,7 +178,8 @@ namespace Fused.Search.Tests
         /// search's best program beside the controls (AdamW itself, Lion, AdamW with twice the tuning trials, the best
         /// of MUTANTS random single mutations of AdamW by selection fitness), and whether a Lion-form program was reached.
         /// <c>quick</c>, <c>#ID</c> (a stored program) and <c>@FILE.ir</c> (a program as IR text, read relative to tuned AdamW like the
-        /// search's own): that program beside AdamW and Lion only.
+        /// search's own): that program beside AdamW and Lion only (<c>found</c> is <c>all</c>). All but <c>controls</c> and <c>tune:</c> are
+        /// <see cref="MetaValidationRunner"/> (`fused search validate`) with a cache file beside DB instead of the database.
         /// </summary>
         public static int MetaValidate(string[] args, TextWriter output)
         {
@@ -187,10 +188,24 @@ namespace Fused.Search.Tests
             int threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
             int mutants = args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 6;
             string which = args.Length > 5 ? args[5] : "all";
+            var cache = FileCache(db + $".meta-{scale}.cache");
+            if (which.StartsWith("tune:", StringComparison.Ordinal) || which == "controls") return MetaControls(output, scale, threads, which, cache);
+            // The rest is `fused search validate`, with this harness's cache file (shared with tune:I,J processes).
+            var request = new MetaValidationRequest
+            {
+                DatabasePath = db, Scale = scale, Threads = threads, Mutants = mutants, Cache = cache,
+                Program = which.StartsWith('#') ? which : which.StartsWith('@') ? which.Substring(1) : null,
+                Controls = which is "all" or "found",
+            };
+            return MetaValidationRunner.Run(output, request, CancellationToken.None);
+        }
+
+        /// <summary><c>tune:I,J</c> and <c>controls</c>: AdamW's held-out tuning into the cache file, or AdamW, Lion and 2× tuning scored without a search.</summary>
+        private static int MetaControls(TextWriter output, MetaValidationScale scale, int threads, string which, (Func<string, string?> load, Action<string, string> store) cache)
+        {
             var clock = Stopwatch.StartNew();
-            var meta = new MetaValidation(scale, load: FileCache(db + $".meta-{scale}.cache").load, store: FileCache(db + $".meta-{scale}.cache").store);
+            var meta = new MetaValidation(scale, load: cache.load, store: cache.store);
             output.WriteLine("tasks (frozen): " + string.Join("; ", meta.Tasks.Select(t => t.Name)) + $"; seeds {string.Join(",", MetaValidation.Seeds)}");
-            var adam = ProgramNormalizer.Run(WarmStarts.AdamW());
             if (which.StartsWith("tune:", StringComparison.Ordinal))
             {
                 // AdamW's tuning and curves on the listed tasks (0-based, in this order) into the shared cache file: a second
@@ -204,95 +219,14 @@ namespace Fused.Search.Tests
                 }
                 return 0;
             }
-            if (which == "controls")
-            {
-                // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.
-                var controls = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) };
-                var rows = new MetaResult[controls.Length + 1];
-                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
-                    rows[i] = i < controls.Length ? meta.Evaluate(controls[i].Item1, controls[i].Item2, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
-                PrintMeta(output, meta, rows);
-                output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
-                return 0;
-            }
-            using var session = SearchSession.Resume(db, maxGenerations: 0);
-            // The best confirmed evaluation (a run stopped inside its first generation has evaluations but no programs yet).
-            var evaluations = session.Database.Evaluations();
-            var bestEvaluation = evaluations.OrderByDescending(e => e.StageScores.Split(';').Length >= 3).ThenByDescending(e => e.Fitness).FirstOrDefault()
-                ?? throw new InvalidDataException(db + " holds no evaluated program");
-            var bestRecord = session.Database.Best();
-            var best = bestRecord != null && bestRecord.FunctionalHash == bestEvaluation.FunctionalHash ? bestRecord
-                : new ProgramRecord(0, bestEvaluation.Generation, null, "(evaluation only)", bestEvaluation.FunctionalHash, bestEvaluation.StructuralHash, bestEvaluation.Ir, bestEvaluation.Fitness, false);
-            if (which.StartsWith('#'))
-            {
-                // Any stored program by id (e.g. a lineage step: is the winner more than its first hyperparameter change?).
-                long id = long.Parse(which.Substring(1), CultureInfo.InvariantCulture);
-                var chosen = session.Database.GetProgram(id) ?? throw new ArgumentException($"{db} has no program #{id}");
-                best = chosen;
-            }
-            if (which.StartsWith('@'))
-            {
-                // A program written out as IR text (an ablation: the winner with one edit undone, AdamW with the winner's one edit).
-                string path = which.Substring(1);
-                var program = IrText.Parse(File.ReadAllText(path));
-                var (fhash, shash) = SearchSession.Hashes(program);
-                best = new ProgramRecord(0, 0, null, Path.GetFileNameWithoutExtension(path), fhash, shash, IrText.Write(program), double.NaN, false);
-            }
-            var lionForms = session.Database.Evaluations().Where(e => LionForm.Matches(IrText.Parse(e.Ir))).ToList();
-            output.WriteLine($"== meta-validation ({scale}) of {db}: {(which.StartsWith('#') ? "program" : "best")} #{best.Id} (selection fitness {best.Fitness:F4}), {session.Database.EvaluationCount()} evaluations stored, load average {LoadAverage()}");
-            if (session.Promotion is { Gates: true })
-                output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(session.Database.GetMeta(Promotion.MetaKey(best.FunctionalHash))));
-            output.WriteLine(lionForms.Count == 0
-                ? "Lion-form program reached: no (no stored evaluation has Lion's form after normalization)"
-                : $"Lion-form program reached: yes, {lionForms.Count} evaluation(s), first in generation {lionForms.Min(e => e.Generation)} (best of them: fitness {lionForms.Max(e => e.Fitness):F4})");
-
-            var found = (which.StartsWith('@') ? best.Mutation : $"found {(best.Id > 0 ? "#" + best.Id : best.FunctionalHash)}", IrText.Parse(best.Ir));
-            // A fair-start search read its programs' β2 and wd relative to tuned AdamW; the held-out tasks read them the same way.
-            bool fair = session.Database.GetMeta("fair_start") == "1";
-            bool Descends(string name) => fair && (name == found.Item1 || name == "best random AdamW mutant");
-            if (which == "quick" || which.StartsWith('#') || which.StartsWith('@'))
-            {
-                // The shared machine's budget: the winner beside AdamW and Lion only (no mutant or 2x-tuning controls).
-                var quick = new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())), found };
-                var rows = new MetaResult[quick.Length];
-                Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i => rows[i] = meta.Evaluate(quick[i].Item1, quick[i].Item2, CancellationToken.None, Descends(quick[i].Item1)));
-                PrintMeta(output, meta, rows);
-                output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
-                if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
-                output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
-                return 0;
-            }
-
-            // The best random AdamW mutant, by the same selection fitness the search uses.
-            var mutator = new ProgramMutator();
-            var scored = Enumerable.Range(0, mutants).AsParallel().WithDegreeOfParallelism(threads)
-                .Select(i => mutator.Mutate(adam, new SearchRandom(777 + (ulong)i)).Program)
-                .Select(p => (p, session.Funnel.Evaluate(p, CancellationToken.None).Fitness)).ToList();
-            if (scored.Count == 0) throw new ArgumentException("MUTANTS must be at least 1 (or use the quick mode)");
-            var bestMutant = scored.OrderByDescending(x => x.Fitness).First();
-            output.WriteLine($"best of {mutants} random AdamW mutants: selection fitness {bestMutant.Fitness:F4} (others: {string.Join(", ", scored.Select(x => x.Fitness.ToString("F3", CultureInfo.InvariantCulture)))})");
-
-            var programs = new List<(string name, RuleProgram program)> { ("best random AdamW mutant", bestMutant.p), found };
-            if (which == "all") programs.InsertRange(0, new[] { ("AdamW, default beta2 0.999 and wd 0.01 (lr tuned)", adam), ("Lion", ProgramNormalizer.Run(WarmStarts.Lion())) });
-            var results = new MetaResult[programs.Count + (which == "all" ? 1 : 0)];
-            Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
-                results[i] = i < programs.Count ? meta.Evaluate(programs[i].name, programs[i].program, CancellationToken.None, Descends(programs[i].name)) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
-            PrintMeta(output, meta, results);
-            output.WriteLine($"\n{found.Item1} as a rule:\n" + RuleExporter.ToCSharp(found.Item2, "FoundRule"));
-            if (best.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(session.Database.Lineage(best.Id)));
+            // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.
+            var controls = new[] { (MetaValidationRunner.AdamWControl, ProgramNormalizer.Run(WarmStarts.AdamW())), (MetaValidationRunner.LionControl, ProgramNormalizer.Run(WarmStarts.Lion())) };
+            var rows = new MetaResult[controls.Length + 1];
+            Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
+                rows[i] = i < controls.Length ? meta.Evaluate(controls[i].Item1, controls[i].Item2, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
+            MetaValidationRunner.PrintTable(output, meta, rows);
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
             return 0;
-        }
-
-        private static void PrintMeta(TextWriter output, MetaValidation meta, IReadOnlyList<MetaResult> results)
-        {
-            output.WriteLine("\n| program | " + string.Join(" | ", meta.Tasks.Select(t => t.Name + " mean [95% lower] (lr)")) + " | criterion |");
-            output.WriteLine("| --- | " + string.Join(" | ", meta.Tasks.Select(_ => "---")) + " | --- |");
-            foreach (var r in results)
-                output.WriteLine($"| {r.Program} | " + string.Join(" | ", r.Tasks.Select(t => string.Format(CultureInfo.InvariantCulture, "{0} ± {1:0.000} [{2}] ({3:G3})", Signed(t.Mean, 3), t.StandardError, Signed(t.LowerBound95, 3), t.LearningRate))) + $" | {(r.Succeeds ? "met" : "not met")} |");
-            output.WriteLine("per-seed log2 speedups:");
-            foreach (var r in results)
-                output.WriteLine($"  {r.Program}: " + string.Join("; ", r.Tasks.Select(t => string.Join(" ", t.Speedups.Select(v => Signed(v, 2))))));
         }
 
         private static string LoadAverage()
@@ -354,12 +288,5 @@ namespace Fused.Search.Tests
                 $"{mutationRate:F0} mutations+hashes/s on one thread");
         }
 
-        /// <summary>A signed figure; one that rounds to zero prints as 0 (a custom format would print "-+0.00").</summary>
-        private static string Signed(double v, int decimals)
-        {
-            double r = Math.Round(v, decimals) + 0.0; // + 0.0 turns −0 into +0
-            string digits = "0." + new string('0', decimals);
-            return r.ToString("+" + digits + ";-" + digits + ";" + digits, CultureInfo.InvariantCulture);
-        }
     }
 }

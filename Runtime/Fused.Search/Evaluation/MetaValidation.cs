@@ -25,7 +25,21 @@ namespace Fused.Search.Evaluation
     }
 
     /// <summary>One program's meta-validation on one task: log2 speedups over the paired seeds and the one-sided 95 % lower bound of their mean.</summary>
-    public sealed record MetaTaskResult(string Task, double LearningRate, IReadOnlyList<double> Speedups, double Mean, double StandardError, double LowerBound95);
+    public sealed record MetaTaskResult(string Task, double LearningRate, IReadOnlyList<double> Speedups, double Mean, double StandardError, double LowerBound95)
+    {
+        /// <summary>One-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom.</summary>
+        private static readonly double[] StudentT95 = { 6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812 };
+
+        /// <summary>The one-sided 95 % quantile of Student's t with <paramref name="degreesOfFreedom"/> (1 … 10; more paired seeds than 11 use 10's, a little wider).</summary>
+        public static double StudentT95Quantile(int degreesOfFreedom) => StudentT95[Math.Min(StudentT95.Length, Math.Max(1, degreesOfFreedom)) - 1];
+
+        /// <summary>Mean, standard error and mean − t₀.₉₅(n − 1)·SE of per-seed log2 speedups.</summary>
+        public static MetaTaskResult FromSpeedups(string task, double learningRate, IReadOnlyList<double> speedups)
+        {
+            var (mean, se) = SpeedupScorer.MeanAndStandardError(speedups);
+            return new MetaTaskResult(task, learningRate, speedups, mean, se, mean - StudentT95Quantile(speedups.Count - 1) * se);
+        }
+    }
 
     /// <summary>One program's meta-validation, and whether it meets the success criterion.</summary>
     public sealed record MetaResult(string Program, IReadOnlyList<MetaTaskResult> Tasks)
@@ -50,9 +64,6 @@ namespace Fused.Search.Evaluation
     public sealed class MetaValidation
     {
         public static readonly ulong[] Seeds = { 9001, 9002, 9003, 9004, 9005 };
-
-        /// <summary>One-sided 95 % quantiles of Student's t for 1 … 10 degrees of freedom.</summary>
-        private static readonly double[] StudentT95 = { 6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812 };
 
         private readonly RuleProgram _reference;
 
@@ -119,11 +130,6 @@ namespace Fused.Search.Evaluation
             return new MetaResult("AdamW, 2x tuning trials", results);
         }
 
-        private static MetaTaskResult Summarise(RankedTaskScore s)
-        {
-            var (mean, se) = SpeedupScorer.MeanAndStandardError(s.Speedups);
-            double t = StudentT95[Math.Min(StudentT95.Length, Math.Max(1, s.Speedups.Count - 1)) - 1];
-            return new MetaTaskResult(s.Task, s.LearningRate, s.Speedups, mean, se, mean - t * se);
-        }
+        private static MetaTaskResult Summarise(RankedTaskScore s) => MetaTaskResult.FromSpeedups(s.Task, s.LearningRate, s.Speedups);
     }
 }

@@ -57,13 +57,10 @@ namespace Fused.Demo.Commands
                     Promotion = new PromotionSettings(parse.GetValue(raceTop), parse.GetValue(raceSeeds), parse.GetValue(maxSeeds),
                         parse.GetValue(noGate) ? null : parse.GetValue(gate)),
                 };
-                using var cancel = new CancellationTokenSource();
-                ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-                System.Console.CancelKeyPress += onCancel;
-                try
+                return WithCtrlC(ct =>
                 {
                     int n = parse.GetValue(workers);
-                    if (n <= 1) return SearchCommandRunner.Run(System.Console.Out, options, cancel.Token, summary: !parse.GetValue(workerProcess));
+                    if (n <= 1) return SearchCommandRunner.Run(System.Console.Out, options, ct, summary: !parse.GetValue(workerProcess));
                     // Each worker: the same search, its share of the threads, progress only.
                     var args = new List<string>
                     {
@@ -75,9 +72,56 @@ namespace Fused.Demo.Commands
                     if (options.FashionMnistDirectory != null) args.AddRange(new[] { "--data", options.FashionMnistDirectory });
                     if (options.IslandDirectory != null) args.AddRange(new[] { "--islands", options.IslandDirectory, "--migrants", options.Migrants.ToString(CultureInfo.InvariantCulture) });
                     if (options.IslandName != null) args.AddRange(new[] { "--island", options.IslandName });
-                    return SearchCommandRunner.RunWorkers(System.Console.Out, options, n, _ => WorkerProcesses.Self(args), cancel.Token);
-                }
-                finally { System.Console.CancelKeyPress -= onCancel; }
+                    return SearchCommandRunner.RunWorkers(System.Console.Out, options, n, _ => WorkerProcesses.Self(args), ct);
+                });
+            });
+            command.Subcommands.Add(CreateValidate());
+            return command;
+        }
+
+        /// <summary>Runs <paramref name="run"/> with Ctrl+C cancelling its token (a search stops cleanly and can be resumed).</summary>
+        private static int WithCtrlC(Func<CancellationToken, int> run)
+        {
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            System.Console.CancelKeyPress += onCancel;
+            try { return run(cancel.Token); }
+            finally { System.Console.CancelKeyPress -= onCancel; }
+        }
+
+        /// <summary>`fused search validate`: the frozen held-out tasks for a search's program, beside AdamW and Lion.</summary>
+        private static Command CreateValidate()
+        {
+            var database = new Option<string>("--db") { Description = "The search's SQLite database (only read, apart from the cache of AdamW's held-out tuning)", DefaultValueFactory = _ => "fused-search.db" };
+            var scale = new Option<MetaValidationScale>("--scale") { Description = "Reduced (default; MLP 196-32-16-10, token model V512 d16, autoencoder 196-16-196: minutes), Full (the issue's sizes: MLP 196-128-64-10 on the full train split, V1024 d32, 196-64-196; AdamW over the whole lr x wd x beta2 grid: hours on 2 cores) or Smoke (the protocol in a minute, not a measurement)", DefaultValueFactory = _ => MetaValidationScale.Reduced };
+            var program = new Option<string?>("--program") { Description = "The program: the search's best (default), a stored one by id (#635), or a file holding a program as IR text" };
+            var controls = new Option<bool>("--controls") { Description = "Also the other controls: AdamW given twice the tuning trials and the best of --mutants random AdamW mutants" };
+            var mutants = CliOptions.Int("--mutants", "Random AdamW mutants scored by the search's selection fitness for --controls", 8, 1, 10_000);
+            var threads = CliOptions.Int("--threads", "Evaluation threads", Environment.ProcessorCount, 1, CliOptions.MaxThreads);
+            var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory (default: the search's, else /usr/share/datasets/fashion-mnist; missing files are an error)" };
+            var command = new Command("validate", "Meta-validate a search's program on held-out tasks frozen before any search: log2 speedup over tuned AdamW on 5 paired seeds with one-sided 95 % bounds, Lion beside it, and the success criterion's verdict")
+                { database, scale, program, controls, mutants, threads, data };
+            command.SetAction(parse =>
+            {
+                var request = new MetaValidationRequest
+                {
+                    DatabasePath = parse.GetValue(database)!,
+                    Scale = parse.GetValue(scale),
+                    Program = parse.GetValue(program),
+                    Controls = parse.GetValue(controls),
+                    Mutants = parse.GetValue(mutants),
+                    Threads = parse.GetValue(threads),
+                    FashionMnistDirectory = parse.GetValue(data),
+                };
+                return WithCtrlC(ct =>
+                {
+                    try { return MetaValidationRunner.Run(System.Console.Out, request, ct); }
+                    catch (OperationCanceledException)
+                    {
+                        System.Console.Error.WriteLine($"fused: meta-validation stopped; AdamW's held-out tuning measured so far is kept in {request.DatabasePath} for the next run");
+                        return Program.RuntimeFailure;
+                    }
+                });
             });
             return command;
         }

@@ -174,7 +174,7 @@ namespace Fused.Search.Tests
         }
 
         /// <summary>
-        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all|quick|#ID|@FILE.ir|tune:I,J]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
+        /// <c>metavalidate DB SCALE THREADS MUTANTS [controls|found|all|quick|#ID|@FILE.ir|tune:I,J] [edges]</c>: the frozen held-out tasks (<see cref="MetaValidation"/>) for the
         /// search's best program beside the controls (AdamW itself, Lion, AdamW with twice the tuning trials, the best
         /// of MUTANTS random single mutations of AdamW by selection fitness), and whether a Lion-form program was reached.
         /// <c>quick</c>, <c>#ID</c> (a stored program) and <c>@FILE.ir</c> (a program as IR text, read relative to tuned AdamW like the
@@ -196,6 +196,7 @@ namespace Fused.Search.Tests
                 DatabasePath = db, Scale = scale, Threads = threads, Mutants = mutants, Cache = cache,
                 Program = which.StartsWith('#') ? which : which.StartsWith('@') ? which.Substring(1) : null,
                 Controls = which is "all" or "found",
+                ExtendBaselineEdges = args.Length > 6 && args[6] == "edges",
             };
             return MetaValidationRunner.Run(output, request, CancellationToken.None);
         }

@@ -79,6 +79,35 @@ namespace Fused.Search.Tests
             return (new Promotion(selection, validation, settings), selection);
         }
 
+        /// <summary>
+        /// The baseline control of meta-validation: where AdamW's best weight decay lies past the grid {0, 0.01, 0.1}
+        /// (centred at 0, decay pulls towards the optimum), extended edges carry it there and the tuning objective improves;
+        /// the plain grid stops on its edge. Where decay hurts (centred at 3) the extension leaves weight decay inside the grid.
+        /// </summary>
+        [Fact]
+        public void Extended_edges_carry_AdamWs_weight_decay_past_the_grid_only_when_its_optimum_lies_beyond()
+        {
+            var seeds = new ulong[] { 11, 12, 13 };
+            var helps = new CentredQuadratic(0);
+            SpeedupScorer Tuner(RankingTask task, bool edges) => new SpeedupScorer(new[] { task }, WarmStarts.AdamW(), seeds, coordinateTuning: true, extendEdges: edges);
+            var plain = Tuner(helps, false).Tuned(helps);
+            var extended = Tuner(helps, true).Tuned(helps);
+            Assert.Equal(SpeedupScorer.WeightDecays[^1], plain.WeightDecay);
+            Assert.True(extended.WeightDecay > SpeedupScorer.WeightDecays[^1], $"extended tuning kept {extended}");
+
+            // Independently of the tuner: mean log final loss over the seeds, AdamW at each tuning's own hyperparameters.
+            var rule = new InterpretedRule(WarmStarts.AdamW());
+            double MeanLogLoss(TunedReference r)
+            {
+                var hypers = Tuner(helps, false).ReferenceHypers(rule, r);
+                return seeds.Average(seed => Math.Log(helps.Run(rule, hypers, r.LearningRate, helps.Horizon, seed, CancellationToken.None) + 1e-12));
+            }
+            Assert.True(MeanLogLoss(extended) < MeanLogLoss(plain), $"{extended} is not better than {plain}");
+
+            var hurts = new CentredQuadratic(3);
+            Assert.True(Tuner(hurts, true).Tuned(hurts).WeightDecay <= SpeedupScorer.WeightDecays[^1]);
+        }
+
         [Fact]
         public void The_gate_refuses_a_selection_winner_that_loses_validation_and_admits_one_that_does_not()
         {

@@ -47,7 +47,7 @@ namespace Fused.Search.Tests
                 Experiments.Throughput(Console.Out, args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Environment.ProcessorCount);
                 return 0;
             }
-            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS [ISLAND_DIR ISLAND_NAME] | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] [proxies] [promotion flags] | campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS [--race-top K] [--race-seeds N] [--max-seeds M] [--validation-gate X | --no-validation-gate] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick|#ID|@FILE.ir|tune:I,J] | throughput [threads]");
+            Console.Error.WriteLine("usage: worker DB SEED GENERATIONS | steady DB SEED GENERATIONS LEASE_SECONDS [ISLAND_DIR ISLAND_NAME] | experiment [minutes] [db] [seed] [threads] | ranked [minutes] [db] [seed] [threads] [proxies] [promotion flags] | campaign MINUTES DB SEED THREADS PROXIES SCALE MUTANTS [--race-top K] [--race-seeds N] [--max-seeds M] [--validation-gate X | --no-validation-gate] | metavalidate DB [reduced|full] [threads] [mutants] [all|controls|quick|#ID|@FILE.ir|tune:I,J] [edges] | throughput [threads]");
             return 2;
         }
 

@@ -69,7 +69,7 @@ namespace Fused.Search.Evaluation
 
         /// <param name="load">Reads a cached AdamW tuning or curve (null: absent); <paramref name="store"/> writes one — so the controls and a later winner share one tuning.</param>
         public MetaValidation(MetaValidationScale scale, string? fashionDirectory = null, RuleProgram? reference = null,
-            Func<string, string?>? load = null, Action<string, string>? store = null)
+            Func<string, string?>? load = null, Action<string, string>? store = null, bool extendBaselineEdges = false)
         {
             Scale = scale;
             _reference = reference ?? WarmStarts.AdamW();
@@ -94,8 +94,8 @@ namespace Fused.Search.Evaluation
                     new AutoencoderRanking(hidden: 16, batch: 32, horizon: 200, train: 4000, eval: 1000, directory: fashionDirectory),
                 };
             bool coordinate = scale != MetaValidationScale.Full;
-            Scorer = new SpeedupScorer(Tasks, _reference, Seeds, load, store, coordinateTuning: coordinate);
-            DoubleTuning = new SpeedupScorer(Tasks, _reference, Seeds, load, store, tuningTrialsMultiplier: 2, coordinateTuning: coordinate);
+            Scorer = new SpeedupScorer(Tasks, _reference, Seeds, load, store, coordinateTuning: coordinate, extendEdges: extendBaselineEdges);
+            DoubleTuning = new SpeedupScorer(Tasks, _reference, Seeds, load, store, tuningTrialsMultiplier: 2, coordinateTuning: coordinate, extendEdges: extendBaselineEdges);
         }
 
         public MetaValidationScale Scale { get; }

@@ -52,9 +52,10 @@ namespace Fused.Search.Evaluation
         /// <param name="load">Reads a cached value (null: absent); <paramref name="store"/> writes one.</param>
         public SpeedupScorer(IReadOnlyList<RankingTask> tasks, RuleProgram reference, IReadOnlyList<ulong> selectionSeeds,
             Func<string, string?>? load = null, Action<string, string>? store = null, double tuningTrialsMultiplier = 1, bool coordinateTuning = false,
-            bool fairStart = false)
+            bool fairStart = false, bool extendEdges = false)
         {
             FairStart = fairStart;
+            ExtendEdges = extendEdges;
             CoordinateTuning = coordinateTuning;
             Tasks = tasks;
             _reference = reference;
@@ -77,6 +78,13 @@ namespace Fused.Search.Evaluation
         /// warm start is tuned AdamW itself and scores 0 instead of starting behind (run 5: −0.31).
         /// </summary>
         public bool FairStart { get; }
+
+        /// <summary>
+        /// AdamW's weight decay and β2 grids are extended past an edge the tuning ends on, as the lr grid always is (wd × √10
+        /// above 0.1; 1 − β2 × or ÷ √10 beyond 0.95 or 0.999), up to <see cref="MaxExtensions"/> times each: a control for a
+        /// baseline whose optimum lies outside the grid. Its tunings are cached under their own keys.
+        /// </summary>
+        public bool ExtendEdges { get; }
 
         /// <summary>2: AdamW's lr grid is twice as fine (a control: "AdamW given twice the tuning trials").</summary>
         public double TuningTrialsMultiplier { get; }
@@ -108,11 +116,11 @@ namespace Fused.Search.Evaluation
 
         /// <summary>AdamW's tuned hyperparameters on a task (tuned on first use, then cached).</summary>
         public TunedReference Tuned(RankingTask task, CancellationToken ct = default) =>
-            TunedReference.Parse(Cached($"adamw_tuned:{task.Name}:{TuningTrialsMultiplier}", () => Tune(task, ct).ToText()));
+            TunedReference.Parse(Cached($"adamw_tuned:{task.Name}:{TuningTrialsMultiplier}{EdgesKey}", () => Tune(task, ct).ToText()));
 
         /// <summary>AdamW's curve on one instance (measured on first use, then cached).</summary>
         public ReferenceCurve Curve(RankingTask task, ulong seed, CancellationToken ct = default) =>
-            ReferenceCurve.Parse(Cached($"adamw_curve:{task.Name}:{TuningTrialsMultiplier}:{seed}", () =>
+            ReferenceCurve.Parse(Cached($"adamw_curve:{task.Name}:{TuningTrialsMultiplier}{EdgesKey}:{seed}", () =>
             {
                 var tuned = Tuned(task, ct);
                 var rule = new InterpretedRule(_reference);
@@ -161,7 +169,47 @@ namespace Fused.Search.Evaluation
             return hypers;
         }
 
+        private string EdgesKey => ExtendEdges ? ":edges" : "";
+
         private TunedReference Tune(RankingTask task, CancellationToken ct)
+        {
+            var tuned = TuneOnGrid(task, ct);
+            return ExtendEdges ? ExtendPastEdges(task, tuned, ct) : tuned;
+        }
+
+        /// <summary>
+        /// From the grid's choice, one coordinate at a time: while weight decay or β2 sits on its grid's outer edge, try one
+        /// √10 step further (lr re-tuned around its value there) and keep it if better.
+        /// </summary>
+        private TunedReference ExtendPastEdges(RankingTask task, TunedReference tuned, CancellationToken ct)
+        {
+            var rule = new InterpretedRule(_reference);
+            double Objective(TunedReference r) => MeanLogLoss(SelectionSeeds, seed => Run(task, rule, ReferenceHypers(rule, r), r.LearningRate, task.Horizon, seed, ct));
+            (TunedReference r, double objective) WithLr(TunedReference r)
+            {
+                var (lr, objective) = TuneLearningRate(x => Objective(r with { LearningRate = x }), r.LearningRate, Factors);
+                return (r with { LearningRate = lr }, objective);
+            }
+            var best = (r: tuned, objective: Objective(tuned));
+            double step = Math.Sqrt(10);
+            var moves = new List<Func<TunedReference, TunedReference?>>
+            {
+                r => r.WeightDecay >= WeightDecays[^1] ? r with { WeightDecay = r.WeightDecay * step } : null,
+                r => r.Beta2 <= Beta2s[0] ? r with { Beta2 = 1 - (1 - r.Beta2) * step } : null,
+                r => r.Beta2 >= Beta2s[^1] ? r with { Beta2 = 1 - (1 - r.Beta2) / step } : null,
+            };
+            foreach (var move in moves)
+                for (int extension = 0; extension < MaxExtensions; extension++)
+                {
+                    if (move(best.r) is not { } next) break;
+                    var tried = WithLr(next);
+                    if (!(tried.objective < best.objective)) break;
+                    best = tried;
+                }
+            return best.r;
+        }
+
+        private TunedReference TuneOnGrid(RankingTask task, CancellationToken ct)
         {
             var rule = new InterpretedRule(_reference);
             TunedReference? best = null;

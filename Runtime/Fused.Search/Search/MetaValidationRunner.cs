@@ -32,6 +32,12 @@ namespace Fused.Search
 
         public int Threads { get; init; } = Environment.ProcessorCount;
 
+        /// <summary>
+        /// A control on the baseline itself: AdamW's weight decay and β2 grids are extended past an edge its tuning ends on
+        /// (<see cref="SpeedupScorer.ExtendEdges"/>), and every program is read against that AdamW.
+        /// </summary>
+        public bool ExtendBaselineEdges { get; init; }
+
         /// <summary>Fashion-MNIST directory (null: the search's own, else the default); missing files are an error.</summary>
         public string? FashionMnistDirectory { get; init; }
 
@@ -74,9 +80,9 @@ namespace Fused.Search
             string cachePrefix = $"metavalidation_{request.Scale.ToString().ToLowerInvariant()}:";
             var cache = request.Cache ?? (key => db.GetMeta(cachePrefix + key), (key, value) => db.SetMeta(new Dictionary<string, string> { [cachePrefix + key] = value }));
             string? fashion = request.FashionMnistDirectory ?? (db.GetMeta("fashion_dir") is { Length: > 0 } d ? d : null);
-            var meta = new MetaValidation(request.Scale, fashion, load: cache.Load, store: cache.Store);
+            var meta = new MetaValidation(request.Scale, fashion, load: cache.Load, store: cache.Store, extendBaselineEdges: request.ExtendBaselineEdges);
 
-            output.WriteLine($"meta-validation ({request.Scale}) of {name} from {request.DatabasePath} ({db.EvaluationCount()} evaluations stored); " +
+            output.WriteLine($"meta-validation ({request.Scale}{(request.ExtendBaselineEdges ? ", AdamW's wd and β2 grids extended past their edges" : "")}) of {name} from {request.DatabasePath} ({db.EvaluationCount()} evaluations stored); " +
                              $"frozen tasks: {string.Join("; ", meta.Tasks.Select(t => t.Name))}; seeds {string.Join(",", MetaValidation.Seeds)}");
             if (record != null && session.Promotion is { Gates: true })
                 output.WriteLine("the search's validation gate on it: " + Promotion.Summarise(db.GetMeta(Promotion.MetaKey(record.FunctionalHash))));
@@ -112,6 +118,8 @@ namespace Fused.Search
                 results[i] = i < rows.Count ? meta.Evaluate(rows[i].Name, rows[i].Program, ct, rows[i].Relative) : meta.EvaluateDoubleTunedAdamW(ct));
 
             PrintTable(output, meta, results);
+            output.WriteLine("AdamW as tuned on each task (lr, wd, β2; the reference every row is read against): " +
+                             string.Join("; ", meta.Tasks.Select(t => $"{t.Name} {meta.Scorer.Tuned(t, ct).ToText()}")));
             var found = results[rows.Count - 1];
             output.WriteLine($"success criterion (mean ≥ {MetaResult.WinMean} with the one-sided 95 % bound above 0 on at least 2 of {meta.Tasks.Count} tasks, no task mean below {MetaResult.TaskFloor}): " +
                              $"{(found.Succeeds ? "met" : "not met")} by {name}");

@@ -52,6 +52,7 @@ namespace Fused.Demo.Tests
         [InlineData("search", "--race-top", "0")]
         [InlineData("search", "--max-seeds", "99")]
         [InlineData("search", "--validation-gate", "abc")]
+        [InlineData("search", "--baseline-grid", "wide")]
         [InlineData("search", "validate", "--scale", "Huge")]
         [InlineData("search", "validate", "--threads", "0")]
         [InlineData("search", "validate", "--mutants", "0")]

@@ -79,6 +79,32 @@ namespace Fused.Search.Tests
             return (new Promotion(selection, validation, settings), selection);
         }
 
+        [Fact]
+        public void A_new_ranked_search_extends_its_baselines_grid_edges_unless_told_otherwise_and_a_database_without_the_setting_keeps_the_fixed_grid()
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "fused-grid-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                foreach (var (extend, stored) in new[] { (true, "extended"), (false, "fixed") })
+                {
+                    var options = new SearchOptions { DatabasePath = Path.Combine(dir, stored + ".db"), Proxies = ProxySuiteKind.TinyRanked, MaxGenerations = 0, Threads = 1, ExtendBaselineEdges = extend };
+                    using (var session = SearchSession.Open(options))
+                    {
+                        Assert.Equal(stored, session.Database.GetMeta("baseline_grid"));
+                        Assert.Equal(extend, session.Funnel.Scorer!.ExtendEdges);
+                        if (session.Promotion?.Validation is { } validation) Assert.Equal(extend, validation.ExtendEdges);
+                        Assert.Empty(session.SettingsDifferingFrom(options));
+                        Assert.Contains(session.SettingsDifferingFrom(options with { ExtendBaselineEdges = !extend }), d => d.StartsWith("--baseline-grid", StringComparison.Ordinal));
+                    }
+                }
+                string old = Path.Combine(dir, "extended.db");
+                using (var db = new Fused.Search.Storage.SearchDatabase(old)) db.SetMeta(new Dictionary<string, string> { ["baseline_grid"] = "" });
+                using (var resumed = SearchSession.Resume(old, maxGenerations: 0)) Assert.False(resumed.Funnel.Scorer!.ExtendEdges);
+            }
+            finally { Directory.Delete(dir, recursive: true); }
+        }
+
         /// <summary>
         /// The baseline control of meta-validation: where AdamW's best weight decay lies past the grid {0, 0.01, 0.1}
         /// (centred at 0, decay pulls towards the optimum), extended edges carry it there and the tuning objective improves;

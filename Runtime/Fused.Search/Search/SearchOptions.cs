@@ -81,6 +81,14 @@ namespace Fused.Search
         public bool FairStart { get; init; } = true;
 
         /// <summary>
+        /// Ranked suites: AdamW's weight decay and β2 grids are extended past an edge its tuning ends on, as its lr grid is
+        /// (<see cref="Evaluation.SpeedupScorer.ExtendEdges"/>), so a program cannot win by using a decay or β2 the reference
+        /// was not allowed (run 8's autoencoder win was AdamW's grid edge). Stored as meta <c>baseline_grid</c> =
+        /// <c>extended</c> or <c>fixed</c>; databases from before it have none and keep the fixed grid.
+        /// </summary>
+        public bool ExtendBaselineEdges { get; init; } = true;
+
+        /// <summary>
         /// Steady-state ranked searches: racing into the top k on fresh seeds and the validation gate before a program can become
         /// the best (<see cref="Promotion"/>; stored with the search; default <see cref="PromotionSettings.Default"/>).
         /// </summary>

@@ -68,14 +68,14 @@ namespace Fused.Search
             // AdamW's tuning and curves are measured once per database and kept in it (meta keys adamw_*).
             var scorer = suite.Ranking.Count == 0 ? null : new SpeedupScorer(suite.Ranking, reference, suite.SelectionSeeds,
                 key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }),
-                fairStart: db.GetMeta("fair_start") == "1");
+                fairStart: db.GetMeta("fair_start") == "1", extendEdges: db.GetMeta("baseline_grid") == "extended");
             _funnel = new EvaluationFunnel(suite, reference, scorer: scorer);
             if (scorer != null)
             {
                 // The validation tasks are tuned the cheaper way (coordinate-wise, as the reduced meta-validation): they only gate.
                 var validation = suite.Validation.Count == 0 ? null : new SpeedupScorer(suite.Validation, reference, ProxySuite.ValidationSeeds,
                     key => db.GetMeta(key), (key, value) => db.SetMeta(new Dictionary<string, string> { [key] = value }),
-                    coordinateTuning: true, fairStart: scorer.FairStart);
+                    coordinateTuning: true, fairStart: scorer.FairStart, extendEdges: scorer.ExtendEdges);
                 _promotion = new Promotion(scorer, validation, StoredPromotion(db));
             }
         }
@@ -152,6 +152,8 @@ namespace Fused.Search
                 ["fashion_dir"] = o.FashionMnistDirectory ?? "",
                 // Absent in databases from before the fair start (they keep scoring with raw defaults).
                 ["fair_start"] = o.FairStart ? "1" : "0",
+                // Absent in databases from before run 9 (they keep AdamW's fixed wd and β2 grids).
+                ["baseline_grid"] = BaselineGrid(o),
                 // Absent in databases from before run 7 (they keep confirming a would-be best only, ungated).
                 ["race_top"] = inv(race.RaceTop),
                 ["race_seeds"] = inv(race.RaceSeeds),
@@ -170,6 +172,8 @@ namespace Fused.Search
             });
         }
 
+        private static string BaselineGrid(SearchOptions o) => o.ExtendBaselineEdges ? "extended" : "fixed";
+
         /// <summary>The search-shaping options given now that differ from those stored at creation (which a resume keeps).</summary>
         public IReadOnlyList<string> SettingsDifferingFrom(SearchOptions o)
         {
@@ -185,6 +189,7 @@ namespace Fused.Search
                 ("--race-seeds", o.Promotion.RaceSeeds.ToString(CultureInfo.InvariantCulture), "race_seeds"),
                 ("--max-seeds", o.Promotion.MaxSeeds.ToString(CultureInfo.InvariantCulture), "max_seeds"),
                 ("--validation-gate", o.Promotion.ValidationGate is { } g ? SearchDatabase.Format(g) : "", "validation_gate"),
+                ("--baseline-grid", BaselineGrid(o), "baseline_grid"),
             };
             return given.Where(g => _db.GetMeta(g.key) is { } stored && stored != g.value)
                 .Select(g => $"{g.option} {g.value} differs from the stored {_db.GetMeta(g.key)}").ToList();

@@ -35,9 +35,11 @@ namespace Fused.Demo.Commands
             var islands = new Option<string?>("--islands") { Description = "Island mode: a directory shared with other searches (other hosts too); each exports its top programs there and imports the others' as immigrants" };
             var island = new Option<string?>("--island") { Description = "This island's name in --islands (default: the --db file name @ host name)" };
             var migrants = CliOptions.Int("--migrants", "Programs an island exports (its top k)", 5, 1, 1000);
+            var baselineGrid = new Option<string>("--baseline-grid") { Description = "extended (default): AdamW's weight decay and beta2 grids are extended past an edge its tuning ends on, as its lr grid is; fixed: the issue's grids only (runs 1-8). Stored, kept on resume", DefaultValueFactory = _ => "extended" };
+            baselineGrid.AcceptOnlyFromAmong("extended", "fixed");
             var workerProcess = new Option<bool>("--worker-process") { Description = "Internal: run as one of --workers' processes (progress only)", Hidden = true };
             var command = new Command("search", "Evolve optimizer update rules (the Lion discovery, on a laptop); prints winners as attributed C# rules")
-                { database, minutes, population, tournament, proxies, raceTop, raceSeeds, maxSeeds, gate, noGate, seed, threads, data, mode, workers, islands, island, migrants, workerProcess };
+                { database, minutes, population, tournament, proxies, raceTop, raceSeeds, maxSeeds, gate, noGate, seed, threads, data, mode, workers, islands, island, migrants, baselineGrid, workerProcess };
             command.SetAction(parse =>
             {
                 var options = new SearchOptions
@@ -54,6 +56,7 @@ namespace Fused.Demo.Commands
                     IslandDirectory = parse.GetValue(islands),
                     IslandName = parse.GetValue(island),
                     Migrants = parse.GetValue(migrants),
+                    ExtendBaselineEdges = parse.GetValue(baselineGrid) == "extended",
                     Promotion = new PromotionSettings(parse.GetValue(raceTop), parse.GetValue(raceSeeds), parse.GetValue(maxSeeds),
                         parse.GetValue(noGate) ? null : parse.GetValue(gate)),
                 };
@@ -66,7 +69,7 @@ namespace Fused.Demo.Commands
                     {
                         "search", "--db", options.DatabasePath, "--minutes", parse.GetValue(minutes).ToString("R", CultureInfo.InvariantCulture),
                         "--population", options.PopulationSize.ToString(CultureInfo.InvariantCulture), "--tournament", options.TournamentSize.ToString(CultureInfo.InvariantCulture),
-                        "--proxies", options.Proxies.ToString(), "--seed", options.Seed.ToString(CultureInfo.InvariantCulture), "--mode", options.Mode.ToString(),
+                        "--proxies", options.Proxies.ToString(), "--seed", options.Seed.ToString(CultureInfo.InvariantCulture), "--mode", options.Mode.ToString(), "--baseline-grid", parse.GetValue(baselineGrid)!,
                         "--threads", Math.Max(1, options.Threads / n).ToString(CultureInfo.InvariantCulture), "--worker-process",
                     };
                     if (options.FashionMnistDirectory != null) args.AddRange(new[] { "--data", options.FashionMnistDirectory });

@@ -91,7 +91,10 @@ namespace Fused.Runtime.Tests.Cpu
             Assert.True(kernels.Collections > 0, "no row-wise kernel call");
             Assert.True(kernels.ControlMoved, "the collection moved nothing: the test cannot tell pinned from unpinned");
             Assert.Equal(0, kernels.Moved);
-            GC.KeepAlive(pointers);
+            // The kernels reach param and grad only through raw pointers: without these the forced collections free them
+            // mid-pass (pinned arrays do not move, but they are collected like any other; an access violation on CI).
+            GC.KeepAlive(param);
+            GC.KeepAlive(grad);
         }
 
         /// <summary>Records the executor's per-tensor vector values as it hands them to the CPU backend.</summary>

@@ -98,6 +98,8 @@ namespace Fused.Demo.Tests
             File.WriteAllText(text, "hello");
             string garbage = Path.Combine(_dir, "garbage.ir");
             File.WriteAllText(garbage, "rule x\n%0 = Frobnicate 3\n");
+            string otherScale = Path.Combine(_dir, "full.cache");
+            File.WriteAllText(otherScale, "adamw_tuned:fashion-mlp(196-128-64-10,b128,T800):1\t0.01,0,0.95\n");
             byte[] before = File.ReadAllBytes(db);
             var cases = new[]
             {
@@ -106,6 +108,9 @@ namespace Fused.Demo.Tests
                 (new[] { "--db", db, "--program", "#99999" }, "#99999"),
                 (new[] { "--db", db, "--program", Path.Combine(_dir, "nosuch.ir") }, "nosuch.ir"),
                 (new[] { "--db", db, "--program", garbage }, garbage),
+                (new[] { "--db", db, "--adamw-cache", Path.Combine(_dir, "nosuch.cache") }, "nosuch.cache"),
+                (new[] { "--db", db, "--adamw-cache", text }, text),
+                (new[] { "--db", db, "--adamw-cache", otherScale }, otherScale),
             };
             foreach (var (args, named) in cases)
             {

@@ -122,6 +122,17 @@ namespace Fused.Search.Tests
                 static string Table(StringWriter w) => string.Join("\n", w.ToString().Split('\n').Where(l => l.StartsWith('|') || l.StartsWith("  ")));
                 Assert.Equal(Table(first), Table(second));
                 Assert.Contains("not met by adamw", first.ToString());
+
+                // AdamW's measured tuning carried to a new database as a file: imported, not re-measured, same table.
+                string file2 = Path.Combine(dir, "adamw-heldout-smoke.cache");
+                using (var d = new SearchDatabase(db))
+                    File.WriteAllLines(file2, d.MetaWithPrefix("metavalidation_smoke:").Select(kv => kv.Key + "\t" + kv.Value));
+                string fresh = Path.Combine(dir, "fresh.db");
+                using (SearchSession.Open(new SearchOptions { DatabasePath = fresh, Proxies = ProxySuiteKind.Tiny, MaxGenerations = 0, Threads = 1 })) { }
+                var third = new StringWriter();
+                MetaValidationRunner.Validate(third, request with { DatabasePath = fresh, AdamWCacheFile = file2 }, CancellationToken.None);
+                Assert.Contains("18 of 18 entries imported", third.ToString());
+                Assert.Equal(Table(first), Table(third));
             }
             finally { Directory.Delete(dir, recursive: true); }
         }

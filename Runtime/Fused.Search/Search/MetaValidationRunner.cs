@@ -33,6 +33,13 @@ namespace Fused.Search
         public int Threads { get; init; } = Environment.ProcessorCount;
 
         /// <summary>
+        /// A file of AdamW's held-out tuning and curves measured before (one "key TAB value" per line, as
+        /// Runtime/Fused.Search/Runs/adamw-heldout-*.cache): its entries the database lacks are copied into the database's
+        /// cache first, so a new machine need not re-measure them.
+        /// </summary>
+        public string? AdamWCacheFile { get; init; }
+
+        /// <summary>
         /// A control on the baseline itself: AdamW's weight decay and β2 grids are extended past an edge its tuning ends on
         /// (<see cref="SpeedupScorer.ExtendEdges"/>), and every program is read against that AdamW.
         /// </summary>
@@ -81,6 +88,17 @@ namespace Fused.Search
             var cache = request.Cache ?? (key => db.GetMeta(cachePrefix + key), (key, value) => db.SetMeta(new Dictionary<string, string> { [cachePrefix + key] = value }));
             string? fashion = request.FashionMnistDirectory ?? (db.GetMeta("fashion_dir") is { Length: > 0 } d ? d : null);
             var meta = new MetaValidation(request.Scale, fashion, load: cache.Load, store: cache.Store, extendBaselineEdges: request.ExtendBaselineEdges);
+            if (request.AdamWCacheFile != null)
+            {
+                if (request.Cache != null) throw new ArgumentException("an AdamW cache file is imported into the database's cache; this run was given another cache");
+                // Only this scale's tasks (their names carry their sizes): another scale's file is an error, not a silent no-op.
+                var entries = ReadCacheFile(request.AdamWCacheFile).Where(e => meta.Tasks.Any(t => e.Key.Contains(":" + t.Name + ":", StringComparison.Ordinal))).ToList();
+                if (entries.Count == 0)
+                    throw new InvalidDataException($"{request.AdamWCacheFile} holds no entries for the {request.Scale} tasks ({string.Join("; ", meta.Tasks.Select(t => t.Name))})");
+                var missing = entries.Where(e => db.GetMeta(cachePrefix + e.Key) == null).ToDictionary(e => cachePrefix + e.Key, e => e.Value);
+                if (missing.Count > 0) db.SetMeta(missing);
+                output.WriteLine($"{request.AdamWCacheFile}: {missing.Count} of {entries.Count} entries imported into the database's {request.Scale} cache");
+            }
 
             output.WriteLine($"meta-validation ({request.Scale}{(request.ExtendBaselineEdges ? ", AdamW's wd and β2 grids extended past their edges" : "")}) of {name} from {request.DatabasePath} ({db.EvaluationCount()} evaluations stored); " +
                              $"frozen tasks: {string.Join("; ", meta.Tasks.Select(t => t.Name))}; seeds {string.Join(",", MetaValidation.Seeds)}");
@@ -127,6 +145,24 @@ namespace Fused.Search
             if (record != null && record.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(db.Lineage(record.Id)));
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
             return results;
+        }
+
+        /// <summary>"key TAB value" lines; anything else is a one-line error naming the file and line.</summary>
+        private static Dictionary<string, string> ReadCacheFile(string path)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (--adamw-cache takes a file like Runtime/Fused.Search/Runs/adamw-heldout-full.cache)", path);
+            var entries = new Dictionary<string, string>();
+            int lineNo = 0;
+            foreach (var line in File.ReadLines(path))
+            {
+                lineNo++;
+                if (line.Length == 0) continue;
+                int tab = line.IndexOf('\t');
+                if (tab <= 0 || !line.StartsWith("adamw_", StringComparison.Ordinal))
+                    throw new InvalidDataException($"{path}, line {lineNo}: not an AdamW cache entry (\"adamw_… TAB value\")");
+                entries[line.Substring(0, tab)] = line.Substring(tab + 1);
+            }
+            return entries;
         }
 
         /// <summary>The program to validate: the search's best, a stored one by id, or one in an IR text file.</summary>

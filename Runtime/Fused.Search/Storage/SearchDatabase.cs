@@ -159,6 +159,19 @@ CREATE TABLE IF NOT EXISTS origins(program INTEGER PRIMARY KEY, seed TEXT NOT NU
             }
         }
 
+        /// <summary>The meta entries whose key starts with <paramref name="prefix"/>, the prefix taken off, in key order.</summary>
+        public List<KeyValuePair<string, string>> MetaWithPrefix(string prefix)
+        {
+            lock (_gate)
+            {
+                using var cmd = Command("SELECT key, value FROM meta WHERE substr(key, 1, length($p)) = $p ORDER BY key", ("$p", prefix));
+                using var reader = cmd.ExecuteReader();
+                var list = new List<KeyValuePair<string, string>>();
+                while (reader.Read()) list.Add(new KeyValuePair<string, string>(reader.GetString(0).Substring(prefix.Length), reader.GetString(1)));
+                return list;
+            }
+        }
+
         public void SetMeta(IReadOnlyDictionary<string, string> values)
         {
             lock (_gate)

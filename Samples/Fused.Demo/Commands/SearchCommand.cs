@@ -102,9 +102,10 @@ namespace Fused.Demo.Commands
             var mutants = CliOptions.Int("--mutants", "Random AdamW mutants scored by the search's selection fitness for --controls", 8, 1, 10_000);
             var threads = CliOptions.Int("--threads", "Evaluation threads", Environment.ProcessorCount, 1, CliOptions.MaxThreads);
             var edges = new Option<bool>("--extend-baseline-edges") { Description = "A control on the baseline: extend AdamW's weight decay and beta2 grids past an edge its tuning ends on, and read every program against that AdamW" };
+            var adamwCache = new Option<string?>("--adamw-cache") { Description = "A file of AdamW's held-out tuning measured before (e.g. Runtime/Fused.Search/Runs/adamw-heldout-full.cache): entries the database lacks are imported first, so they are not re-measured" };
             var data = new Option<string?>("--data") { Description = "Fashion-MNIST directory (default: the search's, else /usr/share/datasets/fashion-mnist; missing files are an error)" };
             var command = new Command("validate", "Meta-validate a search's program on held-out tasks frozen before any search: log2 speedup over tuned AdamW on 5 paired seeds with one-sided 95 % bounds, Lion beside it, and the success criterion's verdict")
-                { database, scale, program, controls, mutants, threads, edges, data };
+                { database, scale, program, controls, mutants, threads, edges, adamwCache, data };
             command.SetAction(parse =>
             {
                 var request = new MetaValidationRequest
@@ -116,6 +117,7 @@ namespace Fused.Demo.Commands
                     Mutants = parse.GetValue(mutants),
                     Threads = parse.GetValue(threads),
                     ExtendBaselineEdges = parse.GetValue(edges),
+                    AdamWCacheFile = parse.GetValue(adamwCache),
                     FashionMnistDirectory = parse.GetValue(data),
                 };
                 return WithCtrlC(ct =>

@@ -100,8 +100,10 @@ namespace Fused.Search.Tests
             var options = WorkerProgram.WorkerOptions(db, 7, 3) with { Proxies = ProxySuiteKind.TinyRanked, PopulationSize = 6, BatchSize = 4, TournamentSize = 3 };
             using (var s = SearchSession.Open(options)) s.Run();
             using var d = new SearchDatabase(db);
-            Assert.NotNull(d.GetMeta("adamw_tuned:zipf-token(V32,d4,b16,T40):1"));
-            foreach (var seed in new[] { 1, 2, 3 }) Assert.NotNull(d.GetMeta($"adamw_curve:zipf-token(V32,d4,b16,T40):1:{seed}"));
+            // A new search tunes its baseline past the grid's edges (meta baseline_grid = extended): those keys end in ":edges".
+            Assert.Equal("extended", d.GetMeta("baseline_grid"));
+            Assert.NotNull(d.GetMeta("adamw_tuned:zipf-token(V32,d4,b16,T40):1:edges"));
+            foreach (var seed in new[] { 1, 2, 3 }) Assert.NotNull(d.GetMeta($"adamw_curve:zipf-token(V32,d4,b16,T40):1:edges:{seed}"));
             var evaluations = d.Evaluations();
             // Every ranked evaluation holds the gate score, the ranked fitness and, if it was a would-be best, the confirmed one.
             var confirmed = evaluations.Where(e => e.StageScores.Split(';').Length == 3).ToList();

@@ -173,24 +173,30 @@ namespace Fused.Search.Evaluation
 
         private TunedReference Tune(RankingTask task, CancellationToken ct)
         {
-            var tuned = TuneOnGrid(task, ct);
-            return ExtendEdges ? ExtendPastEdges(task, tuned, ct) : tuned;
+            var rule = new InterpretedRule(_reference);
+            var onGrid = TuneOnGrid(task, rule, ct);
+            return ExtendEdges ? ExtendPastEdges(task, rule, onGrid, ct) : onGrid.tuned;
+        }
+
+        /// <summary>AdamW's tuning objective at <paramref name="r"/>: mean log final loss over the selection seeds (+∞ if any diverged).</summary>
+        private double Objective(RankingTask task, InterpretedRule rule, TunedReference r, CancellationToken ct)
+        {
+            var hypers = ReferenceHypers(rule, r);
+            return MeanLogLoss(SelectionSeeds, seed => Run(task, rule, hypers, r.LearningRate, task.Horizon, seed, ct));
         }
 
         /// <summary>
-        /// From the grid's choice, one coordinate at a time: while weight decay or β2 sits on its grid's outer edge, try one
-        /// √10 step further (lr re-tuned around its value there) and keep it if better.
+        /// From the grid's choice (and its objective, not measured again), one coordinate at a time: while weight decay or
+        /// β2 sits on its grid's outer edge, try one √10 step further (lr re-tuned around its value there) and keep it if better.
         /// </summary>
-        private TunedReference ExtendPastEdges(RankingTask task, TunedReference tuned, CancellationToken ct)
+        private TunedReference ExtendPastEdges(RankingTask task, InterpretedRule rule, (TunedReference tuned, double objective) onGrid, CancellationToken ct)
         {
-            var rule = new InterpretedRule(_reference);
-            double Objective(TunedReference r) => MeanLogLoss(SelectionSeeds, seed => Run(task, rule, ReferenceHypers(rule, r), r.LearningRate, task.Horizon, seed, ct));
-            (TunedReference r, double objective) WithLr(TunedReference r)
+            (TunedReference tuned, double objective) WithLr(TunedReference r)
             {
-                var (lr, objective) = TuneLearningRate(x => Objective(r with { LearningRate = x }), r.LearningRate, Factors);
+                var (lr, objective) = TuneLearningRate(x => Objective(task, rule, r with { LearningRate = x }, ct), r.LearningRate, Factors);
                 return (r with { LearningRate = lr }, objective);
             }
-            var best = (r: tuned, objective: Objective(tuned));
+            var best = onGrid;
             double step = Math.Sqrt(10);
             var moves = new List<Func<TunedReference, TunedReference?>>
             {
@@ -201,43 +207,41 @@ namespace Fused.Search.Evaluation
             foreach (var move in moves)
                 for (int extension = 0; extension < MaxExtensions; extension++)
                 {
-                    if (move(best.r) is not { } next) break;
+                    if (move(best.tuned) is not { } next) break;
                     var tried = WithLr(next);
                     if (!(tried.objective < best.objective)) break;
                     best = tried;
                 }
-            return best.r;
+            return best.tuned;
         }
 
-        private TunedReference TuneOnGrid(RankingTask task, CancellationToken ct)
+        /// <summary>AdamW tuned on the grid (lr extended at its edges), with the objective of the choice.</summary>
+        private (TunedReference tuned, double objective) TuneOnGrid(RankingTask task, InterpretedRule rule, CancellationToken ct)
         {
-            var rule = new InterpretedRule(_reference);
             TunedReference? best = null;
             double bestObjective = double.PositiveInfinity;
             var factors = TuningTrialsMultiplier > 1
                 ? Enumerable.Range(0, 2 * Factors.Length - 1).Select(i => Math.Pow(10, -1 + i * 0.25)).ToArray()
                 : Factors;
-            double Objective(TunedReference r)
-            {
-                var hypers = ReferenceHypers(rule, r);
-                return MeanLogLoss(SelectionSeeds, seed => Run(task, rule, hypers, r.LearningRate, task.Horizon, seed, ct));
-            }
+            double At(TunedReference r) => Objective(task, rule, r, ct);
             if (CoordinateTuning)
             {
                 var r = new TunedReference(task.BaseLearningRate, 0.01, 0.999);
-                r = r with { LearningRate = TuneLearningRate(lr => Objective(r with { LearningRate = lr }), task.BaseLearningRate, factors).lr };
-                r = Beta2s.Select(b => r with { Beta2 = b }).OrderBy(Objective).First();
-                r = WeightDecays.Select(w => r with { WeightDecay = w }).OrderBy(Objective).First();
-                return r with { LearningRate = TuneLearningRate(lr => Objective(r with { LearningRate = lr }), r.LearningRate, factors).lr };
+                r = r with { LearningRate = TuneLearningRate(lr => At(r with { LearningRate = lr }), task.BaseLearningRate, factors).lr };
+                r = Beta2s.Select(b => r with { Beta2 = b }).OrderBy(At).First();
+                r = WeightDecays.Select(w => r with { WeightDecay = w }).OrderBy(At).First();
+                var (lr, objective) = TuneLearningRate(lr => At(r with { LearningRate = lr }), r.LearningRate, factors);
+                return (r with { LearningRate = lr }, objective);
             }
             foreach (var wd in WeightDecays)
                 foreach (var beta2 in Beta2s)
                 {
                     var candidate = new TunedReference(double.NaN, wd, beta2);
-                    var (lr, objective) = TuneLearningRate(lr => Objective(candidate with { LearningRate = lr }), task.BaseLearningRate, factors);
+                    var (lr, objective) = TuneLearningRate(lr => At(candidate with { LearningRate = lr }), task.BaseLearningRate, factors);
                     if (objective < bestObjective) { bestObjective = objective; best = candidate with { LearningRate = lr }; }
                 }
-            return best ?? new TunedReference(task.BaseLearningRate, WeightDecays[0], Beta2s[^1]);
+            // Everything diverged: the fallback's objective is +∞ like every point tried.
+            return (best ?? new TunedReference(task.BaseLearningRate, WeightDecays[0], Beta2s[^1]), bestObjective);
         }
 
         /// <summary>

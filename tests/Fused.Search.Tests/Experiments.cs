@@ -154,23 +154,15 @@ namespace Fused.Search.Tests
             return MetaValidate(new[] { "metavalidate", args[2], args[6], args[4], args[7], "all" }, output);
         }
 
-        /// <summary>A key/value cache in a text file (one "key TAB value" line each), shared by meta-validation runs.</summary>
+        /// <summary>A key/value cache in a text file (<see cref="ReferenceCacheFile"/>), shared by meta-validation runs and tune:I,J processes.</summary>
         private static (Func<string, string?> load, Action<string, string> store) FileCache(string path)
         {
             var gate = new object();
             return (key =>
             {
-                lock (gate)
-                {
-                    if (!File.Exists(path)) return null;
-                    foreach (var line in File.ReadLines(path))
-                    {
-                        int tab = line.IndexOf('\t');
-                        if (tab > 0 && line.Substring(0, tab) == key) return line.Substring(tab + 1);
-                    }
-                    return null;
-                }
-            }, (key, value) => { lock (gate) File.AppendAllText(path, key + "\t" + value + "\n"); });
+                // Read on every lookup: another process may have appended the entry since.
+                lock (gate) return File.Exists(path) && ReferenceCacheFile.Read(path).TryGetValue(key, out var value) ? value : null;
+            }, (key, value) => { lock (gate) ReferenceCacheFile.Append(path, key, value); });
         }
 
         /// <summary>

@@ -126,7 +126,7 @@ namespace Fused.Search.Tests
                 // AdamW's measured tuning carried to a new database as a file: imported, not re-measured, same table.
                 string file2 = Path.Combine(dir, "adamw-heldout-smoke.cache");
                 using (var d = new SearchDatabase(db))
-                    File.WriteAllLines(file2, d.MetaWithPrefix("metavalidation_smoke:").Select(kv => kv.Key + "\t" + kv.Value));
+                    ReferenceCacheFile.Write(file2, d.MetaWithPrefix("metavalidation_smoke:"));
                 string fresh = Path.Combine(dir, "fresh.db");
                 using (SearchSession.Open(new SearchOptions { DatabasePath = fresh, Proxies = ProxySuiteKind.Tiny, MaxGenerations = 0, Threads = 1 })) { }
                 var third = new StringWriter();

@@ -92,7 +92,7 @@ namespace Fused.Search
             {
                 if (request.Cache != null) throw new ArgumentException("an AdamW cache file is imported into the database's cache; this run was given another cache");
                 // Only this scale's tasks (their names carry their sizes): another scale's file is an error, not a silent no-op.
-                var entries = ReadCacheFile(request.AdamWCacheFile).Where(e => meta.Tasks.Any(t => e.Key.Contains(":" + t.Name + ":", StringComparison.Ordinal))).ToList();
+                var entries = ReferenceCacheFile.Read(request.AdamWCacheFile).Where(e => meta.Tasks.Any(t => e.Key.Contains(":" + t.Name + ":", StringComparison.Ordinal))).ToList();
                 if (entries.Count == 0)
                     throw new InvalidDataException($"{request.AdamWCacheFile} holds no entries for the {request.Scale} tasks ({string.Join("; ", meta.Tasks.Select(t => t.Name))})");
                 var missing = entries.Where(e => db.GetMeta(cachePrefix + e.Key) == null).ToDictionary(e => cachePrefix + e.Key, e => e.Value);
@@ -145,24 +145,6 @@ namespace Fused.Search
             if (record != null && record.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(db.Lineage(record.Id)));
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
             return results;
-        }
-
-        /// <summary>"key TAB value" lines; anything else is a one-line error naming the file and line.</summary>
-        private static Dictionary<string, string> ReadCacheFile(string path)
-        {
-            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file (--adamw-cache takes a file like Runtime/Fused.Search/Runs/adamw-heldout-full.cache)", path);
-            var entries = new Dictionary<string, string>();
-            int lineNo = 0;
-            foreach (var line in File.ReadLines(path))
-            {
-                lineNo++;
-                if (line.Length == 0) continue;
-                int tab = line.IndexOf('\t');
-                if (tab <= 0 || !line.StartsWith("adamw_", StringComparison.Ordinal))
-                    throw new InvalidDataException($"{path}, line {lineNo}: not an AdamW cache entry (\"adamw_… TAB value\")");
-                entries[line.Substring(0, tab)] = line.Substring(tab + 1);
-            }
-            return entries;
         }
 
         /// <summary>The program to validate: the search's best, a stored one by id, or one in an IR text file.</summary>

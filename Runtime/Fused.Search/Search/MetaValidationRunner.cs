@@ -140,7 +140,8 @@ namespace Fused.Search
                              string.Join("; ", meta.Tasks.Select(t => $"{t.Name} {meta.Scorer.Tuned(t, ct).ToText()}")));
             var found = results[rows.Count - 1];
             output.WriteLine($"success criterion (mean ≥ {MetaResult.WinMean} with the one-sided 95 % bound above 0 on at least 2 of {meta.Tasks.Count} tasks, no task mean below {MetaResult.TaskFloor}): " +
-                             $"{(found.Succeeds ? "met" : "not met")} by {name}");
+                             $"{(found.Succeeds ? "met" : "not met")} by {name}" +
+                             (request.Scale == MetaValidationScale.Smoke ? " (Smoke scale: a test of the protocol, not a measurement; use Reduced or Full)" : ""));
             output.WriteLine($"\n{name} as a rule:\n" + RuleExporter.ToCSharp(program, "FoundRule"));
             if (record != null && record.Id > 0) output.WriteLine("lineage:\n" + LineageReport.Format(db.Lineage(record.Id)));
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
@@ -155,7 +156,7 @@ namespace Fused.Search
                 if (db.Best() is { } best) return ($"found #{best.Id}", best, IrText.Parse(best.Ir));
                 // A run stopped inside its first generation has evaluations but no programs yet.
                 var evaluation = db.Evaluations().OrderByDescending(e => e.Fitness).FirstOrDefault()
-                    ?? throw new InvalidDataException($"{db.Path} holds no evaluated program yet");
+                    ?? throw new InvalidDataException($"{db.Path} holds no evaluated program yet (a new search tunes AdamW first: run it longer, or give --program a file of IR text)");
                 return ($"found {evaluation.FunctionalHash}", null, IrText.Parse(evaluation.Ir));
             }
             string id = which.StartsWith('#') ? which.Substring(1) : which;

@@ -134,6 +134,32 @@ namespace Fused.Search.Tests
             Assert.True(Tuner(hurts, true).Tuned(hurts).WeightDecay <= SpeedupScorer.WeightDecays[^1]);
         }
 
+        /// <summary>
+        /// The extension starts from the grid tuning kept under the plain grid's key: a baseline tuned on the grid before (the
+        /// full scale's hours) is not tuned again. From that cache it reaches the same tuning as from nothing, with exactly the
+        /// grid's training runs fewer, whether the extension moves (decay helps) or not (decay hurts).
+        /// </summary>
+        [Theory]
+        [InlineData(0.0)]
+        [InlineData(3.0)]
+        public void Extended_edges_start_from_a_cached_grid_tuning_without_tuning_the_grid_again(double centre)
+        {
+            var seeds = new ulong[] { 11, 12, 13 };
+            var task = new CentredQuadratic(centre);
+            SpeedupScorer Tuner(Dictionary<string, string> cache, bool edges) =>
+                new SpeedupScorer(new[] { task }, WarmStarts.AdamW(), seeds, k => cache.TryGetValue(k, out var v) ? v : null, (k, v) => cache[k] = v, coordinateTuning: true, extendEdges: edges);
+
+            var fromNothing = Tuner(new Dictionary<string, string>(), edges: true);
+            var expected = fromNothing.Tuned(task);
+
+            var shared = new Dictionary<string, string>();
+            var grid = Tuner(shared, edges: false);
+            grid.Tuned(task);
+            var fromGrid = Tuner(shared, edges: true);
+            Assert.Equal(expected, fromGrid.Tuned(task));
+            Assert.Equal(fromNothing.Costs[task.Name].runs - grid.Costs[task.Name].runs, fromGrid.Costs[task.Name].runs);
+        }
+
         [Fact]
         public void The_gate_refuses_a_selection_winner_that_loses_validation_and_admits_one_that_does_not()
         {

@@ -116,7 +116,9 @@ namespace Fused.Search.Evaluation
 
         /// <summary>AdamW's tuned hyperparameters on a task (tuned on first use, then cached).</summary>
         public TunedReference Tuned(RankingTask task, CancellationToken ct = default) =>
-            TunedReference.Parse(Cached($"adamw_tuned:{task.Name}:{TuningTrialsMultiplier}{EdgesKey}", () => Tune(task, ct).ToText()));
+            TunedReference.Parse(Cached(TunedKey(task) + EdgesKey, () => Tune(task, ct).ToText()));
+
+        private string TunedKey(RankingTask task) => $"adamw_tuned:{task.Name}:{TuningTrialsMultiplier}";
 
         /// <summary>AdamW's curve on one instance (measured on first use, then cached).</summary>
         public ReferenceCurve Curve(RankingTask task, ulong seed, CancellationToken ct = default) =>
@@ -174,8 +176,11 @@ namespace Fused.Search.Evaluation
         private TunedReference Tune(RankingTask task, CancellationToken ct)
         {
             var rule = new InterpretedRule(_reference);
-            var onGrid = TuneOnGrid(task, rule, ct);
-            return ExtendEdges ? ExtendPastEdges(task, rule, onGrid, ct) : onGrid.tuned;
+            if (!ExtendEdges) return TuneOnGrid(task, rule, ct).tuned;
+            // The extension starts from the grid tuning, cached under its own key: a baseline tuned on the grid before
+            // (at the full scale, hours) is reused, and only its choice's objective is measured again (deterministic: the same value).
+            var onGrid = TunedReference.Parse(Cached(TunedKey(task), () => TuneOnGrid(task, rule, ct).tuned.ToText()));
+            return ExtendPastEdges(task, rule, (onGrid, Objective(task, rule, onGrid, ct)), ct);
         }
 
         /// <summary>AdamW's tuning objective at <paramref name="r"/>: mean log final loss over the selection seeds (+∞ if any diverged).</summary>
@@ -186,7 +191,7 @@ namespace Fused.Search.Evaluation
         }
 
         /// <summary>
-        /// From the grid's choice (and its objective, not measured again), one coordinate at a time: while weight decay or
+        /// From the grid's choice and its objective, one coordinate at a time: while weight decay or
         /// β2 sits on its grid's outer edge, try one √10 step further (lr re-tuned around its value there) and keep it if better.
         /// </summary>
         private TunedReference ExtendPastEdges(RankingTask task, InterpretedRule rule, (TunedReference tuned, double objective) onGrid, CancellationToken ct)

@@ -1,7 +1,9 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
+using System.Threading.Tasks;
 using Fused.Ir;
 using Fused.Runtime.Kernels;
 
@@ -105,29 +107,49 @@ namespace Fused.Search.Evaluation
         public SpeedupScorer DoubleTuning { get; }
 
         /// <summary>
+        /// AdamW's tuning on every task (and its twice-as-fine tuning, <paramref name="doubleTuning"/>), then its reference
+        /// curves, each task and seed a separate unit over <paramref name="threads"/> threads. Every row needs them; filled
+        /// lazily, the first rows would all wait on one task's tuning while the other tasks' waited their turn.
+        /// </summary>
+        public void PrepareReferences(int threads, bool doubleTuning, CancellationToken ct)
+        {
+            var options = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
+            var scorers = doubleTuning ? new[] { Scorer, DoubleTuning } : new[] { Scorer };
+            var tunings = scorers.SelectMany(s => Tasks.Select(t => (Scorer: s, Task: t))).ToList();
+            Parallel.ForEach(Partitioner.Create(tunings, EnumerablePartitionerOptions.NoBuffering), options, u => u.Scorer.Tuned(u.Task, ct));
+            var curves = Tasks.SelectMany(t => Seeds.Select(seed => (Task: t, Seed: seed))).ToList();
+            Parallel.ForEach(Partitioner.Create(curves, EnumerablePartitionerOptions.NoBuffering), options, u => Scorer.Curve(u.Task, u.Seed, ct));
+        }
+
+        /// <summary>
         /// A program tuned and scored on every task. <paramref name="relativeToTuned"/>: its β2 and weight decay are read
         /// relative to AdamW tuned on each task, as a fair-start search read them (<see cref="SpeedupScorer.TaskHypers"/>).
         /// </summary>
-        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct, bool relativeToTuned = false)
+        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct, bool relativeToTuned = false) =>
+            new MetaResult(name, Tasks.Select(t => EvaluateTask(program, t, ct, relativeToTuned)).ToList());
+
+        /// <summary>One cell of <see cref="Evaluate"/>: the program tuned and scored on one task.</summary>
+        public MetaTaskResult EvaluateTask(RuleProgram program, RankingTask task, CancellationToken ct, bool relativeToTuned = false)
         {
             var rule = new InterpretedRule(program);
-            return new MetaResult(name, Tasks.Select(t => Summarise(Scorer.ScoreTask(rule, Scorer.TaskHypers(rule, t, relativeToTuned, ct), t, 1, null, Seeds, ct))).ToList());
+            return Summarise(Scorer.ScoreTask(rule, Scorer.TaskHypers(rule, task, relativeToTuned, ct), task, 1, null, Seeds, ct));
         }
 
         /// <summary>
         /// The control "AdamW given twice the tuning trials": per task, AdamW with the β2, weight decay and lr its
         /// twice-as-fine tuning chose, scored against the reference tuned the ordinary way.
         /// </summary>
-        public MetaResult EvaluateDoubleTunedAdamW(CancellationToken ct)
+        public MetaResult EvaluateDoubleTunedAdamW(CancellationToken ct) =>
+            new MetaResult(DoubleTunedAdamWName, Tasks.Select(t => EvaluateDoubleTunedAdamW(t, ct)).ToList());
+
+        public const string DoubleTunedAdamWName = "AdamW, 2x tuning trials";
+
+        /// <summary>One cell of <see cref="EvaluateDoubleTunedAdamW(CancellationToken)"/>.</summary>
+        public MetaTaskResult EvaluateDoubleTunedAdamW(RankingTask task, CancellationToken ct)
         {
             var rule = new InterpretedRule(_reference);
-            var results = new List<MetaTaskResult>();
-            foreach (var task in Tasks)
-            {
-                var tuned = DoubleTuning.Tuned(task, ct);
-                results.Add(Summarise(Scorer.ScoreTask(rule, DoubleTuning.ReferenceHypers(rule, tuned), task, 1, tuned.LearningRate, Seeds, ct)));
-            }
-            return new MetaResult("AdamW, 2x tuning trials", results);
+            var tuned = DoubleTuning.Tuned(task, ct);
+            return Summarise(Scorer.ScoreTask(rule, DoubleTuning.ReferenceHypers(rule, tuned), task, 1, tuned.LearningRate, Seeds, ct));
         }
 
         private static MetaTaskResult Summarise(RankedTaskScore s) => MetaTaskResult.FromSpeedups(s.Task, s.LearningRate, s.Speedups);

@@ -32,15 +32,17 @@ namespace Fused.Search.Tests
             }
         }
 
-        [Fact]
-        public void Run_8s_winner_exports_to_the_rule_in_the_record()
+        [Theory]
+        [InlineData("The winner as the search exports it:", "run8-found635.ir")]
+        [InlineData("The winner as run 10 exports it:", "run10-found166.ir")]
+        public void A_recorded_winner_exports_to_the_rule_in_the_record(string caption, string file)
         {
             string record = File.ReadAllText(Path.Combine(Root(), "Runtime", "Fused.Search", "EXPERIMENTS.md"));
-            int start = record.IndexOf("The winner as the search exports it:", StringComparison.Ordinal);
-            Assert.True(start >= 0, "run 8's exported winner is missing from EXPERIMENTS.md");
+            int start = record.IndexOf(caption, StringComparison.Ordinal);
+            Assert.True(start >= 0, $"'{caption}' is missing from EXPERIMENTS.md");
             int open = record.IndexOf("```csharp\n", start, StringComparison.Ordinal) + "```csharp\n".Length;
             string shown = record.Substring(open, record.IndexOf("```", open, StringComparison.Ordinal) - open);
-            string exported = RuleExporter.ToCSharp(IrText.Parse(File.ReadAllText(Path.Combine(Runs, "run8-found635.ir"))), "FoundRule");
+            string exported = RuleExporter.ToCSharp(IrText.Parse(File.ReadAllText(Path.Combine(Runs, file))), "FoundRule");
             static string[] Lines(string text) => text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
             var body = Lines(shown);
             // The record shows the Update method; the export wraps it in a class.

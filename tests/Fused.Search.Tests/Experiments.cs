@@ -213,10 +213,11 @@ namespace Fused.Search.Tests
                 return 0;
             }
             // Before (or beside) the search: AdamW's tuning and curves go to the cache; AdamW and Lion are scored.
-            var controls = new[] { (MetaValidationRunner.AdamWControl, ProgramNormalizer.Run(WarmStarts.AdamW())), (MetaValidationRunner.LionControl, ProgramNormalizer.Run(WarmStarts.Lion())) };
-            var rows = new MetaResult[controls.Length + 1];
-            Parallel.For(0, rows.Length, new ParallelOptions { MaxDegreeOfParallelism = threads }, i =>
-                rows[i] = i < controls.Length ? meta.Evaluate(controls[i].Item1, controls[i].Item2, CancellationToken.None) : meta.EvaluateDoubleTunedAdamW(CancellationToken.None));
+            var rows = meta.EvaluateRows(new[]
+            {
+                (MetaValidationRunner.AdamWControl, ProgramNormalizer.Run(WarmStarts.AdamW()), false),
+                (MetaValidationRunner.LionControl, ProgramNormalizer.Run(WarmStarts.Lion()), false),
+            }, doubleTunedAdamW: true, threads, CancellationToken.None);
             MetaValidationRunner.PrintTable(output, meta, rows);
             output.WriteLine($"meta-validation took {clock.Elapsed.TotalMinutes:F1} min");
             return 0;

@@ -107,45 +107,43 @@ namespace Fused.Search.Evaluation
         public SpeedupScorer DoubleTuning { get; }
 
         /// <summary>
-        /// AdamW's tuning on every task (and its twice-as-fine tuning, <paramref name="doubleTuning"/>), then its reference
-        /// curves, each task and seed a separate unit over <paramref name="threads"/> threads. Every row needs them; filled
-        /// lazily, the first rows would all wait on one task's tuning while the other tasks' waited their turn.
+        /// Programs tuned and scored on every task, one row each (<c>Relative</c>: β2 and weight decay read relative to AdamW
+        /// tuned on each task, as a fair-start search read them, <see cref="SpeedupScorer.TaskHypers"/>), then, with
+        /// <paramref name="doubleTunedAdamW"/>, the control "AdamW given twice the tuning trials". AdamW's tunings and curves
+        /// come first, each task and seed a unit of its own; then each (row, task) cell is one unit, handed out one at a time
+        /// over <paramref name="threads"/> threads — whole rows per thread left a core idle while the last long row finished,
+        /// and every row waited on one task's tuning at a time.
         /// </summary>
-        public void PrepareReferences(int threads, bool doubleTuning, CancellationToken ct)
+        public MetaResult[] EvaluateRows(IReadOnlyList<(string Name, RuleProgram Program, bool Relative)> rows, bool doubleTunedAdamW, int threads, CancellationToken ct)
         {
             var options = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
-            var scorers = doubleTuning ? new[] { Scorer, DoubleTuning } : new[] { Scorer };
-            var tunings = scorers.SelectMany(s => Tasks.Select(t => (Scorer: s, Task: t))).ToList();
-            Parallel.ForEach(Partitioner.Create(tunings, EnumerablePartitionerOptions.NoBuffering), options, u => u.Scorer.Tuned(u.Task, ct));
-            var curves = Tasks.SelectMany(t => Seeds.Select(seed => (Task: t, Seed: seed))).ToList();
-            Parallel.ForEach(Partitioner.Create(curves, EnumerablePartitionerOptions.NoBuffering), options, u => Scorer.Curve(u.Task, u.Seed, ct));
+            void OneAtATime<T>(IEnumerable<T> units, Action<T> body) =>
+                Parallel.ForEach(Partitioner.Create(units, EnumerablePartitionerOptions.NoBuffering), options, body);
+
+            var scorers = doubleTunedAdamW ? new[] { Scorer, DoubleTuning } : new[] { Scorer };
+            OneAtATime(scorers.SelectMany(s => Tasks.Select(t => (Scorer: s, Task: t))), u => u.Scorer.Tuned(u.Task, ct));
+            OneAtATime(Tasks.SelectMany(t => Seeds.Select(seed => (Task: t, Seed: seed))), u => Scorer.Curve(u.Task, u.Seed, ct));
+
+            int count = rows.Count + (doubleTunedAdamW ? 1 : 0);
+            var cells = new MetaTaskResult[count, Tasks.Count];
+            OneAtATime(Enumerable.Range(0, Tasks.Count).SelectMany(t => Enumerable.Range(0, count).Select(r => (Row: r, Task: t))), u =>
+                cells[u.Row, u.Task] = u.Row < rows.Count
+                    ? EvaluateTask(rows[u.Row].Program, Tasks[u.Task], rows[u.Row].Relative, ct)
+                    : EvaluateDoubleTunedAdamW(Tasks[u.Task], ct));
+            return Enumerable.Range(0, count).Select(r => new MetaResult(r < rows.Count ? rows[r].Name : DoubleTunedAdamWName,
+                Enumerable.Range(0, Tasks.Count).Select(t => cells[r, t]).ToList())).ToArray();
         }
 
-        /// <summary>
-        /// A program tuned and scored on every task. <paramref name="relativeToTuned"/>: its β2 and weight decay are read
-        /// relative to AdamW tuned on each task, as a fair-start search read them (<see cref="SpeedupScorer.TaskHypers"/>).
-        /// </summary>
-        public MetaResult Evaluate(string name, RuleProgram program, CancellationToken ct, bool relativeToTuned = false) =>
-            new MetaResult(name, Tasks.Select(t => EvaluateTask(program, t, ct, relativeToTuned)).ToList());
+        public const string DoubleTunedAdamWName = "AdamW, 2x tuning trials";
 
-        /// <summary>One cell of <see cref="Evaluate"/>: the program tuned and scored on one task.</summary>
-        public MetaTaskResult EvaluateTask(RuleProgram program, RankingTask task, CancellationToken ct, bool relativeToTuned = false)
+        private MetaTaskResult EvaluateTask(RuleProgram program, RankingTask task, bool relativeToTuned, CancellationToken ct)
         {
             var rule = new InterpretedRule(program);
             return Summarise(Scorer.ScoreTask(rule, Scorer.TaskHypers(rule, task, relativeToTuned, ct), task, 1, null, Seeds, ct));
         }
 
-        /// <summary>
-        /// The control "AdamW given twice the tuning trials": per task, AdamW with the β2, weight decay and lr its
-        /// twice-as-fine tuning chose, scored against the reference tuned the ordinary way.
-        /// </summary>
-        public MetaResult EvaluateDoubleTunedAdamW(CancellationToken ct) =>
-            new MetaResult(DoubleTunedAdamWName, Tasks.Select(t => EvaluateDoubleTunedAdamW(t, ct)).ToList());
-
-        public const string DoubleTunedAdamWName = "AdamW, 2x tuning trials";
-
-        /// <summary>One cell of <see cref="EvaluateDoubleTunedAdamW(CancellationToken)"/>.</summary>
-        public MetaTaskResult EvaluateDoubleTunedAdamW(RankingTask task, CancellationToken ct)
+        /// <summary>AdamW with the β2, weight decay and lr its twice-as-fine tuning chose, scored against the reference tuned the ordinary way.</summary>
+        private MetaTaskResult EvaluateDoubleTunedAdamW(RankingTask task, CancellationToken ct)
         {
             var rule = new InterpretedRule(_reference);
             var tuned = DoubleTuning.Tuned(task, ct);

@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
@@ -131,22 +130,7 @@ namespace Fused.Search
                 output.WriteLine($"best of {request.Mutants} random AdamW mutants: selection fitness {best.Fitness:F4} (others: {string.Join(", ", scored.Select(x => x.Fitness.ToString("F3", CultureInfo.InvariantCulture)))})");
                 rows.Insert(2, (MutantControl, best.p, fair));
             }
-            int count = rows.Count + (request.Controls ? 1 : 0);
-            meta.PrepareReferences(request.Threads, request.Controls, ct);
-            // One unit of work per (row, task), task by task and handed out one at a time: a whole row per thread left a core
-            // idle for most of a full-scale run while the last long row finished.
-            var cells = new MetaTaskResult[count, meta.Tasks.Count];
-            var units = Enumerable.Range(0, meta.Tasks.Count).SelectMany(t => Enumerable.Range(0, count).Select(r => (Row: r, Task: t))).ToList();
-            Parallel.ForEach(Partitioner.Create(units, EnumerablePartitionerOptions.NoBuffering),
-                new ParallelOptions { MaxDegreeOfParallelism = request.Threads, CancellationToken = ct }, u =>
-                {
-                    var task = meta.Tasks[u.Task];
-                    cells[u.Row, u.Task] = u.Row < rows.Count
-                        ? meta.EvaluateTask(rows[u.Row].Program, task, ct, rows[u.Row].Relative)
-                        : meta.EvaluateDoubleTunedAdamW(task, ct);
-                });
-            var results = Enumerable.Range(0, count).Select(r => new MetaResult(r < rows.Count ? rows[r].Name : MetaValidation.DoubleTunedAdamWName,
-                Enumerable.Range(0, meta.Tasks.Count).Select(t => cells[r, t]).ToList())).ToArray();
+            var results = meta.EvaluateRows(rows, request.Controls, request.Threads, ct);
 
             PrintTable(output, meta, results);
             output.WriteLine("AdamW as tuned on each task (lr, wd, β2; the reference every row is read against): " +
